@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/** Stable error codes: clients switch on these, so never rename one. */
+export const errorCodes = [
+  'bad_request',
+  'not_found',
+  'payload_too_large',
+  'internal_error',
+  'signature_missing',
+  'signature_invalid',
+  'timestamp_stale',
+  'nonce_replayed',
+  'device_unknown',
+  'api_key_missing',
+  'api_key_invalid',
+  'api_key_revoked',
+  'operator_token_invalid',
+  'server_unreachable',
+  'server_rejected',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+/** How every error crosses HTTP and extension messages. */
+export const errorBodySchema = z.object({
+  code: z.enum(errorCodes),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** The one error type: a stable code, a short message for people, optional details and cause. */
+export class BaseError extends Error {
+  override name = 'GleanerError';
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+
+  toBody(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromBody(body: ErrorBody): BaseError {
+    return new BaseError(body.code, body.message, { details: body.details });
+  }
+}
+
+/** Authentication failures: always HTTP 401. */
+export class AuthError extends BaseError {
+  override name = 'AuthError';
+}
+
+/** HTTP status for each code, used by the server's one error handler. */
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'bad_request':
+      return 400;
+    case 'not_found':
+      return 404;
+    case 'payload_too_large':
+      return 413;
+    case 'signature_missing':
+    case 'signature_invalid':
+    case 'timestamp_stale':
+    case 'nonce_replayed':
+    case 'device_unknown':
+    case 'api_key_missing':
+    case 'api_key_invalid':
+    case 'api_key_revoked':
+    case 'operator_token_invalid':
+      return 401;
+    case 'server_unreachable':
+    case 'server_rejected':
+      return 502;
+    case 'internal_error':
+      return 500;
+  }
+}

@@ -1,0 +1,8 @@
+import type { Database } from './db/database';
+
+/** What every route plugin is given: no globals, so tests build as many apps as they like. */
+export interface AppContext {
+  db: Database;
+  operatorToken: string;
+  version: string;
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppContext } from './app-context';
+import { setupErrorHandler } from './plugins/error-handler';
+import { setupRawBody } from './plugins/raw-body';
+import { nonceRepository } from './repositories/nonce-repository';
+import { adminRoutes } from './routes/admin';
+import { buyerRoutes } from './routes/buyers';
+import { deviceRoutes } from './routes/devices';
+import { healthRoutes } from './routes/health';
+
+export interface BuildAppOptions extends AppContext {
+  logger?: FastifyServerOptions['logger'];
+  /** Folder of the built web console; `/` explains how to build it when it is missing. */
+  consoleDir?: string;
+}
+
+/** Builds the Fastify app without listening, so tests can `inject` into it. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 16 * 1024 * 1024,
+    disableRequestLogging: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('device', null);
+  app.decorateRequest('buyer', null);
+  setupRawBody(app);
+  setupErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Gleaner API',
+        version: options.version,
+        description:
+          'Devices sign every request with EIP-712 (x-gleaner-* headers); buyers use API keys; operators use the operator token.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Buyer API key (glk_…)' },
+          operatorToken: { type: 'http', scheme: 'bearer', description: 'Operator token' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const context: AppContext = { db: options.db, operatorToken: options.operatorToken, version: options.version };
+  await app.register(healthRoutes, context);
+  await app.register(deviceRoutes, context);
+  await app.register(buyerRoutes, context);
+  await app.register(adminRoutes, context);
+
+  if (options.consoleDir && existsSync(options.consoleDir)) {
+    await app.register(fastifyStatic, { root: options.consoleDir, prefix: '/', index: ['index.html'] });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/plain').send('Gleaner server is running. The web console is not built: run `npm run build:console`.'),
+    );
+  }
+
+  const nonces = nonceRepository(options.db);
+  const pruneTimer = setInterval(() => {
+    nonces.prune().catch((err: unknown) => app.log.warn({ err }, 'could not prune request nonces'));
+  }, 60_000);
+  pruneTimer.unref();
+  app.addHook('onClose', async () => clearInterval(pruneTimer));
+
+  return app;
+}

@@ -1,0 +1,37 @@
+import postgres from 'postgres';
+import type { Database, Queryable } from './database';
+
+export interface PostgresOptions {
+  /** Schema to use as the search path (tests isolate themselves this way). */
+  schema?: string;
+  maxConnections?: number;
+}
+
+/** Real PostgreSQL through the `postgres` driver, which prepares statements by default. */
+export async function openPostgresDatabase(url: string, options: PostgresOptions = {}): Promise<Database> {
+  const sql = postgres(url, {
+    max: options.maxConnections ?? 10,
+    onnotice: () => {},
+    connection: options.schema ? { search_path: options.schema } : {},
+    // int8 counts come back as strings from this driver and as numbers from PGlite; we cast in SQL instead.
+  });
+  await sql`select 1`;
+  const wrap = (runner: postgres.Sql | postgres.TransactionSql): Queryable => ({
+    async query<Row>(text: string, params: readonly unknown[] = []) {
+      const rows = await runner.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      return rows as unknown as Row[];
+    },
+  });
+  const root = wrap(sql);
+  return {
+    kind: 'postgres',
+    query: root.query,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      return (await sql.begin((tx) => fn(wrap(tx)))) as T;
+    },
+    async exec(script: string) {
+      await sql.unsafe(script);
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

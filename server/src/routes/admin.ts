@@ -1,0 +1,76 @@
+import { apiKeySummarySchema, buyerCreateSchema, buyerListSchema, issuedApiKeySchema } from '@protocol/buyers';
+import { deviceListSchema } from '@protocol/devices';
+import { BaseError, errorBodySchema } from '@protocol/errors';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../app-context';
+import { operatorAuth } from '../plugins/operator-auth';
+import { buyerRepository } from '../repositories/buyer-repository';
+import { deviceRepository } from '../repositories/device-repository';
+
+/** The operator's API, used by `npm run gleaner`; every route needs the operator token. */
+export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken }) => {
+  const buyers = buyerRepository(db);
+  const devices = deviceRepository(db);
+  app.addHook('preHandler', operatorAuth(operatorToken));
+  const common = { tags: ['admin'], security: [{ operatorToken: [] }] };
+
+  app.post(
+    '/v1/admin/buyers',
+    {
+      schema: {
+        ...common,
+        summary: 'Create a buyer and its first API key (shown once)',
+        body: buyerCreateSchema,
+        response: { 201: issuedApiKeySchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await buyers.create(request.body)),
+  );
+
+  app.get(
+    '/v1/admin/buyers',
+    { schema: { ...common, summary: 'List buyers and their keys', response: { 200: buyerListSchema } } },
+    async () => ({ buyers: await buyers.list() }),
+  );
+
+  app.post(
+    '/v1/admin/buyers/:buyerId/keys',
+    {
+      schema: {
+        ...common,
+        summary: 'Issue another API key for a buyer (shown once)',
+        params: z.object({ buyerId: z.uuid() }),
+        response: { 201: issuedApiKeySchema, 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const issued = await buyers.issueKey(request.params.buyerId);
+      if (!issued) throw new BaseError('not_found', `No buyer ${request.params.buyerId}.`);
+      return reply.status(201).send(issued);
+    },
+  );
+
+  app.post(
+    '/v1/admin/api-keys/:keyId/revoke',
+    {
+      schema: {
+        ...common,
+        summary: 'Revoke an API key',
+        params: z.object({ keyId: z.string().regex(/^[a-z0-9]{12}$/, 'must be a 12-character key id') }),
+        response: { 200: apiKeySummarySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const revoked = await buyers.revokeKey(request.params.keyId);
+      if (!revoked) throw new BaseError('not_found', `No API key ${request.params.keyId}.`);
+      return revoked;
+    },
+  );
+
+  app.get(
+    '/v1/admin/devices',
+    { schema: { ...common, summary: 'List registered devices', response: { 200: deviceListSchema } } },
+    async () => ({ devices: await devices.list() }),
+  );
+};

@@ -1,0 +1,61 @@
+import { deviceRegistrationSchema, deviceSchema } from '@protocol/devices';
+import { errorBodySchema } from '@protocol/errors';
+import { signatureHeaders } from '@protocol/signing';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../app-context';
+import { deviceAuth } from '../plugins/device-auth';
+import { deviceRepository } from '../repositories/device-repository';
+
+const signedHeaders = z.object({
+  [signatureHeaders.device]: z.string().describe('Address of the device key'),
+  [signatureHeaders.timestamp]: z.string().describe('Unix seconds when signed'),
+  [signatureHeaders.nonce]: z.string().describe('32 random bytes, hex'),
+  [signatureHeaders.signature]: z.string().describe('EIP-712 signature of the Request'),
+});
+
+export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }) => {
+  const devices = deviceRepository(db);
+
+  app.post(
+    '/v1/devices',
+    {
+      preHandler: deviceAuth(db, { allowUnknownDevice: true }),
+      schema: {
+        summary: 'Register the signing device (idempotent)',
+        tags: ['devices'],
+        headers: signedHeaders,
+        body: deviceRegistrationSchema,
+        response: { 200: deviceSchema, 201: deviceSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const address = request.device;
+      if (!address) throw new Error('device auth did not run');
+      const { device, created } = await devices.upsert(address, request.body);
+      if (created) request.log.info({ device: address }, 'device registered');
+      return reply.status(created ? 201 : 200).send(device);
+    },
+  );
+
+  app.get(
+    '/v1/devices/me',
+    {
+      preHandler: deviceAuth(db),
+      schema: {
+        summary: 'The signing device as the server knows it',
+        tags: ['devices'],
+        headers: signedHeaders,
+        response: { 200: deviceSchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const address = request.device;
+      if (!address) throw new Error('device auth did not run');
+      await devices.touch(address);
+      const device = await devices.findByAddress(address);
+      if (!device) throw new Error('verified device vanished');
+      return device;
+    },
+  );
+};

@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { buildApp } from './app';
+import { loadConfig } from './config';
+import { openDatabase } from './open-database';
+import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
+import { serverVersion } from './version';
+
+const consoleDir = fileURLToPath(new URL('../console/dist/', import.meta.url));
+const extensionDir = fileURLToPath(new URL('../../.output/chrome-mv3/', import.meta.url));
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { db, applied } = await openDatabase(config);
+  const operatorToken = await loadOrCreateOperatorToken(config.dataDir, config.operatorToken);
+  const app = await buildApp({
+    db,
+    operatorToken,
+    version: serverVersion,
+    consoleDir,
+    logger: { level: config.logLevel },
+  });
+  if (applied.length > 0) app.log.info({ applied }, 'database migrated');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const forceExit = setTimeout(() => process.exit(1), 10_000);
+    forceExit.unref();
+    try {
+      await app.close();
+      await db.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error while shutting down');
+      process.exit(1);
+    }
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const shown = address.replace('[::1]', 'localhost');
+  app.log.info(
+    {
+      console: `${shown}/`,
+      api: `${shown}/docs`,
+      database: config.databaseUrl ? 'postgres' : `pglite in ${config.dataDir}`,
+      operatorToken: config.operatorToken ? 'from GLEANER_OPERATOR_TOKEN' : operatorTokenFile(config.dataDir),
+      extension: extensionDir,
+    },
+    'Gleaner is running',
+  );
+  // One plain line for people, since pino's JSON is for machines.
+  process.stdout.write(
+    `\nGleaner server: ${shown}/  (API docs ${shown}/docs)\nLoad the extension unpacked from: ${extensionDir}\n  (chrome://extensions → Developer mode → Load unpacked)\n\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Gleaner server could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

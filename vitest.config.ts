@@ -11,7 +11,12 @@ export default defineConfig({
         plugins: [WxtVitest()],
         test: {
           name: 'extension',
-          include: ['protocol/**/*.test.ts', 'lib/**/*.test.ts', 'components/**/*.test.tsx', 'entrypoints/**/*.test.{ts,tsx}'],
+          include: [
+            'protocol/**/*.test.ts',
+            'lib/**/*.test.ts',
+            'components/**/*.test.tsx',
+            'entrypoints/**/*.test.{ts,tsx}',
+          ],
           environment: 'happy-dom',
           setupFiles: ['fake-indexeddb/auto'],
         },
@@ -22,8 +27,6 @@ export default defineConfig({
           name: 'server',
           include: ['server/**/*.test.ts'],
           environment: 'node',
-          // Each server test file opens its own databases; two at a time suits a 2-core machine.
-          maxWorkers: 2,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

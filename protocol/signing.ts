@@ -68,7 +68,13 @@ export async function signRequest(
     domain: requestDomain,
     types: requestTypes,
     primaryType: 'Request',
-    message: { method: request.method.toUpperCase(), path: request.path, bodyHash: hashBody(request.body), timestamp, nonce },
+    message: {
+      method: request.method.toUpperCase(),
+      path: request.path,
+      bodyHash: hashBody(request.body),
+      timestamp,
+      nonce,
+    },
   });
   return {
     [signatureHeaders.device]: account.address,
@@ -104,7 +110,10 @@ export async function verifyRequestSignature(
   const signature = read(signatureHeaders.signature);
   if (!device || !timestampText || !nonce || !signature) {
     const missing = Object.values(signatureHeaders).filter((name) => !read(name));
-    throw new AuthError('signature_missing', `This request must be signed by a device; missing headers: ${missing.join(', ')}.`);
+    throw new AuthError(
+      'signature_missing',
+      `This request must be signed by a device; missing headers: ${missing.join(', ')}.`,
+    );
   }
   if (!isAddress(device, { strict: false })) {
     throw new AuthError('signature_invalid', `${signatureHeaders.device} is not an address.`);

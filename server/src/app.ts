@@ -29,7 +29,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024 * 1024,
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -53,6 +52,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'Buyer API key (glk_…)' },
           operatorToken: { type: 'http', scheme: 'bearer', description: 'Operator token' },
+          deviceSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-gleaner-signature',
+            description:
+              'EIP-712 signature of Request{method, path, bodyHash, timestamp, nonce} (see protocol/signing.ts), sent with x-gleaner-device, x-gleaner-timestamp and x-gleaner-nonce.',
+          },
         },
       },
     },
@@ -71,7 +77,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(fastifyStatic, { root: options.consoleDir, prefix: '/', index: ['index.html'] });
   } else {
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-      reply.type('text/plain').send('Gleaner server is running. The web console is not built: run `npm run build:console`.'),
+      reply
+        .type('text/plain')
+        .send('Gleaner server is running. The web console is not built: run `npm run build:console`.'),
     );
   }
 

@@ -25,11 +25,15 @@ export function buyerAuth(db: Database): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest) => {
     const token = bearerToken(request);
     if (token === undefined) {
-      throw new AuthError('api_key_missing', 'This endpoint needs a buyer API key: send "Authorization: Bearer glk_…".');
+      throw new AuthError(
+        'api_key_missing',
+        'This endpoint needs a buyer API key: send "Authorization: Bearer glk_…".',
+      );
     }
     const check = await buyers.checkApiKey(token);
     if (!check.ok) {
-      if (check.reason === 'revoked') throw new AuthError('api_key_revoked', 'This API key was revoked; ask an operator for a new one.');
+      if (check.reason === 'revoked')
+        throw new AuthError('api_key_revoked', 'This API key was revoked; ask an operator for a new one.');
       throw new AuthError('api_key_invalid', 'This API key is not valid.');
     }
     request.buyer = check.buyer;

@@ -5,6 +5,7 @@ import type { Address } from 'viem';
 import type { Database } from '../db/database';
 import { deviceRepository } from '../repositories/device-repository';
 import { nonceRepository } from '../repositories/nonce-repository';
+import { rawBodyOf } from './raw-body';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,13 +30,16 @@ export function deviceAuth(db: Database, options: DeviceAuthOptions = {}): preHa
     const verified = await verifyRequestSignature(request.headers, {
       method: request.method,
       path: request.url,
-      body: request.rawBody,
+      body: rawBodyOf(request),
     });
     if (!options.allowUnknownDevice && !(await devices.findByAddress(verified.device))) {
       throw new AuthError('device_unknown', `Device ${verified.device} is not registered; register it first.`);
     }
     if (!(await nonces.claim(verified.device, verified.nonce))) {
-      throw new AuthError('nonce_replayed', 'This request was already received once; each signed request is accepted only once.');
+      throw new AuthError(
+        'nonce_replayed',
+        'This request was already received once; each signed request is accepted only once.',
+      );
     }
     request.device = verified.device;
   };

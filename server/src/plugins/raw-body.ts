@@ -4,15 +4,16 @@ import type { FastifyInstance } from 'fastify';
 declare module 'fastify' {
   interface FastifyRequest {
     /** The exact body bytes received: device signatures cover these, not the parsed JSON. */
-    rawBody: Buffer;
+    rawBody: Buffer | null;
   }
 }
 
-const emptyBody = Buffer.alloc(0);
+/** The body bytes of a request; empty when it had none. */
+export const rawBodyOf = (request: { rawBody: Buffer | null }): Uint8Array => request.rawBody ?? new Uint8Array();
 
 /** Parses JSON bodies while keeping their raw bytes for signature checks. */
 export function setupRawBody(app: FastifyInstance): void {
-  app.decorateRequest('rawBody', emptyBody);
+  app.decorateRequest('rawBody', null);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;

@@ -34,7 +34,11 @@ const toKeySummary = (row: ApiKeyRow): ApiKeySummary => ({
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function newApiKey(): { id: string; secret: string; apiKey: string } {
-  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const id = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
   return { id, secret, apiKey: `glk_${id}_${secret}` };
 }
@@ -104,7 +108,9 @@ export function buyerRepository(db: Database) {
       const match = apiKeyPattern.exec(apiKey);
       if (!match) return { ok: false, reason: 'malformed' };
       const [, id, secret] = match as unknown as [string, string, string];
-      const rows = await db.query<ApiKeyRow & { buyer_name: string; buyer_email: string | null; buyer_created_at: Date }>(
+      const rows = await db.query<
+        ApiKeyRow & { buyer_name: string; buyer_email: string | null; buyer_created_at: Date }
+      >(
         `select k.*, b.name as buyer_name, b.email as buyer_email, b.created_at as buyer_created_at
          from api_keys k join buyers b on b.id = k.buyer_id where k.id = $1`,
         [id],
@@ -113,12 +119,18 @@ export function buyerRepository(db: Database) {
       if (!row) return { ok: false, reason: 'unknown' };
       const presented = Buffer.from(sha256(secret), 'hex');
       const stored = Buffer.from(row.secret_sha256, 'hex');
-      if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return { ok: false, reason: 'unknown' };
+      if (presented.length !== stored.length || !timingSafeEqual(presented, stored))
+        return { ok: false, reason: 'unknown' };
       if (row.revoked_at) return { ok: false, reason: 'revoked' };
       return {
         ok: true,
         keyId: row.id,
-        buyer: toBuyer({ id: row.buyer_id, name: row.buyer_name, email: row.buyer_email, created_at: row.buyer_created_at }),
+        buyer: toBuyer({
+          id: row.buyer_id,
+          name: row.buyer_name,
+          email: row.buyer_email,
+          created_at: row.buyer_created_at,
+        }),
       };
     },
   };

@@ -1,18 +1,9 @@
 import { deviceRegistrationSchema, deviceSchema } from '@protocol/devices';
 import { errorBodySchema } from '@protocol/errors';
-import { signatureHeaders } from '@protocol/signing';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../app-context';
 import { deviceAuth } from '../plugins/device-auth';
 import { deviceRepository } from '../repositories/device-repository';
-
-const signedHeaders = z.object({
-  [signatureHeaders.device]: z.string().describe('Address of the device key'),
-  [signatureHeaders.timestamp]: z.string().describe('Unix seconds when signed'),
-  [signatureHeaders.nonce]: z.string().describe('32 random bytes, hex'),
-  [signatureHeaders.signature]: z.string().describe('EIP-712 signature of the Request'),
-});
 
 export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }) => {
   const devices = deviceRepository(db);
@@ -24,7 +15,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db 
       schema: {
         summary: 'Register the signing device (idempotent)',
         tags: ['devices'],
-        headers: signedHeaders,
+        security: [{ deviceSignature: [] }],
         body: deviceRegistrationSchema,
         response: { 200: deviceSchema, 201: deviceSchema, 400: errorBodySchema, 401: errorBodySchema },
       },
@@ -45,7 +36,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db 
       schema: {
         summary: 'The signing device as the server knows it',
         tags: ['devices'],
-        headers: signedHeaders,
+        security: [{ deviceSignature: [] }],
         response: { 200: deviceSchema, 401: errorBodySchema },
       },
     },

@@ -1,0 +1,95 @@
+import { healthSchema } from '@protocol/health';
+import { useQuery } from '@tanstack/react-query';
+import { useAccount, useConnect, useDisconnect } from 'wagmi';
+
+async function fetchHealth() {
+  const response = await fetch('/health');
+  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+  return healthSchema.parse(await response.json());
+}
+
+function ServerStatus() {
+  const health = useQuery({ queryKey: ['health'], queryFn: fetchHealth, refetchInterval: 5000 });
+  if (health.isPending) return <p data-testid="server-status">Checking the server…</p>;
+  if (health.isError) {
+    return (
+      <p data-testid="server-status" className="text-red-700">
+        Server unreachable: {health.error.message}
+      </p>
+    );
+  }
+  const { data } = health;
+  return (
+    <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
+      <dt className="text-stone-500">Status</dt>
+      <dd data-testid="server-status" className="font-medium text-emerald-700">
+        {data.status === 'ok' ? 'Online' : data.status}
+      </dd>
+      <dt className="text-stone-500">Version</dt>
+      <dd>{data.version}</dd>
+      <dt className="text-stone-500">Database</dt>
+      <dd data-testid="server-database">{data.database === 'pglite' ? 'Embedded (PGlite)' : 'PostgreSQL'}</dd>
+      <dt className="text-stone-500">Registered devices</dt>
+      <dd data-testid="server-devices">{data.devices}</dd>
+      <dt className="text-stone-500">Uptime</dt>
+      <dd>{data.uptimeSeconds} s</dd>
+    </dl>
+  );
+}
+
+function WalletPanel() {
+  const { address, isConnected } = useAccount();
+  const { connect, connectors, isPending, error } = useConnect();
+  const { disconnect } = useDisconnect();
+  if (isConnected) {
+    return (
+      <div className="flex items-center gap-3 text-sm">
+        <span className="font-mono">{address}</span>
+        <button type="button" className="rounded border px-2 py-1" onClick={() => disconnect()}>
+          Disconnect
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="text-sm">
+      {connectors.map((connector) => (
+        <button
+          key={connector.uid}
+          type="button"
+          className="rounded bg-stone-900 px-3 py-1.5 text-white disabled:opacity-50"
+          disabled={isPending}
+          onClick={() => connect({ connector })}
+        >
+          Connect {connector.name}
+        </button>
+      ))}
+      {error && <p className="mt-2 text-red-700">{error.message}</p>}
+      <p className="mt-2 text-stone-500">Linking a wallet to your devices and claiming rewards arrive with the rewards release.</p>
+    </div>
+  );
+}
+
+export function ConsoleApp() {
+  return (
+    <main className="mx-auto max-w-3xl space-y-8 p-8">
+      <header>
+        <h1 className="text-2xl font-semibold">Gleaner console</h1>
+        <p className="text-stone-600">
+          Contributors link wallets and claim rewards; buyers manage campaigns, projects and datasets.
+        </p>
+      </header>
+      <section className="rounded-lg border bg-white p-5">
+        <h2 className="mb-3 font-medium">Server</h2>
+        <ServerStatus />
+      </section>
+      <section className="rounded-lg border bg-white p-5">
+        <h2 className="mb-3 font-medium">Wallet</h2>
+        <WalletPanel />
+      </section>
+      <footer className="text-sm text-stone-500">
+        API reference: <a className="underline" href="/docs">/docs</a> · <a className="underline" href="/openapi.json">openapi.json</a>
+      </footer>
+    </main>
+  );
+}

@@ -71,3 +71,18 @@ describeEachDatabase('operator CLI against a listening server', (database) => {
     expect(result.err).toMatch(/Unknown command: frobnicate/);
   });
 });
+
+it('check-url says which URLs may be fetched and which rule blocks the others', async () => {
+  let out = '';
+  const code = await runCli(['check-url', 'https://example.com/a#x', 'http://2130706433/', 'http://printer.local/'], {
+    env: {},
+    out: (text) => {
+      out += text;
+    },
+    err: () => {},
+  });
+  expect(code).toBe(1);
+  expect(out).toContain('allowed  https://example.com/a#x  → https://example.com/a');
+  expect(out).toMatch(/BLOCKED {2}http:\/\/2130706433\/ {2}\[ip_not_public\] 127\.0\.0\.1 is a loopback address/);
+  expect(out).toMatch(/BLOCKED {2}http:\/\/printer\.local\/ {2}\[host_local_name\]/);
+});

@@ -5,6 +5,7 @@ import { apiKeySummarySchema, buyerListSchema, issuedApiKeySchema } from '@proto
 import { deviceListSchema } from '@protocol/devices';
 import { BaseError } from '@protocol/errors';
 import { healthSchema } from '@protocol/health';
+import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
 
@@ -19,6 +20,7 @@ Commands:
   key issue --buyer BUYER_ID           another API key for a buyer; printed ONCE
   key revoke KEY_ID                    revoke an API key
   devices                              registered extension devices
+  check-url URL...                     whether each URL may be fetched, or which rule blocks it
 
 Options:
   --server URL   server to talk to (default $GLEANER_URL or http://127.0.0.1:8787)
@@ -75,6 +77,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         `Gleaner ${health.version} at ${serverUrl}: ${health.status}, database ${health.database}, ${health.devices} devices, up ${health.uptimeSeconds} s\n`,
       );
       return 0;
+    }
+    if (command === 'check-url') {
+      const urls = positionals.slice(1);
+      if (urls.length === 0) throw new BaseError('bad_request', 'check-url needs at least one URL.');
+      const verdicts = urls.map((url) => ({ input: url, ...checkUrl(url) }));
+      print(
+        verdicts,
+        verdicts
+          .map((verdict) =>
+            verdict.ok
+              ? `allowed  ${verdict.input}  → ${verdict.url}\n`
+              : `BLOCKED  ${verdict.input}  [${verdict.rule}] ${verdict.reason}\n`,
+          )
+          .join(''),
+      );
+      return verdicts.every((verdict) => verdict.ok) ? 0 : 1;
     }
     const admin = adminClient(serverUrl, await readOperatorToken(io.env));
     if (command === 'buyer' && sub === 'create') {

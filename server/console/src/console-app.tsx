@@ -65,7 +65,9 @@ function WalletPanel() {
         </button>
       ))}
       {error && <p className="mt-2 text-red-700">{error.message}</p>}
-      <p className="mt-2 text-stone-500">Linking a wallet to your devices and claiming rewards arrive with the rewards release.</p>
+      <p className="mt-2 text-stone-500">
+        Linking a wallet to your devices and claiming rewards arrive with the rewards release.
+      </p>
     </div>
   );
 }
@@ -88,7 +90,14 @@ export function ConsoleApp() {
         <WalletPanel />
       </section>
       <footer className="text-sm text-stone-500">
-        API reference: <a className="underline" href="/docs">/docs</a> · <a className="underline" href="/openapi.json">openapi.json</a>
+        API reference:{' '}
+        <a className="underline" href="/docs">
+          /docs
+        </a>{' '}
+        ·{' '}
+        <a className="underline" href="/openapi.json">
+          openapi.json
+        </a>
       </footer>
     </main>
   );

@@ -1,0 +1,253 @@
+import { BaseError } from '@protocol/errors';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
+import type { FetchFn } from '@/lib/api-client';
+import { loadDeviceAccount } from '@/lib/device-key';
+import { sendMessage } from '@/lib/messages';
+import { readSettings } from '@/lib/settings';
+import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { setupMessages } from './messages';
+import { syncAlarmName } from './sync-alarm';
+import { createTestBackground } from './test-context';
+
+const hour = 60 * 60 * 1000;
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  // Offline and re-registration paths log on purpose; keep the test output readable.
+  vi.spyOn(console, 'info').mockImplementation(() => {});
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('before consent', () => {
+  it('makes no key, sends no request and sets no alarm, whatever is asked', async () => {
+    const { handlers, server } = createTestBackground();
+    await handlers.getStatus({});
+    await handlers.syncNow({});
+    await handlers.saveSettings({ serverUrl: 'https://gleaner.example.org', dailyBudgetBytes: 10_000_000 });
+    await handlers.pause({ until: null });
+    expect(await loadDeviceAccount()).toBeNull();
+    expect(server.received).toEqual([]);
+    expect(await fakeBrowser.alarms.getAll()).toEqual([]);
+    expect((await handlers.getStatus({})).connection.state).toBe('no-consent');
+  });
+});
+
+describe('giving consent', () => {
+  it('makes a key, registers while showing registering, then connects with the device address', async () => {
+    const server = createFakeGleanerServer();
+    const statesDuringRequests: string[] = [];
+    const fetch: FetchFn = async (input, init) => {
+      statesDuringRequests.push((await readSettings(background.ctx.db)).connection.state);
+      return server.fetch(input, init);
+    };
+    const background = createTestBackground({ server, fetch });
+
+    const status = await background.handlers.setConsent({ given: true });
+
+    const account = await loadDeviceAccount();
+    expect(account).not.toBeNull();
+    expect(server.received.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /v1/devices',
+      'GET /v1/devices/me',
+    ]);
+    expect(statesDuringRequests).toEqual(['registering', 'registering']);
+    expect(status.connection).toMatchObject({
+      state: 'connected',
+      deviceAddress: account?.address,
+      lastError: null,
+      lastContactAt: background.clock.now,
+      registeredServerUrl: server.origin,
+    });
+    expect(status.consent).toMatchObject({ given: true, at: background.clock.now });
+    expect(server.devices.get(account?.address ?? '0x')).toMatchObject({
+      extensionVersion: '0.1.0',
+      browser: 'chrome',
+    });
+  });
+
+  it('uses the server address given with the consent', async () => {
+    const server = createFakeGleanerServer({ origin: 'https://gleaner.example.org' });
+    const { handlers } = createTestBackground({ server });
+    const status = await handlers.setConsent({ given: true, serverUrl: 'https://gleaner.example.org/' });
+    expect(status.serverUrl).toBe('https://gleaner.example.org');
+    expect(status.connection.state).toBe('connected');
+  });
+
+  it('creates the one-minute sync alarm', async () => {
+    const { handlers } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    expect(await fakeBrowser.alarms.get(syncAlarmName)).toMatchObject({ periodInMinutes: 1 });
+  });
+
+  it('goes offline with the reason in words when the server cannot be reached', async () => {
+    const { handlers, server } = createTestBackground();
+    server.setReachable(false);
+    const status = await handlers.setConsent({ given: true });
+    expect(status.connection.state).toBe('offline');
+    expect(status.connection.lastError).toMatch(/Could not reach the Gleaner server at http:\/\/127\.0\.0\.1:8787/);
+    expect(await fakeBrowser.alarms.get(syncAlarmName)).toBeDefined();
+  });
+});
+
+describe('withdrawing consent', () => {
+  it('clears the alarm, shows no consent and stops contacting the server', async () => {
+    const { handlers, server } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.received.length = 0;
+
+    const status = await handlers.setConsent({ given: false });
+
+    expect(status.connection.state).toBe('no-consent');
+    expect(status.consent.given).toBe(false);
+    expect(await fakeBrowser.alarms.getAll()).toEqual([]);
+    await handlers.syncNow({});
+    expect(server.received).toEqual([]);
+  });
+
+  it('keeps the same device key when consent is given again', async () => {
+    const { handlers } = createTestBackground();
+    const first = await handlers.setConsent({ given: true });
+    await handlers.setConsent({ given: false });
+    const again = await handlers.setConsent({ given: true });
+    expect(again.connection.deviceAddress).toBe(first.connection.deviceAddress);
+    expect(again.connection.state).toBe('connected');
+  });
+
+  it('is not overwritten by a request that was under way', async () => {
+    const server = createFakeGleanerServer();
+    let withdrawDuringNextRequest = false;
+    const fetch: FetchFn = async (input, init) => {
+      if (withdrawDuringNextRequest) {
+        withdrawDuringNextRequest = false;
+        await background.handlers.setConsent({ given: false });
+      }
+      return server.fetch(input, init);
+    };
+    const background = createTestBackground({ server, fetch });
+    await background.handlers.setConsent({ given: true });
+    withdrawDuringNextRequest = true;
+    await background.handlers.syncNow({});
+    expect((await background.handlers.getStatus({})).connection.state).toBe('no-consent');
+  });
+});
+
+describe('pause', () => {
+  it('shows paused and makes no request until the pause ends, then the next sync resumes', async () => {
+    const { handlers, server, clock, requestSync } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.received.length = 0;
+
+    const paused = await handlers.pause({ until: clock.now + hour });
+    expect(paused.connection.state).toBe('paused');
+    expect(paused.pausedUntil).toBe(clock.now + hour);
+    await requestSync();
+    expect(server.received).toEqual([]);
+
+    clock.now += hour;
+    await requestSync();
+    const status = await handlers.getStatus({});
+    expect(status.connection.state).toBe('connected');
+    expect(status.pausedUntil).toBeNull();
+    expect(server.received.map((request) => request.path)).toEqual(['/v1/devices/me']);
+  });
+
+  it('resumes at once when asked', async () => {
+    const { handlers, clock } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    await handlers.pause({ until: clock.now + hour });
+    const status = await handlers.pause({ until: null });
+    expect(status.connection.state).toBe('connected');
+    expect(status.pausedUntil).toBeNull();
+  });
+
+  it('keeps the sync alarm while paused so the pause can end by itself', async () => {
+    const { handlers, clock } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    await handlers.pause({ until: clock.now + hour });
+    expect(await fakeBrowser.alarms.get(syncAlarmName)).toBeDefined();
+  });
+
+  it('refuses a pause that ends in the past', async () => {
+    const { handlers, clock } = createTestBackground();
+    await expect(handlers.pause({ until: clock.now - 1 })).rejects.toThrow('A pause must end in the future.');
+  });
+
+  it('given before consent, stays in force once consent is given', async () => {
+    const { handlers, clock, server } = createTestBackground();
+    await handlers.pause({ until: clock.now + hour });
+    const status = await handlers.setConsent({ given: true });
+    expect(status.connection.state).toBe('paused');
+    expect(server.received).toEqual([]);
+  });
+});
+
+describe('saving settings', () => {
+  it('registers with a new server address at once', async () => {
+    const first = createFakeGleanerServer();
+    const second = createFakeGleanerServer({ origin: 'https://gleaner.example.org' });
+    const fetch: FetchFn = (input, init) =>
+      new URL(input).origin === second.origin ? second.fetch(input, init) : first.fetch(input, init);
+    const { handlers } = createTestBackground({ server: first, fetch });
+    const before = await handlers.setConsent({ given: true });
+
+    const status = await handlers.saveSettings({ serverUrl: 'https://gleaner.example.org' });
+
+    expect(second.received.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /v1/devices',
+      'GET /v1/devices/me',
+    ]);
+    expect(status.connection).toMatchObject({
+      state: 'connected',
+      deviceAddress: before.connection.deviceAddress,
+      registeredServerUrl: 'https://gleaner.example.org',
+    });
+  });
+
+  it('stores the daily budget without contacting the server', async () => {
+    const { handlers, server } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.received.length = 0;
+    const status = await handlers.saveSettings({ dailyBudgetBytes: 50_000_000 });
+    expect(status.dailyBudgetBytes).toBe(50_000_000);
+    expect(server.received).toEqual([]);
+  });
+});
+
+describe('messages from the pages', () => {
+  it('answers a page through the message channel', async () => {
+    const { handlers } = createTestBackground();
+    setupMessages(handlers);
+    const status = await sendMessage('setConsent', { given: true });
+    expect(status.connection.state).toBe('connected');
+    expect((await sendMessage('getStatus', {})).connection.deviceAddress).toBe(status.connection.deviceAddress);
+  });
+
+  it('rejects invalid data with the reason in words, as a BaseError', async () => {
+    const { handlers } = createTestBackground();
+    setupMessages(handlers);
+    const error = await sendMessage('saveSettings', { serverUrl: 'ftp://example.org' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BaseError);
+    expect(error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/http:\/\/ or https:\/\//) });
+  });
+
+  it('answers an unknown message with an error body', async () => {
+    const { handlers } = createTestBackground();
+    setupMessages(handlers);
+    const reply = await fakeBrowser.runtime.sendMessage({ type: 'formatDisk', data: {} });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+  });
+
+  it('carries a handler’s error across with its code', async () => {
+    const { handlers, clock } = createTestBackground();
+    setupMessages(handlers);
+    await expect(sendMessage('pause', { until: clock.now - 1000 })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: 'A pause must end in the future.',
+    });
+  });
+});

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
+import type { FetchFn } from '@/lib/api-client';
+import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { handleSyncAlarm, syncAlarmName } from './sync-alarm';
+import { createTestBackground } from './test-context';
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  vi.spyOn(console, 'info').mockImplementation(() => {});
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const requestsOf = (server: { received: { method: string; path: string }[] }) =>
+  server.received.map((request) => `${request.method} ${request.path}`);
+
+describe('sync on the alarm', () => {
+  it('sends only a signed heartbeat once the device is registered', async () => {
+    const { ctx, handlers, server, requestSync, clock } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.received.length = 0;
+    clock.now += 60_000;
+
+    await handleSyncAlarm(ctx, requestSync);
+
+    expect(requestsOf(server)).toEqual(['GET /v1/devices/me']);
+    expect(server.received[0]?.headers['x-gleaner-signature']).toMatch(/^0x/);
+    expect((await handlers.getStatus({})).connection.lastContactAt).toBe(clock.now);
+  });
+
+  it('registers again when the server no longer knows the device', async () => {
+    const { ctx, handlers, server, requestSync } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.devices.clear();
+    server.received.length = 0;
+
+    await handleSyncAlarm(ctx, requestSync);
+
+    expect(requestsOf(server)).toEqual(['GET /v1/devices/me', 'POST /v1/devices', 'GET /v1/devices/me']);
+    expect((await handlers.getStatus({})).connection.state).toBe('connected');
+  });
+
+  it('keeps retrying while offline and connects once the server answers', async () => {
+    const { ctx, handlers, server, requestSync } = createTestBackground();
+    server.setReachable(false);
+    await handlers.setConsent({ given: true });
+    await handleSyncAlarm(ctx, requestSync);
+    expect((await handlers.getStatus({})).connection.state).toBe('offline');
+
+    server.setReachable(true);
+    await handleSyncAlarm(ctx, requestSync);
+
+    const { connection } = await handlers.getStatus({});
+    expect(connection.state).toBe('connected');
+    expect(connection.lastError).toBeNull();
+  });
+
+  it('goes offline with the server’s words when the server refuses the device', async () => {
+    const server = createFakeGleanerServer();
+    const fetch: FetchFn = async (input, init) =>
+      init.method === 'POST'
+        ? Response.json({ code: 'timestamp_stale', message: 'Check the device clock.' }, { status: 401 })
+        : server.fetch(input, init);
+    const { handlers } = createTestBackground({ server, fetch });
+    const status = await handlers.setConsent({ given: true });
+    expect(status.connection).toMatchObject({ state: 'offline', lastError: 'Check the device clock.' });
+  });
+
+  it('removes a leftover alarm when consent is not given, without contacting the server', async () => {
+    const { ctx, server, requestSync } = createTestBackground();
+    await fakeBrowser.alarms.create(syncAlarmName, { periodInMinutes: 1 });
+    await handleSyncAlarm(ctx, requestSync);
+    expect(await fakeBrowser.alarms.getAll()).toEqual([]);
+    expect(server.received).toEqual([]);
+  });
+
+  it('runs one sync at a time and folds requests made during a run into one more run', async () => {
+    const server = createFakeGleanerServer();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let announceStart = () => {};
+    const fetch: FetchFn = async (input, init) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      announceStart();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return server.fetch(input, init);
+    };
+    const { handlers, requestSync } = createTestBackground({ server, fetch });
+    await handlers.setConsent({ given: true });
+    server.received.length = 0;
+    maxInFlight = 0;
+    const started = new Promise<void>((resolve) => {
+      announceStart = resolve;
+    });
+
+    const running = requestSync();
+    await started;
+    await Promise.all([requestSync(), requestSync(), running]);
+
+    expect(maxInFlight).toBe(1);
+    expect(requestsOf(server)).toEqual(['GET /v1/devices/me', 'GET /v1/devices/me']);
+  });
+});

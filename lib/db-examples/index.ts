@@ -1,0 +1,10 @@
+import { v1Example } from './v1';
+
+/** Example rows of every table as one schema version stored them. */
+export interface DbExample {
+  version: number;
+  tables: Record<string, readonly unknown[]>;
+}
+
+/** One saved example per schema version: the upgrade test opens each and upgrades it to the current version. */
+export const dbExamples: readonly DbExample[] = [v1Example];

@@ -1,0 +1,173 @@
+import Dexie from 'dexie';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { dbVersions, declareDbVersions, GleanerDb, latestDbVersion, rowSchemas, type TableName } from './db';
+import { type DbExample, dbExamples } from './db-examples';
+import { defaultSettings, parseSettings, readSettings, settingSchemas, writeSettings } from './settings';
+import { createTestDb } from './testing/test-db';
+
+const tableNames = Object.keys(rowSchemas) as TableName[];
+const openDbs: Dexie[] = [];
+
+function track<T extends Dexie>(db: T): T {
+  openDbs.push(db);
+  return db;
+}
+
+afterEach(() => {
+  for (const db of openDbs.splice(0)) db.close();
+  vi.restoreAllMocks();
+});
+
+/** Reads every row of every current table and checks it strictly against the current schemas. */
+async function readAllValidated(db: GleanerDb): Promise<Record<TableName, unknown[]>> {
+  const result = {} as Record<TableName, unknown[]>;
+  for (const name of tableNames) {
+    const rows = await db.table(name).toArray();
+    result[name] = rows.map((row) => rowSchemas[name].parse(row));
+  }
+  for (const row of result.settings as { key: string; value: unknown }[]) {
+    if (!(row.key in settingSchemas)) throw new Error(`settings holds an unknown key "${row.key}"`);
+    settingSchemas[row.key as keyof typeof settingSchemas].parse(row.value);
+  }
+  return result;
+}
+
+/**
+ * The upgrade harness: stores an example as its own schema version stored it, then opens the
+ * same IndexedDB with the current class (running every upgrade in between) and returns the rows,
+ * each validated against the current schemas.
+ */
+async function upgradeExample(example: DbExample): Promise<{ db: GleanerDb; rows: Record<TableName, unknown[]> }> {
+  const indexedDB = new IDBFactory();
+  const old = new Dexie('gleaner', { indexedDB, IDBKeyRange });
+  declareDbVersions(old, example.version);
+  await old.open();
+  for (const [name, rows] of Object.entries(example.tables)) await old.table(name).bulkAdd([...rows]);
+  old.close();
+
+  const db = track(new GleanerDb({ indexedDB, IDBKeyRange }));
+  await db.open();
+  return { db, rows: await readAllValidated(db) };
+}
+
+describe('GleanerDb', () => {
+  it('opens a fresh database at the latest version with every table', async () => {
+    const db = track(createTestDb());
+    await db.open();
+    expect(db.verno).toBe(latestDbVersion);
+    expect(db.tables.map((table) => table.name).sort()).toEqual([...tableNames].sort());
+    expect(await db.settings.count()).toBe(0);
+  });
+
+  it('gives each test database its own storage', async () => {
+    const a = track(createTestDb());
+    const b = track(createTestDb());
+    await writeSettings(a, { dailyBudgetBytes: 5_000_000 });
+    expect((await readSettings(b)).dailyBudgetBytes).toBe(defaultSettings.dailyBudgetBytes);
+  });
+
+  it('stores and reads back a row of every table unchanged and valid', async () => {
+    const db = track(createTestDb());
+    const example = dbExamples.find((entry) => entry.version === latestDbVersion);
+    if (!example) throw new Error('no example data for the latest version');
+    for (const name of tableNames) await db.table(name).bulkAdd([...(example.tables[name] ?? [])]);
+    const rows = await readAllValidated(db);
+    for (const name of tableNames) {
+      // Rows come back in primary-key order, not insertion order.
+      expect(rows[name]).toHaveLength(example.tables[name]?.length ?? 0);
+      expect(rows[name]).toEqual(expect.arrayContaining([...(example.tables[name] ?? [])]));
+    }
+  });
+
+  it('numbers outbox and fetch log rows itself', async () => {
+    const db = track(createTestDb());
+    const first = await db.outbox.add({ kind: 'scrape', createdAt: 1, payload: {} });
+    const second = await db.outbox.add({ kind: 'label', createdAt: 2, payload: { a: 1 } });
+    expect(second).toBeGreaterThan(first);
+    const logId = await db.fetchLog.add({ at: 3, url: 'https://example.com/', status: 200, bytes: 10, outcome: 'ok' });
+    expect(rowSchemas.fetchLog.parse(await db.fetchLog.get(logId)).id).toBe(logId);
+  });
+
+  it('finds jobs by state', async () => {
+    const db = track(createTestDb());
+    await db.jobs.bulkAdd([
+      { id: 'a', url: 'https://example.com/a', state: 'leased', leasedAt: 1, leaseExpiresAt: 2 },
+      { id: 'b', url: 'https://example.com/b', state: 'done', leasedAt: 1, leaseExpiresAt: 2 },
+    ]);
+    expect((await db.jobs.where('state').equals('leased').toArray()).map((job) => job.id)).toEqual(['a']);
+  });
+
+  it('declares its versions in order, starting at 1, without gaps', () => {
+    expect(dbVersions.map((entry) => entry.version)).toEqual(dbVersions.map((_, index) => index + 1));
+  });
+});
+
+describe('settings rows', () => {
+  it('reads defaults when nothing is stored', async () => {
+    expect(await readSettings(track(createTestDb()))).toEqual(defaultSettings);
+  });
+
+  it('falls back to the default for a stored value that no longer validates', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const db = track(createTestDb());
+    await db.settings.bulkPut([
+      { key: 'dailyBudgetBytes', value: 'lots' },
+      { key: 'serverUrl', value: 'https://gleaner.example.org' },
+    ]);
+    const settings = await readSettings(db);
+    expect(settings.dailyBudgetBytes).toBe(defaultSettings.dailyBudgetBytes);
+    expect(settings.serverUrl).toBe('https://gleaner.example.org');
+  });
+
+  it('refuses to store an invalid value', async () => {
+    const db = track(createTestDb());
+    await expect(writeSettings(db, { serverUrl: 'ftp://example.org' })).rejects.toThrow(/http:\/\/ or https:\/\//);
+    expect(await db.settings.count()).toBe(0);
+  });
+
+  it('ignores rows of settings it does not know', () => {
+    expect(parseSettings([{ key: 'retired', value: 1 }])).toEqual(defaultSettings);
+  });
+});
+
+describe('upgrades from saved example data', () => {
+  it('has saved example data for every schema version, covering every table of its version', () => {
+    expect(dbExamples.map((example) => example.version)).toEqual(dbVersions.map((entry) => entry.version));
+    for (const example of dbExamples) {
+      const stores = new Map<string, string | null>();
+      for (const entry of dbVersions)
+        if (entry.version <= example.version) for (const [k, v] of Object.entries(entry.stores)) stores.set(k, v);
+      const tables = [...stores].filter(([, spec]) => spec !== null).map(([name]) => name);
+      expect(Object.keys(example.tables).sort()).toEqual(tables.sort());
+      for (const name of tables) expect(example.tables[name]?.length).toBeGreaterThan(0);
+    }
+  });
+
+  for (const example of dbExamples) {
+    it(`opens a version ${example.version} database with the current class and keeps every row valid`, async () => {
+      const { db, rows } = await upgradeExample(example);
+      expect(db.verno).toBe(latestDbVersion);
+      for (const name of tableNames) expect(rows[name].length).toBe(example.tables[name]?.length ?? 0);
+      // Every stored setting is read as stored, none replaced by its default.
+      const settings: Record<string, unknown> = await readSettings(db);
+      for (const row of rows.settings as { key: string; value: unknown }[])
+        expect(settings[row.key]).toEqual(row.value);
+    });
+  }
+
+  it('reports example rows that the current schemas reject', async () => {
+    const broken: DbExample = {
+      version: 1,
+      tables: {
+        jobs: [{ id: 'x', url: 'https://example.com/', state: 'vanished', leasedAt: 1, leaseExpiresAt: 2 }],
+      },
+    };
+    await expect(upgradeExample(broken)).rejects.toThrow(/state/);
+  });
+
+  it('reports a settings value that the current schemas reject', async () => {
+    const broken: DbExample = { version: 1, tables: { settings: [{ key: 'pausedUntil', value: 'soon' }] } };
+    await expect(upgradeExample(broken)).rejects.toThrow();
+  });
+});

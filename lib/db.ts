@@ -1,0 +1,104 @@
+import Dexie, { type DexieOptions, type EntityTable, type Transaction } from 'dexie';
+import { z } from 'zod';
+
+/**
+ * The extension's IndexedDB: everything the background must remember survives a killed
+ * service worker or a browser restart because it lives here, not in memory.
+ */
+
+/** One setting: the value is checked against its key's schema in `lib/settings.ts` when read. */
+export const settingRowSchema = z.object({ key: z.string().min(1), value: z.unknown() });
+export type SettingRow = z.infer<typeof settingRowSchema>;
+
+/** A scrape job leased from the server; the lease says until when the server keeps it for this device. */
+export const jobRowSchema = z.object({
+  id: z.string().min(1),
+  url: z.url({ protocol: /^https?$/ }),
+  state: z.enum(['leased', 'fetching', 'done', 'failed']),
+  leasedAt: z.number().int().nonnegative(),
+  leaseExpiresAt: z.number().int().nonnegative(),
+});
+export type JobRow = z.infer<typeof jobRowSchema>;
+
+/** A result waiting for upload; it leaves the outbox only once the server acknowledged it. */
+export const outboxRowSchema = z.object({
+  seq: z.number().int().positive(),
+  kind: z.enum(['scrape', 'label']),
+  createdAt: z.number().int().nonnegative(),
+  payload: z.unknown(),
+});
+export type OutboxRow = z.infer<typeof outboxRowSchema>;
+
+/** One URL fetched from the contributor's IP, shown to them in the options page. */
+export const fetchLogRowSchema = z.object({
+  id: z.number().int().positive(),
+  at: z.number().int().nonnegative(),
+  url: z.string().min(1),
+  /** HTTP status, or null when no response arrived. */
+  status: z.number().int().nullable(),
+  bytes: z.number().int().nonnegative(),
+  /** ok: kept; blocked: a safety guard refused it; discarded: fetched but thrown away; error: the fetch failed. */
+  outcome: z.enum(['ok', 'blocked', 'discarded', 'error']),
+});
+export type FetchLogRow = z.infer<typeof fetchLogRowSchema>;
+
+/** The row schema of each table, as the current version stores it: rows read back are checked against these. */
+export const rowSchemas = {
+  settings: settingRowSchema,
+  jobs: jobRowSchema,
+  outbox: outboxRowSchema,
+  fetchLog: fetchLogRowSchema,
+} as const;
+export type TableName = keyof typeof rowSchemas;
+
+export interface DbVersion {
+  version: number;
+  /** Dexie store spec; `null` deletes a table. */
+  stores: Record<string, string | null>;
+  /** Data changes that go with this version. */
+  upgrade?: (tx: Transaction) => Promise<void>;
+}
+
+/**
+ * Every schema version ever shipped, oldest first. Append only: never edit or remove an entry
+ * that has been released, add a new version (with its `upgrade` and its saved example data in
+ * `lib/db-examples/`) instead.
+ */
+export const dbVersions: readonly DbVersion[] = [
+  {
+    version: 1,
+    stores: {
+      settings: 'key',
+      jobs: 'id, state, leaseExpiresAt',
+      outbox: '++seq, kind, createdAt',
+      fetchLog: '++id, at',
+    },
+  },
+];
+
+export const dbName = 'gleaner';
+export const latestDbVersion = Math.max(...dbVersions.map((entry) => entry.version));
+
+/** Declares the versions up to `upTo` on a Dexie instance; the upgrade tests use it to open older databases. */
+export function declareDbVersions(db: Dexie, upTo: number = latestDbVersion): void {
+  for (const entry of dbVersions) {
+    if (entry.version > upTo) break;
+    const version = db.version(entry.version).stores(entry.stores);
+    if (entry.upgrade) version.upgrade(entry.upgrade);
+  }
+}
+
+export type DbOptions = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange'>;
+
+export class GleanerDb extends Dexie {
+  declare readonly settings: EntityTable<SettingRow, 'key'>;
+  declare readonly jobs: EntityTable<JobRow, 'id'>;
+  declare readonly outbox: EntityTable<OutboxRow, 'seq'>;
+  declare readonly fetchLog: EntityTable<FetchLogRow, 'id'>;
+
+  /** Tests pass `{ indexedDB: new IDBFactory(), IDBKeyRange }` so each gets a database of its own. */
+  constructor(options: DbOptions = {}, name: string = dbName) {
+    super(name, options);
+    declareDbVersions(this);
+  }
+}

@@ -1,0 +1,102 @@
+import { BaseError, type ErrorBody, errorBodySchema } from '@protocol/errors';
+import { browser } from 'wxt/browser';
+import { z } from 'zod';
+import { toErrorBody } from './errors';
+import { logger } from './logger';
+import { connectionSchema, consentSchema, dailyBudgetBytesSchema, serverUrlSchema } from './settings';
+
+/** What the background reports about itself: the settings it acts on and its link to the server. */
+export const statusSchema = z.object({
+  serverUrl: z.string(),
+  dailyBudgetBytes: z.number(),
+  consent: consentSchema,
+  pausedUntil: z.number().nullable(),
+  connection: connectionSchema,
+  extensionVersion: z.string(),
+});
+export type Status = z.infer<typeof statusSchema>;
+
+/**
+ * The one map of messages the popup and options pages send to the background: each has the
+ * schema of its data (checked by the background) and of its reply (checked by the page).
+ */
+export const messageMap = {
+  /** The current status, without doing anything. */
+  getStatus: { data: z.object({}), reply: statusSchema },
+  /** Give (optionally with the server address to use) or withdraw consent. */
+  setConsent: {
+    data: z.object({ given: z.boolean(), serverUrl: serverUrlSchema.optional() }),
+    reply: statusSchema,
+  },
+  /** Change some settings; a new server address reconnects at once. */
+  saveSettings: {
+    data: z.object({ serverUrl: serverUrlSchema.optional(), dailyBudgetBytes: dailyBudgetBytesSchema.optional() }),
+    reply: statusSchema,
+  },
+  /** Pause until a time (ms since 1970), or resume with null. */
+  pause: {
+    data: z.object({ until: z.number().int().positive().nullable() }),
+    reply: statusSchema,
+  },
+  /** Contact the server now instead of waiting for the next alarm. */
+  syncNow: { data: z.object({}), reply: statusSchema },
+} satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
+
+export type MessageType = keyof typeof messageMap;
+/** What a page passes when sending. */
+export type MessageInput<K extends MessageType> = z.input<(typeof messageMap)[K]['data']>;
+/** What the handler receives, after validation. */
+export type MessageData<K extends MessageType> = z.output<(typeof messageMap)[K]['data']>;
+export type MessageReply<K extends MessageType> = z.output<(typeof messageMap)[K]['reply']>;
+export type MessageHandlers = { [K in MessageType]: (data: MessageData<K>) => Promise<MessageReply<K>> };
+
+/** How a reply crosses the message channel; errors travel as their body and are rebuilt on arrival. */
+export type Reply<T = unknown> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+
+const envelopeSchema = z.object({
+  type: z.enum(Object.keys(messageMap) as [MessageType, ...MessageType[]]),
+  data: z.unknown(),
+});
+
+const replySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), error: errorBodySchema }),
+]);
+
+/**
+ * The background's side: validates a raw message, runs its handler and always resolves to a
+ * Reply (never throws), so every failure reaches the page as words it can show.
+ */
+export async function handleMessage(handlers: MessageHandlers, message: unknown): Promise<Reply> {
+  try {
+    const envelope = envelopeSchema.parse(message);
+    const type = envelope.type;
+    const data = messageMap[type].data.parse(envelope.data ?? {});
+    const handler = handlers[type] as (data: unknown) => Promise<unknown>;
+    return { ok: true, data: await handler(data) };
+  } catch (error) {
+    const body = toErrorBody(error);
+    logger.warn('A message to the background failed.', { message, error: body, cause: error });
+    return { ok: false, error: body };
+  }
+}
+
+/** The pages' side: sends a message to the background and returns its validated reply, or throws a BaseError. */
+export async function sendMessage<K extends MessageType>(type: K, data: MessageInput<K>): Promise<MessageReply<K>> {
+  let raw: unknown;
+  try {
+    raw = await browser.runtime.sendMessage({ type, data });
+  } catch (cause) {
+    throw new BaseError('internal_error', 'Gleaner’s background worker did not answer. Try again in a moment.', {
+      cause,
+    });
+  }
+  const reply = replySchema.safeParse(raw);
+  if (!reply.success) {
+    throw new BaseError('internal_error', 'Gleaner’s background worker answered with something unexpected.', {
+      details: { issues: reply.error.issues },
+    });
+  }
+  if (!reply.data.ok) throw BaseError.fromBody(reply.data.error);
+  return messageMap[type].reply.parse(reply.data.data) as MessageReply<K>;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { isoDateSchema } from './primitives';
+
+/** `POST /v1/campaigns`: a list of URLs, or seeds whose same-site links are followed to a depth and a page cap. */
+export const campaignCreateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    urls: z.array(z.string().max(4096)).max(100_000).default([]),
+    seeds: z.array(z.string().max(4096)).max(1_000).default([]),
+    followLinks: z
+      .object({
+        maxDepth: z.number().int().min(1).max(10),
+        maxPages: z.number().int().min(1).max(1_000_000),
+      })
+      .optional(),
+    /** Upload the raw HTML too (bounded by the byte cap), not only the extracted text. */
+    keepRawHtml: z.boolean().default(false),
+  })
+  .refine((campaign) => campaign.urls.length + campaign.seeds.length > 0, {
+    message: 'give at least one URL in urls or seeds',
+    path: ['urls'],
+  })
+  .refine((campaign) => campaign.seeds.length === 0 || campaign.followLinks !== undefined, {
+    message: 'seeds need followLinks { maxDepth, maxPages }',
+    path: ['followLinks'],
+  });
+export type CampaignCreate = z.input<typeof campaignCreateSchema>;
+
+export const rejectedUrlSchema = z.object({
+  url: z.string(),
+  /** A URL guard rule (`UrlRule`), or `robots_disallowed`, `domain_opted_out`. */
+  rule: z.string(),
+  reason: z.string(),
+});
+export type RejectedUrl = z.infer<typeof rejectedUrlSchema>;
+
+export const campaignCountsSchema = z.object({
+  queued: z.number().int(),
+  leased: z.number().int(),
+  fetched: z.number().int(),
+  verified: z.number().int(),
+  failed: z.number().int(),
+});
+
+export const campaignSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  createdAt: isoDateSchema,
+  keepRawHtml: z.boolean(),
+  maxDepth: z.number().int(),
+  maxPages: z.number().int().nullable(),
+  counts: campaignCountsSchema,
+  /** Why jobs failed, most frequent first. */
+  failures: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+});
+export type Campaign = z.infer<typeof campaignSchema>;
+
+export const campaignCreatedSchema = z.object({
+  campaign: campaignSchema,
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.array(rejectedUrlSchema),
+});
+export type CampaignCreated = z.infer<typeof campaignCreatedSchema>;

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { isoDateSchema } from './primitives';
+
+/** Why a fetch did not produce a page; shown to the contributor in the fetch log. */
+export const fetchFailureCodes = [
+  'url_blocked',
+  'redirect_blocked',
+  'too_many_redirects',
+  'private_ip',
+  'too_large',
+  'timeout',
+  'http_error',
+  'content_type',
+  'network_error',
+  'extraction_failed',
+  'lease_expired',
+] as const;
+export type FetchFailureCode = (typeof fetchFailureCodes)[number];
+
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256');
+
+const resultBaseSchema = z.object({
+  assignmentId: z.string().min(1).max(64),
+  jobId: z.string().min(1).max(64),
+  url: z.string().max(4096),
+  fetchedAt: isoDateSchema,
+  /** Bytes received over the network for this job, counted against the daily budget. */
+  bytesFetched: z.number().int().nonnegative(),
+});
+
+/** A page fetched and extracted in the browser. */
+export const fetchedPageSchema = resultBaseSchema.extend({
+  outcome: z.literal('fetched'),
+  finalUrl: z.string().max(4096),
+  httpStatus: z.number().int().min(100).max(599),
+  contentType: z.string().max(200),
+  title: z.string().max(2_000),
+  text: z.string().max(5_000_000),
+  lang: z.string().max(35).nullable(),
+  canonicalUrl: z.string().max(4096).nullable(),
+  links: z.array(z.string().max(4096)).max(5_000),
+  /** SHA-256 of the normalized text as UTF-8 (see `normalizeText`). */
+  textSha256: sha256HexSchema,
+  html: z.string().max(20_000_000).optional(),
+});
+export type FetchedPage = z.infer<typeof fetchedPageSchema>;
+
+export const failedFetchSchema = resultBaseSchema.extend({
+  outcome: z.literal('failed'),
+  error: z.enum(fetchFailureCodes),
+  detail: z.string().max(1_000),
+});
+export type FailedFetch = z.infer<typeof failedFetchSchema>;
+
+export const scrapeResultSchema = z.discriminatedUnion('outcome', [fetchedPageSchema, failedFetchSchema]);
+export type ScrapeResult = z.infer<typeof scrapeResultSchema>;
+
+/**
+ * Signed `POST /v1/results`, gzip-encoded. Each result is validated on its own so that one bad
+ * record is rejected with a reason while the rest of the batch is kept.
+ */
+export const resultBatchSchema = z.object({
+  batchId: z.uuid(),
+  results: z.array(z.unknown()).min(1).max(500),
+});
+export type ResultBatch = { batchId: string; results: ScrapeResult[] };
+
+export const resultAckSchema = z.object({
+  index: z.number().int(),
+  assignmentId: z.string().nullable(),
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  reason: z.string().optional(),
+});
+export type ResultAck = z.infer<typeof resultAckSchema>;
+
+export const resultBatchAckSchema = z.object({
+  batchId: z.uuid(),
+  acks: z.array(resultAckSchema),
+});
+export type ResultBatchAck = z.infer<typeof resultBatchAckSchema>;
+
+/**
+ * The text normalization both sides hash: Unicode NFC, whitespace runs collapsed to one space, trimmed.
+ * Redundant fetches of the same page must agree on this hash.
+ */
+export function normalizeText(text: string): string {
+  return text.normalize('NFC').replace(/\s+/g, ' ').trim();
+}

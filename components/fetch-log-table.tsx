@@ -1,0 +1,56 @@
+import { useLiveQuery } from 'dexie-react-hooks';
+import type { FetchLogRow } from '@/lib/db';
+import { listRecentFetches } from '@/lib/fetch-log';
+import { formatBytes, formatDateTime } from '@/lib/format';
+import { useDb } from './db-context';
+
+const shownRows = 100;
+
+const outcomeLabels: Record<FetchLogRow['outcome'], string> = {
+  ok: 'Kept',
+  blocked: 'Blocked by a safety rule',
+  discarded: 'Fetched, then discarded',
+  error: 'Failed',
+};
+
+/** Every URL recently fetched from the contributor's IP, newest first, live. */
+export function FetchLogTable() {
+  const db = useDb();
+  const rows = useLiveQuery(() => listRecentFetches(db, shownRows), [db]);
+  if (rows === undefined) return <p className="text-sm text-slate-500">Loading…</p>;
+  return (
+    <div data-testid="fetch-log" className="overflow-x-auto">
+      <table className="w-full text-left text-sm">
+        <caption className="sr-only">Pages fetched from your connection</caption>
+        <thead className="border-b border-slate-200 text-slate-600">
+          <tr>
+            <th className="py-2 pr-4 font-medium">Time</th>
+            <th className="py-2 pr-4 font-medium">Address</th>
+            <th className="py-2 pr-4 font-medium">Status</th>
+            <th className="py-2 pr-4 font-medium">Size</th>
+            <th className="py-2 font-medium">Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.length === 0 ? (
+            <tr>
+              <td colSpan={5} className="py-3 text-slate-500">
+                Nothing has been fetched from your connection yet.
+              </td>
+            </tr>
+          ) : (
+            rows.map((row) => (
+              <tr key={row.id} data-testid="fetch-log-row" className="border-b border-slate-100">
+                <td className="whitespace-nowrap py-2 pr-4">{formatDateTime(row.at)}</td>
+                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{row.url}</td>
+                <td className="py-2 pr-4">{row.status ?? '—'}</td>
+                <td className="whitespace-nowrap py-2 pr-4">{formatBytes(row.bytes)}</td>
+                <td className="py-2">{outcomeLabels[row.outcome]}</td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

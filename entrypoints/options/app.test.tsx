@@ -1,0 +1,139 @@
+import { cleanup, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { DbProvider } from '@/components/db-context';
+import { loadDeviceAccount } from '@/lib/device-key';
+import { readSettings } from '@/lib/settings';
+import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { setupMessages } from '../background/messages';
+import { createTestBackground } from '../background/test-context';
+import { App } from './app';
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  vi.spyOn(console, 'info').mockImplementation(() => {});
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+});
+
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+});
+
+/** The options page wired to a real background (handlers, sync, fake server) over the fake message channel. */
+function renderOptions() {
+  const server = createFakeGleanerServer({ origin: 'https://gleaner.example.org' });
+  const background = createTestBackground({ server });
+  setupMessages(background.handlers);
+  render(
+    <DbProvider db={background.ctx.db}>
+      <App />
+    </DbProvider>,
+  );
+  return { ...background, user: userEvent.setup() };
+}
+
+describe('options page before consent', () => {
+  it('says what is fetched, uploaded and never touched, with the default budget, and runs nothing', async () => {
+    const { server } = renderOptions();
+    expect(await screen.findByRole('heading', { name: 'Before Gleaner starts' })).toBeDefined();
+    expect(screen.getByText(/Public web pages that the Gleaner server assigns/).textContent).toContain('200 MB');
+    expect(screen.getByText(/its text, title, links, address \(URL\)/)).toBeDefined();
+    expect(screen.getByText(/cookies, logins, open tabs, browsing history/)).toBeDefined();
+    expect(screen.getByText(/Nothing runs before you agree/)).toBeDefined();
+    expect((screen.getByTestId('server-url') as HTMLInputElement).value).toBe('http://127.0.0.1:8787');
+    expect(screen.getByTestId('consent-accept').textContent).toBe('I agree, start contributing');
+    expect(await loadDeviceAccount()).toBeNull();
+    expect(server.received).toEqual([]);
+  });
+
+  it('accepting with a server address connects to that server and shows the settings', async () => {
+    const { user, ctx, server } = renderOptions();
+    const serverUrl = await screen.findByTestId('server-url');
+    await user.clear(serverUrl);
+    await user.type(serverUrl, 'https://gleaner.example.org/');
+    await user.click(screen.getByTestId('consent-accept'));
+
+    expect(await screen.findByTestId('save-settings')).toBeDefined();
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Connected'));
+    const account = await loadDeviceAccount();
+    expect(screen.getByTestId('device-address').textContent).toBe(account?.address);
+    expect((await readSettings(ctx.db)).serverUrl).toBe('https://gleaner.example.org');
+    expect(server.devices.size).toBe(1);
+  });
+
+  it('refuses a server address that is not http(s), saying why, and gives no consent', async () => {
+    const { user, ctx } = renderOptions();
+    const serverUrl = await screen.findByTestId('server-url');
+    await user.clear(serverUrl);
+    await user.type(serverUrl, 'ftp://gleaner.example.org');
+    await user.click(screen.getByTestId('consent-accept'));
+
+    expect((await screen.findByRole('alert')).textContent).toMatch(/starting with http:\/\/ or https:\/\//);
+    expect((await readSettings(ctx.db)).consent.given).toBe(false);
+    expect(await loadDeviceAccount()).toBeNull();
+  });
+});
+
+describe('options page after consent', () => {
+  async function renderConsented() {
+    const view = renderOptions();
+    await view.handlers.setConsent({ given: true, serverUrl: 'https://gleaner.example.org' });
+    await screen.findByTestId('save-settings');
+    return view;
+  }
+
+  it('saves a new daily budget in megabytes', async () => {
+    const { user, ctx } = await renderConsented();
+    const budget = screen.getByTestId('daily-budget');
+    await user.clear(budget);
+    await user.type(budget, '50');
+    await user.click(screen.getByTestId('save-settings'));
+    expect(await screen.findByTestId('settings-saved')).toBeDefined();
+    expect((await readSettings(ctx.db)).dailyBudgetBytes).toBe(50_000_000);
+  });
+
+  it('shows a clear error for an invalid server address and keeps the old one', async () => {
+    const { user, ctx } = await renderConsented();
+    const serverUrl = screen.getByTestId('server-url');
+    await user.clear(serverUrl);
+    await user.type(serverUrl, 'gleaner dot org');
+    await user.click(screen.getByTestId('save-settings'));
+    expect((await screen.findByTestId('settings-error')).textContent).toMatch(/^Server address: Enter a web address/);
+    expect((await readSettings(ctx.db)).serverUrl).toBe('https://gleaner.example.org');
+  });
+
+  it('pauses for an hour, shows until when, and resumes', async () => {
+    const { user } = await renderConsented();
+    await user.click(screen.getByTestId('pause-1h'));
+    expect((await screen.findByTestId('paused-until')).textContent).toMatch(/^Paused until /);
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Paused'));
+    await user.click(screen.getByTestId('resume'));
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Connected'));
+    expect(screen.queryByTestId('paused-until')).toBeNull();
+  });
+
+  it('withdrawing consent returns to the consent screen', async () => {
+    const { user } = await renderConsented();
+    await user.click(screen.getByTestId('consent-withdraw'));
+    expect(await screen.findByTestId('consent-accept')).toBeDefined();
+    expect(await fakeBrowser.alarms.getAll()).toEqual([]);
+  });
+
+  it('shows an empty fetch log, then the fetches as they are logged', async () => {
+    const { ctx } = await renderConsented();
+    expect(screen.getByText('Nothing has been fetched from your connection yet.')).toBeDefined();
+    await ctx.db.fetchLog.add({
+      at: Date.now(),
+      url: 'https://example.com/a',
+      status: 200,
+      bytes: 4200,
+      outcome: 'ok',
+    });
+    const row = await screen.findByTestId('fetch-log-row');
+    expect(row.textContent).toContain('https://example.com/a');
+    expect(row.textContent).toContain('4.2 kB');
+    expect(row.textContent).toContain('Kept');
+  });
+});

@@ -1,0 +1,55 @@
+import type { ReactNode } from 'react';
+import { ConnectionSummary } from '@/components/connection-summary';
+import { ConsentScreen } from '@/components/consent-screen';
+import { ConsentStatus } from '@/components/consent-status';
+import { FetchLogTable } from '@/components/fetch-log-table';
+import { PauseControls } from '@/components/pause-controls';
+import { SettingsForm } from '@/components/settings-form';
+import { useSettings } from '@/components/use-settings';
+import { hasConsent } from '@/lib/settings';
+
+/** The options page: the consent screen until the person agrees, then their settings. */
+export function App() {
+  const settings = useSettings();
+  return (
+    <main className="mx-auto max-w-3xl space-y-6 p-6">
+      <header>
+        <h1 className="text-2xl font-semibold">Gleaner</h1>
+      </header>
+      {settings === undefined ? (
+        <p className="text-slate-500">Loading…</p>
+      ) : !hasConsent(settings) ? (
+        <Card>
+          <ConsentScreen serverUrl={settings.serverUrl} />
+        </Card>
+      ) : (
+        <>
+          <Card title="Connection">
+            <ConnectionSummary connection={settings.connection} />
+          </Card>
+          <Card title="Settings">
+            <SettingsForm serverUrl={settings.serverUrl} dailyBudgetBytes={settings.dailyBudgetBytes} />
+          </Card>
+          <Card title="Pause">
+            <PauseControls pausedUntil={settings.pausedUntil} />
+          </Card>
+          <Card title="Consent">
+            <ConsentStatus consent={settings.consent} />
+          </Card>
+          <Card title="Pages fetched from your connection">
+            <FetchLogTable />
+          </Card>
+        </>
+      )}
+    </main>
+  );
+}
+
+function Card({ title, children }: { title?: string; children: ReactNode }) {
+  return (
+    <section className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+      {title && <h2 className="mb-3 text-lg font-medium">{title}</h2>}
+      {children}
+    </section>
+  );
+}

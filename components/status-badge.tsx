@@ -1,7 +1,7 @@
 import type { ConnectionState } from '@/lib/settings';
 
 /** The word shown for each connection state; e2e tests read these exact words. */
-export const connectionStateLabels: Record<ConnectionState, string> = {
+const connectionStateLabels: Record<ConnectionState, string> = {
   'no-consent': 'No consent',
   registering: 'Registering',
   connected: 'Connected',

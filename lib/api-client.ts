@@ -15,7 +15,7 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
-export interface SignedRequest<T extends z.ZodType> {
+interface SignedRequest<T extends z.ZodType> {
   method: 'GET' | 'POST';
   /** Path (and query) below the server address, e.g. `/v1/devices/me`. */
   path: string;
@@ -32,7 +32,7 @@ const defaultTimeoutMs = 15_000;
  * BaseError: `server_unreachable` when no answer came, the server's own error when it sent one,
  * `server_rejected` for anything else.
  */
-export async function sendSignedRequest<T extends z.ZodType>(
+async function sendSignedRequest<T extends z.ZodType>(
   options: ApiClientOptions,
   request: SignedRequest<T>,
 ): Promise<z.output<T>> {
@@ -114,4 +114,3 @@ export function createApiClient(options: ApiClientOptions) {
     },
   };
 }
-export type ApiClient = ReturnType<typeof createApiClient>;

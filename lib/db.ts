@@ -7,11 +7,11 @@ import { z } from 'zod';
  */
 
 /** One setting: the value is checked against its key's schema in `lib/settings.ts` when read. */
-export const settingRowSchema = z.object({ key: z.string().min(1), value: z.unknown() });
+const settingRowSchema = z.object({ key: z.string().min(1), value: z.unknown() });
 export type SettingRow = z.infer<typeof settingRowSchema>;
 
 /** A scrape job leased from the server; the lease says until when the server keeps it for this device. */
-export const jobRowSchema = z.object({
+const jobRowSchema = z.object({
   id: z.string().min(1),
   url: z.url({ protocol: /^https?$/ }),
   state: z.enum(['leased', 'fetching', 'done', 'failed']),
@@ -21,7 +21,7 @@ export const jobRowSchema = z.object({
 export type JobRow = z.infer<typeof jobRowSchema>;
 
 /** A result waiting for upload; it leaves the outbox only once the server acknowledged it. */
-export const outboxRowSchema = z.object({
+const outboxRowSchema = z.object({
   seq: z.number().int().positive(),
   kind: z.enum(['scrape', 'label']),
   createdAt: z.number().int().nonnegative(),
@@ -76,7 +76,7 @@ export const dbVersions: readonly DbVersion[] = [
   },
 ];
 
-export const dbName = 'gleaner';
+const dbName = 'gleaner';
 export const latestDbVersion = Math.max(...dbVersions.map((entry) => entry.version));
 
 /** Declares the versions up to `upTo` on a Dexie instance; the upgrade tests use it to open older databases. */

@@ -6,7 +6,7 @@ import { logger } from './logger';
 import { connectionSchema, consentSchema, dailyBudgetBytesSchema, serverUrlSchema } from './settings';
 
 /** What the background reports about itself: the settings it acts on and its link to the server. */
-export const statusSchema = z.object({
+const statusSchema = z.object({
   serverUrl: z.string(),
   dailyBudgetBytes: z.number(),
   consent: consentSchema,
@@ -20,7 +20,7 @@ export type Status = z.infer<typeof statusSchema>;
  * The one map of messages the popup and options pages send to the background: each has the
  * schema of its data (checked by the background) and of its reply (checked by the page).
  */
-export const messageMap = {
+const messageMap = {
   /** The current status, without doing anything. */
   getStatus: { data: z.object({}), reply: statusSchema },
   /** Give (optionally with the server address to use) or withdraw consent. */
@@ -46,7 +46,7 @@ export type MessageType = keyof typeof messageMap;
 /** What a page passes when sending. */
 export type MessageInput<K extends MessageType> = z.input<(typeof messageMap)[K]['data']>;
 /** What the handler receives, after validation. */
-export type MessageData<K extends MessageType> = z.output<(typeof messageMap)[K]['data']>;
+type MessageData<K extends MessageType> = z.output<(typeof messageMap)[K]['data']>;
 export type MessageReply<K extends MessageType> = z.output<(typeof messageMap)[K]['reply']>;
 export type MessageHandlers = { [K in MessageType]: (data: MessageData<K>) => Promise<MessageReply<K>> };
 

@@ -50,7 +50,7 @@ export const consentSchema = z.object({
 });
 export type Consent = z.infer<typeof consentSchema>;
 
-export const connectionStates = ['no-consent', 'registering', 'connected', 'offline', 'paused'] as const;
+const connectionStates = ['no-consent', 'registering', 'connected', 'offline', 'paused'] as const;
 export type ConnectionState = (typeof connectionStates)[number];
 
 /** What the background last knew about its link to the server; it is the only writer. */
@@ -74,7 +74,7 @@ export const settingSchemas = {
   pausedUntil: z.number().int().nonnegative().nullable(),
   connection: connectionSchema,
 };
-export type SettingKey = keyof typeof settingSchemas;
+type SettingKey = keyof typeof settingSchemas;
 export type Settings = { [K in SettingKey]: z.output<(typeof settingSchemas)[K]> };
 
 export const defaultSettings: Settings = {

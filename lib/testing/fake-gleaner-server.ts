@@ -4,7 +4,7 @@ import { verifyRequestSignature } from '@protocol/signing';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   method: string;
   path: string;
   headers: Record<string, string>;

@@ -3,6 +3,7 @@ import { signRequest } from '../protocol/signing';
 import { buildApp } from '../server/src/app';
 import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
+import { defaultScrapingSettings } from '../server/src/scraping-settings';
 import { median, timeRuns } from './stats';
 
 /**
@@ -12,7 +13,13 @@ import { median, timeRuns } from './stats';
 export async function benchRequestSigning(): Promise<string> {
   const db = await openPgliteDatabase();
   await migrate(db);
-  const app = await buildApp({ db, operatorToken: 'bench-operator-token-0123456789', version: 'bench' });
+  const app = await buildApp({
+    db,
+    operatorToken: 'bench-operator-token-0123456789',
+    version: 'bench',
+    scraping: defaultScrapingSettings,
+    robotsIntervalMs: 0,
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const device = privateKeyToAccount(generatePrivateKey());
   const register = new TextEncoder().encode(JSON.stringify({ extensionVersion: 'bench', browser: 'other' }));

@@ -49,6 +49,10 @@ export const failedFetchSchema = resultBaseSchema.extend({
   outcome: z.literal('failed'),
   error: z.enum(fetchFailureCodes),
   detail: z.string().max(1_000),
+  /** The HTTP status when the server answered (429 and 503 make the server back off the host). */
+  httpStatus: z.number().int().min(100).max(599).nullable().default(null),
+  /** Retry-After of a 429 or 503, in seconds. */
+  retryAfterSeconds: z.number().int().nonnegative().nullable().default(null),
 });
 export type FailedFetch = z.infer<typeof failedFetchSchema>;
 

@@ -11,11 +11,16 @@ import { setupRawBody } from './plugins/raw-body';
 import { nonceRepository } from './repositories/nonce-repository';
 import { adminRoutes } from './routes/admin';
 import { buyerRoutes } from './routes/buyers';
+import { campaignRoutes } from './routes/campaigns';
 import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
+import { scrapeJobRoutes } from './routes/scrape-jobs';
+import { processPendingRobots } from './services/robots-service';
 
 export interface BuildAppOptions extends AppContext {
   logger?: FastifyServerOptions['logger'];
+  /** How often the server fetches missing robots.txt files; 0 turns the worker off (tests drive it by hand). */
+  robotsIntervalMs?: number;
   /** Folder of the built web console; `/` explains how to build it when it is missing. */
   consoleDir?: string;
 }
@@ -67,10 +72,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const context: AppContext = { db: options.db, operatorToken: options.operatorToken, version: options.version };
+  const context: AppContext = {
+    db: options.db,
+    operatorToken: options.operatorToken,
+    version: options.version,
+    scraping: options.scraping,
+  };
+  const robotsWorker = startRobotsWorker(app, context, options.robotsIntervalMs ?? 2000);
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);
   await app.register(buyerRoutes, context);
+  await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
+  await app.register(scrapeJobRoutes, context);
   await app.register(adminRoutes, context);
 
   if (options.consoleDir && existsSync(options.consoleDir)) {
@@ -91,4 +104,28 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => clearInterval(pruneTimer));
 
   return app;
+}
+
+/**
+ * Fetches robots.txt for new origins in the background, so leasing never waits on the network.
+ * `kick` runs it at once (after a campaign is created); runs never overlap.
+ */
+function startRobotsWorker(app: FastifyInstance, context: AppContext, intervalMs: number) {
+  let running: Promise<void> | undefined;
+  const run = () => {
+    if (running || intervalMs <= 0) return;
+    running = processPendingRobots(context.db, context.scraping)
+      .then(() => undefined)
+      .catch((err: unknown) => app.log.warn({ err }, 'robots.txt worker failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = intervalMs > 0 ? setInterval(run, intervalMs) : undefined;
+  timer?.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+  return { kick: run };
 }

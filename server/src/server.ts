@@ -3,6 +3,7 @@ import { buildApp } from './app';
 import { loadConfig } from './config';
 import { openDatabase } from './open-database';
 import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
+import { loadScrapingSettings } from './scraping-settings';
 import { serverVersion } from './version';
 
 const consoleDir = fileURLToPath(new URL('../console/dist/', import.meta.url));
@@ -10,12 +11,14 @@ const extensionDir = fileURLToPath(new URL('../../.output/chrome-mv3/', import.m
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const scraping = loadScrapingSettings(process.env);
   const { db, applied } = await openDatabase(config);
   const operatorToken = await loadOrCreateOperatorToken(config.dataDir, config.operatorToken);
   const app = await buildApp({
     db,
     operatorToken,
     version: serverVersion,
+    scraping,
     consoleDir,
     logger: { level: config.logLevel },
   });

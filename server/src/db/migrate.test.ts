@@ -17,3 +17,11 @@ it('splits a script into statements at line-ending semicolons and drops comments
     'create index b on a (x)',
   ]);
 });
+
+it('keeps a dollar-quoted function body in one statement', () => {
+  const script = 'create function f() returns int language plpgsql as $$\nbegin\n  return 1;\nend\n$$;\nselect 1;\n';
+  expect(splitStatements(script)).toEqual([
+    'create function f() returns int language plpgsql as $$\nbegin\n  return 1;\nend\n$$',
+    'select 1',
+  ]);
+});

@@ -33,11 +33,24 @@ export async function migrate(db: Database): Promise<MigrationResult> {
   return { applied };
 }
 
-/** Splits a migration script on semicolons at line ends; migrations keep to that simple form. */
+/**
+ * Splits a migration script into statements at semicolons that end a line, except inside
+ * dollar-quoted bodies (`$$ … $$`, as in plpgsql functions). Migrations keep to that simple form.
+ */
 export function splitStatements(script: string): string[] {
-  return script
-    .replace(/^\s*--.*$/gm, '')
-    .split(/;\s*$/m)
-    .map((statement) => statement.trim())
-    .filter((statement) => statement.length > 0);
+  const statements: string[] = [];
+  let current: string[] = [];
+  let inDollarQuote = false;
+  for (const line of script.split('\n')) {
+    if (!inDollarQuote && /^\s*--/.test(line)) continue;
+    current.push(line);
+    if ((line.match(/\$\$/g)?.length ?? 0) % 2 === 1) inDollarQuote = !inDollarQuote;
+    if (!inDollarQuote && /;\s*$/.test(line)) {
+      statements.push(current.join('\n').trim().replace(/;$/, ''));
+      current = [];
+    }
+  }
+  const rest = current.join('\n').trim();
+  if (rest) statements.push(rest);
+  return statements.filter((statement) => statement.length > 0);
 }

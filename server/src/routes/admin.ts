@@ -7,9 +7,10 @@ import type { AppContext } from '../app-context';
 import { operatorAuth } from '../plugins/operator-auth';
 import { buyerRepository } from '../repositories/buyer-repository';
 import { deviceRepository } from '../repositories/device-repository';
+import { addCanaries, canaryCreatedSchema, canaryCreateSchema } from '../services/canary-service';
 
 /** The operator's API, used by `npm run gleaner`; every route needs the operator token. */
-export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken, scraping }) => {
   const buyers = buyerRepository(db);
   const devices = deviceRepository(db);
   app.addHook('preHandler', operatorAuth(operatorToken));
@@ -66,6 +67,19 @@ export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, 
       if (!revoked) throw new BaseError('not_found', `No API key ${request.params.keyId}.`);
       return revoked;
     },
+  );
+
+  app.post(
+    '/v1/admin/canaries',
+    {
+      schema: {
+        ...common,
+        summary: 'Add canary pages: URLs whose normalized text hash the server knows, mixed into leases',
+        body: canaryCreateSchema,
+        response: { 201: canaryCreatedSchema, 400: errorBodySchema },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await addCanaries(db, scraping, request.body.pages)),
   );
 
   app.get(

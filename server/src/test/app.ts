@@ -4,11 +4,26 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { LocalAccount } from 'viem';
 import { buildApp } from '../app';
 import type { Database } from '../db/database';
+import { defaultScrapingSettings, type ScrapingSettings } from '../scraping-settings';
 
 export const testOperatorToken = 'operator-token-for-tests-only-0123456789';
 
-export function buildTestApp(db: Database): Promise<FastifyInstance> {
-  return buildApp({ db, operatorToken: testOperatorToken, version: '0.0.0-test' });
+/** Scraping settings for tests: no politeness wait and no random sampling unless a test asks for them. */
+export const testScrapingSettings: ScrapingSettings = {
+  ...defaultScrapingSettings,
+  politenessMs: 0,
+  redundancyShare: 0,
+  canaryRate: 0,
+};
+
+export function buildTestApp(db: Database, scraping: Partial<ScrapingSettings> = {}): Promise<FastifyInstance> {
+  return buildApp({
+    db,
+    operatorToken: testOperatorToken,
+    version: '0.0.0-test',
+    scraping: { ...testScrapingSettings, ...scraping },
+    robotsIntervalMs: 0,
+  });
 }
 
 export interface SignedInjectOptions {

@@ -1,0 +1,53 @@
+import { campaignCreatedSchema, campaignCreateSchema, campaignSchema } from '@protocol/campaigns';
+import { BaseError, errorBodySchema } from '@protocol/errors';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../app-context';
+import { buyerAuth } from '../plugins/buyer-auth';
+import { campaignService } from '../services/campaign-service';
+
+export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCreated: () => void }> = async (
+  app,
+  { db, scraping, onCampaignCreated },
+) => {
+  const campaigns = campaignService(db, scraping);
+  const common = { tags: ['campaigns'], security: [{ apiKey: [] }] };
+
+  app.post(
+    '/v1/campaigns',
+    {
+      preHandler: buyerAuth(db),
+      schema: {
+        ...common,
+        summary: 'Create a scrape campaign; every refused URL comes back with its reason',
+        body: campaignCreateSchema,
+        response: { 201: campaignCreatedSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      if (!request.buyer) throw new Error('buyer auth did not run');
+      const created = await campaigns.create(request.buyer.id, request.body);
+      onCampaignCreated();
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/v1/campaigns/:campaignId',
+    {
+      preHandler: buyerAuth(db),
+      schema: {
+        ...common,
+        summary: 'A campaign and its progress',
+        params: z.object({ campaignId: z.uuid() }),
+        response: { 200: campaignSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      if (!request.buyer) throw new Error('buyer auth did not run');
+      const campaign = await campaigns.get(request.buyer.id, request.params.campaignId);
+      if (!campaign) throw new BaseError('not_found', `No campaign ${request.params.campaignId} for this buyer.`);
+      return campaign;
+    },
+  );
+};

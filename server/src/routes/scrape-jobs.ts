@@ -1,0 +1,63 @@
+import { errorBodySchema } from '@protocol/errors';
+import { leaseRequestSchema, leaseResponseSchema } from '@protocol/jobs';
+import { pointsSummarySchema } from '@protocol/points';
+import { resultBatchAckSchema, resultBatchSchema } from '@protocol/results';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../app-context';
+import { deviceAuth } from '../plugins/device-auth';
+import { ledgerRepository } from '../repositories/ledger-repository';
+import { ingestService } from '../services/ingest-service';
+import { leaseService } from '../services/lease-service';
+
+/** What devices do: lease jobs, upload results, read their points. Every route is device-signed. */
+export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, scraping }) => {
+  const leases = leaseService(db, scraping);
+  const ingest = ingestService(db, scraping);
+  const signed = deviceAuth(db);
+  const common = { tags: ['devices'], security: [{ deviceSignature: [] }] };
+  const deviceOf = (request: { device: string | null }) => {
+    if (!request.device) throw new Error('device auth did not run');
+    return request.device;
+  };
+
+  app.post(
+    '/v1/jobs/lease',
+    {
+      preHandler: signed,
+      schema: {
+        ...common,
+        summary: 'Lease a few pages to fetch, each until its expiry',
+        body: leaseRequestSchema,
+        response: { 200: leaseResponseSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => leases.lease(deviceOf(request), request.body.max),
+  );
+
+  app.post(
+    '/v1/results',
+    {
+      preHandler: signed,
+      schema: {
+        ...common,
+        summary: 'Upload a batch of results (gzip welcome); each record is acknowledged on its own',
+        body: resultBatchSchema,
+        response: { 200: resultBatchAckSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => ingest.ingest(deviceOf(request), request.body.batchId, request.body.results),
+  );
+
+  app.get(
+    '/v1/devices/me/points',
+    {
+      preHandler: signed,
+      schema: {
+        ...common,
+        summary: 'Points pending, verified and rejected, with the reason for each recent rejection',
+        response: { 200: pointsSummarySchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => ledgerRepository(db).summary(deviceOf(request)),
+  );
+};

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { Campaign, CampaignCreated, RejectedUrl } from '@protocol/campaigns';
+import { checkUrl } from '@protocol/url-guard';
+import type { Database, Queryable } from '../db/database';
+import type { ScrapingSettings } from '../scraping-settings';
+import { robotsRules } from './robots-service';
+
+interface CampaignInput {
+  name: string;
+  urls: string[];
+  seeds: string[];
+  followLinks?: { maxDepth: number; maxPages: number } | undefined;
+  keepRawHtml: boolean;
+}
+
+interface NewJob {
+  url: string;
+  origin: string;
+  depth: number;
+}
+
+const insertChunk = 500;
+
+/** Vets each URL with the shared guard; returns the normalized survivors and a reason for each refusal. */
+export function vetUrls(urls: readonly string[], settings: ScrapingSettings) {
+  const accepted = new Map<string, NewJob>();
+  const rejected: RejectedUrl[] = [];
+  let duplicates = 0;
+  for (const url of urls) {
+    const verdict = checkUrl(url, { allowedTestOrigins: settings.testOrigins });
+    if (!verdict.ok) {
+      rejected.push({ url, rule: verdict.rule, reason: verdict.reason });
+      continue;
+    }
+    if (accepted.has(verdict.url)) {
+      duplicates += 1;
+      continue;
+    }
+    accepted.set(verdict.url, { url: verdict.url, origin: new URL(verdict.url).origin, depth: 0 });
+  }
+  return { accepted: [...accepted.values()], rejected, duplicates };
+}
+
+/**
+ * Adds jobs to a campaign: new origins get a hosts row (their robots.txt is fetched in the background),
+ * opted-out origins are refused, URLs already in the campaign are skipped, and a share of jobs is
+ * marked for a second, independent fetch. Returns how many were added and which were refused.
+ */
+export async function enqueueJobs(
+  tx: Queryable,
+  campaignId: string,
+  jobs: readonly NewJob[],
+  settings: ScrapingSettings,
+): Promise<{ added: number; rejected: RejectedUrl[] }> {
+  if (jobs.length === 0) return { added: 0, rejected: [] };
+  const origins = [...new Set(jobs.map((job) => job.origin))];
+  await tx.query(
+    `insert into hosts (origin, crawl_delay_ms) select unnest($1::text[]), $2 on conflict (origin) do nothing`,
+    [origins, settings.politenessMs],
+  );
+  const hosts = await tx.query<{
+    origin: string;
+    opted_out: boolean;
+    robots_status: string | null;
+    robots_txt: string | null;
+  }>('select origin, opted_out, robots_status, robots_txt from hosts where origin = any($1::text[])', [origins]);
+  const byOrigin = new Map(hosts.map((host) => [host.origin, host]));
+  const rules = new Map<string, ReturnType<typeof robotsRules>>();
+  const rejected: RejectedUrl[] = [];
+  const kept: NewJob[] = [];
+  for (const job of jobs) {
+    const host = byOrigin.get(job.origin);
+    if (host?.opted_out) {
+      rejected.push({ url: job.url, rule: 'domain_opted_out', reason: `${job.origin} asked not to be crawled.` });
+      continue;
+    }
+    // Where robots.txt is known already, apply it now; otherwise the robots worker does once it has fetched it.
+    if (host && host.robots_status !== null && host.robots_status !== 'unreachable') {
+      let rule = rules.get(job.origin);
+      if (!rule) {
+        rule = robotsRules(job.origin, host.robots_status, host.robots_txt);
+        rules.set(job.origin, rule);
+      }
+      if (!rule.isAllowed(job.url)) {
+        rejected.push({ url: job.url, rule: 'robots_disallowed', reason: 'robots.txt disallows this path.' });
+        continue;
+      }
+    }
+    kept.push(job);
+  }
+  let added = 0;
+  for (let start = 0; start < kept.length; start += insertChunk) {
+    const chunk = kept.slice(start, start + insertChunk);
+    const copies = chunk.map(() => (Math.random() < settings.redundancyShare ? 2 : 1));
+    const rows = await tx.query(
+      `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots)
+       select $1, u, o, d, c, c from unnest($2::text[], $3::text[], $4::int[], $5::int[]) as t(u, o, d, c)
+       on conflict (campaign_id, url) do nothing
+       returning id`,
+      [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth), copies],
+    );
+    added += rows.length;
+  }
+  return { added, rejected };
+}
+
+export function campaignService(db: Database, settings: ScrapingSettings) {
+  return {
+    /** Creates a campaign for a buyer from URLs and seeds; every refused URL comes back with its reason. */
+    async create(buyerId: string, input: CampaignInput): Promise<CampaignCreated> {
+      const vetted = vetUrls([...input.urls, ...input.seeds], settings);
+      const id = randomUUID();
+      const { added, rejected } = await db.transaction(async (tx) => {
+        await tx.query(
+          `insert into campaigns (id, buyer_id, name, keep_raw_html, max_depth, max_pages) values ($1, $2, $3, $4, $5, $6)`,
+          [
+            id,
+            buyerId,
+            input.name,
+            input.keepRawHtml,
+            input.followLinks?.maxDepth ?? 0,
+            input.followLinks?.maxPages ?? null,
+          ],
+        );
+        const capped = input.followLinks ? vetted.accepted.slice(0, input.followLinks.maxPages) : vetted.accepted;
+        return enqueueJobs(tx, id, capped, settings);
+      });
+      const campaign = await this.get(buyerId, id);
+      if (!campaign) throw new Error('campaign vanished after insert');
+      return {
+        campaign,
+        accepted: added,
+        duplicates: vetted.duplicates,
+        rejected: [...vetted.rejected, ...rejected],
+      };
+    },
+
+    /** A campaign with its progress, or undefined when it is not this buyer's. */
+    async get(buyerId: string, id: string): Promise<Campaign | undefined> {
+      const rows = await db.query<{
+        id: string;
+        name: string;
+        created_at: Date;
+        keep_raw_html: boolean;
+        max_depth: number;
+        max_pages: number | null;
+      }>('select * from campaigns where id = $1 and buyer_id = $2', [id, buyerId]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const counts = await db.query<{ bucket: string; count: number }>(
+        `select case
+                  when j.state = 'queued' and exists (
+                    select 1 from assignments a where a.job_id = j.id and a.state = 'leased') then 'leased'
+                  else j.state end as bucket,
+                count(*)::int as count
+           from jobs j where j.campaign_id = $1 group by 1`,
+        [id],
+      );
+      const count = (bucket: string) => counts.find((entry) => entry.bucket === bucket)?.count ?? 0;
+      const failures = await db.query<{ reason: string; count: number }>(
+        `select coalesce(failure_reason, 'unknown') as reason, count(*)::int as count
+           from jobs where campaign_id = $1 and state = 'failed' group by 1 order by 2 desc, 1 limit 20`,
+        [id],
+      );
+      return {
+        id: row.id,
+        name: row.name,
+        createdAt: row.created_at.toISOString(),
+        keepRawHtml: row.keep_raw_html,
+        maxDepth: row.max_depth,
+        maxPages: row.max_pages,
+        counts: {
+          queued: count('queued'),
+          leased: count('leased'),
+          fetched: count('fetched'),
+          verified: count('verified'),
+          failed: count('failed'),
+        },
+        failures,
+      };
+    },
+  };
+}

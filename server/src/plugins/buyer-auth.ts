@@ -19,7 +19,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1] ?? '';
 }
 
-/** Builds the preHandler for buyer routes: a valid, unrevoked API key or 401 with a stable code. */
+/** Builds the onRequest hook for buyer routes (it runs before the body is read or validated): a valid, unrevoked API key or 401 with a stable code. */
 export function buyerAuth(db: Database): preHandlerAsyncHookHandler {
   const buyers = buyerRepository(db);
   return async (request: FastifyRequest) => {

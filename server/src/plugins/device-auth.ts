@@ -20,7 +20,7 @@ export interface DeviceAuthOptions {
 }
 
 /**
- * Builds the preHandler that verifies a device-signed request: signature over the exact
+ * Builds the preValidation hook (the body is read, not yet validated) that verifies a device-signed request: signature over the exact
  * method, path and body bytes; timestamp within the skew; a known device; a nonce never seen before.
  */
 export function deviceAuth(db: Database, options: DeviceAuthOptions = {}): preHandlerAsyncHookHandler {

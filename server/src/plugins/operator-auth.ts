@@ -5,7 +5,7 @@ import { bearerToken } from './buyer-auth';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Builds the preHandler for the admin API: the operator token, compared in constant time. */
+/** Builds the onRequest hook for the admin API: the operator token, compared in constant time. */
 export function operatorAuth(operatorToken: string): preHandlerAsyncHookHandler {
   const expected = digest(operatorToken);
   return async (request: FastifyRequest) => {

@@ -13,7 +13,7 @@ import { addCanaries, canaryCreatedSchema, canaryCreateSchema } from '../service
 export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken, scraping }) => {
   const buyers = buyerRepository(db);
   const devices = deviceRepository(db);
-  app.addHook('preHandler', operatorAuth(operatorToken));
+  app.addHook('onRequest', operatorAuth(operatorToken));
   const common = { tags: ['admin'], security: [{ operatorToken: [] }] };
 
   app.post(

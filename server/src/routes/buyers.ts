@@ -8,7 +8,7 @@ export const buyerRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }
   app.get(
     '/v1/buyer',
     {
-      preHandler: buyerAuth(db),
+      onRequest: buyerAuth(db),
       schema: {
         summary: 'The buyer account of the presented API key',
         tags: ['buyers'],

@@ -16,7 +16,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCrea
   app.post(
     '/v1/campaigns',
     {
-      preHandler: buyerAuth(db),
+      onRequest: buyerAuth(db),
       schema: {
         ...common,
         summary: 'Create a scrape campaign; every refused URL comes back with its reason',
@@ -35,7 +35,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCrea
   app.get(
     '/v1/campaigns/:campaignId',
     {
-      preHandler: buyerAuth(db),
+      onRequest: buyerAuth(db),
       schema: {
         ...common,
         summary: 'A campaign and its progress',

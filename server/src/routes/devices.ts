@@ -11,7 +11,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db 
   app.post(
     '/v1/devices',
     {
-      preHandler: deviceAuth(db, { allowUnknownDevice: true }),
+      preValidation: deviceAuth(db, { allowUnknownDevice: true }),
       schema: {
         summary: 'Register the signing device (idempotent)',
         tags: ['devices'],
@@ -32,7 +32,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db 
   app.get(
     '/v1/devices/me',
     {
-      preHandler: deviceAuth(db),
+      preValidation: deviceAuth(db),
       schema: {
         summary: 'The signing device as the server knows it',
         tags: ['devices'],

@@ -23,7 +23,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { 
   app.post(
     '/v1/jobs/lease',
     {
-      preHandler: signed,
+      preValidation: signed,
       schema: {
         ...common,
         summary: 'Lease a few pages to fetch, each until its expiry',
@@ -37,7 +37,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { 
   app.post(
     '/v1/results',
     {
-      preHandler: signed,
+      preValidation: signed,
       schema: {
         ...common,
         summary: 'Upload a batch of results (gzip welcome); each record is acknowledged on its own',
@@ -51,7 +51,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { 
   app.get(
     '/v1/devices/me/points',
     {
-      preHandler: signed,
+      preValidation: signed,
       schema: {
         ...common,
         summary: 'Points pending, verified and rejected, with the reason for each recent rejection',

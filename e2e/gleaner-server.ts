@@ -39,12 +39,11 @@ export async function startGleanerServer(options: { dataDir?: string; port?: num
     {
       cwd: repoRoot,
       env: {
-        ...process.env,
+        ...withoutDatabaseUrl(process.env),
         PORT: String(port),
         HOST: '127.0.0.1',
         GLEANER_DATA_DIR: dataDir,
         GLEANER_OPERATOR_TOKEN: operatorToken,
-        DATABASE_URL: '',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,4 +84,10 @@ export async function startGleanerServer(options: { dataDir?: string; port?: num
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The e2e server always uses its own fresh embedded database, whatever the shell has set. */
+function withoutDatabaseUrl(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = env;
+  return rest;
 }

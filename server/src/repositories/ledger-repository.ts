@@ -4,9 +4,9 @@ import type { Queryable } from '../db/database';
 /** Points for one accepted page (DESIGN §5: only accepted, verified work earns). */
 export const pointsPerPage = 10;
 /** Below this trust a device's unverified work is rejected. */
-export const minimumTrust = 0.1;
+const minimumTrust = 0.1;
 
-export type LedgerReason = 'scrape' | 'scrape_sampled' | 'canary';
+type LedgerReason = 'scrape' | 'scrape_sampled' | 'canary';
 
 export interface Credit {
   device: string;

@@ -22,7 +22,7 @@ interface NewJob {
 const insertChunk = 500;
 
 /** Vets each URL with the shared guard; returns the normalized survivors and a reason for each refusal. */
-export function vetUrls(urls: readonly string[], settings: ScrapingSettings) {
+function vetUrls(urls: readonly string[], settings: ScrapingSettings) {
   const accepted = new Map<string, NewJob>();
   const rejected: RejectedUrl[] = [];
   let duplicates = 0;

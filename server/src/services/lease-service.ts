@@ -8,7 +8,7 @@ const leasableJob = `
   and not exists (select 1 from assignments a where a.job_id = j.id and a.device = $1 and a.state <> 'expired')`;
 
 /** Returns the slots of assignments whose lease ran out, so their jobs can go to someone else. */
-export async function expireLeases(tx: Queryable): Promise<number> {
+async function expireLeases(tx: Queryable): Promise<number> {
   const rows = await tx.query<{ job_id: string }>(
     `update assignments set state = 'expired' where state = 'leased' and expires_at < now() returning job_id::text`,
   );

@@ -5,13 +5,13 @@ import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 
 /** The product token robots.txt groups are matched against (falling back to `*`). */
-export const robotsUserAgent = 'GleanerBot';
+const robotsUserAgent = 'GleanerBot';
 
 const maxRobotsBytes = 500 * 1024;
 /** RFC 9309 §2.3.1.3: an unreachable robots.txt means "disallow all" for a while; try again after this. */
 const unreachableRetrySeconds = 10 * 60;
 
-export type RobotsFetch =
+type RobotsFetch =
   | { status: 'parsed'; body: string }
   | { status: 'allow_all'; body: null }
   | { status: 'unreachable'; body: null; detail: string };
@@ -21,7 +21,7 @@ export type RobotsFetch =
  * DNS check of the resolved address, so a campaign cannot point the server at a private network.
  * RFC 9309: 4xx means no restrictions; 5xx or no answer means disallow all until retried.
  */
-export async function fetchRobotsTxt(origin: string, settings: ScrapingSettings): Promise<RobotsFetch> {
+async function fetchRobotsTxt(origin: string, settings: ScrapingSettings): Promise<RobotsFetch> {
   const url = `${origin}/robots.txt`;
   const verdict = checkUrl(url, { allowedTestOrigins: settings.testOrigins });
   if (!verdict.ok) return { status: 'unreachable', body: null, detail: verdict.reason };
@@ -108,11 +108,7 @@ export async function processPendingRobots(db: Database, settings: ScrapingSetti
 }
 
 /** Marks the queued jobs of an origin that robots.txt disallows as failed, with that reason. */
-export async function failDisallowedJobs(
-  tx: Queryable,
-  origin: string,
-  isAllowed: (url: string) => boolean,
-): Promise<void> {
+async function failDisallowedJobs(tx: Queryable, origin: string, isAllowed: (url: string) => boolean): Promise<void> {
   const queued = await tx.query<{ id: string; url: string }>(
     `select id::text as id, url from jobs where origin = $1 and state = 'queued'`,
     [origin],

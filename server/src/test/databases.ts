@@ -6,7 +6,7 @@ import { openPgliteDatabase } from '../db/pglite-database';
 import { openPostgresDatabase } from '../db/postgres-database';
 
 /** Real PostgreSQL for the server suites; CI starts a trust-auth server here. */
-export const postgresTestUrl = process.env.GLEANER_TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+const postgresTestUrl = process.env.GLEANER_TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 
 async function probePostgres(): Promise<string | undefined> {
   try {
@@ -32,7 +32,7 @@ export type DatabaseKind = Database['kind'];
  * Opens a fresh, migrated database of the given kind. PostgreSQL gets its own schema,
  * dropped again by `dispose`, so suites never see each other's rows.
  */
-export async function openTestDatabase(kind: DatabaseKind): Promise<{ db: Database; dispose: () => Promise<void> }> {
+async function openTestDatabase(kind: DatabaseKind): Promise<{ db: Database; dispose: () => Promise<void> }> {
   if (kind === 'pglite') {
     const db = await openPgliteDatabase();
     await migrate(db);

@@ -62,3 +62,30 @@ export const campaignCreatedSchema = z.object({
   rejected: z.array(rejectedUrlSchema),
 });
 export type CampaignCreated = z.infer<typeof campaignCreatedSchema>;
+
+/** `GET /v1/campaigns/:id/pages`: the pages stored so far, oldest first, a page of rows at a time. */
+export const campaignPagesQuerySchema = z.object({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const storedPageSchema = z.object({
+  id: z.number().int(),
+  url: z.string(),
+  finalUrl: z.string(),
+  fetchedAt: isoDateSchema,
+  title: z.string(),
+  text: z.string(),
+  lang: z.string().nullable(),
+  textSha256: z.string(),
+  /** Pseudonymous: the device address, never a person. */
+  device: z.string(),
+  verification: z.enum(['unverified', 'verified', 'rejected']),
+});
+export type StoredPage = z.infer<typeof storedPageSchema>;
+
+export const campaignPagesSchema = z.object({
+  pages: z.array(storedPageSchema),
+  /** Pass as `after` for the next rows; null at the end. */
+  next: z.number().int().nullable(),
+});

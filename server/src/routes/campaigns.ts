@@ -1,4 +1,10 @@
-import { campaignCreatedSchema, campaignCreateSchema, campaignSchema } from '@protocol/campaigns';
+import {
+  campaignCreatedSchema,
+  campaignCreateSchema,
+  campaignPagesQuerySchema,
+  campaignPagesSchema,
+  campaignSchema,
+} from '@protocol/campaigns';
 import { BaseError, errorBodySchema } from '@protocol/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -48,6 +54,26 @@ export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCrea
       const campaign = await campaigns.get(request.buyer.id, request.params.campaignId);
       if (!campaign) throw new BaseError('not_found', `No campaign ${request.params.campaignId} for this buyer.`);
       return campaign;
+    },
+  );
+
+  app.get(
+    '/v1/campaigns/:campaignId/pages',
+    {
+      onRequest: buyerAuth(db),
+      schema: {
+        ...common,
+        summary: 'The pages stored for a campaign so far, with provenance (paged by id)',
+        params: z.object({ campaignId: z.uuid() }),
+        querystring: campaignPagesQuerySchema,
+        response: { 200: campaignPagesSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      if (!request.buyer) throw new Error('buyer auth did not run');
+      const pages = await campaigns.pages(request.buyer.id, request.params.campaignId, request.query);
+      if (!pages) throw new BaseError('not_found', `No campaign ${request.params.campaignId} for this buyer.`);
+      return pages;
     },
   );
 };

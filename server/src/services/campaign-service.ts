@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Campaign, CampaignCreated, RejectedUrl } from '@protocol/campaigns';
+import type { Campaign, CampaignCreated, RejectedUrl, StoredPage } from '@protocol/campaigns';
 import { checkUrl } from '@protocol/url-guard';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
@@ -132,6 +132,47 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
         accepted: added,
         duplicates: vetted.duplicates,
         rejected: [...vetted.rejected, ...rejected],
+      };
+    },
+
+    /** Stored pages of a buyer's campaign after a page id; undefined when the campaign is not theirs. */
+    async pages(
+      buyerId: string,
+      id: string,
+      query: { after: number; limit: number },
+    ): Promise<{ pages: StoredPage[]; next: number | null } | undefined> {
+      const owned = await db.query('select 1 from campaigns where id = $1 and buyer_id = $2', [id, buyerId]);
+      if (owned.length === 0) return undefined;
+      const rows = await db.query<{
+        id: number;
+        url: string;
+        final_url: string;
+        fetched_at: Date;
+        title: string;
+        text: string;
+        lang: string | null;
+        text_sha256: string;
+        device: string;
+        verification: StoredPage['verification'];
+      }>(
+        `select id::float8 as id, url, final_url, fetched_at, title, text, lang, text_sha256, device, verification
+           from pages where campaign_id = $1 and id > $2 order by id limit $3`,
+        [id, query.after, query.limit],
+      );
+      return {
+        pages: rows.map((row) => ({
+          id: row.id,
+          url: row.url,
+          finalUrl: row.final_url,
+          fetchedAt: row.fetched_at.toISOString(),
+          title: row.title,
+          text: row.text,
+          lang: row.lang,
+          textSha256: row.text_sha256,
+          device: row.device,
+          verification: row.verification,
+        })),
+        next: rows.length === query.limit ? (rows.at(-1)?.id ?? null) : null,
       };
     },
 

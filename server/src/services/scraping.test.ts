@@ -315,6 +315,34 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     app = await buildApp();
   });
 
+  it('lists a campaign’s stored pages with provenance to its buyer only, a page of rows at a time', async () => {
+    await retireOtherJobs(database());
+    const site = sites[1] as Site;
+    const created = await createCampaign({ urls: [`${site.origin}/listed-1`, `${site.origin}/listed-2`] });
+    const device = await registerDevice(app);
+    for (let round = 0; round < 2; round += 1) {
+      const { jobs } = await lease(app, device);
+      await upload(
+        app,
+        device,
+        jobs.map((job) => pageFor(job, `Text of ${job.url}`)),
+      );
+    }
+    const url = `/v1/campaigns/${created.campaign.id}/pages?limit=1`;
+    const first = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${apiKey}` } });
+    expect(first.json().pages).toHaveLength(1);
+    expect(first.json().pages[0]).toMatchObject({ url: `${site.origin}/listed-1`, device: device.address });
+    const rest = await app.inject({
+      method: 'GET',
+      url: `${url}&after=${first.json().next}`,
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(rest.json().pages.map((page: { text: string }) => page.text)).toEqual([`Text of ${site.origin}/listed-2`]);
+    const otherKey = await createBuyerKey(app, 'Someone Else');
+    const other = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${otherKey}` } });
+    expect(other.statusCode).toBe(404);
+  });
+
   it('requires a buyer key for campaigns and a device signature for leases', async () => {
     const noKey = await app.inject({ method: 'POST', url: '/v1/campaigns', payload: { name: 'x', urls: [] } });
     expect(noKey.statusCode).toBe(401);

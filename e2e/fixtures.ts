@@ -7,10 +7,10 @@ import { chromiumExecutable, quietChromiumArgs } from './chromium';
 import { type RunningServer, startGleanerServer } from './gleaner-server';
 
 /** The built extension: `npm run test:e2e` builds it before Playwright starts. */
-const extensionDir = fileURLToPath(new URL('../.output/chrome-mv3', import.meta.url));
+export const extensionDir = fileURLToPath(new URL('../.output/chrome-mv3', import.meta.url));
 
 /** Launches Chromium with the built extension loaded, on a profile folder that may be reused. */
-async function launchWithExtension(userDataDir: string): Promise<BrowserContext> {
+export async function launchWithExtension(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumExecutable(),
     headless: true,
@@ -19,7 +19,7 @@ async function launchWithExtension(userDataDir: string): Promise<BrowserContext>
 }
 
 /** The extension id is the host of its service worker's URL. */
-async function extensionIdOf(context: BrowserContext): Promise<string> {
+export async function extensionIdOf(context: BrowserContext): Promise<string> {
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
   return new URL(worker.url()).host;
 }

@@ -30,7 +30,15 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the real server (`server/src/server.ts`) on a free port with a fresh embedded database. */
-export async function startGleanerServer(options: { dataDir?: string; port?: number } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  /** Reuse a data folder (to restart the same server); a fresh temporary one otherwise. */
+  dataDir?: string;
+  port?: number;
+  /** Extra environment, e.g. GLEANER_TEST_ORIGINS or GLEANER_POLITENESS_MS. */
+  env?: Record<string, string>;
+}
+
+export async function startGleanerServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gleaner-e2e-')));
   const port = options.port ?? (await freePort());
   const operatorToken = 'e2e-operator-token-0123456789abcdef';
@@ -47,6 +55,7 @@ export async function startGleanerServer(options: { dataDir?: string; port?: num
         GLEANER_DATA_DIR: dataDir,
         GLEANER_OPERATOR_TOKEN: operatorToken,
         LOG_LEVEL: 'warn',
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/**
+ * The local site the scraping e2e crawls: about fifty article pages, a redirect chain, a slow page,
+ * an oversized page, a binary file, a robots.txt-disallowed path, and redirects to a "trap" origin
+ * that the extension must never reach. Its port is fixed because test builds of the extension allow
+ * exactly this origin (GLEANER_TEST_ORIGINS, set at build time).
+ */
+export const testSitePort = 47611;
+export const trapPort = 47612;
+export const testSiteOrigin = `http://127.0.0.1:${testSitePort}`;
+export const trapOrigin = `http://127.0.0.1:${trapPort}`;
+
+export const articleCount = 45;
+
+/** The main text of article `n`, as a reader would see it. */
+export function articleText(n: number): string {
+  return [
+    `Field notes number ${n}.`,
+    `Gleaning is the act of collecting leftover crops from farmers' fields after they have been harvested. Entry ${n} records what was found on day ${n}.`,
+    `The gleaners walked the rows at dawn, carrying baskets woven from willow. They counted ${n * 3} sheaves left behind by the reapers.`,
+    `Every entry in this archive is public, and the archive welcomes careful readers and careful crawlers alike.`,
+  ].join('\n\n');
+}
+
+function page(title: string, body: string, links: string[] = []): string {
+  const nav = links.map((href) => `<li><a href="${href}">${href}</a></li>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<link rel="canonical" href="${testSiteOrigin}${title === 'Index' ? '/' : ''}"></head>
+<body><header><nav><ul>${nav}</ul></nav></header>
+<main><article><h1>${title}</h1>${body
+    .split('\n\n')
+    .map((paragraph) => `<p>${paragraph}</p>`)
+    .join('')}</article></main><footer>Gleaner test site</footer></body></html>`;
+}
+
+export const indexLinks = [
+  ...Array.from({ length: articleCount }, (_, i) => `/article/${i + 1}`),
+  '/chain/start',
+  '/slow',
+  '/huge',
+  '/file.bin',
+  '/private/secret',
+  '/to-trap',
+  '/to-trap-via-chain',
+  'https://elsewhere.example/offsite',
+];
+
+export interface TestSite {
+  /** Every path the site was asked for, in order. */
+  hits: string[];
+  close: () => Promise<void>;
+}
+
+function handle(request: IncomingMessage, response: ServerResponse): void {
+  const path = (request.url ?? '/').split('?')[0] ?? '/';
+  const html = (status: number, text: string) => {
+    response.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(text);
+  };
+  const redirect = (status: number, location: string) => {
+    response.writeHead(status, { location });
+    response.end();
+  };
+  if (path === '/robots.txt') {
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end('User-agent: *\nDisallow: /private/\n');
+    return;
+  }
+  if (path === '/') return html(200, page('Index', 'The index of the field notes archive.', indexLinks));
+  const article = /^\/(article|b)\/(\d+)$/.exec(path);
+  if (article) {
+    const n = Number(article[2]);
+    const send = () => html(200, page(`Field notes ${n}`, articleText(n), ['/']));
+    // Pages under /b/ answer slowly, so uploads are still queued when the e2e stops the server.
+    if (article[1] === 'b') setTimeout(send, 1500);
+    else send();
+    return;
+  }
+  if (path === '/chain/start') return redirect(301, '/chain/2');
+  if (path === '/chain/2') return redirect(302, `${testSiteOrigin}/chain/3`);
+  if (path === '/chain/3') return redirect(307, '/chain/end');
+  if (path === '/chain/end') return html(200, page('End of the chain', 'You followed three redirects to get here.'));
+  if (path === '/slow') {
+    setTimeout(() => html(200, page('A slow page', 'This page took three seconds to answer, and that is fine.')), 3000);
+    return;
+  }
+  if (path === '/huge') {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const chunk = `<p>${'x'.repeat(1023)}</p>`;
+    for (let i = 0; i < 3 * 1024; i += 1) response.write(chunk);
+    response.end();
+    return;
+  }
+  if (path === '/file.bin') {
+    response.writeHead(200, { 'content-type': 'application/octet-stream' });
+    response.end(Buffer.alloc(4096, 7));
+    return;
+  }
+  if (path === '/private/secret') return html(200, page('Secret', 'robots.txt forbids this page.'));
+  if (path === '/to-trap') return redirect(302, `${trapOrigin}/stolen`);
+  if (path === '/to-trap-via-chain') return redirect(301, '/to-trap');
+  html(404, page('Not found', 'Nothing here.'));
+}
+
+async function listen(port: number, handler: (request: IncomingMessage, response: ServerResponse) => void) {
+  const hits: string[] = [];
+  const server: Server = createServer((request, response) => {
+    hits.push(request.url ?? '');
+    handler(request, response);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const startTestSite = (): Promise<TestSite> => listen(testSitePort, handle);
+
+/** The trap: any request reaching it means a redirect escaped the extension's guards. */
+export const startTrapServer = (): Promise<TestSite> =>
+  listen(trapPort, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end('<title>trapped</title><p>You should never see this.</p>');
+  });

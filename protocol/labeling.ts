@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { isoDateSchema } from './primitives';
+
+/** What a labeler is asked to give for each item of a project. */
+export const labelSchemaSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('single_choice'), choices: z.array(z.string().trim().min(1).max(200)).min(2).max(9) }),
+  z.object({ type: z.literal('multi_choice'), choices: z.array(z.string().trim().min(1).max(200)).min(2).max(9) }),
+  /** Which of two answers to a prompt is better, or a tie. */
+  z.object({ type: z.literal('pairwise') }),
+  /** Spans of the item's text, each with one of these labels. */
+  z.object({ type: z.literal('spans'), labels: z.array(z.string().trim().min(1).max(100)).min(1).max(9) }),
+]);
+export type LabelSchema = z.infer<typeof labelSchemaSchema>;
+
+/** One thing to label: a text, an image by URL, or a prompt with two answers. */
+export const itemContentSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().min(1).max(20_000) }),
+  z.object({
+    type: z.literal('image'),
+    imageUrl: z.url({ protocol: /^https?$/ }).max(4096),
+    caption: z.string().max(2000).optional(),
+  }),
+  z.object({
+    type: z.literal('pairwise'),
+    prompt: z.string().min(1).max(20_000),
+    answers: z.tuple([z.string().min(1).max(20_000), z.string().min(1).max(20_000)]),
+  }),
+]);
+export type ItemContent = z.infer<typeof itemContentSchema>;
+
+/** A label as stored and aggregated. Pairwise labels name the answer (a, b) regardless of where it was shown. */
+export const labelValueSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('single_choice'), choice: z.string() }),
+  z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
+  z.object({ type: z.literal('pairwise'), preferred: z.enum(['a', 'b', 'tie']) }),
+  z.object({
+    type: z.literal('spans'),
+    spans: z
+      .array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }))
+      .max(200),
+  }),
+]);
+export type LabelValue = z.infer<typeof labelValueSchema>;
+
+/** One item as uploaded by a buyer: `id` is the buyer's own, `gold` a known answer. */
+export const projectItemInputSchema = z.object({
+  id: z.string().min(1).max(200),
+  content: itemContentSchema,
+  gold: labelValueSchema.optional(),
+});
+export type ProjectItemInput = z.infer<typeof projectItemInputSchema>;
+
+/** `POST /v1/projects`. Items may also come later (`POST /v1/projects/:id/items`, JSON or JSONL). */
+export const projectCreateSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  instructions: z.string().min(1).max(20_000),
+  labelSchema: labelSchemaSchema,
+  /** How many usable labels each item needs. */
+  overlap: z.number().int().min(1).max(25).default(3),
+  /** Share of tasks that are gold items, mixed in unseen. */
+  goldRate: z.number().min(0).max(0.5).default(0.1),
+  /** Items are checked one by one: bad ones come back with a reason, good ones are kept. */
+  items: z.array(z.unknown()).max(100_000).default([]),
+});
+export type ProjectCreate = z.input<typeof projectCreateSchema>;
+
+export const rejectedItemSchema = z.object({ index: z.number().int(), id: z.string().nullable(), reason: z.string() });
+
+export const projectSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  instructions: z.string(),
+  labelSchema: labelSchemaSchema,
+  overlap: z.number().int(),
+  goldRate: z.number(),
+  createdAt: isoDateSchema,
+  progress: z.object({
+    items: z.number().int(),
+    goldItems: z.number().int(),
+    itemsComplete: z.number().int(),
+    labels: z.number().int(),
+    labelers: z.number().int(),
+    /** Mean confidence of the aggregated labels; null before any item is aggregated. */
+    agreement: z.number().nullable(),
+  }),
+});
+export type Project = z.infer<typeof projectSchema>;
+
+export const itemsAddedSchema = z.object({
+  added: z.number().int(),
+  rejected: z.array(rejectedItemSchema),
+});
+
+export const projectCreatedSchema = itemsAddedSchema.extend({ project: projectSchema });
+export type ProjectCreated = z.infer<typeof projectCreatedSchema>;
+
+/** Signed `POST /v1/tasks/lease`. */
+export const taskLeaseRequestSchema = z.object({ max: z.number().int().min(1).max(20).default(5) });
+
+/** A task as the labeler sees it. Pairwise answers come as left/right in this assignment's order. */
+export const leasedTaskSchema = z.object({
+  assignmentId: z.string(),
+  projectId: z.uuid(),
+  projectName: z.string(),
+  instructions: z.string(),
+  labelSchema: labelSchemaSchema,
+  content: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('text'), text: z.string() }),
+    z.object({ type: z.literal('image'), imageUrl: z.string(), caption: z.string().optional() }),
+    z.object({ type: z.literal('pairwise'), prompt: z.string(), left: z.string(), right: z.string() }),
+  ]),
+  expiresAt: isoDateSchema,
+});
+export type LeasedTask = z.infer<typeof leasedTaskSchema>;
+
+export const taskLeaseResponseSchema = z.object({ tasks: z.array(leasedTaskSchema) });
+
+/**
+ * A label in a result batch (`POST /v1/results`, next to scrape results). Pairwise answers say
+ * left/right/tie as shown; the server maps them to a/b with the order it recorded.
+ */
+export const labelResultSchema = z.object({
+  kind: z.literal('label'),
+  assignmentId: z.string().min(1).max(64),
+  labeledAt: isoDateSchema,
+  /** Skipped tasks are not labels; the item goes to someone else. */
+  skipped: z.boolean().default(false),
+  answer: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('single_choice'), choice: z.string() }),
+      z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
+      z.object({ type: z.literal('pairwise'), preferred: z.enum(['left', 'right', 'tie']) }),
+      z.object({
+        type: z.literal('spans'),
+        spans: z
+          .array(
+            z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }),
+          )
+          .max(200),
+      }),
+    ])
+    .optional(),
+});
+export type LabelResult = z.input<typeof labelResultSchema>;
+
+/** Signed `GET /v1/devices/me/labeling`: how the labeler is doing on gold, and whether they earn. */
+export const labelerStandingSchema = z.object({
+  goldAnswered: z.number().int(),
+  goldCorrect: z.number().int(),
+  /** Null during the warm-up (too few gold answers to judge). */
+  goldAccuracy: z.number().nullable(),
+  earning: z.boolean(),
+  /** Why labels stop counting, in words, when `earning` is false. */
+  reason: z.string().nullable(),
+  labels: z.number().int(),
+  points: z.object({ pending: z.number(), verified: z.number() }),
+});
+export type LabelerStanding = z.infer<typeof labelerStandingSchema>;

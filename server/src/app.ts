@@ -14,6 +14,7 @@ import { buyerRoutes } from './routes/buyers';
 import { campaignRoutes } from './routes/campaigns';
 import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
+import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
 import { processPendingRobots } from './services/robots-service';
 
@@ -84,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
   await app.register(scrapeJobRoutes, context);
+  await app.register(projectRoutes, context);
   await app.register(adminRoutes, context);
 
   if (options.consoleDir && existsSync(options.consoleDir)) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { labelResultSchema } from '@protocol/labeling';
 import {
   type FailedFetch,
   type FetchedPage,
@@ -8,10 +9,12 @@ import {
   scrapeResultSchema,
 } from '@protocol/results';
 import { checkUrl } from '@protocol/url-guard';
+import type { z } from 'zod';
 import type { Database, Queryable } from '../db/database';
 import { ledgerRepository, pointsPerPage } from '../repositories/ledger-repository';
 import type { ScrapingSettings } from '../scraping-settings';
 import { enqueueJobs } from './campaign-service';
+import { applyLabel } from './label-ingest';
 
 interface AssignmentRow {
   id: string;
@@ -53,7 +56,11 @@ const describeIssues = (issues: ReadonlyArray<{ path: PropertyKey[]; message: st
  * savepoint, so a bad record is rejected with a reason while the rest are kept. A batch id seen before
  * gets its first answer again: nothing is stored or credited twice.
  */
-export function ingestService(db: Database, settings: ScrapingSettings) {
+export function ingestService(
+  db: Database,
+  settings: ScrapingSettings,
+  hooks: { onLabels?: (projectIds: string[]) => void } = {},
+) {
   return {
     async ingest(device: string, batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
       const earlier = await db.query<{ device: string; acks: string }>(
@@ -75,7 +82,23 @@ export function ingestService(db: Database, settings: ScrapingSettings) {
 
       const acks: ResultAck[] = new Array(results.length);
       const parsed: Array<{ index: number; result: FetchedPage | FailedFetch }> = [];
+      const labels: Array<{ index: number; label: z.infer<typeof labelResultSchema> }> = [];
+      const touchedProjects = new Set<string>();
       results.forEach((raw, index) => {
+        if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'label') {
+          const label = labelResultSchema.safeParse(raw);
+          if (label.success) labels.push({ index, label: label.data });
+          else {
+            const assignmentId = (raw as { assignmentId?: unknown }).assignmentId;
+            acks[index] = {
+              index,
+              assignmentId: typeof assignmentId === 'string' ? assignmentId : null,
+              status: 'rejected',
+              reason: describeIssues(label.error.issues),
+            };
+          }
+          return;
+        }
         const result = scrapeResultSchema.safeParse(raw);
         if (!result.success) {
           const assignmentId =
@@ -131,12 +154,25 @@ export function ingestService(db: Database, settings: ScrapingSettings) {
             throw error;
           }
         }
+        for (const { index, label } of labels) {
+          await tx.query('savepoint label');
+          try {
+            const { projectId, ...ack } = await applyLabel(tx, device, label);
+            await tx.query('release savepoint label');
+            acks[index] = { index, assignmentId: label.assignmentId, ...ack };
+            if (projectId) touchedProjects.add(projectId);
+          } catch (error) {
+            await tx.query('rollback to savepoint label');
+            throw error;
+          }
+        }
         await tx.query('insert into result_batches (batch_id, device, acks) values ($1, $2, $3)', [
           batchId,
           device,
           JSON.stringify(acks),
         ]);
       });
+      if (touchedProjects.size > 0) hooks.onLabels?.([...touchedProjects]);
       return { batchId, acks };
     },
   };

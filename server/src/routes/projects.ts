@@ -1,0 +1,124 @@
+import { BaseError, errorBodySchema } from '@protocol/errors';
+import {
+  itemsAddedSchema,
+  labelerStandingSchema,
+  projectCreatedSchema,
+  projectCreateSchema,
+  projectSchema,
+  taskLeaseRequestSchema,
+  taskLeaseResponseSchema,
+} from '@protocol/labeling';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../app-context';
+import { buyerAuth } from '../plugins/buyer-auth';
+import { deviceAuth } from '../plugins/device-auth';
+import { labelerStanding } from '../services/labeler-quality';
+import { parseItemUpload, projectService } from '../services/project-service';
+import { taskLeaseService } from '../services/task-lease-service';
+
+const projectParams = z.object({ projectId: z.uuid() });
+
+/** Labeling: buyers' projects and items; labelers' task leases and standing. */
+export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }) => {
+  const projects = projectService(db);
+  const tasks = taskLeaseService(db);
+  const asBuyer = { onRequest: buyerAuth(db) };
+  const buyerCommon = { tags: ['projects'], security: [{ apiKey: [] }] };
+  const deviceCommon = { tags: ['labeling'], security: [{ deviceSignature: [] }] };
+  const buyerOf = (request: { buyer: { id: string } | null }) => {
+    if (!request.buyer) throw new Error('buyer auth did not run');
+    return request.buyer.id;
+  };
+  const deviceOf = (request: { device: string | null }) => {
+    if (!request.device) throw new Error('device auth did not run');
+    return request.device;
+  };
+
+  // JSONL uploads of items: kept as text and split line by line, so one bad line is one rejected item.
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.post(
+    '/v1/projects',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary: 'Create a labeling project; each bad item comes back with a reason, good ones are kept',
+        body: projectCreateSchema,
+        response: { 201: projectCreatedSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await projects.create(buyerOf(request), request.body)),
+  );
+
+  app.get(
+    '/v1/projects/:projectId',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary: 'A project and its progress',
+        params: projectParams,
+        response: { 200: projectSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const project = await projects.get(buyerOf(request), request.params.projectId);
+      if (!project) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
+      return project;
+    },
+  );
+
+  app.post(
+    '/v1/projects/:projectId/items',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary: 'Add items: a JSON array, {"items": [...]}, or JSONL (application/x-ndjson)',
+        params: projectParams,
+        body: z.unknown(),
+        response: { 200: itemsAddedSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const { items, unreadable } = parseItemUpload(request.body, request.headers['content-type']);
+      const added = await projects.addItems(buyerOf(request), request.params.projectId, items);
+      if (!added) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
+      const rejected = [...added.rejected.filter((entry) => items[entry.index] !== undefined), ...unreadable];
+      return { added: added.added, rejected: rejected.sort((a, b) => a.index - b.index) };
+    },
+  );
+
+  app.post(
+    '/v1/tasks/lease',
+    {
+      preValidation: deviceAuth(db),
+      schema: {
+        ...deviceCommon,
+        summary: 'Lease a few labeling tasks (never an item this labeler has seen)',
+        body: taskLeaseRequestSchema,
+        response: { 200: taskLeaseResponseSchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => ({ tasks: await tasks.lease(deviceOf(request), request.body.max) }),
+  );
+
+  app.get(
+    '/v1/devices/me/labeling',
+    {
+      preValidation: deviceAuth(db),
+      schema: {
+        ...deviceCommon,
+        summary: 'The labeler’s accuracy on gold, whether their labels count, and label points',
+        response: { 200: labelerStandingSchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => labelerStanding(db, deviceOf(request)),
+  );
+};

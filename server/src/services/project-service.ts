@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type LabelSchema,
+  labelSchemaSchema,
+  type Project,
+  type ProjectCreated,
+  projectItemInputSchema,
+} from '@protocol/labeling';
+import type { z } from 'zod';
+import type { Database, Queryable } from '../db/database';
+import { itemProblem } from './label-rules';
+
+type RejectedItem = { index: number; id: string | null; reason: string };
+
+interface ProjectRow {
+  id: string;
+  name: string;
+  instructions: string;
+  label_schema: string;
+  overlap: number;
+  gold_rate: number;
+  created_at: Date;
+}
+
+const insertChunk = 500;
+
+const issuesText = (error: z.ZodError) =>
+  error.issues
+    .slice(0, 4)
+    .map((issue) => `${issue.path.join('.') || 'item'}: ${issue.message}`)
+    .join('; ');
+
+/**
+ * Checks each uploaded item on its own against the project's schema and inserts the good ones;
+ * bad ones and ids already in the project come back with a reason.
+ */
+async function insertItems(
+  tx: Queryable,
+  projectId: string,
+  schema: LabelSchema,
+  items: readonly unknown[],
+): Promise<{ added: number; rejected: RejectedItem[] }> {
+  const rejected: RejectedItem[] = [];
+  const good: Array<{ index: number; id: string; content: string; gold: string | null }> = [];
+  const seen = new Set<string>();
+  items.forEach((raw, index) => {
+    const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    const id = typeof rawId === 'string' ? rawId : null;
+    const parsed = projectItemInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      rejected.push({ index, id, reason: issuesText(parsed.error) });
+      return;
+    }
+    const problem = itemProblem(schema, parsed.data.content, parsed.data.gold);
+    if (problem) {
+      rejected.push({ index, id, reason: problem });
+      return;
+    }
+    if (seen.has(parsed.data.id)) {
+      rejected.push({ index, id, reason: `id ${parsed.data.id} appears twice in this upload` });
+      return;
+    }
+    seen.add(parsed.data.id);
+    good.push({
+      index,
+      id: parsed.data.id,
+      content: JSON.stringify(parsed.data.content),
+      gold: parsed.data.gold ? JSON.stringify(parsed.data.gold) : null,
+    });
+  });
+  let added = 0;
+  for (let start = 0; start < good.length; start += insertChunk) {
+    const chunk = good.slice(start, start + insertChunk);
+    const rows = await tx.query<{ external_id: string }>(
+      `insert into project_items (project_id, external_id, content, gold_answer)
+       select $1, e, c, g from unnest($2::text[], $3::text[], $4::text[]) as t(e, c, g)
+       on conflict (project_id, external_id) do nothing returning external_id`,
+      [projectId, chunk.map((item) => item.id), chunk.map((item) => item.content), chunk.map((item) => item.gold)],
+    );
+    added += rows.length;
+    const inserted = new Set(rows.map((row) => row.external_id));
+    for (const item of chunk) {
+      if (!inserted.has(item.id))
+        rejected.push({ index: item.index, id: item.id, reason: `id ${item.id} is already in this project` });
+    }
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  return { added, rejected };
+}
+
+/** Parses a JSON array or JSONL body of items; a line that is not JSON becomes a rejected item. */
+export function parseItemUpload(
+  body: unknown,
+  contentType: string | undefined,
+): { items: unknown[]; unreadable: RejectedItem[] } {
+  if (Array.isArray(body)) return { items: body, unreadable: [] };
+  if (typeof body === 'object' && body !== null && Array.isArray((body as { items?: unknown }).items)) {
+    return { items: (body as { items: unknown[] }).items, unreadable: [] };
+  }
+  if (typeof body === 'string' || contentType?.includes('ndjson') || contentType?.includes('jsonl')) {
+    const items: unknown[] = [];
+    const unreadable: RejectedItem[] = [];
+    String(body)
+      .split(/\r?\n/)
+      .forEach((line, lineIndex) => {
+        if (line.trim() === '') return;
+        try {
+          items.push(JSON.parse(line));
+        } catch (error) {
+          unreadable.push({
+            index: lineIndex,
+            id: null,
+            reason: `line ${lineIndex + 1} is not JSON: ${(error as Error).message}`,
+          });
+          items.push(undefined);
+        }
+      });
+    return { items, unreadable };
+  }
+  return {
+    items: [],
+    unreadable: [{ index: 0, id: null, reason: 'send a JSON array of items, {"items": [...]}, or JSONL' }],
+  };
+}
+
+export function projectService(db: Database) {
+  const toProject = async (row: ProjectRow): Promise<Project> => {
+    const counts = await db.query<{
+      items: number;
+      gold_items: number;
+      complete: number;
+      labels: number;
+      labelers: number;
+      agreement: number | null;
+    }>(
+      `select
+         (select count(*)::int from project_items where project_id = $1 and gold_answer is null) as items,
+         (select count(*)::int from project_items where project_id = $1 and gold_answer is not null) as gold_items,
+         (select count(*)::int from project_items where project_id = $1 and complete) as complete,
+         (select count(*)::int from labels where project_id = $1) as labels,
+         (select count(distinct device)::int from labels where project_id = $1) as labelers,
+         (select avg(confidence)::float8 from aggregated_labels where project_id = $1) as agreement`,
+      [row.id],
+    );
+    const count = counts[0];
+    return {
+      id: row.id,
+      name: row.name,
+      instructions: row.instructions,
+      labelSchema: labelSchemaSchema.parse(JSON.parse(row.label_schema)),
+      overlap: row.overlap,
+      goldRate: row.gold_rate,
+      createdAt: row.created_at.toISOString(),
+      progress: {
+        items: count?.items ?? 0,
+        goldItems: count?.gold_items ?? 0,
+        itemsComplete: count?.complete ?? 0,
+        labels: count?.labels ?? 0,
+        labelers: count?.labelers ?? 0,
+        agreement: count?.agreement ?? null,
+      },
+    };
+  };
+
+  return {
+    async create(
+      buyerId: string,
+      input: {
+        name: string;
+        instructions: string;
+        labelSchema: LabelSchema;
+        overlap: number;
+        goldRate: number;
+        items: unknown[];
+      },
+    ): Promise<ProjectCreated> {
+      const id = randomUUID();
+      const result = await db.transaction(async (tx) => {
+        await tx.query(
+          `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
+           values ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            id,
+            buyerId,
+            input.name,
+            input.instructions,
+            JSON.stringify(input.labelSchema),
+            input.overlap,
+            input.goldRate,
+          ],
+        );
+        return insertItems(tx, id, input.labelSchema, input.items);
+      });
+      const project = await this.get(buyerId, id);
+      if (!project) throw new Error('project vanished after insert');
+      return { project, ...result };
+    },
+
+    async addItems(buyerId: string, projectId: string, items: readonly unknown[]) {
+      const rows = await db.query<ProjectRow>('select * from projects where id = $1 and buyer_id = $2', [
+        projectId,
+        buyerId,
+      ]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
+      return db.transaction((tx) => insertItems(tx, projectId, schema, items));
+    },
+
+    async get(buyerId: string, projectId: string): Promise<Project | undefined> {
+      const rows = await db.query<ProjectRow>('select * from projects where id = $1 and buyer_id = $2', [
+        projectId,
+        buyerId,
+      ]);
+      return rows[0] ? toProject(rows[0]) : undefined;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { type ItemContent, itemContentSchema, type LeasedTask, labelSchemaSchema } from '@protocol/labeling';
+import type { Database, Queryable } from '../db/database';
+
+const taskLeaseSeconds = 15 * 60;
+
+interface Candidate {
+  id: string;
+  project_id: string;
+  name: string;
+  instructions: string;
+  label_schema: string;
+  content: string;
+}
+
+/** Items of open projects this labeler has never been shown; `$1` is the device. */
+const unseenItem = `
+  not i.complete
+  and not exists (select 1 from task_assignments t where t.item_id = i.id and t.device = $1)`;
+
+/** Ordinary items are handed out only while usable labels plus live leases stay below the overlap. */
+const hasRoom = `
+  i.usable_labels + (select count(*) from task_assignments t where t.item_id = i.id and t.state = 'leased') < p.overlap`;
+
+async function pick(tx: Queryable, device: string, projectId: string, gold: boolean): Promise<Candidate | undefined> {
+  const rows = await tx.query<Candidate>(
+    `select i.id::text as id, i.project_id, p.name, p.instructions, p.label_schema, i.content
+       from project_items i join projects p on p.id = i.project_id
+      where i.project_id = $2 and ${unseenItem}
+        and ${gold ? 'i.gold_answer is not null' : `i.gold_answer is null and ${hasRoom}`}
+      order by ${gold ? 'random()' : 'i.usable_labels desc, i.id'}
+      limit 1
+      for update of i skip locked`,
+    [device, projectId],
+  );
+  return rows[0];
+}
+
+function shownContent(content: ItemContent, leftIsA: boolean): LeasedTask['content'] {
+  if (content.type !== 'pairwise') return content;
+  const [a, b] = content.answers;
+  return { type: 'pairwise', prompt: content.prompt, left: leftIsA ? a : b, right: leftIsA ? b : a };
+}
+
+/**
+ * Leases labeling tasks: never an item the labeler saw before, gold items mixed in at the project's
+ * rate and shaped exactly like the others, pairwise answers in a random order recorded per assignment,
+ * and no item handed out beyond its overlap.
+ */
+export function taskLeaseService(db: Database) {
+  return {
+    async lease(device: string, max: number): Promise<LeasedTask[]> {
+      return db.transaction(async (tx) => {
+        await tx.query(`update task_assignments set state = 'expired' where state = 'leased' and expires_at < now()`);
+        const tasks: LeasedTask[] = [];
+        for (let n = 0; n < max; n += 1) {
+          // The oldest project with real work left for this labeler (gold alone is no reason to
+          // hand out tasks); gold items are mixed in at that project's rate.
+          const projects = await tx.query<{ id: string; gold_rate: number }>(
+            `select p.id, p.gold_rate from projects p
+              where exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+                              and i.gold_answer is null and ${hasRoom})
+              order by p.created_at limit 1`,
+            [device],
+          );
+          const project = projects[0];
+          if (!project) break;
+          const wantGold = Math.random() < project.gold_rate;
+          const candidate =
+            (await pick(tx, device, project.id, wantGold)) ?? (await pick(tx, device, project.id, !wantGold));
+          if (!candidate) break;
+          const leftIsA = Math.random() < 0.5;
+          const rows = await tx.query<{ id: string; expires_at: Date }>(
+            `insert into task_assignments (item_id, project_id, device, left_is_a, expires_at)
+             values ($1, $2, $3, $4, now() + make_interval(secs => $5)) returning id::text, expires_at`,
+            [candidate.id, candidate.project_id, device, leftIsA, taskLeaseSeconds],
+          );
+          const assignment = rows[0];
+          if (!assignment) throw new Error('task assignment insert returned no row');
+          tasks.push({
+            assignmentId: assignment.id,
+            projectId: candidate.project_id,
+            projectName: candidate.name,
+            instructions: candidate.instructions,
+            labelSchema: labelSchemaSchema.parse(JSON.parse(candidate.label_schema)),
+            content: shownContent(itemContentSchema.parse(JSON.parse(candidate.content)), leftIsA),
+            expiresAt: assignment.expires_at.toISOString(),
+          });
+        }
+        return tasks;
+      });
+    },
+  };
+}

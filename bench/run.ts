@@ -1,7 +1,13 @@
+import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
+import { benchUploadEfficiency } from './upload-efficiency';
 
 /** `npm run bench`: every benchmark, each measured side by side with its anchor. */
-const benchmarks: Array<[string, () => Promise<string>]> = [['request-signing', benchRequestSigning]];
+const benchmarks: Array<[string, () => Promise<string>]> = [
+  ['request-signing', benchRequestSigning],
+  ['ingest', benchIngest],
+  ['upload-efficiency', benchUploadEfficiency],
+];
 
 const only = process.argv[2];
 for (const [name, run] of benchmarks) {

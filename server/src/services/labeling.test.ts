@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { LeasedTask } from '@protocol/labeling';
+import type { FastifyInstance } from 'fastify';
+import type { LocalAccount } from 'viem/accounts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildTestApp, signedInject } from '../test/app';
+import { describeEachDatabase } from '../test/databases';
+import { createBuyerKey, registerDevice, upload } from '../test/scrape-fixtures';
+
+const sentiment = { type: 'single_choice', choices: ['positive', 'negative', 'neutral'] };
+
+describeEachDatabase('labeling: projects, task leases and labels', (database) => {
+  let app: FastifyInstance;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    app = await buildTestApp(database());
+    apiKey = await createBuyerKey(app);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const asBuyer = () => ({ authorization: `Bearer ${apiKey}` });
+  const createProject = async (body: Record<string, unknown>) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: asBuyer(),
+      payload: { name: 'p', instructions: 'Label the sentiment.', labelSchema: sentiment, ...body },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json() as {
+      project: { id: string; progress: Record<string, number> };
+      added: number;
+      rejected: Array<{ index: number; id: string | null; reason: string }>;
+    };
+  };
+  const leaseTasks = async (device: LocalAccount, max = 5) => {
+    const response = await signedInject(app, device, { method: 'POST', url: '/v1/tasks/lease', body: { max } });
+    expect(response.statusCode, response.body).toBe(200);
+    return (response.json() as { tasks: LeasedTask[] }).tasks;
+  };
+  const retireOtherProjects = () => database().query(`update project_items set complete = true`);
+  const label = (task: LeasedTask, answer: Record<string, unknown>) => ({
+    kind: 'label',
+    assignmentId: task.assignmentId,
+    labeledAt: new Date().toISOString(),
+    answer,
+  });
+
+  it('keeps the valid items of a project and gives each invalid one its reason', async () => {
+    const created = await createProject({
+      items: [
+        { id: 'a', content: { type: 'text', text: 'I love it' } },
+        { id: 'b', content: { type: 'text', text: '' } },
+        { id: 'c', content: { type: 'pairwise', prompt: 'q', answers: ['x', 'y'] } },
+        { id: 'd', content: { type: 'text', text: 'Meh' }, gold: { type: 'single_choice', choice: 'bored' } },
+        { id: 'a', content: { type: 'text', text: 'again' } },
+        { id: 'e', content: { type: 'image', imageUrl: 'https://example.com/cat.png' } },
+        'not an item',
+      ],
+    });
+    expect(created.added).toBe(2);
+    expect(created.rejected.map((entry) => [entry.index, entry.id])).toEqual([
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'd'],
+      [4, 'a'],
+      [6, null],
+    ]);
+    expect(created.rejected[1]?.reason).toMatch(/pairwise/);
+    expect(created.rejected[2]?.reason).toMatch(/"bored" is not one of positive, negative, neutral/);
+    expect(created.rejected[3]?.reason).toMatch(/twice/);
+    expect(created.project.progress.items).toBe(2);
+  });
+
+  it('rejects an invalid label schema with a reason', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: asBuyer(),
+      payload: { name: 'bad', instructions: 'x', labelSchema: { type: 'single_choice', choices: ['only one'] } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toMatch(/labelSchema/);
+  });
+
+  it('adds more items later from JSONL, one reason per bad line', async () => {
+    const created = await createProject({ items: [] });
+    const response = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${created.project.id}/items`,
+      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+      payload: [
+        JSON.stringify({ id: 'x1', content: { type: 'text', text: 'fine' } }),
+        '{not json',
+        '',
+        JSON.stringify({ id: 'x2', content: { type: 'text', text: 'also fine' } }),
+      ].join('\n'),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json().added).toBe(2);
+    expect(response.json().rejected).toEqual([
+      { index: 1, id: null, reason: expect.stringMatching(/line 2 is not JSON/) },
+    ]);
+  });
+
+  it('never shows a labeler the same item twice and stops at the overlap', async () => {
+    await retireOtherProjects();
+    const created = await createProject({
+      overlap: 2,
+      goldRate: 0,
+      items: Array.from({ length: 3 }, (_, i) => ({ id: `i${i}`, content: { type: 'text', text: `text ${i}` } })),
+    });
+    const labelers = [await registerDevice(app), await registerDevice(app), await registerDevice(app)];
+    const seen = new Map<string, string[]>();
+    for (const labeler of labelers) {
+      for (let round = 0; round < 3; round += 1) {
+        const tasks = await leaseTasks(labeler, 2);
+        for (const task of tasks) {
+          const text = task.content.type === 'text' ? task.content.text : '';
+          seen.set(labeler.address, [...(seen.get(labeler.address) ?? []), text]);
+        }
+        if (tasks.length === 0) break;
+        await upload(
+          app,
+          labeler,
+          tasks.map((task) => label(task, { type: 'single_choice', choice: 'positive' })),
+        );
+      }
+    }
+    for (const texts of seen.values()) expect(new Set(texts).size).toBe(texts.length);
+    const total = [...seen.values()].flat().length;
+    expect(total).toBe(6);
+    const progress = await app.inject({ method: 'GET', url: `/v1/projects/${created.project.id}`, headers: asBuyer() });
+    expect(progress.json().progress).toMatchObject({ itemsComplete: 3, labels: 6, labelers: 2 });
+    expect(seen.get(labelers[2]?.address ?? '')).toBeUndefined();
+  });
+
+  it('makes gold items indistinguishable from others in what a labeler receives', async () => {
+    await retireOtherProjects();
+    await createProject({
+      goldRate: 0.5,
+      overlap: 5,
+      items: [
+        ...Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, content: { type: 'text', text: `plain ${i}` } })),
+        ...Array.from({ length: 10 }, (_, i) => ({
+          id: `g${i}`,
+          content: { type: 'text', text: `gold ${i}` },
+          gold: { type: 'single_choice', choice: 'neutral' },
+        })),
+      ],
+    });
+    const labeler = await registerDevice(app);
+    const tasks = await leaseTasks(labeler, 12);
+    const gold = tasks.filter((task) => task.content.type === 'text' && task.content.text.startsWith('gold'));
+    const plain = tasks.filter((task) => task.content.type === 'text' && task.content.text.startsWith('plain'));
+    expect(gold.length).toBeGreaterThan(0);
+    expect(plain.length).toBeGreaterThan(0);
+    const shape = (task: LeasedTask) => Object.keys(task).sort().join(',') + Object.keys(task.content).sort().join(',');
+    expect(new Set([...gold, ...plain].map(shape)).size).toBe(1);
+    expect(JSON.stringify(tasks)).not.toMatch(/gold_answer|isGold|"gold"/);
+  });
+
+  it('randomizes pairwise order per assignment and maps left/right back to the answer chosen', async () => {
+    await retireOtherProjects();
+    const created = await createProject({
+      labelSchema: { type: 'pairwise' },
+      instructions: 'Which answer is more helpful?',
+      goldRate: 0,
+      overlap: 20,
+      items: [{ id: 'pair', content: { type: 'pairwise', prompt: 'Capital of France?', answers: ['Paris', 'Lyon'] } }],
+    });
+    const orders: string[] = [];
+    for (let n = 0; n < 16; n += 1) {
+      const labeler = await registerDevice(app);
+      const [task] = await leaseTasks(labeler, 1);
+      if (!task || task.content.type !== 'pairwise') throw new Error('expected a pairwise task');
+      orders.push(task.content.left);
+      const paris = task.content.left === 'Paris' ? 'left' : 'right';
+      await upload(app, labeler, [label(task, { type: 'pairwise', preferred: paris })]);
+    }
+    expect(new Set(orders)).toEqual(new Set(['Paris', 'Lyon']));
+    const stored = await database().query<{ value: string }>('select value from labels where project_id = $1', [
+      created.project.id,
+    ]);
+    expect(stored.map((row) => JSON.parse(row.value).preferred)).toEqual(Array(16).fill('a'));
+  });
+
+  it('rejects a label that does not fit the schema and keeps the rest of the batch', async () => {
+    await retireOtherProjects();
+    await createProject({
+      goldRate: 0,
+      items: [
+        { id: 'k1', content: { type: 'text', text: 'one' } },
+        { id: 'k2', content: { type: 'text', text: 'two' } },
+      ],
+    });
+    const labeler = await registerDevice(app);
+    const [first, second] = await leaseTasks(labeler, 2);
+    if (!first || !second) throw new Error('expected two tasks');
+    const answer = await upload(app, labeler, [
+      label(first, { type: 'single_choice', choice: 'ecstatic' }),
+      label(second, { type: 'single_choice', choice: 'negative' }),
+      {
+        kind: 'label',
+        assignmentId: '77777777',
+        labeledAt: new Date().toISOString(),
+        answer: { type: 'pairwise', preferred: 'left' },
+      },
+    ]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['rejected', 'accepted', 'rejected']);
+    expect(answer.acks[0]?.reason).toMatch(/"ecstatic" is not one of/);
+    expect(answer.acks[2]?.reason).toMatch(/not a lease of this device/);
+  });
+
+  it('stops counting the labels of a labeler below the gold threshold, and says why', async () => {
+    await retireOtherProjects();
+    const created = await createProject({
+      goldRate: 0.5,
+      overlap: 1,
+      items: [
+        ...Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, content: { type: 'text', text: `work ${i}` } })),
+        ...Array.from({ length: 6 }, (_, i) => ({
+          id: `gg${i}`,
+          content: { type: 'text', text: `check ${i}` },
+          gold: { type: 'single_choice', choice: 'positive' },
+        })),
+      ],
+    });
+    const careless = await registerDevice(app);
+    for (let round = 0; round < 12; round += 1) {
+      const tasks = await leaseTasks(careless, 1);
+      if (tasks.length === 0) break;
+      await upload(
+        app,
+        careless,
+        tasks.map((task) => label(task, { type: 'single_choice', choice: 'negative' })),
+        randomUUID(),
+      );
+    }
+    const standing = await signedInject(app, careless, { method: 'GET', url: '/v1/devices/me/labeling' });
+    expect(standing.json()).toMatchObject({ earning: false, goldCorrect: 0 });
+    expect(standing.json().goldAnswered).toBeGreaterThanOrEqual(3);
+    expect(standing.json().reason).toMatch(/below the 60% needed/);
+    const usable = await database().query<{ usable: number }>(
+      `select coalesce(sum(usable_labels), 0)::int as usable from project_items
+        where project_id = $1 and gold_answer is null`,
+      [created.project.id],
+    );
+    const labelsAfterWarmUp = await database().query<{ count: number }>(
+      `select count(*)::int as count from labels where project_id = $1 and not is_gold`,
+      [created.project.id],
+    );
+    expect(usable[0]?.usable).toBeLessThan(labelsAfterWarmUp[0]?.count ?? 0);
+  });
+});

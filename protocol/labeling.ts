@@ -156,3 +156,18 @@ export const labelerStandingSchema = z.object({
   points: z.object({ pending: z.number(), verified: z.number() }),
 });
 export type LabelerStanding = z.infer<typeof labelerStandingSchema>;
+
+/** `GET /v1/projects/:id/labels`: each item's aggregated label with its confidence, and the raw labels. */
+export const projectLabelsSchema = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      gold: z.boolean(),
+      complete: z.boolean(),
+      aggregate: z.object({ label: z.string(), confidence: z.number(), method: z.enum(['ds', 'mv', 'bt']) }).nullable(),
+      labels: z.array(z.object({ labeler: z.string(), value: labelValueSchema, labeledAt: isoDateSchema })),
+    }),
+  ),
+  next: z.number().int().nullable(),
+});
+export type ProjectLabels = z.infer<typeof projectLabelsSchema>;

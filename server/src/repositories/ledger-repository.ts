@@ -6,7 +6,7 @@ export const pointsPerPage = 10;
 /** Below this trust a device's unverified work is rejected. */
 const minimumTrust = 0.1;
 
-type LedgerReason = 'scrape' | 'scrape_sampled' | 'canary';
+type LedgerReason = 'scrape' | 'scrape_sampled' | 'canary' | 'label' | 'label_gold';
 
 export interface Credit {
   device: string;
@@ -15,7 +15,7 @@ export interface Credit {
   points: number;
   state: 'pending' | 'verified' | 'rejected';
   rejectionReason?: string;
-  url: string;
+  url: string | null;
 }
 
 /** The append-only points ledger: one row per reference; pending rows are settled once. */

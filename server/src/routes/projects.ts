@@ -4,6 +4,7 @@ import {
   labelerStandingSchema,
   projectCreatedSchema,
   projectCreateSchema,
+  projectLabelsSchema,
   projectSchema,
   taskLeaseRequestSchema,
   taskLeaseResponseSchema,
@@ -92,6 +93,28 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db
       if (!added) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
       const rejected = [...added.rejected.filter((entry) => items[entry.index] !== undefined), ...unreadable];
       return { added: added.added, rejected: rejected.sort((a, b) => a.index - b.index) };
+    },
+  );
+
+  app.get(
+    '/v1/projects/:projectId/labels',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary: 'Aggregated labels with confidence, and every raw label (paged by item)',
+        params: projectParams,
+        querystring: z.object({
+          after: z.coerce.number().int().nonnegative().default(0),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: { 200: projectLabelsSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const labels = await projects.labels(buyerOf(request), request.params.projectId, request.query);
+      if (!labels) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
+      return labels;
     },
   );
 

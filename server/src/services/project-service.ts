@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   type LabelSchema,
   labelSchemaSchema,
+  labelValueSchema,
   type Project,
   type ProjectCreated,
+  type ProjectLabels,
   projectItemInputSchema,
 } from '@protocol/labeling';
 import type { z } from 'zod';
@@ -205,6 +207,55 @@ export function projectService(db: Database) {
       if (!row) return undefined;
       const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
       return db.transaction((tx) => insertItems(tx, projectId, schema, items));
+    },
+
+    /** Items after an item id with their aggregate and raw labels; undefined when the project is not theirs. */
+    async labels(
+      buyerId: string,
+      projectId: string,
+      query: { after: number; limit: number },
+    ): Promise<ProjectLabels | undefined> {
+      const owned = await db.query('select 1 from projects where id = $1 and buyer_id = $2', [projectId, buyerId]);
+      if (owned.length === 0) return undefined;
+      const items = await db.query<{
+        id: number;
+        external_id: string;
+        gold: boolean;
+        complete: boolean;
+        label: string | null;
+        confidence: number | null;
+        method: 'ds' | 'mv' | 'bt' | null;
+      }>(
+        `select i.id::float8 as id, i.external_id, i.gold_answer is not null as gold, i.complete,
+                a.label, a.confidence, a.method
+           from project_items i left join aggregated_labels a on a.item_id = i.id
+          where i.project_id = $1 and i.id > $2 order by i.id limit $3`,
+        [projectId, query.after, query.limit],
+      );
+      const raw = await db.query<{ item_id: number; device: string; value: string; labeled_at: Date }>(
+        `select item_id::float8 as item_id, device, value, labeled_at from labels
+          where item_id = any($1::bigint[]) order by id`,
+        [items.map((item) => item.id)],
+      );
+      return {
+        items: items.map((item) => ({
+          id: item.external_id,
+          gold: item.gold,
+          complete: item.complete,
+          aggregate:
+            item.label === null || item.method === null
+              ? null
+              : { label: item.label, confidence: item.confidence ?? 0, method: item.method },
+          labels: raw
+            .filter((label) => label.item_id === item.id)
+            .map((label) => ({
+              labeler: label.device,
+              value: labelValueSchema.parse(JSON.parse(label.value)),
+              labeledAt: label.labeled_at.toISOString(),
+            })),
+        })),
+        next: items.length === query.limit ? (items.at(-1)?.id ?? null) : null,
+      };
     },
 
     async get(buyerId: string, projectId: string): Promise<Project | undefined> {

@@ -64,7 +64,17 @@ export function taskLeaseService(db: Database) {
           );
           const project = projects[0];
           if (!project) break;
-          const wantGold = Math.random() < project.gold_rate;
+          // Keep this labeler's share of gold within one task of the rate, at random places: a labeler
+          // sees about the promised share of checks, and cannot tell which task is one.
+          const shown = await tx.query<{ total: number; gold: number }>(
+            `select count(*)::int as total, count(*) filter (where i.gold_answer is not null)::int as gold
+               from task_assignments t join project_items i on i.id = t.item_id
+              where t.project_id = $1 and t.device = $2`,
+            [project.id, device],
+          );
+          const total = shown[0]?.total ?? 0;
+          const goldShown = shown[0]?.gold ?? 0;
+          const wantGold = goldShown < project.gold_rate * (total + 1) - Math.random();
           const candidate =
             (await pick(tx, device, project.id, wantGold)) ?? (await pick(tx, device, project.id, !wantGold));
           if (!candidate) break;

@@ -18,3 +18,17 @@ export interface AggregatedItem {
   /** Another class scored exactly as high; `label` was picked by the deterministic tie rule. */
   tied: boolean;
 }
+
+/**
+ * One pairwise answer: `worker` compared answers `a` and `b` of `item` and preferred one (or called a
+ * tie). `a` and `b` name what gets a strength (an answer, or the model that wrote it); `shownLeft` is the
+ * one the server displayed on the left in this worker's assignment (the order is randomized per assignment).
+ */
+export interface PairwiseLabel {
+  worker: string;
+  item: string;
+  a: string;
+  b: string;
+  preferred: 'a' | 'b' | 'tie';
+  shownLeft: 'a' | 'b';
+}

@@ -9,10 +9,15 @@ export interface PostgresOptions {
 
 /** Real PostgreSQL through the `postgres` driver, which prepares statements by default. */
 export async function openPostgresDatabase(url: string, options: PostgresOptions = {}): Promise<Database> {
+  const lz4 = await supportsLz4(url);
   const sql = postgres(url, {
     max: options.maxConnections ?? 10,
     onnotice: () => {},
-    connection: options.schema ? { search_path: options.schema } : {},
+    connection: {
+      ...(options.schema ? { search_path: options.schema } : {}),
+      // Page text is large: lz4 TOAST compression ingests about twice as fast as the default pglz.
+      ...(lz4 ? { default_toast_compression: 'lz4' } : {}),
+    },
     // int8 counts come back as strings from this driver and as numbers from PGlite; we cast in SQL instead.
   });
   await sql`select 1`;
@@ -34,4 +39,16 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
     },
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/** Whether this PostgreSQL was built with lz4 (14+ on most distributions). */
+async function supportsLz4(url: string): Promise<boolean> {
+  const probe = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await probe<{ lz4: boolean }[]>`
+      select 'lz4' = any(enumvals) as lz4 from pg_settings where name = 'default_toast_compression'`;
+    return rows[0]?.lz4 === true;
+  } finally {
+    await probe.end({ timeout: 5 });
+  }
 }

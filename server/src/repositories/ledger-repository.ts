@@ -40,6 +40,19 @@ export function ledgerRepository(tx: Queryable) {
       return rows.length === 1;
     },
 
+    /** Credits pending points scaled by the device's current trust, in one statement (unsampled pages). */
+    async creditScaledByTrust(
+      credit: Pick<Credit, 'device' | 'reference' | 'reason' | 'points' | 'url'>,
+    ): Promise<boolean> {
+      const rows = await tx.query(
+        `insert into points_ledger (device, reference, reason, points, state, url)
+         select address, $2, $3, round(($4 * trust)::numeric, 3), 'pending', $5 from devices where address = $1
+         on conflict (reference) do nothing returning 1`,
+        [credit.device, credit.reference, credit.reason, credit.points, credit.url],
+      );
+      return rows.length === 1;
+    },
+
     async settle(reference: string, state: 'verified' | 'rejected', rejectionReason?: string): Promise<void> {
       await tx.query(
         `update points_ledger set state = $2, rejection_reason = $3, settled_at = now()

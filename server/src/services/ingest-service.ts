@@ -198,11 +198,19 @@ async function applyPage(
       ? page.html.toWellFormed().slice(0, settings.maxPageBytes)
       : null;
 
-  const inserted = await tx.query<{ id: string }>(
-    `insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type, fetched_at,
-                        bytes_fetched, title, text, lang, canonical_url, text_sha256, html)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-     on conflict (job_id, device) do nothing returning id::text`,
+  // One round trip for the page and the bookkeeping it implies (ingest is the hot path): store it,
+  // close the assignment, mark the job fetched and clear the origin's error streak.
+  const inserted = await tx.query<{ inserted: number }>(
+    `with page as (
+       insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type,
+                          fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       on conflict (job_id, device) do nothing returning id),
+     assignment as (update assignments set state = 'submitted' where id = $2),
+     job as (update jobs set state = 'fetched' where id = $1 and state = 'queued' and exists (select 1 from page)),
+     host as (update hosts set consecutive_errors = 0
+               where origin = $17 and consecutive_errors > 0 and exists (select 1 from page))
+     select count(*)::int as inserted from page`,
     [
       assignment.job_id,
       assignment.id,
@@ -220,14 +228,10 @@ async function applyPage(
       page.canonicalUrl,
       textSha256,
       html,
+      assignment.origin,
     ],
   );
-  await tx.query(`update assignments set state = 'submitted' where id = $1`, [assignment.id]);
-  if (inserted.length === 0) return { status: 'duplicate' };
-  await tx.query(`update jobs set state = 'fetched' where id = $1 and state = 'queued'`, [assignment.job_id]);
-  await tx.query('update hosts set consecutive_errors = 0 where origin = $1 and consecutive_errors > 0', [
-    assignment.origin,
-  ]);
+  if (inserted[0]?.inserted !== 1) return { status: 'duplicate' };
 
   const ledger = ledgerRepository(tx);
   const reference = `scrape:${assignment.job_id}:${device}`;
@@ -262,9 +266,7 @@ async function applyPage(
     });
     await compareCopies(tx, assignment.job_id);
   } else {
-    const trust = await tx.query<{ trust: number }>('select trust from devices where address = $1', [device]);
-    const points = Math.round(pointsPerPage * (trust[0]?.trust ?? 0) * 1000) / 1000;
-    await ledger.credit({ device, reference, reason: 'scrape', points, state: 'pending', url: page.url });
+    await ledger.creditScaledByTrust({ device, reference, reason: 'scrape', points: pointsPerPage, url: page.url });
   }
   if (page.links.length > 0 && assignment.depth < assignment.max_depth) {
     await followLinks(tx, assignment, page, settings);

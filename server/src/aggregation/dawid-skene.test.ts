@@ -112,6 +112,34 @@ describe('dawidSkene', () => {
     expect(anchored.items.find((item) => !gold.has(item.item))?.gold).toBe(false);
   });
 
+  it('stays close to majority vote on a small project instead of collapsing onto the commonest class', () => {
+    // 100 labelers with 5 labels each: too few to learn a confusion matrix from the data alone.
+    const crowd = syntheticCrowd({
+      seed: 2,
+      items: 100,
+      workers: 100,
+      classes: 5,
+      labelsPerItem: 5,
+      spammers: 0.2,
+      accuracy: [0.6, 0.9],
+    });
+    const mvAccuracy = accuracyAgainst(majorityVote(crowd.labels).items, crowd.truth);
+    expect(accuracyAgainst(dawidSkene(crowd.labels).items, crowd.truth)).toBeGreaterThanOrEqual(mvAccuracy - 0.05);
+    // Without the diagonal prior, near-uniform matrices let the class prior outvote the labelers.
+    expect(accuracyAgainst(dawidSkene(crowd.labels, { diagonalPrior: 0 }).items, crowd.truth)).toBeLessThan(
+      mvAccuracy - 0.2,
+    );
+    const tiny = dawidSkene([
+      { worker: 'w1', item: 't1', label: 'cat' },
+      { worker: 'w2', item: 't1', label: 'cat' },
+      { worker: 'w3', item: 't1', label: 'dog' },
+      { worker: 'w1', item: 't2', label: 'dog' },
+      { worker: 'w2', item: 't2', label: 'dog' },
+      { worker: 'w3', item: 't2', label: 'dog' },
+    ]);
+    expect(tiny.items.map((item) => item.label)).toEqual(['cat', 'dog']);
+  });
+
   it('never estimates a zero probability, even for cells a labeler has no data for', () => {
     const labels = [
       { worker: 'always-yes', item: 'a', label: 'yes' },

@@ -11,6 +11,12 @@ export interface DawidSkeneOptions {
   gold?: ReadonlyMap<string, string>;
   /** Pseudo-count added to every confusion cell and class prior (a symmetric Dirichlet), so unseen cells are never 0. */
   smoothing?: number;
+  /**
+   * Extra pseudo-count on each matrix's diagonal: the prior belief that a labeler beats chance. It only
+   * matters for labelers with few labels, whose matrices would otherwise be near-uniform and let the class
+   * prior outvote what they said.
+   */
+  diagonalPrior?: number;
   maxIterations?: number;
   /** Stop when the log-likelihood changes by less than this per label between iterations. */
   tolerance?: number;
@@ -43,13 +49,14 @@ export interface DawidSkeneResult {
   logLikelihood: number;
 }
 
-const defaults = { smoothing: 1, maxIterations: 100, tolerance: 1e-6 };
+const defaults = { smoothing: 1, diagonalPrior: 2, maxIterations: 100, tolerance: 1e-6 };
 
 /** M-step: class priors and each worker's row-normalized confusion matrix from the current posteriors. */
 function estimateParameters(
   encoded: EncodedLabels,
   posterior: Float64Array,
   smoothing: number,
+  diagonalPrior: number,
   prior: Float64Array,
   confusion: Float64Array,
 ): void {
@@ -65,6 +72,12 @@ function estimateParameters(
 
   // Cell (w, truth k, answer l) lives at w·K² + k·K + l.
   confusion.fill(smoothing);
+  for (let w = 0; w < encoded.workers.length; w += 1) {
+    for (let k = 0; k < classCount; k += 1) {
+      const cell = w * square + k * classCount + k;
+      confusion[cell] = (confusion[cell] as number) + diagonalPrior;
+    }
+  }
   const { worker, item, label } = encoded;
   for (let n = 0; n < label.length; n += 1) {
     const base = (worker[n] as number) * square + (label[n] as number);
@@ -162,8 +175,10 @@ function labelerQuality(encoded: EncodedLabels, prior: Float64Array, confusion: 
 export function dawidSkene(labels: readonly CategoricalLabel[], options: DawidSkeneOptions = {}): DawidSkeneResult {
   const smoothing = options.smoothing ?? defaults.smoothing;
   const maxIterations = options.maxIterations ?? defaults.maxIterations;
+  const diagonalPrior = options.diagonalPrior ?? defaults.diagonalPrior;
   const tolerance = options.tolerance ?? defaults.tolerance;
   if (!(smoothing > 0)) throw new BaseError('bad_request', 'Dawid-Skene needs a smoothing above 0.');
+  if (!(diagonalPrior >= 0)) throw new BaseError('bad_request', 'Dawid-Skene needs a diagonal prior of 0 or more.');
   if (!(maxIterations >= 1)) throw new BaseError('bad_request', 'Dawid-Skene needs at least one iteration.');
   const encoded = encodeLabels(labels, { classes: options.classes, gold: options.gold });
   const classCount = encoded.classes.length;
@@ -178,7 +193,7 @@ export function dawidSkene(labels: readonly CategoricalLabel[], options: DawidSk
   let iterations = 0;
   let converged = false;
   while (iterations < maxIterations) {
-    estimateParameters(encoded, posterior, smoothing, prior, confusion);
+    estimateParameters(encoded, posterior, smoothing, diagonalPrior, prior, confusion);
     for (let k = 0; k < classCount; k += 1) logPrior[k] = Math.log(prior[k] as number);
     for (let c = 0; c < confusion.length; c += 1) logConfusion[c] = Math.log(confusion[c] as number);
     const next = estimatePosteriors(encoded, logPrior, logConfusion, posterior);

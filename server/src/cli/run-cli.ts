@@ -8,6 +8,7 @@ import { healthSchema } from '@protocol/health';
 import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
+import { runAggregate } from './aggregate-command';
 
 const usage = `Gleaner operator CLI
 
@@ -21,6 +22,10 @@ Commands:
   key revoke KEY_ID                    revoke an API key
   devices                              registered extension devices
   check-url URL...                     whether each URL may be fetched, or which rule blocks it
+  aggregate --input FILE --method ds|mv [--gold FILE] [--output FILE]
+                                       aggregate worker,task,label answers (offline, no server) into
+                                       task,label,confidence; --gold task,label scores the result and
+                                       each worker (it is not used to fit); CSV to stdout without --output
 
 Options:
   --server URL   server to talk to (default $GLEANER_URL or http://127.0.0.1:8787)
@@ -94,6 +99,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       );
       return verdicts.every((verdict) => verdict.ok) ? 0 : 1;
     }
+    if (command === 'aggregate') return await runAggregate(values, io);
     const admin = adminClient(serverUrl, await readOperatorToken(io.env));
     if (command === 'buyer' && sub === 'create') {
       if (!values.name) throw new BaseError('bad_request', 'buyer create needs --name.');
@@ -162,6 +168,10 @@ function parseCommand(argv: string[]) {
       name: { type: 'string' },
       email: { type: 'string' },
       buyer: { type: 'string' },
+      input: { type: 'string' },
+      method: { type: 'string' },
+      gold: { type: 'string' },
+      output: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -1,8 +1,12 @@
 import { type Device, type DeviceRegistration, deviceSchema } from '@protocol/devices';
 import { BaseError, errorBodySchema } from '@protocol/errors';
+import { type LeaseResponse, leaseResponseSchema } from '@protocol/jobs';
+import { type PointsSummary, pointsSummarySchema } from '@protocol/points';
+import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
 import { signRequest } from '@protocol/signing';
 import type { LocalAccount } from 'viem';
 import type { z } from 'zod';
+import { gzip } from './gzip';
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -21,11 +25,16 @@ interface SignedRequest<T extends z.ZodType> {
   path: string;
   /** JSON body; sent as the exact bytes that were signed. */
   body?: unknown;
+  /** Gzip the JSON body (`content-encoding: gzip`); the signature covers the compressed bytes sent. */
+  gzip?: boolean;
   /** Schema of a successful reply. */
   reply: T;
+  /** Overrides the client's time limit (uploads may be large). */
+  timeoutMs?: number;
 }
 
 const defaultTimeoutMs = 15_000;
+const uploadTimeoutMs = 60_000;
 
 /**
  * Sends one request signed by the device key and returns its validated reply. Failures become a
@@ -38,7 +47,9 @@ async function sendSignedRequest<T extends z.ZodType>(
 ): Promise<z.output<T>> {
   const url = new URL(`${options.serverUrl.replace(/\/+$/, '')}${request.path}`);
   const server = url.origin;
-  const body = request.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(request.body));
+  const encoded =
+    request.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(request.body));
+  const body = request.gzip && request.body !== undefined ? await gzip(encoded) : encoded;
   // The server verifies the signature over the path exactly as it receives it.
   const signature = await signRequest(options.account, {
     method: request.method,
@@ -47,7 +58,8 @@ async function sendSignedRequest<T extends z.ZodType>(
   });
   const headers: Record<string, string> = { ...signature, accept: 'application/json' };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
-  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  if (request.gzip && request.body !== undefined) headers['content-encoding'] = 'gzip';
+  const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? defaultTimeoutMs;
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
   let response: Response;
@@ -55,7 +67,7 @@ async function sendSignedRequest<T extends z.ZodType>(
     response = await doFetch(url.href, {
       method: request.method,
       headers,
-      body: request.body === undefined ? undefined : body,
+      body: request.body === undefined ? undefined : (body as Uint8Array<ArrayBuffer>),
       // Never send the person's cookies or HTTP auth to the server, nor reuse a cached answer.
       credentials: 'omit',
       cache: 'no-store',
@@ -111,6 +123,33 @@ export function createApiClient(options: ApiClientOptions) {
     /** This device as the server knows it; fails with `device_unknown` if it is not registered. */
     getOwnDevice(): Promise<Device> {
       return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me', reply: deviceSchema });
+    },
+    /** Leases up to `max` pages to fetch (at most one per site per call). */
+    leaseJobs(max: number): Promise<LeaseResponse> {
+      return sendSignedRequest(options, {
+        method: 'POST',
+        path: '/v1/jobs/lease',
+        body: { max },
+        reply: leaseResponseSchema,
+      });
+    },
+    /**
+     * Uploads a batch of results, gzipped. The server acknowledges each record on its own and
+     * answers a batch id it has seen before with its first answer, so a retry is safe.
+     */
+    uploadResults(batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
+      return sendSignedRequest(options, {
+        method: 'POST',
+        path: '/v1/results',
+        body: { batchId, results },
+        gzip: true,
+        reply: resultBatchAckSchema,
+        timeoutMs: uploadTimeoutMs,
+      });
+    },
+    /** Points pending, verified and rejected, with the reason for each recent rejection. */
+    getPoints(): Promise<PointsSummary> {
+      return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/points', reply: pointsSummarySchema });
     },
   };
 }

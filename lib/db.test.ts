@@ -82,18 +82,28 @@ describe('GleanerDb', () => {
 
   it('numbers outbox and fetch log rows itself', async () => {
     const db = track(createTestDb());
-    const first = await db.outbox.add({ kind: 'scrape', createdAt: 1, payload: {} });
-    const second = await db.outbox.add({ kind: 'label', createdAt: 2, payload: { a: 1 } });
+    const first = await db.outbox.add({ kind: 'scrape', createdAt: 1, payload: {}, batchId: '' });
+    const second = await db.outbox.add({ kind: 'label', createdAt: 2, payload: { a: 1 }, batchId: '' });
     expect(second).toBeGreaterThan(first);
-    const logId = await db.fetchLog.add({ at: 3, url: 'https://example.com/', status: 200, bytes: 10, outcome: 'ok' });
+    const logId = await db.fetchLog.add({
+      at: 3,
+      url: 'https://example.com/',
+      status: 200,
+      bytes: 10,
+      outcome: 'ok',
+      reason: null,
+      assignmentId: null,
+      rejection: null,
+    });
     expect(rowSchemas.fetchLog.parse(await db.fetchLog.get(logId)).id).toBe(logId);
   });
 
   it('finds jobs by state', async () => {
     const db = track(createTestDb());
+    const lease = { jobId: 'j', keepRawHtml: false, collectLinks: false, maxBytes: 1, timeoutMs: 1, leasedAt: 1 };
     await db.jobs.bulkAdd([
-      { id: 'a', url: 'https://example.com/a', state: 'leased', leasedAt: 1, leaseExpiresAt: 2 },
-      { id: 'b', url: 'https://example.com/b', state: 'done', leasedAt: 1, leaseExpiresAt: 2 },
+      { ...lease, id: 'a', url: 'https://example.com/a', state: 'leased', leaseExpiresAt: 2 },
+      { ...lease, id: 'b', url: 'https://example.com/b', state: 'done', leaseExpiresAt: 2 },
     ]);
     expect((await db.jobs.where('state').equals('leased').toArray()).map((job) => job.id)).toEqual(['a']);
   });
@@ -155,6 +165,15 @@ describe('upgrades from saved example data', () => {
         expect(settings[row.key]).toEqual(row.value);
     });
   }
+
+  it('gives version 1 jobs, outbox and fetch log rows neutral values for the version 2 fields', async () => {
+    const v1 = dbExamples.find((example) => example.version === 1);
+    if (!v1) throw new Error('no version 1 example');
+    const { rows } = await upgradeExample(v1);
+    expect(rows.jobs[0]).toMatchObject({ id: 'job-1', jobId: 'job-1', keepRawHtml: false, collectLinks: false });
+    expect(rows.outbox.map((row) => (row as { batchId: string }).batchId)).toEqual(['', '']);
+    expect(rows.fetchLog[0]).toMatchObject({ reason: null, assignmentId: null, rejection: null });
+  });
 
   it('reports example rows that the current schemas reject', async () => {
     const broken: DbExample = {

@@ -10,11 +10,22 @@ import { z } from 'zod';
 const settingRowSchema = z.object({ key: z.string().min(1), value: z.unknown() });
 export type SettingRow = z.infer<typeof settingRowSchema>;
 
-/** A scrape job leased from the server; the lease says until when the server keeps it for this device. */
+/**
+ * A scrape job leased from the server (version 2 on: one row per lease, keyed by its assignment id);
+ * the lease says until when the server keeps it for this device. The row goes once its result is
+ * in the outbox, or when its lease runs out first.
+ */
 const jobRowSchema = z.object({
+  /** The assignment id of the lease. */
   id: z.string().min(1),
-  url: z.url({ protocol: /^https?$/ }),
+  jobId: z.string().min(1),
+  /** As leased; the URL guard judges it before anything is fetched. */
+  url: z.string().min(1),
   state: z.enum(['leased', 'fetching', 'done', 'failed']),
+  keepRawHtml: z.boolean(),
+  collectLinks: z.boolean(),
+  maxBytes: z.number().int().positive(),
+  timeoutMs: z.number().int().positive(),
   leasedAt: z.number().int().nonnegative(),
   leaseExpiresAt: z.number().int().nonnegative(),
 });
@@ -26,6 +37,8 @@ const outboxRowSchema = z.object({
   kind: z.enum(['scrape', 'label']),
   createdAt: z.number().int().nonnegative(),
   payload: z.unknown(),
+  /** The upload batch this row was last sent in, '' before its first upload: a retry reuses it (idempotency). */
+  batchId: z.string(),
 });
 export type OutboxRow = z.infer<typeof outboxRowSchema>;
 
@@ -39,6 +52,12 @@ export const fetchLogRowSchema = z.object({
   bytes: z.number().int().nonnegative(),
   /** ok: kept; blocked: a safety guard refused it; discarded: fetched but thrown away; error: the fetch failed. */
   outcome: z.enum(['ok', 'blocked', 'discarded', 'error']),
+  /** Why it was blocked, discarded or failed, in words; null when kept. */
+  reason: z.string().nullable(),
+  /** The lease the fetch was for, to attach the server's verdict. */
+  assignmentId: z.string().nullable(),
+  /** Why the server rejected the uploaded result; null unless it did. */
+  rejection: z.string().nullable(),
 });
 export type FetchLogRow = z.infer<typeof fetchLogRowSchema>;
 
@@ -72,6 +91,42 @@ export const dbVersions: readonly DbVersion[] = [
       jobs: 'id, state, leaseExpiresAt',
       outbox: '++seq, kind, createdAt',
       fetchLog: '++id, at',
+    },
+  },
+  {
+    // Scraping: jobs keep their whole lease, outbox rows their upload batch, fetch log rows their
+    // reason and lease. Rows of version 1 get neutral values.
+    version: 2,
+    stores: {
+      jobs: 'id, state, leaseExpiresAt',
+      outbox: '++seq, kind, createdAt, batchId, [batchId+seq]',
+      fetchLog: '++id, at, assignmentId',
+    },
+    async upgrade(tx) {
+      await tx
+        .table('jobs')
+        .toCollection()
+        .modify((job: Record<string, unknown>) => {
+          job.jobId ??= job.id;
+          job.keepRawHtml ??= false;
+          job.collectLinks ??= false;
+          job.maxBytes ??= 5 * 1024 * 1024;
+          job.timeoutMs ??= 30_000;
+        });
+      await tx
+        .table('outbox')
+        .toCollection()
+        .modify((row: Record<string, unknown>) => {
+          row.batchId ??= '';
+        });
+      await tx
+        .table('fetchLog')
+        .toCollection()
+        .modify((row: Record<string, unknown>) => {
+          row.reason ??= null;
+          row.assignmentId ??= null;
+          row.rejection ??= null;
+        });
     },
   },
 ];

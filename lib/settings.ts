@@ -1,3 +1,4 @@
+import { pointsSummarySchema } from '@protocol/points';
 import { addressSchema } from '@protocol/primitives';
 import { z } from 'zod';
 import type { GleanerDb, SettingRow } from './db';
@@ -66,6 +67,24 @@ export const connectionSchema = z.object({
 });
 export type Connection = z.infer<typeof connectionSchema>;
 
+/** Upload back-off after failures: kept in IndexedDB so a restarted worker waits as long as the old one would have. */
+export const uploadRetrySchema = z.object({
+  /** Failed attempts in a row. */
+  failures: z.number().int().positive(),
+  failedAt: z.number().int().nonnegative(),
+  /** No upload before this (ms since 1970). */
+  nextAttemptAt: z.number().int().nonnegative(),
+  /** The server could not be reached at all (rather than answering with an error). */
+  unreachable: z.boolean(),
+  /** The last failure, in words for people. */
+  message: z.string(),
+});
+export type UploadRetry = z.infer<typeof uploadRetrySchema>;
+
+/** The points summary as last read from the server, with when. */
+export const storedPointsSchema = pointsSummarySchema.extend({ fetchedAt: z.number().int().nonnegative() });
+export type StoredPoints = z.infer<typeof storedPointsSchema>;
+
 export const settingSchemas = {
   serverUrl: serverUrlSchema,
   dailyBudgetBytes: dailyBudgetBytesSchema,
@@ -73,6 +92,10 @@ export const settingSchemas = {
   /** Until when contributing is paused (ms since 1970); null when not paused. */
   pausedUntil: z.number().int().nonnegative().nullable(),
   connection: connectionSchema,
+  /** Not before this (ms since 1970) may jobs be leased again: the server's retryAfterSeconds. */
+  nextLeaseAt: z.number().int().nonnegative().nullable(),
+  uploadRetry: uploadRetrySchema.nullable(),
+  points: storedPointsSchema.nullable(),
 };
 type SettingKey = keyof typeof settingSchemas;
 export type Settings = { [K in SettingKey]: z.output<(typeof settingSchemas)[K]> };
@@ -89,6 +112,9 @@ export const defaultSettings: Settings = {
     lastContactAt: null,
     registeredServerUrl: null,
   },
+  nextLeaseAt: null,
+  uploadRetry: null,
+  points: null,
 };
 
 const settingKeys = Object.keys(settingSchemas) as SettingKey[];

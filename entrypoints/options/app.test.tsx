@@ -130,6 +130,9 @@ describe('options page after consent', () => {
       status: 200,
       bytes: 4200,
       outcome: 'ok',
+      reason: null,
+      assignmentId: '1',
+      rejection: null,
     });
     const row = await screen.findByTestId('fetch-log-row');
     expect(row.textContent).toContain('https://example.com/a');

@@ -1,4 +1,5 @@
 import { v1Example } from './v1';
+import { v2Example } from './v2';
 
 /** Example rows of every table as one schema version stored them. */
 export interface DbExample {
@@ -7,4 +8,4 @@ export interface DbExample {
 }
 
 /** One saved example per schema version: the upgrade test opens each and upgrades it to the current version. */
-export const dbExamples: readonly DbExample[] = [v1Example];
+export const dbExamples: readonly DbExample[] = [v1Example, v2Example];

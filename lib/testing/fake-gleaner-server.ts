@@ -1,8 +1,23 @@
 import { type Device, deviceRegistrationSchema } from '@protocol/devices';
 import { BaseError, type ErrorBody, httpStatusOf } from '@protocol/errors';
+import { type LeasedJob, leaseRequestSchema } from '@protocol/jobs';
+import type { PointsSummary } from '@protocol/points';
+import { type ResultAck, resultBatchSchema, type ScrapeResult, scrapeResultSchema } from '@protocol/results';
 import { verifyRequestSignature } from '@protocol/signing';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
+import { textSha256 } from '../extract/text-hash';
+import { gunzip } from '../gzip';
+
+/** A lease as the fake server keeps it. */
+interface FakeLease {
+  job: LeasedJob;
+  device: Address;
+  state: 'leased' | 'submitted' | 'failed';
+}
+
+/** What a test may ask of one route: fail with an error body or status, or process and then lose the reply. */
+type Misbehaviour = { status: number; body?: unknown } | 'unreachable' | 'lose-reply';
 
 interface ReceivedRequest {
   method: string;
@@ -13,15 +28,26 @@ interface ReceivedRequest {
 }
 
 /**
- * For tests only: answers `/v1/devices` and `/v1/devices/me` like the Gleaner server does,
- * verifying each request's signature over the exact method, path and body bytes received.
+ * For tests only: answers the device, lease, results and points routes like the Gleaner server
+ * does, verifying each request's signature over the exact method, path and body bytes received
+ * (gzip bodies are signed compressed). Results are acknowledged one by one (hash recomputed,
+ * unknown leases rejected, repeats marked duplicate) and a batch id seen before gets its first answer.
  */
-export function createFakeGleanerServer(options: { origin?: string } = {}) {
+export function createFakeGleanerServer(options: { origin?: string; now?: () => number } = {}) {
   const origin = options.origin ?? 'http://127.0.0.1:8787';
+  const now = options.now ?? (() => Date.now());
   const devices = new Map<Address, Device>();
   const received: ReceivedRequest[] = [];
   const seenNonces = new Set<string>();
   let reachable = true;
+  /** Jobs waiting to be leased, in order. */
+  const queue: LeasedJob[] = [];
+  const leases = new Map<string, FakeLease>();
+  const batches = new Map<string, { device: Address; acks: ResultAck[] }>();
+  /** Every result the server accepted, in order. */
+  const accepted: ScrapeResult[] = [];
+  const misbehaviours = new Map<string, Misbehaviour[]>();
+  const state = { retryAfterSeconds: 60, nextJobId: 1, points: null as PointsSummary | null };
 
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -34,7 +60,11 @@ export function createFakeGleanerServer(options: { origin?: string } = {}) {
     const bytes = init.body instanceof Uint8Array ? init.body : new Uint8Array();
     const path = `${url.pathname}${url.search}`;
     const method = init.method ?? 'GET';
-    received.push({ method, path, headers, credentials: init.credentials, body: new TextDecoder().decode(bytes) });
+    const plain = headers['content-encoding'] === 'gzip' ? await gunzip(bytes) : bytes;
+    received.push({ method, path, headers, credentials: init.credentials, body: new TextDecoder().decode(plain) });
+    const misbehaviour = misbehaviours.get(url.pathname)?.shift();
+    if (misbehaviour === 'unreachable') throw new TypeError('Failed to fetch');
+    if (misbehaviour && misbehaviour !== 'lose-reply') return json(misbehaviour.status, misbehaviour.body ?? {});
 
     let device: Address;
     try {
@@ -62,6 +92,40 @@ export function createFakeGleanerServer(options: { origin?: string } = {}) {
       devices.set(device, record);
       return json(known ? 200 : 201, record);
     }
+    if (method === 'POST' && url.pathname === '/v1/jobs/lease') {
+      if (!devices.has(device)) return fail({ code: 'device_unknown', message: `Device ${device} is not registered.` });
+      const { max } = leaseRequestSchema.parse(JSON.parse(new TextDecoder().decode(plain)));
+      const jobs: LeasedJob[] = [];
+      const origins = new Set<string>();
+      for (const job of [...queue]) {
+        if (jobs.length >= max) break;
+        const jobOrigin = URL.canParse(job.url) ? new URL(job.url).origin : job.url;
+        if (origins.has(jobOrigin)) continue;
+        origins.add(jobOrigin);
+        queue.splice(queue.indexOf(job), 1);
+        const leased = { ...job, leaseExpiresAt: new Date(now() + 300_000).toISOString() };
+        leases.set(leased.assignmentId, { job: leased, device, state: 'leased' });
+        jobs.push(leased);
+      }
+      return json(200, { jobs, retryAfterSeconds: jobs.length > 0 ? 0 : state.retryAfterSeconds });
+    }
+    if (method === 'POST' && url.pathname === '/v1/results') {
+      const batch = resultBatchSchema.safeParse(JSON.parse(new TextDecoder().decode(plain)));
+      if (!batch.success) return fail({ code: 'bad_request', message: 'Invalid batch.' });
+      const { batchId, results } = batch.data;
+      const earlier = batches.get(batchId);
+      const acks = earlier?.device === device ? earlier.acks : await ingest(device, results);
+      if (!earlier) batches.set(batchId, { device, acks });
+      if (misbehaviour === 'lose-reply') throw new TypeError('Failed to fetch');
+      return json(200, { batchId, acks });
+    }
+    if (method === 'GET' && url.pathname === '/v1/devices/me/points') {
+      const pages = accepted.filter((result) => result.outcome === 'fetched').length;
+      return json(
+        200,
+        state.points ?? { pending: pages * 10, verified: 0, rejected: 0, trust: 0.5, recentRejections: [] },
+      );
+    }
     if (method === 'GET' && url.pathname === '/v1/devices/me') {
       const known = devices.get(device);
       if (!known)
@@ -71,14 +135,81 @@ export function createFakeGleanerServer(options: { origin?: string } = {}) {
     return fail({ code: 'not_found', message: `No route ${method} ${url.pathname}.` });
   };
 
+  async function ingest(device: Address, results: readonly unknown[]): Promise<ResultAck[]> {
+    const acks: ResultAck[] = [];
+    for (const [index, raw] of results.entries()) {
+      const parsed = scrapeResultSchema.safeParse(raw);
+      if (!parsed.success) {
+        acks.push({
+          index,
+          assignmentId: null,
+          status: 'rejected',
+          reason: parsed.error.issues[0]?.message ?? 'invalid',
+        });
+        continue;
+      }
+      const result = parsed.data;
+      const reject = (reason: string) =>
+        acks.push({ index, assignmentId: result.assignmentId, status: 'rejected', reason });
+      const lease = leases.get(result.assignmentId);
+      if (!lease || lease.device !== device) {
+        reject(`assignment ${result.assignmentId} is not a lease of this device`);
+        continue;
+      }
+      if (lease.state !== 'leased') {
+        acks.push({ index, assignmentId: result.assignmentId, status: 'duplicate' });
+        continue;
+      }
+      if (result.outcome === 'fetched' && (await textSha256(result.text.toWellFormed())) !== result.textSha256) {
+        reject('textSha256 is not the SHA-256 of the normalized text');
+        continue;
+      }
+      lease.state = result.outcome === 'fetched' ? 'submitted' : 'failed';
+      accepted.push(result);
+      acks.push({ index, assignmentId: result.assignmentId, status: 'accepted' });
+    }
+    return acks;
+  }
+
   return {
     origin,
     fetch,
     devices,
     received,
+    leases,
+    accepted,
     /** Simulates the network or the server being down (fetch rejects, as browsers do). */
     setReachable(value: boolean) {
       reachable = value;
+    },
+    /** Queues pages to lease; unset fields get ordinary values. Returns the jobs as they will be leased. */
+    addJobs(jobs: ReadonlyArray<Partial<LeasedJob> & { url: string }>): LeasedJob[] {
+      const added = jobs.map((job) => {
+        const id = String(state.nextJobId++);
+        return {
+          assignmentId: `a${id}`,
+          jobId: `j${id}`,
+          keepRawHtml: false,
+          collectLinks: false,
+          maxBytes: 1_000_000,
+          timeoutMs: 10_000,
+          leaseExpiresAt: new Date(now() + 300_000).toISOString(),
+          ...job,
+        };
+      });
+      queue.push(...added);
+      return added;
+    },
+    /** What the lease route says to wait when no job is ready. */
+    setRetryAfterSeconds(seconds: number) {
+      state.retryAfterSeconds = seconds;
+    },
+    setPoints(points: PointsSummary) {
+      state.points = points;
+    },
+    /** Makes the next requests to `path` misbehave, one entry each, in order. */
+    misbehave(path: string, ...entries: Misbehaviour[]) {
+      misbehaviours.set(path, [...(misbehaviours.get(path) ?? []), ...entries]);
     },
   };
 }

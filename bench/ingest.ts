@@ -278,7 +278,15 @@ export async function benchIngest(): Promise<string> {
   let serverVersion = '?';
   try {
     const db = await openPostgresDatabase(postgresUrl, { schema, maxConnections: 4 });
-    const copy = postgres(postgresUrl, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+    // The anchor writes with the same TOAST compression the server's connections use, so only the path differs.
+    const [serverSetting] = await db.query<{ toast: string }>(
+      `select current_setting('default_toast_compression') as toast`,
+    );
+    const copy = postgres(postgresUrl, {
+      max: 1,
+      onnotice: () => {},
+      connection: { search_path: schema, default_toast_compression: serverSetting?.toast ?? 'pglz' },
+    });
     try {
       await migrate(db);
       // The anchor table: same columns, defaults, identity, indexes, unique keys and foreign keys as pages.

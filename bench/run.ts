@@ -1,3 +1,4 @@
+import { benchAggregation } from './aggregation';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
 import { benchUploadEfficiency } from './upload-efficiency';
@@ -7,6 +8,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['request-signing', benchRequestSigning],
   ['ingest', benchIngest],
   ['upload-efficiency', benchUploadEfficiency],
+  ['aggregation', benchAggregation],
 ];
 
 const only = process.argv[2];

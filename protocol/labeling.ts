@@ -82,6 +82,20 @@ export const projectSchema = z.object({
     labelers: z.number().int(),
     /** Mean confidence of the aggregated labels; null before any item is aggregated. */
     agreement: z.number().nullable(),
+    /**
+     * Pairwise projects: each labeler's share of "left" choices among decisive answers (0.5 is fair),
+     * and whether it is far enough from 0.5 to call biased. Null for other schemas.
+     */
+    positionBias: z
+      .array(
+        z.object({
+          labeler: z.string(),
+          decisive: z.number().int(),
+          leftShare: z.number().nullable(),
+          biased: z.boolean(),
+        }),
+      )
+      .nullable(),
   }),
 });
 export type Project = z.infer<typeof projectSchema>;

@@ -16,6 +16,7 @@ import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
+import { aggregationRunner } from './services/aggregation-runner';
 import { processPendingRobots } from './services/robots-service';
 
 export interface BuildAppOptions extends AppContext {
@@ -84,7 +85,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(deviceRoutes, context);
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
-  await app.register(scrapeJobRoutes, context);
+  const aggregation = aggregationRunner(options.db, app.log);
+  app.addHook('onClose', () => aggregation.close());
+  await app.register(scrapeJobRoutes, { ...context, onLabels: aggregation.schedule });
   await app.register(projectRoutes, context);
   await app.register(adminRoutes, context);
 

@@ -1,5 +1,8 @@
 import type { CategoricalLabel } from './types';
 
+/** The server's rule, and the audit CLI's default: judge after 3 gold answers, stop counting below 60%. */
+export const goldPolicy = { minGold: 3, minAccuracy: 0.6 } as const;
+
 export interface GoldAccuracyOptions {
   /** Gold answers a labeler needs before their accuracy is judged (the warm-up). Default 3. */
   minGold?: number;
@@ -32,8 +35,8 @@ export function goldAccuracy(
   gold: ReadonlyMap<string, string>,
   options: GoldAccuracyOptions = {},
 ): GoldAccuracyReport {
-  const minGold = options.minGold ?? 3;
-  const minAccuracy = options.minAccuracy ?? 0.6;
+  const minGold = options.minGold ?? goldPolicy.minGold;
+  const minAccuracy = options.minAccuracy ?? goldPolicy.minAccuracy;
   const tally = new Map<string, { answered: number; correct: number }>();
   let answered = 0;
   let correct = 0;

@@ -10,9 +10,12 @@ import { ingestService } from '../services/ingest-service';
 import { leaseService } from '../services/lease-service';
 
 /** What devices do: lease jobs, upload results, read their points. Every route is device-signed. */
-export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, scraping }) => {
+export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (projectIds: string[]) => void }> = async (
+  app,
+  { db, scraping, onLabels },
+) => {
   const leases = leaseService(db, scraping);
-  const ingest = ingestService(db, scraping);
+  const ingest = ingestService(db, scraping, { onLabels });
   const signed = deviceAuth(db);
   const common = { tags: ['devices'], security: [{ deviceSignature: [] }] };
   const deviceOf = (request: { device: string | null }) => {

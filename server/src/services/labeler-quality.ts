@@ -1,10 +1,11 @@
 import type { LabelerStanding } from '@protocol/labeling';
+import { goldPolicy } from '../aggregation/gold-accuracy';
 import type { Queryable } from '../db/database';
 
 /** Gold answers needed before a labeler's accuracy is judged (the warm-up). */
-export const goldWarmUp = 3;
+const goldWarmUp = goldPolicy.minGold;
 /** Below this gold accuracy a labeler's labels stop counting and stop earning. */
-export const goldAccuracyThreshold = 0.6;
+const goldAccuracyThreshold = goldPolicy.minAccuracy;
 
 export interface GoldRecord {
   answered: number;

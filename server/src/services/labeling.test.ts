@@ -186,6 +186,19 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
       created.project.id,
     ]);
     expect(stored.map((row) => JSON.parse(row.value).preferred)).toEqual(Array(16).fill('a'));
+    const { aggregateProject } = await import('./aggregation-runner');
+    expect((await aggregateProject(database(), created.project.id)).method).toBe('bt');
+    const labels = await app.inject({
+      method: 'GET',
+      url: `/v1/projects/${created.project.id}/labels`,
+      headers: asBuyer(),
+    });
+    expect(labels.json().items[0].aggregate).toMatchObject({ label: 'a', method: 'bt' });
+    expect(labels.json().items[0].aggregate.confidence).toBeGreaterThan(0.99);
+    const progress = await app.inject({ method: 'GET', url: `/v1/projects/${created.project.id}`, headers: asBuyer() });
+    const bias = progress.json().progress.positionBias as Array<{ leftShare: number; biased: boolean }>;
+    expect(bias).toHaveLength(16);
+    expect(bias.every((entry) => !entry.biased)).toBe(true);
   });
 
   it('rejects a label that does not fit the schema and keeps the rest of the batch', async () => {
@@ -254,5 +267,75 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
       [created.project.id],
     );
     expect(usable[0]?.usable).toBeLessThan(labelsAfterWarmUp[0]?.count ?? 0);
+  });
+
+  it('aggregates labels with confidence, pays agreeing labelers and not a labeler who fails gold', async () => {
+    await retireOtherProjects();
+    const created = await createProject({
+      goldRate: 0.3,
+      overlap: 3,
+      items: [
+        ...Array.from({ length: 8 }, (_, i) => ({ id: `r${i}`, content: { type: 'text', text: `review ${i}` } })),
+        ...Array.from({ length: 6 }, (_, i) => ({
+          id: `rg${i}`,
+          content: { type: 'text', text: `gold review ${i}` },
+          gold: { type: 'single_choice', choice: i % 2 === 0 ? 'positive' : 'negative' },
+        })),
+      ],
+    });
+    const truth = (text: string) => {
+      const n = Number(/(\d+)$/.exec(text)?.[1]);
+      return n % 2 === 0 ? 'positive' : 'negative';
+    };
+    const honest = [await registerDevice(app), await registerDevice(app), await registerDevice(app)];
+    const spammer = await registerDevice(app);
+    for (const labeler of [spammer, ...honest]) {
+      for (let round = 0; round < 20; round += 1) {
+        const tasks = await leaseTasks(labeler, 3);
+        if (tasks.length === 0) break;
+        await upload(
+          app,
+          labeler,
+          tasks.map((task) => {
+            const text = task.content.type === 'text' ? task.content.text : '';
+            const choice = labeler === spammer ? 'neutral' : truth(text);
+            return label(task, { type: 'single_choice', choice });
+          }),
+        );
+      }
+    }
+    const { aggregateProject } = await import('./aggregation-runner');
+    const result = await aggregateProject(database(), created.project.id);
+    expect(result.method).toBe('ds');
+
+    const labels = await app.inject({
+      method: 'GET',
+      url: `/v1/projects/${created.project.id}/labels?limit=1000`,
+      headers: asBuyer(),
+    });
+    const items = labels.json().items as Array<{
+      id: string;
+      gold: boolean;
+      complete: boolean;
+      aggregate: { label: string; confidence: number } | null;
+    }>;
+    const work = items.filter((item) => !item.gold);
+    expect(work.every((item) => item.complete)).toBe(true);
+    for (const item of work) {
+      expect(item.aggregate?.label, item.id).toBe(Number(item.id.slice(1)) % 2 === 0 ? 'positive' : 'negative');
+      expect(item.aggregate?.confidence).toBeGreaterThan(0.5);
+    }
+    const standing = async (device: LocalAccount) =>
+      (await signedInject(app, device, { method: 'GET', url: '/v1/devices/me/labeling' })).json();
+    const spammerStanding = await standing(spammer);
+    expect(spammerStanding.earning).toBe(false);
+    expect(spammerStanding.points.verified).toBe(0);
+    for (const labeler of honest) expect((await standing(labeler)).points.verified).toBeGreaterThan(0);
+
+    // Running it again pays nothing twice.
+    const before = await database().query<{ n: number }>('select count(*)::int as n from points_ledger');
+    await aggregateProject(database(), created.project.id);
+    const after = await database().query<{ n: number }>('select count(*)::int as n from points_ledger');
+    expect(after[0]?.n).toBe(before[0]?.n);
   });
 });

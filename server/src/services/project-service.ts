@@ -9,6 +9,7 @@ import {
   projectItemInputSchema,
 } from '@protocol/labeling';
 import type { z } from 'zod';
+import { positionBias } from '../aggregation/position-bias';
 import type { Database, Queryable } from '../db/database';
 import { itemProblem } from './label-rules';
 
@@ -126,6 +127,29 @@ export function parseItemUpload(
 }
 
 export function projectService(db: Database) {
+  /** Each labeler's left/right tendency over the project's pairwise labels, from the recorded order. */
+  const pairwiseBias = async (projectId: string) => {
+    const rows = await db.query<{ device: string; item_id: string; value: string; shown_left: 'a' | 'b' }>(
+      `select device, item_id::text as item_id, value, shown_left from labels
+        where project_id = $1 and shown_left is not null`,
+      [projectId],
+    );
+    const labels = rows.map((row) => ({
+      worker: row.device,
+      item: row.item_id,
+      a: `${row.item_id}:a`,
+      b: `${row.item_id}:b`,
+      preferred: (JSON.parse(row.value) as { preferred: 'a' | 'b' | 'tie' }).preferred,
+      shownLeft: row.shown_left,
+    }));
+    return positionBias(labels).map((bias) => ({
+      labeler: bias.worker,
+      decisive: bias.decisive,
+      leftShare: bias.leftShare,
+      biased: bias.biased,
+    }));
+  };
+
   const toProject = async (row: ProjectRow): Promise<Project> => {
     const counts = await db.query<{
       items: number;
@@ -145,11 +169,12 @@ export function projectService(db: Database) {
       [row.id],
     );
     const count = counts[0];
+    const labelSchema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
     return {
       id: row.id,
       name: row.name,
       instructions: row.instructions,
-      labelSchema: labelSchemaSchema.parse(JSON.parse(row.label_schema)),
+      labelSchema,
       overlap: row.overlap,
       goldRate: row.gold_rate,
       createdAt: row.created_at.toISOString(),
@@ -160,6 +185,7 @@ export function projectService(db: Database) {
         labels: count?.labels ?? 0,
         labelers: count?.labelers ?? 0,
         agreement: count?.agreement ?? null,
+        positionBias: labelSchema.type === 'pairwise' ? await pairwiseBias(row.id) : null,
       },
     };
   };

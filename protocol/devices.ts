@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { labelerStandingSchema } from './labeling';
+import { pointsSummarySchema } from './points';
 import { addressSchema, isoDateSchema } from './primitives';
 
 /** Body of `POST /v1/devices`; the device proves it holds its key by signing the request. */
@@ -19,3 +21,10 @@ export type Device = z.infer<typeof deviceSchema>;
 
 export const deviceListSchema = z.object({ devices: z.array(deviceSchema) });
 export type DeviceList = z.infer<typeof deviceListSchema>;
+
+/** `GET /v1/admin/devices/:address`: what an operator sees of one device. */
+export const deviceDetailSchema = z.object({
+  device: deviceSchema,
+  points: pointsSummarySchema,
+  labeling: labelerStandingSchema,
+});

@@ -1,13 +1,17 @@
 import { apiKeySummarySchema, buyerCreateSchema, buyerListSchema, issuedApiKeySchema } from '@protocol/buyers';
-import { deviceListSchema } from '@protocol/devices';
+import { deviceDetailSchema, deviceListSchema } from '@protocol/devices';
 import { BaseError, errorBodySchema } from '@protocol/errors';
+import { addressSchema } from '@protocol/primitives';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { getAddress } from 'viem';
 import { z } from 'zod';
 import type { AppContext } from '../app-context';
 import { operatorAuth } from '../plugins/operator-auth';
 import { buyerRepository } from '../repositories/buyer-repository';
 import { deviceRepository } from '../repositories/device-repository';
+import { ledgerRepository } from '../repositories/ledger-repository';
 import { addCanaries, canaryCreatedSchema, canaryCreateSchema } from '../services/canary-service';
+import { labelerStanding } from '../services/labeler-quality';
 
 /** The operator's API, used by `npm run gleaner`; every route needs the operator token. */
 export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken, scraping }) => {
@@ -86,5 +90,26 @@ export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, 
     '/v1/admin/devices',
     { schema: { ...common, summary: 'List registered devices', response: { 200: deviceListSchema } } },
     async () => ({ devices: await devices.list() }),
+  );
+
+  app.get(
+    '/v1/admin/devices/:address',
+    {
+      schema: {
+        ...common,
+        summary: 'One device with its points and labeling standing, as its owner sees them',
+        params: z.object({ address: addressSchema }),
+        response: { 200: deviceDetailSchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const device = await devices.findByAddress(getAddress(request.params.address));
+      if (!device) throw new BaseError('not_found', `No device ${request.params.address}.`);
+      return {
+        device,
+        points: await ledgerRepository(db).summary(device.address),
+        labeling: await labelerStanding(db, device.address),
+      };
+    },
   );
 };

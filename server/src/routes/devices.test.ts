@@ -40,6 +40,26 @@ describeEachDatabase('device registration and signed requests', (database) => {
     expect(listed.json().devices.map((d: { address: string }) => d.address)).toEqual([device.address]);
   });
 
+  it('shows the operator one device with its points and labeling standing', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: `/v1/admin/devices/${device.address.toLowerCase()}`,
+      headers: { authorization: `Bearer ${testOperatorToken}` },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({
+      device: { address: device.address },
+      points: { pending: 0, verified: 0, trust: 0.5 },
+      labeling: { goldAnswered: 0, earning: true },
+    });
+    const missing = await app.inject({
+      method: 'GET',
+      url: `/v1/admin/devices/${stranger.address}`,
+      headers: { authorization: `Bearer ${testOperatorToken}` },
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
   it('answers a registered device that signs GET /v1/devices/me', async () => {
     const me = await signedInject(app, device, { method: 'GET', url: '/v1/devices/me' });
     expect(me.statusCode).toBe(200);

@@ -16,7 +16,18 @@ export default defineConfig({
     name: 'Gleaner',
     description:
       'Earn points for useful data work: safe, budgeted fetches of public pages and small labeling tasks. Never touches your cookies, tabs or history.',
-    permissions: ['storage', 'alarms', 'unlimitedStorage'],
+    permissions: [
+      'storage',
+      'alarms',
+      'unlimitedStorage',
+      // Observe this extension's own page fetches: redirect hops and the address actually connected to.
+      'webRequest',
+      ...(browser === 'firefox'
+        ? // Firefox (MV2) keeps blocking webRequest: the URL guard runs on every request and hop.
+          ['webRequestBlocking']
+        : // Chrome: session rules block forbidden redirect hops; the offscreen document parses pages.
+          ['declarativeNetRequest', 'offscreen']),
+    ],
     // Assigned pages can be on any public site and the server URL is configurable, so the
     // extension needs host access; the safety guards (lib/) decide what is actually fetched.
     host_permissions: ['http://*/*', 'https://*/*'],

@@ -12,6 +12,11 @@ export interface BackgroundContext {
   now: () => number;
   extensionVersion: string;
   browserName: DeviceRegistration['browser'];
+  /**
+   * Lets this extension's requests reach `serverUrl` through the network guards (which block local
+   * addresses, and a development server is one); called before contacting the server.
+   */
+  prepareNetwork?: (serverUrl: string) => Promise<void>;
 }
 
 /** The real context. Call it inside `defineBackground`, never at module scope: it touches `browser.*`. */

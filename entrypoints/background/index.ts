@@ -5,6 +5,8 @@ import { setupLifecycle } from './lifecycle';
 import { setupMessages } from './messages';
 import { createSyncRunner } from './sync';
 import { setupSyncAlarm } from './sync-alarm';
+import { createWorkRunner } from './work';
+import { createWorkDeps } from './work-deps';
 
 // Every listener is registered synchronously here, so an event that wakes the worker finds its
 // listener; the work itself runs in short bursts and keeps its state in IndexedDB.
@@ -12,8 +14,11 @@ export default defineBackground({
   // Firefox (MV2): an event page that may unload between alarms, like Chrome's service worker.
   persistent: false,
   main() {
-    const ctx = createBackgroundContext();
-    const requestSync = createSyncRunner(ctx);
+    const base = createBackgroundContext();
+    const ctx = { ...base, ...createWorkDeps(base) };
+    const requestWork = createWorkRunner(ctx);
+    // Each sync that leaves the device connected (alarm, consent, syncNow, browser start) starts a burst.
+    const requestSync = createSyncRunner(ctx, { onConnected: () => void requestWork() });
     setupMessages(createHandlers(ctx, requestSync));
     setupSyncAlarm(ctx, requestSync);
     setupLifecycle(ctx, requestSync);

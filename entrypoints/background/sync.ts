@@ -10,18 +10,24 @@ import type { BackgroundContext } from './context';
 /** Asks for a sync; resolves when a sync that started after the request has finished. */
 export type RequestSync = () => Promise<void>;
 
+export interface SyncRunnerOptions {
+  /** Called (not awaited) after each sync that left the device connected: the scraping burst starts there. */
+  onConnected?: () => void;
+}
+
 /**
  * Serializes syncs: one runs at a time, and requests that arrive while one runs share the
  * single next run, which reads the settings afresh.
  */
-export function createSyncRunner(ctx: BackgroundContext): RequestSync {
+export function createSyncRunner(ctx: BackgroundContext, options: SyncRunnerOptions = {}): RequestSync {
   let tail: Promise<void> = Promise.resolve();
   let next: Promise<void> | null = null;
   return () => {
     if (next) return next;
-    const run = tail.then(() => {
+    const run = tail.then(async () => {
       next = null;
-      return syncConnection(ctx);
+      await syncConnection(ctx);
+      if (options.onConnected && (await readSettings(ctx.db)).connection.state === 'connected') options.onConnected();
     });
     next = run;
     tail = run.catch(() => {});
@@ -51,6 +57,10 @@ export async function syncConnection(ctx: BackgroundContext): Promise<void> {
     await writeSettings(db, { pausedUntil: null });
   }
 
+  // A failure here only matters to fetching, which checks again (and stops) before every burst.
+  await ctx
+    .prepareNetwork?.(settings.serverUrl)
+    .catch((error) => logger.error('Preparing the network rules failed.', error));
   const account = await ensureDeviceAccount();
   const api = createApiClient({ serverUrl: settings.serverUrl, account, fetch: ctx.fetch });
   const commit = (patch: Partial<Connection>) => commitConnection(ctx, settings.serverUrl, patch);

@@ -1,15 +1,18 @@
 import type { FetchFn } from '@/lib/api-client';
 import type { GleanerDb } from '@/lib/db';
+import { extractHtml } from '@/lib/extract/extract-page';
+import type { PageFetch, PageRequest } from '@/lib/fetcher/fetch-page';
 import { createFakeGleanerServer, type FakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { createTestDb } from '@/lib/testing/test-db';
 import type { BackgroundContext } from './context';
 import { createHandlers } from './handlers';
 import { createSyncRunner } from './sync';
+import { runBurst, type WorkContext, type WorkDeps } from './work';
 
 /** For tests only: a background with a fresh database, a fake server and a clock the test moves. */
 export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGleanerServer; db?: GleanerDb } = {}) {
-  const server = options.server ?? createFakeGleanerServer();
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
+  const server = options.server ?? createFakeGleanerServer({ now: () => clock.now });
   const ctx: BackgroundContext = {
     db: options.db ?? createTestDb(),
     fetch: options.fetch ?? server.fetch,
@@ -20,4 +23,52 @@ export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGl
   const requestSync = createSyncRunner(ctx);
   const handlers = createHandlers(ctx, requestSync);
   return { ctx, server, clock, requestSync, handlers };
+}
+
+/** An HTML page as the fake network serves it by default: its title and text name its URL. */
+export function fakePage(url: string, bytes = 1_000): PageFetch {
+  const html = `<html lang="en"><head><title>Page ${url}</title></head><body><p>The text of ${url}.</p><a href="/next">next</a></body></html>`;
+  return {
+    ok: true,
+    body: {
+      finalUrl: url,
+      httpStatus: 200,
+      contentType: 'text/html; charset=utf-8',
+      mediaType: 'text/html',
+      bytes: new TextEncoder().encode(html),
+    },
+    bytesFetched: bytes,
+  };
+}
+
+/**
+ * For tests only: a background that scrapes, with a fake server, a fake page fetcher (answers
+ * from `pages`, else `fakePage`), the real extractor, and a `sleep` that moves the clock.
+ */
+export function createTestWorker(
+  options: { db?: GleanerDb; server?: FakeGleanerServer; fetch?: FetchFn; work?: Partial<WorkDeps> } = {},
+) {
+  const background = createTestBackground(options);
+  const { clock } = background;
+  const pages = new Map<string, PageFetch>();
+  const fetched: PageRequest[] = [];
+  const sleeps: number[] = [];
+  const ctx: WorkContext = {
+    ...background.ctx,
+    fetchPage: async (request) => {
+      fetched.push(request);
+      return pages.get(request.url) ?? fakePage(request.url);
+    },
+    extract: async (input) => extractHtml(input),
+    prepareNetwork: async () => {},
+    release: async () => {},
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.now += ms;
+    },
+    random: () => 0.5,
+    newBatchId: () => crypto.randomUUID(),
+    ...options.work,
+  };
+  return { ...background, ctx, pages, fetched, sleeps, runBurst: () => runBurst(ctx) };
 }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { setupRequestGuard, shouldCancelRequest } from './request-guard';
+
+const policy = { allowedTestOrigins: ['http://127.0.0.1:4321'] };
+
+describe('shouldCancelRequest', () => {
+  it('cancels what the URL guard refuses and keeps the server’s API and the test origins reachable', () => {
+    expect(shouldCancelRequest('http://127.0.0.1:8787/v1/jobs/lease', 'http://127.0.0.1:8787', policy)).toBe(false);
+    expect(shouldCancelRequest('http://127.0.0.1:8787/health', 'http://127.0.0.1:8787', policy)).toBe(true);
+    expect(shouldCancelRequest('http://127.0.0.1:4321/a', null, policy)).toBe(false);
+    expect(shouldCancelRequest('http://127.0.0.1:4322/trap', 'http://127.0.0.1:8787', policy)).toBe(true);
+    expect(shouldCancelRequest('http://192.168.0.1/', null, policy)).toBe(true);
+    expect(shouldCancelRequest('https://example.com/', null, policy)).toBe(false);
+  });
+});
+
+describe('setupRequestGuard', () => {
+  it('judges only this extension’s background requests', () => {
+    let listener: ((details: { url: string; tabId: number; originUrl?: string }) => { cancel?: boolean }) | undefined;
+    const guard = setupRequestGuard(
+      { onBeforeRequest: { addListener: (callback) => (listener = callback) } },
+      { extensionOrigin: 'moz-extension://abc', policy },
+    );
+    const ours = { tabId: -1, originUrl: 'moz-extension://abc/_generated_background_page.html' };
+    expect(listener?.({ ...ours, url: 'http://10.0.0.1/' })).toEqual({ cancel: true });
+    expect(listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({ cancel: true });
+    guard.setServerUrl('http://127.0.0.1:8787');
+    expect(listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({});
+    expect(listener?.({ tabId: 4, url: 'http://10.0.0.1/' })).toEqual({});
+    expect(listener?.({ tabId: -1, originUrl: 'moz-extension://other/', url: 'http://10.0.0.1/' })).toEqual({});
+  });
+});

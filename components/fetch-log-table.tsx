@@ -45,7 +45,15 @@ export function FetchLogTable() {
                 <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{row.url}</td>
                 <td className="py-2 pr-4">{row.status ?? '—'}</td>
                 <td className="whitespace-nowrap py-2 pr-4">{formatBytes(row.bytes)}</td>
-                <td className="py-2">{outcomeLabels[row.outcome]}</td>
+                <td className="py-2">
+                  {outcomeLabels[row.outcome]}
+                  {row.reason && <span className="block text-xs text-slate-500">{row.reason}</span>}
+                  {row.rejection && (
+                    <span data-testid="fetch-log-rejection" className="block text-xs text-red-700">
+                      Rejected by the server: {row.rejection}
+                    </span>
+                  )}
+                </td>
               </tr>
             ))
           )}

@@ -40,6 +40,8 @@ const messageMap = {
   },
   /** Contact the server now instead of waiting for the next alarm. */
   syncNow: { data: z.object({}), reply: statusSchema },
+  /** Read the points from the server now (the popup asks when it opens); keeps the last ones if it cannot. */
+  refreshPoints: { data: z.object({}), reply: statusSchema },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

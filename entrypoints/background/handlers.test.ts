@@ -218,6 +218,27 @@ describe('saving settings', () => {
   });
 });
 
+describe('refreshing the points', () => {
+  it('reads the points from the server and stores them for the pages', async () => {
+    const { ctx, handlers, server } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    server.setPoints({ pending: 7, verified: 3, rejected: 0, trust: 0.5, recentRejections: [] });
+    await handlers.refreshPoints({});
+    expect((await readSettings(ctx.db)).points).toMatchObject({ pending: 7, verified: 3 });
+  });
+
+  it('keeps the last points when the server cannot be reached, and asks nothing without consent', async () => {
+    const { ctx, handlers, server } = createTestBackground();
+    await handlers.refreshPoints({});
+    expect(server.received).toEqual([]);
+    await handlers.setConsent({ given: true });
+    await handlers.refreshPoints({});
+    server.setReachable(false);
+    await handlers.refreshPoints({});
+    expect((await readSettings(ctx.db)).points).toMatchObject({ pending: 0 });
+  });
+});
+
 describe('messages from the pages', () => {
   it('answers a page through the message channel', async () => {
     const { handlers } = createTestBackground();

@@ -1,6 +1,10 @@
 import { BaseError } from '@protocol/errors';
+import { createApiClient } from '@/lib/api-client';
+import { loadDeviceAccount } from '@/lib/device-key';
+import { toErrorBody } from '@/lib/errors';
+import { logger } from '@/lib/logger';
 import type { MessageHandlers } from '@/lib/messages';
-import { currentConsentVersion, hasConsent, readSettings, writeSettings } from '@/lib/settings';
+import { currentConsentVersion, hasConsent, isPaused, readSettings, writeSettings } from '@/lib/settings';
 import { type BackgroundContext, readStatus } from './context';
 import type { RequestSync } from './sync';
 import { clearSyncAlarm, ensureSyncAlarm } from './sync-alarm';
@@ -53,6 +57,26 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync)
 
     async syncNow() {
       await requestSync();
+      return readStatus(ctx);
+    },
+
+    async refreshPoints() {
+      const settings = await readSettings(db);
+      const account = await loadDeviceAccount();
+      const connected =
+        settings.connection.state === 'connected' && settings.connection.deviceAddress === account?.address;
+      if (account && connected && hasConsent(settings) && !isPaused(settings, ctx.now())) {
+        try {
+          const points = await createApiClient({
+            serverUrl: settings.serverUrl,
+            account,
+            fetch: ctx.fetch,
+          }).getPoints();
+          await writeSettings(db, { points: { ...points, fetchedAt: ctx.now() } });
+        } catch (error) {
+          logger.warn(`Could not read the points: ${toErrorBody(error).message}`);
+        }
+      }
       return readStatus(ctx);
     },
   };

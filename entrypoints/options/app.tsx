@@ -4,7 +4,9 @@ import { ConsentScreen } from '@/components/consent-screen';
 import { ConsentStatus } from '@/components/consent-status';
 import { FetchLogTable } from '@/components/fetch-log-table';
 import { PauseControls } from '@/components/pause-controls';
+import { PointsSummary } from '@/components/points-summary';
 import { SettingsForm } from '@/components/settings-form';
+import { TodaySummary } from '@/components/today-summary';
 import { useSettings } from '@/components/use-settings';
 import { hasConsent } from '@/lib/settings';
 
@@ -26,6 +28,12 @@ export function App() {
         <>
           <Card title="Connection">
             <ConnectionSummary connection={settings.connection} />
+          </Card>
+          <Card title="Your work">
+            <div className="space-y-4">
+              <TodaySummary />
+              <PointsSummary points={settings.points} />
+            </div>
           </Card>
           <Card title="Settings">
             <SettingsForm serverUrl={settings.serverUrl} dailyBudgetBytes={settings.dailyBudgetBytes} />

@@ -1,4 +1,4 @@
-import { cleanup, render, screen } from '@testing-library/react';
+import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DbProvider } from '@/components/db-context';
@@ -15,13 +15,25 @@ const address = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
 function renderPopup() {
   const db = createTestDb();
   const openOptions = vi.fn(async () => {});
+  const refreshPoints = vi.fn(async () => {});
   render(
     <DbProvider db={db}>
-      <App version="1.2.3" openOptions={openOptions} />
+      <App version="1.2.3" openOptions={openOptions} refreshPoints={refreshPoints} />
     </DbProvider>,
   );
-  return { db, openOptions };
+  return { db, openOptions, refreshPoints };
 }
+
+const consent = { given: true, at: 1, version: 1 };
+const connected = { ...defaultSettings.connection, state: 'connected' as const, deviceAddress: address };
+const logRow = {
+  url: 'https://example.com/a',
+  status: 200,
+  outcome: 'ok' as const,
+  reason: null,
+  assignmentId: '1',
+  rejection: null,
+};
 
 describe('popup', () => {
   it('shows No consent and the version before anything was agreed', async () => {
@@ -54,6 +66,56 @@ describe('popup', () => {
     });
     expect((await screen.findByTestId('last-error')).textContent).toMatch(/^Could not reach the Gleaner server/);
     expect(screen.getByTestId('status').textContent).toBe('Offline');
+  });
+
+  it('shows today’s pages and bytes from the fetch log, the results waiting, points and every rejection', async () => {
+    const { db, refreshPoints } = renderPopup();
+    await writeSettings(db, {
+      consent,
+      connection: connected,
+      points: {
+        pending: 25,
+        verified: 12.5,
+        rejected: 5,
+        trust: 0.5,
+        recentRejections: [
+          {
+            reference: 'scrape:1:0x',
+            url: 'https://example.com/b',
+            reason: 'check page: the text differs',
+            at: new Date().toISOString(),
+          },
+        ],
+        fetchedAt: Date.now(),
+      },
+    });
+    const yesterday = Date.now() - 2 * 24 * 60 * 60 * 1000;
+    await db.fetchLog.bulkAdd([
+      { ...logRow, at: Date.now(), bytes: 1500 },
+      { ...logRow, at: Date.now(), bytes: 700, outcome: 'discarded', reason: 'too_large: big', assignmentId: '2' },
+      {
+        ...logRow,
+        at: Date.now(),
+        bytes: 300,
+        assignmentId: '3',
+        rejection: 'textSha256 is not the SHA-256 of the normalized text',
+      },
+      { ...logRow, at: yesterday, bytes: 9999, assignmentId: '4' },
+    ]);
+    await db.outbox.add({ kind: 'scrape', createdAt: 1, payload: {}, batchId: '' });
+
+    await waitFor(() => expect(screen.getByTestId('pages-today').textContent).toBe('2'));
+    await waitFor(() => expect(screen.getByTestId('bytes-today').textContent).toBe('2500'));
+    await waitFor(() => expect(screen.getByTestId('outbox-count').textContent).toBe('1'));
+    await waitFor(() => expect(within(screen.getByTestId('rejections')).getAllByTestId('rejection')).toHaveLength(2));
+    expect(screen.getByTestId('points-pending').textContent).toBe('25');
+    expect(screen.getByTestId('points-verified').textContent).toBe('12.5');
+    const rejections = within(screen.getByTestId('rejections')).getAllByTestId('rejection');
+    expect(rejections.map((item) => item.textContent)).toEqual([
+      expect.stringContaining('textSha256 is not the SHA-256 of the normalized text'),
+      expect.stringContaining('check page: the text differs'),
+    ]);
+    expect(refreshPoints).toHaveBeenCalled();
   });
 
   it('opens the settings', async () => {

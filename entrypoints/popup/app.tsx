@@ -1,14 +1,28 @@
+import { useEffect } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
 import { ErrorText } from '@/components/error-text';
+import { PointsSummary } from '@/components/points-summary';
+import { TodaySummary } from '@/components/today-summary';
 import { useAction } from '@/components/use-action';
 import { useSettings } from '@/components/use-settings';
 import { formatDateTime } from '@/lib/format';
+import { logger } from '@/lib/logger';
 import { hasConsent, isPaused } from '@/lib/settings';
 
-/** The popup: the state at a glance and the way to the settings. */
-export function App({ version, openOptions }: { version: string; openOptions: () => Promise<void> }) {
+interface AppProps {
+  version: string;
+  openOptions: () => Promise<void>;
+  /** Asks the background to read the points now; the summary follows the stored copy live. */
+  refreshPoints: () => Promise<unknown>;
+}
+
+/** The popup: the state at a glance, today's work and points, and the way to the settings. */
+export function App({ version, openOptions, refreshPoints }: AppProps) {
   const settings = useSettings();
   const { run, error } = useAction(openOptions);
+  useEffect(() => {
+    refreshPoints().catch((cause) => logger.warn('Could not refresh the points.', cause));
+  }, [refreshPoints]);
   return (
     <main className="w-80 space-y-4 p-4">
       <header className="flex items-baseline justify-between">
@@ -29,6 +43,12 @@ export function App({ version, openOptions }: { version: string; openOptions: ()
           )}
           {settings.pausedUntil !== null && isPaused(settings, Date.now()) && (
             <p className="text-sm text-slate-700">Paused until {formatDateTime(settings.pausedUntil)}.</p>
+          )}
+          {hasConsent(settings) && (
+            <>
+              <TodaySummary />
+              <PointsSummary points={settings.points} />
+            </>
           )}
         </>
       )}

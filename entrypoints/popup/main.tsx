@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { browser } from 'wxt/browser';
 import { DbProvider } from '@/components/db-context';
 import { GleanerDb } from '@/lib/db';
+import { sendMessage } from '@/lib/messages';
 import { App } from './app';
 
 const root = document.getElementById('root');
@@ -17,6 +18,7 @@ createRoot(root).render(
           await browser.runtime.openOptionsPage();
           window.close();
         }}
+        refreshPoints={() => sendMessage('refreshPoints', {})}
       />
     </DbProvider>
   </StrictMode>,

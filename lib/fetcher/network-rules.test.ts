@@ -216,6 +216,12 @@ describe('buildNetworkRules', () => {
   });
 });
 
+describe('block patterns', () => {
+  it('stay small: Chromium refuses a pattern over 2 KB compiled (all of these passed isRegexSupported in Chromium 156)', () => {
+    for (const pattern of blockPatterns) expect(pattern.regexFilter.length).toBeLessThanOrEqual(180);
+  });
+});
+
 describe('installSessionRules', () => {
   it('replaces every existing session rule in one update', async () => {
     const api = {

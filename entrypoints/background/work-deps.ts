@@ -1,9 +1,9 @@
 import { browser } from 'wxt/browser';
 import { extractHtml } from '@/lib/extract/extract-page';
 import { fetchPage } from '@/lib/fetcher/fetch-page';
-import { createNetworkMonitor, type WebRequestEvents } from '@/lib/fetcher/network-monitor';
-import { buildNetworkRules, installSessionRules, type SessionRuleApi } from '@/lib/fetcher/network-rules';
-import { type BlockingWebRequest, setupRequestGuard } from '@/lib/fetcher/request-guard';
+import { createNetworkMonitor } from '@/lib/fetcher/network-monitor';
+import { buildNetworkRules, installSessionRules } from '@/lib/fetcher/network-rules';
+import { setupRequestGuard } from '@/lib/fetcher/request-guard';
 import { buildTestOrigins } from '@/lib/test-origins';
 import type { BackgroundContext } from './context';
 import { closeOffscreenDocument, extractInOffscreenDocument } from './extractor';
@@ -19,7 +19,7 @@ import type { WorkDeps } from './work';
 export function createWorkDeps(ctx: BackgroundContext): WorkDeps {
   const policy = { allowedTestOrigins: buildTestOrigins };
   const extensionOrigin = new URL(browser.runtime.getURL('/')).origin;
-  const monitor = createNetworkMonitor(browser.webRequest as unknown as WebRequestEvents, { extensionOrigin, policy });
+  const monitor = createNetworkMonitor(browser.webRequest, { extensionOrigin, policy });
   const common = {
     fetchPage: (request: Parameters<WorkDeps['fetchPage']>[0]) =>
       fetchPage(request, { fetch: ctx.fetch, monitor, policy, now: ctx.now }),
@@ -29,7 +29,7 @@ export function createWorkDeps(ctx: BackgroundContext): WorkDeps {
   };
 
   if (import.meta.env.FIREFOX) {
-    const guard = setupRequestGuard(browser.webRequest as unknown as BlockingWebRequest, { extensionOrigin, policy });
+    const guard = setupRequestGuard(browser.webRequest, { extensionOrigin, policy });
     return {
       ...common,
       extract: async (input) => extractHtml(input),
@@ -50,7 +50,7 @@ export function createWorkDeps(ctx: BackgroundContext): WorkDeps {
         allowedTestOrigins: policy.allowedTestOrigins,
         serverUrl,
       });
-      await installSessionRules(browser.declarativeNetRequest as unknown as SessionRuleApi, rules);
+      await installSessionRules(browser.declarativeNetRequest, rules);
       installedFor = serverUrl;
     },
     release: closeOffscreenDocument,

@@ -17,7 +17,8 @@ export interface WebRequestDetails {
   error?: string;
 }
 
-type Listener = (details: WebRequestDetails) => void;
+// Returns undefined rather than void so `browser.webRequest` (whose onBeforeRequest may return a blocking response) fits.
+type Listener = (details: WebRequestDetails) => undefined;
 
 export interface RequestFilter {
   urls: string[];

@@ -51,6 +51,7 @@ export async function enqueueJobs(
   campaignId: string,
   jobs: readonly NewJob[],
   settings: ScrapingSettings,
+  options: { recordRefusals?: boolean } = {},
 ): Promise<{ added: number; rejected: RejectedUrl[] }> {
   if (jobs.length === 0) return { added: 0, rejected: [] };
   const origins = [...new Set(jobs.map((job) => job.origin))];
@@ -100,6 +101,21 @@ export async function enqueueJobs(
       [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth), copies],
     );
     added += rows.length;
+  }
+  if (options.recordRefusals && rejected.length > 0) {
+    // Links found while crawling have no one to hear a refusal: keep it as a failed job the buyer sees.
+    await tx.query(
+      `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots, state, failure_reason)
+       select $1, u, o, d, 1, 0, 'failed', r from unnest($2::text[], $3::text[], $4::int[], $5::text[]) as t(u, o, d, r)
+       on conflict (campaign_id, url) do nothing`,
+      [
+        campaignId,
+        rejected.map((entry) => entry.url),
+        rejected.map((entry) => new URL(entry.url).origin),
+        rejected.map((entry) => jobs.find((job) => job.url === entry.url)?.depth ?? 0),
+        rejected.map((entry) => `${entry.rule}: ${entry.reason}`),
+      ],
+    );
   }
   return { added, rejected };
 }

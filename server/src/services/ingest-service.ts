@@ -232,6 +232,10 @@ async function applyPage(
     ],
   );
   if (inserted[0]?.inserted !== 1) return { status: 'duplicate' };
+  if (assignment.state === 'expired') {
+    // The slot this lease held went back to the queue when it expired; the page came after all.
+    await tx.query('update jobs set open_slots = greatest(open_slots - 1, 0) where id = $1', [assignment.job_id]);
+  }
 
   const ledger = ledgerRepository(tx);
   const reference = `scrape:${assignment.job_id}:${device}`;
@@ -339,7 +343,9 @@ async function followLinks(tx: Queryable, assignment: AssignmentRow, page: Fetch
     [assignment.campaign_id, [...candidates.keys()]],
   );
   for (const row of existing) candidates.delete(row.url);
-  await enqueueJobs(tx, assignment.campaign_id, [...candidates.values()].slice(0, room), settings);
+  await enqueueJobs(tx, assignment.campaign_id, [...candidates.values()].slice(0, room), settings, {
+    recordRefusals: true,
+  });
 }
 
 async function applyFailure(
@@ -370,10 +376,18 @@ async function applyFailure(
     `update jobs set attempts = attempts + 1,
             state = case when $2 or attempts + 1 >= $3 then 'failed' else state end,
             failure_reason = $4,
-            open_slots = case when $2 or attempts + 1 >= $3 then 0 else open_slots + 1 end,
+            open_slots = case when $2 or attempts + 1 >= $3 then 0 when $6 then open_slots + 1 else open_slots end,
             available_at = now() + make_interval(secs => $5)
       where id = $1`,
-    [assignment.job_id, permanent, maxAttempts, reason, Math.ceil(settings.politenessMs / 1000) * 5],
+    // A lease that had already expired gave its slot back then; reopening it again would make two.
+    [
+      assignment.job_id,
+      permanent,
+      maxAttempts,
+      reason,
+      Math.ceil(settings.politenessMs / 1000) * 5,
+      assignment.state === 'leased',
+    ],
   );
   return { status: 'accepted' };
 }

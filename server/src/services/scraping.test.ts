@@ -115,6 +115,8 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     expect(next.jobs.map((leased) => leased.url)).toEqual([`${site.origin}/next`]);
     const state = await progress(created.campaign.id);
     expect(state.counts.fetched).toBe(1);
+    expect(state.counts.failed).toBe(1);
+    expect(state.failures[0].reason).toMatch(/^robots_disallowed/);
   });
 
   it('never gives one job to two concurrent leasers', async () => {

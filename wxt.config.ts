@@ -6,6 +6,8 @@ import { defineConfig } from 'wxt';
 const testOrigins = (process.env.GLEANER_TEST_ORIGINS ?? '').trim();
 
 export default defineConfig({
+  // A test build goes to its own folder, so .output/chrome-mv3 is always a production build.
+  outDir: testOrigins ? '.output/test' : '.output',
   modules: ['@wxt-dev/module-react', '@wxt-dev/webextension-polyfill'],
   alias: { '@protocol': resolve('protocol') },
   vite: () => ({

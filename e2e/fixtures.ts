@@ -7,7 +7,7 @@ import { chromiumExecutable, quietChromiumArgs } from './chromium';
 import { type RunningServer, startGleanerServer } from './gleaner-server';
 
 /** The built extension: `npm run test:e2e` builds it before Playwright starts. */
-export const extensionDir = fileURLToPath(new URL('../.output/chrome-mv3', import.meta.url));
+export const extensionDir = fileURLToPath(new URL('../.output/test/chrome-mv3', import.meta.url));
 
 /** Launches Chromium with the built extension loaded, on a profile folder that may be reused. */
 export async function launchWithExtension(userDataDir: string): Promise<BrowserContext> {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  * The local site the scraping e2e crawls: about fifty article pages, a redirect chain, a slow page,
  * an oversized page, a binary file, a robots.txt-disallowed path, and redirects to a "trap" origin
  * that the extension must never reach. Its port is fixed because test builds of the extension allow
- * exactly this origin (GLEANER_TEST_ORIGINS, set at build time).
+ * exactly this origin (GLEANER_TEST_ORIGINS, set at build time by `npm run build:test`).
  */
 export const testSitePort = 47611;
 export const trapPort = 47612;

@@ -67,7 +67,10 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     response.end('User-agent: *\nDisallow: /private/\n');
     return;
   }
-  if (path === '/') return html(200, page('Index', 'The index of the field notes archive.', indexLinks));
+  if (path === '/') {
+    html(200, page('Index', 'The index of the field notes archive.', indexLinks));
+    return;
+  }
   const article = /^\/(article|b)\/(\d+)$/.exec(path);
   if (article) {
     const n = Number(article[2]);
@@ -77,10 +80,22 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     else send();
     return;
   }
-  if (path === '/chain/start') return redirect(301, '/chain/2');
-  if (path === '/chain/2') return redirect(302, `${testSiteOrigin}/chain/3`);
-  if (path === '/chain/3') return redirect(307, '/chain/end');
-  if (path === '/chain/end') return html(200, page('End of the chain', 'You followed three redirects to get here.'));
+  if (path === '/chain/start') {
+    redirect(301, '/chain/2');
+    return;
+  }
+  if (path === '/chain/2') {
+    redirect(302, `${testSiteOrigin}/chain/3`);
+    return;
+  }
+  if (path === '/chain/3') {
+    redirect(307, '/chain/end');
+    return;
+  }
+  if (path === '/chain/end') {
+    html(200, page('End of the chain', 'You followed three redirects to get here.'));
+    return;
+  }
   if (path === '/slow') {
     setTimeout(() => html(200, page('A slow page', 'This page took three seconds to answer, and that is fine.')), 3000);
     return;
@@ -97,9 +112,18 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     response.end(Buffer.alloc(4096, 7));
     return;
   }
-  if (path === '/private/secret') return html(200, page('Secret', 'robots.txt forbids this page.'));
-  if (path === '/to-trap') return redirect(302, `${trapOrigin}/stolen`);
-  if (path === '/to-trap-via-chain') return redirect(301, '/to-trap');
+  if (path === '/private/secret') {
+    html(200, page('Secret', 'robots.txt forbids this page.'));
+    return;
+  }
+  if (path === '/to-trap') {
+    redirect(302, `${trapOrigin}/stolen`);
+    return;
+  }
+  if (path === '/to-trap-via-chain') {
+    redirect(301, '/to-trap');
+    return;
+  }
   html(404, page('Not found', 'Nothing here.'));
 }
 

@@ -176,7 +176,7 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
     for (let n = 0; n < 16; n += 1) {
       const labeler = await registerDevice(app);
       const [task] = await leaseTasks(labeler, 1);
-      if (!task || task.content.type !== 'pairwise') throw new Error('expected a pairwise task');
+      if (task?.content.type !== 'pairwise') throw new Error('expected a pairwise task');
       orders.push(task.content.left);
       const paris = task.content.left === 'Paris' ? 'left' : 'right';
       await upload(app, labeler, [label(task, { type: 'pairwise', preferred: paris })]);

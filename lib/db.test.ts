@@ -1,7 +1,15 @@
 import Dexie from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { dbVersions, declareDbVersions, GleanerDb, latestDbVersion, rowSchemas, type TableName } from './db';
+import {
+  dbVersions,
+  declareDbVersions,
+  GleanerDb,
+  latestDbVersion,
+  rowSchemas,
+  type TableName,
+  type TaskRow,
+} from './db';
 import { type DbExample, dbExamples } from './db-examples';
 import { defaultSettings, parseSettings, readSettings, settingSchemas, writeSettings } from './settings';
 import { createTestDb } from './testing/test-db';
@@ -108,6 +116,18 @@ describe('GleanerDb', () => {
     expect((await db.jobs.where('state').equals('leased').toArray()).map((job) => job.id)).toEqual(['a']);
   });
 
+  it('finds queued tasks by expiry', async () => {
+    const db = track(createTestDb());
+    const example = dbExamples.find((entry) => entry.version === 3);
+    const [first] = (example?.tables.tasks ?? []) as TaskRow[];
+    if (!first) throw new Error('no example task');
+    await db.tasks.bulkAdd([
+      { ...first, assignmentId: 'old', expiresAt: 100 },
+      { ...first, assignmentId: 'new', expiresAt: 200 },
+    ]);
+    expect(await db.tasks.where('expiresAt').belowOrEqual(150).primaryKeys()).toEqual(['old']);
+  });
+
   it('declares its versions in order, starting at 1, without gaps', () => {
     expect(dbVersions.map((entry) => entry.version)).toEqual(dbVersions.map((_, index) => index + 1));
   });
@@ -173,6 +193,28 @@ describe('upgrades from saved example data', () => {
     expect(rows.jobs[0]).toMatchObject({ id: 'job-1', jobId: 'job-1', keepRawHtml: false, collectLinks: false });
     expect(rows.outbox.map((row) => (row as { batchId: string }).batchId)).toEqual(['', '']);
     expect(rows.fetchLog[0]).toMatchObject({ reason: null, assignmentId: null, rejection: null });
+  });
+
+  it('gives version 1 and 2 databases an empty task queue and leaves their outbox rows as they were', async () => {
+    for (const version of [1, 2]) {
+      const example = dbExamples.find((entry) => entry.version === version);
+      if (!example) throw new Error(`no version ${version} example`);
+      const { rows } = await upgradeExample(example);
+      expect(rows.tasks).toEqual([]);
+      expect(rows.outbox.map((row) => (row as { payload: unknown }).payload)).toEqual(
+        (example.tables.outbox ?? []).map((row) => (row as { payload: unknown }).payload),
+      );
+    }
+  });
+
+  it('reports a queued task that the current schemas reject', async () => {
+    const v3 = dbExamples.find((example) => example.version === 3);
+    const [task] = (v3?.tables.tasks ?? []) as { task: Record<string, unknown> }[];
+    const broken: DbExample = {
+      version: 3,
+      tables: { tasks: [{ ...task, task: { ...task?.task, labelSchema: { type: 'ranking' } } }] },
+    };
+    await expect(upgradeExample(broken)).rejects.toThrow(/labelSchema/);
   });
 
   it('reports example rows that the current schemas reject', async () => {

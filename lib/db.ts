@@ -1,3 +1,4 @@
+import { leasedTaskSchema } from '@protocol/labeling';
 import Dexie, { type DexieOptions, type EntityTable, type Transaction } from 'dexie';
 import { z } from 'zod';
 
@@ -61,12 +62,28 @@ export const fetchLogRowSchema = z.object({
 });
 export type FetchLogRow = z.infer<typeof fetchLogRowSchema>;
 
+/**
+ * A labeling task leased ahead (version 3 on): a small queue lets the labeler keep working while
+ * offline. The row goes once its label (or skip) is in the outbox, or when its lease runs out first.
+ */
+const taskRowSchema = z.object({
+  /** The assignment id of the lease. */
+  assignmentId: z.string().min(1),
+  leasedAt: z.number().int().nonnegative(),
+  /** `task.expiresAt` in ms since 1970, indexed to drop expired tasks. */
+  expiresAt: z.number().int().nonnegative(),
+  /** The task as the server sent it. */
+  task: leasedTaskSchema,
+});
+export type TaskRow = z.infer<typeof taskRowSchema>;
+
 /** The row schema of each table, as the current version stores it: rows read back are checked against these. */
 export const rowSchemas = {
   settings: settingRowSchema,
   jobs: jobRowSchema,
   outbox: outboxRowSchema,
   fetchLog: fetchLogRowSchema,
+  tasks: taskRowSchema,
 } as const;
 export type TableName = keyof typeof rowSchemas;
 
@@ -129,6 +146,11 @@ export const dbVersions: readonly DbVersion[] = [
         });
     },
   },
+  {
+    // Labeling: a queue of leased tasks. A new table only, so no data changes.
+    version: 3,
+    stores: { tasks: 'assignmentId, leasedAt, expiresAt' },
+  },
 ];
 
 const dbName = 'gleaner';
@@ -150,6 +172,7 @@ export class GleanerDb extends Dexie {
   declare readonly jobs: EntityTable<JobRow, 'id'>;
   declare readonly outbox: EntityTable<OutboxRow, 'seq'>;
   declare readonly fetchLog: EntityTable<FetchLogRow, 'id'>;
+  declare readonly tasks: EntityTable<TaskRow, 'assignmentId'>;
 
   /** Tests pass `{ indexedDB: new IDBFactory(), IDBKeyRange }` so each gets a database of its own. */
   constructor(options: DbOptions = {}, name: string = dbName) {

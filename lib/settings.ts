@@ -1,3 +1,4 @@
+import { labelerStandingSchema } from '@protocol/labeling';
 import { pointsSummarySchema } from '@protocol/points';
 import { addressSchema } from '@protocol/primitives';
 import { z } from 'zod';
@@ -85,6 +86,21 @@ export type UploadRetry = z.infer<typeof uploadRetrySchema>;
 export const storedPointsSchema = pointsSummarySchema.extend({ fetchedAt: z.number().int().nonnegative() });
 export type StoredPoints = z.infer<typeof storedPointsSchema>;
 
+/** The labeler's standing (gold accuracy, whether labels count, label points) as last read, with when. */
+export const storedStandingSchema = labelerStandingSchema.extend({ fetchedAt: z.number().int().nonnegative() });
+export type StoredStanding = z.infer<typeof storedStandingSchema>;
+
+/** A label the server refused when it was uploaded, with its reason, for the labeler to read. */
+const labelRejectionSchema = z.object({
+  assignmentId: z.string(),
+  reason: z.string(),
+  /** When the refusal arrived (ms since 1970). */
+  at: z.number().int().nonnegative(),
+});
+export type LabelRejection = z.infer<typeof labelRejectionSchema>;
+/** How many refused labels are kept, newest first. */
+export const keptLabelRejections = 10;
+
 export const settingSchemas = {
   serverUrl: serverUrlSchema,
   dailyBudgetBytes: dailyBudgetBytesSchema,
@@ -96,6 +112,8 @@ export const settingSchemas = {
   nextLeaseAt: z.number().int().nonnegative().nullable(),
   uploadRetry: uploadRetrySchema.nullable(),
   points: storedPointsSchema.nullable(),
+  labelerStanding: storedStandingSchema.nullable(),
+  labelRejections: z.array(labelRejectionSchema).max(keptLabelRejections),
 };
 type SettingKey = keyof typeof settingSchemas;
 export type Settings = { [K in SettingKey]: z.output<(typeof settingSchemas)[K]> };
@@ -115,6 +133,8 @@ export const defaultSettings: Settings = {
   nextLeaseAt: null,
   uploadRetry: null,
   points: null,
+  labelerStanding: null,
+  labelRejections: [],
 };
 
 const settingKeys = Object.keys(settingSchemas) as SettingKey[];

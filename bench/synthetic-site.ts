@@ -4,17 +4,7 @@
  * text about as compressible as real articles, and pages with the boilerplate real sites wrap around it.
  */
 
-/** mulberry32: the same seed gives the same pages on every run and machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../server/src/aggregation/synthetic-crowd';
 
 const commonWords = `the of and to in a is that for it as was with be by on not he this are or his from at which but
 have an they you were their one all we can her has there been if more when will would who so no out up said what its

@@ -30,7 +30,7 @@ export interface UrlGuardOptions {
 export const maxUrlLength = 2048;
 
 /** Names that only mean something inside a home, office or cloud network. */
-const localSuffixes = [
+export const localSuffixes = [
   'localhost',
   'local',
   'internal',

@@ -11,6 +11,8 @@
  * dotted decimal whatever encoding the page used, IPv6 compressed, default ports removed.
  */
 
+import { localSuffixes } from '@protocol/url-guard';
+
 export interface SessionRule {
   id: number;
   priority: number;
@@ -66,22 +68,8 @@ const privateIpv4Prefixes = [
   '(22[4-9]|2[3-5][0-9])\\.',
 ];
 
-/** Names that only mean something inside a network (the URL guard's list). */
-export const localNameSuffixes = [
-  'localhost',
-  'local',
-  'internal',
-  'lan',
-  'home\\.arpa',
-  'localdomain',
-  'intranet',
-  'corp',
-  'private',
-  'test',
-  'invalid',
-  'onion',
-  'alt',
-];
+/** Names that only mean something inside a network: the URL guard's own list, escaped for RE2. */
+const localNameSuffixes = localSuffixes.map((suffix) => suffix.replaceAll('.', '\\.'));
 
 /** What each block rule stops, one concern per rule (small patterns stay within RE2's memory limit). */
 export const blockPatterns: ReadonlyArray<{ name: string; regexFilter: string }> = [
@@ -103,7 +91,7 @@ export const blockPatterns: ReadonlyArray<{ name: string; regexFilter: string }>
     regexFilter: `${scheme}\\[(2001:(:|[0-9a-f]{1,2}:|1[0-9a-f]{2}:|db8:)|2002:|3ff[0-9a-f]:)`,
   },
   // Chromium compiles each pattern with at most 2 KB of memory: the names go four to a rule.
-  ...[0, 4, 8, 12].map((start) => ({
+  ...Array.from({ length: Math.ceil(localNameSuffixes.length / 4) }, (_, index) => index * 4).map((start) => ({
     name: `a local network name (${localNameSuffixes.slice(start, start + 4).join(', ')})`,
     regexFilter: `${scheme}([^/?#@:]*\\.)?(${localNameSuffixes.slice(start, start + 4).join('|')})${hostEnd}`,
   })),

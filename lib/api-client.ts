@@ -1,6 +1,12 @@
 import { type Device, type DeviceRegistration, deviceSchema } from '@protocol/devices';
 import { BaseError, errorBodySchema } from '@protocol/errors';
 import { type LeaseResponse, leaseResponseSchema } from '@protocol/jobs';
+import {
+  type LabelerStanding,
+  type LeasedTask,
+  labelerStandingSchema,
+  taskLeaseResponseSchema,
+} from '@protocol/labeling';
 import { type PointsSummary, pointsSummarySchema } from '@protocol/points';
 import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
 import { signRequest } from '@protocol/signing';
@@ -145,6 +151,27 @@ export function createApiClient(options: ApiClientOptions) {
         gzip: true,
         reply: resultBatchAckSchema,
         timeoutMs: uploadTimeoutMs,
+      });
+    },
+    /**
+     * Leases up to `max` labeling tasks: never an item this labeler saw, gold mixed in, pairwise
+     * answers as left/right in this assignment's order; each lease runs out after 15 minutes.
+     */
+    async leaseTasks(max: number): Promise<LeasedTask[]> {
+      const reply = await sendSignedRequest(options, {
+        method: 'POST',
+        path: '/v1/tasks/lease',
+        body: { max },
+        reply: taskLeaseResponseSchema,
+      });
+      return reply.tasks;
+    },
+    /** The labeler's accuracy on gold, whether their labels count (and why not), and label points. */
+    getLabelerStanding(): Promise<LabelerStanding> {
+      return sendSignedRequest(options, {
+        method: 'GET',
+        path: '/v1/devices/me/labeling',
+        reply: labelerStandingSchema,
       });
     },
     /** Points pending, verified and rejected, with the reason for each recent rejection. */

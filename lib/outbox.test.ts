@@ -1,6 +1,15 @@
 import type { ScrapeResult } from '@protocol/results';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { applyAcks, maxBatchBytes, maxBatchResults, nextBatch, storeResult } from './outbox';
+import {
+  applyAcks,
+  type LabelRecord,
+  maxBatchBytes,
+  maxBatchResults,
+  nextBatch,
+  storeLabel,
+  storeResult,
+} from './outbox';
+import { readSettings } from './settings';
 import { createTestDb } from './testing/test-db';
 
 function failure(assignmentId: string, detail = 'x'): ScrapeResult {
@@ -76,6 +85,55 @@ describe('storeResult', () => {
   });
 });
 
+const queued = (assignmentId: string) => ({
+  assignmentId,
+  leasedAt: 1,
+  expiresAt: 900_000,
+  task: {
+    assignmentId,
+    projectId: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+    projectName: 'Reviews',
+    instructions: 'Positive or negative?',
+    labelSchema: { type: 'single_choice' as const, choices: ['positive', 'negative'] },
+    content: { type: 'text' as const, text: 'Great.' },
+    expiresAt: '2025-06-01T12:15:00.000Z',
+  },
+});
+
+const label = (assignmentId: string): LabelRecord => ({
+  kind: 'label',
+  assignmentId,
+  labeledAt: '2025-06-01T12:01:00.000Z',
+  skipped: false,
+  answer: { type: 'single_choice', choice: 'positive' },
+});
+
+describe('storeLabel', () => {
+  it('adds the label to the outbox and takes its task off the queue, together', async () => {
+    const db = createTestDb();
+    await db.tasks.bulkAdd([queued('7'), queued('8')]);
+    await storeLabel(db, label('7'), 5);
+    expect(await db.outbox.toArray()).toEqual([
+      { seq: 1, kind: 'label', createdAt: 5, batchId: '', payload: label('7') },
+    ]);
+    expect(await db.tasks.toCollection().primaryKeys()).toEqual(['8']);
+  });
+
+  it('refuses a task that is no longer queued, storing nothing', async () => {
+    const db = createTestDb();
+    await expect(storeLabel(db, label('7'), 5)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await db.outbox.count()).toBe(0);
+  });
+
+  it('keeps the task when the outbox write fails', async () => {
+    const db = createTestDb();
+    await db.tasks.add(queued('7'));
+    vi.spyOn(db.outbox, 'add').mockRejectedValueOnce(new Error('disk full'));
+    await expect(storeLabel(db, label('7'), 5)).rejects.toThrow('disk full');
+    expect(await db.tasks.count()).toBe(1);
+  });
+});
+
 describe('nextBatch', () => {
   it('takes the oldest unsent results under a new batch id stored with them', async () => {
     const db = await dbWith(3);
@@ -105,10 +163,21 @@ describe('nextBatch', () => {
     expect((await nextBatch(huge, newBatchId))?.rows).toHaveLength(1);
   });
 
-  it('leaves label rows alone and answers null when nothing waits', async () => {
-    const db = createTestDb();
-    await db.outbox.add({ kind: 'label', createdAt: 1, payload: {}, batchId: '' });
-    expect(await nextBatch(db, newBatchId)).toBeNull();
+  it('sends labels in the same batches as scrape results, oldest first', async () => {
+    const db = await dbWith(1);
+    await db.tasks.add(queued('7'));
+    await storeLabel(db, label('7'), 2);
+    await storeResult(db, failure('3'), log('3'), 3);
+    const batch = await nextBatch(db, newBatchId);
+    expect(batch?.rows.map((row) => [row.kind, (row.payload as { assignmentId: string }).assignmentId])).toEqual([
+      ['scrape', '1'],
+      ['label', '7'],
+      ['scrape', '3'],
+    ]);
+  });
+
+  it('answers null when nothing waits', async () => {
+    expect(await nextBatch(createTestDb(), newBatchId)).toBeNull();
   });
 });
 
@@ -128,6 +197,31 @@ describe('applyAcks', () => {
     expect(summary).toEqual({ accepted: 1, duplicate: 1, rejected: 1, unanswered: 0 });
     expect(await db.outbox.count()).toBe(0);
     expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([null, null, 'detail: too short']);
+  });
+
+  it('keeps the reason for a refused label with the refused labels, never on a fetch log row of the same id', async () => {
+    const db = await dbWith(1);
+    await db.tasks.add(queued('1'));
+    await storeLabel(db, label('1'), 2);
+    const batch = await nextBatch(db, newBatchId);
+    if (!batch) throw new Error('no batch');
+    await applyAcks(
+      db,
+      batch,
+      {
+        batchId: batch.batchId,
+        acks: [
+          { index: 0, assignmentId: '1', status: 'accepted' },
+          { index: 1, assignmentId: '1', status: 'rejected', reason: 'task 1 is not a lease of this device' },
+        ],
+      },
+      () => 42,
+    );
+    expect(await db.outbox.count()).toBe(0);
+    expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([null]);
+    expect((await readSettings(db)).labelRejections).toEqual([
+      { assignmentId: '1', reason: 'task 1 is not a lease of this device', at: 42 },
+    ]);
   });
 
   it('keeps rows the answer says nothing about, or names another lease for, and sends them in a new batch', async () => {

@@ -144,6 +144,28 @@ describe('uploadOutbox', () => {
     expect((await readSettings(db)).uploadRetry).toBeNull();
   });
 
+  it('runs uploads of one database one after the other, so a batch is never in flight twice', async () => {
+    const { db, deps, calls, answerWith } = await setup(2);
+    let release = () => {};
+    answerWith(async (batchId, results) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return {
+        batchId,
+        acks: results.map((_, index) => ({ index, assignmentId: String(index + 1), status: 'accepted' as const })),
+      };
+    });
+    const first = uploadOutbox(deps);
+    const second = uploadOutbox(deps);
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    release();
+    expect(await first).toMatchObject({ accepted: 2 });
+    expect(await second).toMatchObject({ batches: 0 });
+    expect(calls).toHaveLength(1);
+    expect(await db.outbox.count()).toBe(0);
+  });
+
   it('treats an answer for another batch as a failure', async () => {
     const { db, deps, answerWith } = await setup(1);
     answerWith(async () => ({

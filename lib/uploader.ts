@@ -42,12 +42,25 @@ function isWaiting(retry: UploadRetry | null, lastContactAt: number | null, now:
   return !(retry.unreachable && lastContactAt !== null && lastContactAt > retry.failedAt);
 }
 
+/** The last upload started on each database: the next one waits for it. */
+const uploadsInFlight = new WeakMap<GleanerDb, Promise<unknown>>();
+
 /**
  * Uploads the outbox batch by batch until it is empty or an upload fails. A failed upload (no
  * answer, or an error answer) keeps every row and its batch id, and stores the next attempt time,
  * growing exponentially with jitter; a successful one clears it.
+ *
+ * Uploads of one database run one after the other: the scraping burst and a label submission may
+ * both ask at once, and two at once would send the same unacknowledged batch twice concurrently.
  */
-export async function uploadOutbox(deps: UploadDeps): Promise<UploadReport> {
+export function uploadOutbox(deps: UploadDeps): Promise<UploadReport> {
+  const previous = uploadsInFlight.get(deps.db) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => uploadOutboxNow(deps));
+  uploadsInFlight.set(deps.db, run);
+  return run;
+}
+
+async function uploadOutboxNow(deps: UploadDeps): Promise<UploadReport> {
   const report: UploadReport = { batches: 0, accepted: 0, duplicate: 0, rejected: 0, unanswered: 0, stopped: null };
   const settings = await readSettings(deps.db);
   let retry = settings.uploadRetry;
@@ -83,7 +96,7 @@ export async function uploadOutbox(deps: UploadDeps): Promise<UploadReport> {
       await writeSettings(deps.db, { uploadRetry: retry });
       return { ...report, stopped: 'failed' };
     }
-    const summary = await applyAcks(deps.db, batch, answer);
+    const summary = await applyAcks(deps.db, batch, answer, deps.now);
     report.batches += 1;
     report.accepted += summary.accepted;
     report.duplicate += summary.duplicate;

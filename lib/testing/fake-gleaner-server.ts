@@ -1,6 +1,15 @@
 import { type Device, deviceRegistrationSchema } from '@protocol/devices';
 import { BaseError, type ErrorBody, httpStatusOf } from '@protocol/errors';
 import { type LeasedJob, leaseRequestSchema } from '@protocol/jobs';
+import {
+  type ItemContent,
+  type LabelerStanding,
+  type LabelSchema,
+  type LabelValue,
+  type LeasedTask,
+  labelResultSchema,
+  taskLeaseRequestSchema,
+} from '@protocol/labeling';
 import type { PointsSummary } from '@protocol/points';
 import { type ResultAck, resultBatchSchema, type ScrapeResult, scrapeResultSchema } from '@protocol/results';
 import { verifyRequestSignature } from '@protocol/signing';
@@ -14,6 +23,77 @@ interface FakeLease {
   job: LeasedJob;
   device: Address;
   state: 'leased' | 'submitted' | 'failed';
+}
+
+/** A labeling item as the fake server keeps it: its project, schema, content and gold answer. */
+interface FakeItem {
+  id: string;
+  projectId: string;
+  projectName: string;
+  instructions: string;
+  labelSchema: LabelSchema;
+  content: ItemContent;
+  gold: LabelValue | null;
+  /** Pairwise items: whether answer a is shown on the left (the real server draws it per assignment). */
+  leftIsA: boolean;
+}
+
+interface FakeTaskLease {
+  task: LeasedTask;
+  item: FakeItem;
+  device: Address;
+  state: 'leased' | 'submitted' | 'skipped';
+}
+
+/** A label the fake server accepted, as it stores it (pairwise answers mapped to a/b). */
+interface FakeLabel {
+  device: Address;
+  assignmentId: string;
+  itemId: string;
+  value: LabelValue;
+  gold: boolean;
+  goldCorrect: boolean | null;
+}
+
+/** The real server's gold policy: judged after 3 gold answers, labels stop counting below 60%. */
+const goldWarmUp = 3;
+const goldThreshold = 0.6;
+const pointsPerLabel = 5;
+
+function labelKey(value: LabelValue): string {
+  switch (value.type) {
+    case 'single_choice':
+      return value.choice;
+    case 'multi_choice':
+      return [...value.choices].sort().join('|');
+    case 'pairwise':
+      return value.preferred;
+    case 'spans':
+      return value.spans
+        .map((span) => `${span.start}:${span.end}:${span.label}`)
+        .sort()
+        .join('|');
+  }
+}
+
+/** Why an answer does not fit its item's schema, as the real server says it; undefined when it fits. */
+function answerProblem(item: FakeItem, value: LabelValue): string | undefined {
+  const schema = item.labelSchema;
+  if (value.type !== schema.type) return `expected a ${schema.type} answer, got ${value.type}`;
+  if (value.type === 'single_choice' && schema.type === 'single_choice' && !schema.choices.includes(value.choice))
+    return `"${value.choice}" is not one of ${schema.choices.join(', ')}`;
+  if (value.type === 'multi_choice' && schema.type === 'multi_choice') {
+    const unknown = value.choices.find((choice) => !schema.choices.includes(choice));
+    if (unknown !== undefined) return `"${unknown}" is not one of ${schema.choices.join(', ')}`;
+  }
+  if (value.type === 'spans' && schema.type === 'spans' && item.content.type === 'text') {
+    for (const span of value.spans) {
+      if (span.end <= span.start) return `span ${span.start}-${span.end} is empty`;
+      if (span.end > item.content.text.length) return `span ${span.start}-${span.end} runs past the text`;
+      if (!schema.labels.includes(span.label)) return `"${span.label}" is not one of ${schema.labels.join(', ')}`;
+    }
+  }
+  return undefined;
 }
 
 /** What a test may ask of one route: fail with an error body or status, or process and then lose the reply. */
@@ -32,6 +112,8 @@ interface ReceivedRequest {
  * does, verifying each request's signature over the exact method, path and body bytes received
  * (gzip bodies are signed compressed). Results are acknowledged one by one (hash recomputed,
  * unknown leases rejected, repeats marked duplicate) and a batch id seen before gets its first answer.
+ * Labeling too: task leases (never an item twice to one device, pairwise answers as left/right),
+ * labels in result batches (pairwise mapped back to a/b, gold scored) and the labeler's standing.
  */
 export function createFakeGleanerServer(options: { origin?: string; now?: () => number } = {}) {
   const origin = options.origin ?? 'http://127.0.0.1:8787';
@@ -48,6 +130,12 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
   const accepted: ScrapeResult[] = [];
   const misbehaviours = new Map<string, Misbehaviour[]>();
   const state = { retryAfterSeconds: 60, nextJobId: 1, points: null as PointsSummary | null };
+  /** Labeling items waiting, in order; each is leased at most once to each device. */
+  const items: FakeItem[] = [];
+  const taskLeases = new Map<string, FakeTaskLease>();
+  /** Every label the server accepted, in order. */
+  const labels: FakeLabel[] = [];
+  const labeling = { nextAssignment: 9001, nextItem: 1 };
 
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -109,6 +197,41 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       }
       return json(200, { jobs, retryAfterSeconds: jobs.length > 0 ? 0 : state.retryAfterSeconds });
     }
+    if (method === 'POST' && url.pathname === '/v1/tasks/lease') {
+      if (!devices.has(device)) return fail({ code: 'device_unknown', message: `Device ${device} is not registered.` });
+      const { max } = taskLeaseRequestSchema.parse(JSON.parse(new TextDecoder().decode(plain)));
+      const seen = new Set([...taskLeases.values()].filter((l) => l.device === device).map((l) => l.item.id));
+      const tasks: LeasedTask[] = [];
+      for (const item of items) {
+        if (tasks.length >= max) break;
+        if (seen.has(item.id)) continue;
+        const assignmentId = String(labeling.nextAssignment++);
+        const content: LeasedTask['content'] =
+          item.content.type === 'pairwise'
+            ? {
+                type: 'pairwise',
+                prompt: item.content.prompt,
+                left: item.content.answers[item.leftIsA ? 0 : 1],
+                right: item.content.answers[item.leftIsA ? 1 : 0],
+              }
+            : item.content;
+        const task: LeasedTask = {
+          assignmentId,
+          projectId: item.projectId,
+          projectName: item.projectName,
+          instructions: item.instructions,
+          labelSchema: item.labelSchema,
+          content,
+          expiresAt: new Date(now() + 15 * 60_000).toISOString(),
+        };
+        taskLeases.set(assignmentId, { task, item, device, state: 'leased' });
+        tasks.push(task);
+      }
+      return json(200, { tasks });
+    }
+    if (method === 'GET' && url.pathname === '/v1/devices/me/labeling') {
+      return json(200, standingOf(device));
+    }
     if (method === 'POST' && url.pathname === '/v1/results') {
       const batch = resultBatchSchema.safeParse(JSON.parse(new TextDecoder().decode(plain)));
       if (!batch.success) return fail({ code: 'bad_request', message: 'Invalid batch.' });
@@ -135,9 +258,82 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
     return fail({ code: 'not_found', message: `No route ${method} ${url.pathname}.` });
   };
 
+  function goldRecord(device: Address) {
+    const gold = labels.filter((label) => label.device === device && label.gold);
+    return { answered: gold.length, correct: gold.filter((label) => label.goldCorrect).length };
+  }
+
+  function standingOf(device: Address): LabelerStanding {
+    const record = goldRecord(device);
+    const accuracy = record.answered >= goldWarmUp ? record.correct / record.answered : null;
+    const earning = accuracy === null || accuracy >= goldThreshold;
+    const own = labels.filter((label) => label.device === device);
+    return {
+      goldAnswered: record.answered,
+      goldCorrect: record.correct,
+      goldAccuracy: accuracy,
+      earning,
+      reason: earning
+        ? null
+        : `Your accuracy on check questions is ${Math.round((accuracy ?? 0) * 100)}%, below the ${
+            goldThreshold * 100
+          }% needed: your labels do not count or earn until it rises.`,
+      labels: own.length,
+      // Work labels wait for their item to be aggregated; correct gold answers are verified at once.
+      points: {
+        pending: earning ? own.filter((label) => !label.gold).length * pointsPerLabel : 0,
+        verified: record.correct * pointsPerLabel,
+      },
+    };
+  }
+
+  function ingestLabel(device: Address, index: number, raw: unknown): ResultAck {
+    const parsed = labelResultSchema.safeParse(raw);
+    if (!parsed.success) {
+      return { index, assignmentId: null, status: 'rejected', reason: parsed.error.issues[0]?.message ?? 'invalid' };
+    }
+    const label = parsed.data;
+    const reject = (reason: string): ResultAck => ({
+      index,
+      assignmentId: label.assignmentId,
+      status: 'rejected',
+      reason,
+    });
+    const lease = taskLeases.get(label.assignmentId);
+    if (!lease || lease.device !== device) return reject(`task ${label.assignmentId} is not a lease of this device`);
+    if (lease.state !== 'leased') return { index, assignmentId: label.assignmentId, status: 'duplicate' };
+    if (label.skipped) {
+      lease.state = 'skipped';
+      return { index, assignmentId: label.assignmentId, status: 'accepted' };
+    }
+    if (!label.answer) return reject('a label that is not skipped needs an answer');
+    const answer = label.answer;
+    const value: LabelValue =
+      answer.type === 'pairwise' && answer.preferred !== 'tie'
+        ? { type: 'pairwise', preferred: (answer.preferred === 'left') === lease.item.leftIsA ? 'a' : 'b' }
+        : (answer as LabelValue);
+    const problem = answerProblem(lease.item, value);
+    if (problem) return reject(problem);
+    const gold = lease.item.gold;
+    labels.push({
+      device,
+      assignmentId: label.assignmentId,
+      itemId: lease.item.id,
+      value,
+      gold: gold !== null,
+      goldCorrect: gold === null ? null : labelKey(gold) === labelKey(value),
+    });
+    lease.state = 'submitted';
+    return { index, assignmentId: label.assignmentId, status: 'accepted' };
+  }
+
   async function ingest(device: Address, results: readonly unknown[]): Promise<ResultAck[]> {
     const acks: ResultAck[] = [];
     for (const [index, raw] of results.entries()) {
+      if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'label') {
+        acks.push(ingestLabel(device, index, raw));
+        continue;
+      }
       const parsed = scrapeResultSchema.safeParse(raw);
       if (!parsed.success) {
         acks.push({
@@ -206,6 +402,31 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
     },
     setPoints(points: PointsSummary) {
       state.points = points;
+    },
+    taskLeases,
+    /** Every label the server accepted, pairwise answers as a/b. */
+    labels,
+    /**
+     * Adds labeling items (text single choice unless told otherwise); `gold` makes one a check
+     * question. Returns their ids. Each is leased once to each device, in order.
+     */
+    addItems(entries: ReadonlyArray<Partial<Omit<FakeItem, 'gold'>> & { gold?: LabelValue | null }>): string[] {
+      const added = entries.map((entry): FakeItem => {
+        const id = entry.id ?? `item-${labeling.nextItem++}`;
+        return {
+          projectId: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+          projectName: 'Product reviews',
+          instructions: 'Is the review positive or negative?',
+          labelSchema: { type: 'single_choice', choices: ['positive', 'negative'] },
+          content: { type: 'text', text: `Review ${id}` },
+          leftIsA: true,
+          ...entry,
+          id,
+          gold: entry.gold ?? null,
+        };
+      });
+      items.push(...added);
+      return added.map((item) => item.id);
     },
     /** Makes the next requests to `path` misbehave, one entry each, in order. */
     misbehave(path: string, ...entries: Misbehaviour[]) {

@@ -1,7 +1,9 @@
 import { BaseError, type ErrorBody, errorBodySchema } from '@protocol/errors';
+import { leasedTaskSchema } from '@protocol/labeling';
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
 import { toErrorBody } from './errors';
+import { labelAnswerSchema } from './label-answer';
 import { logger } from './logger';
 import { connectionSchema, consentSchema, dailyBudgetBytesSchema, serverUrlSchema } from './settings';
 
@@ -15,6 +17,22 @@ const statusSchema = z.object({
   extensionVersion: z.string(),
 });
 export type Status = z.infer<typeof statusSchema>;
+
+/** Why there is no task to show: no consent, paused, cannot reach the server, or it has none now. */
+const noTaskReasons = ['no-consent', 'paused', 'offline', 'none'] as const;
+export type NoTaskReason = (typeof noTaskReasons)[number];
+
+/** The task to show next, from the queue of leased tasks, with how many more wait behind it. */
+const nextTaskSchema = z.object({
+  task: leasedTaskSchema.nullable(),
+  /** Tasks queued behind this one. */
+  queued: z.number().int().nonnegative(),
+  /** Null when there is a task. */
+  noTaskReason: z.enum(noTaskReasons).nullable(),
+});
+export type NextTask = z.infer<typeof nextTaskSchema>;
+
+const assignmentIdSchema = z.string().min(1).max(64);
 
 /**
  * The one map of messages the popup and options pages send to the background: each has the
@@ -40,8 +58,23 @@ const messageMap = {
   },
   /** Contact the server now instead of waiting for the next alarm. */
   syncNow: { data: z.object({}), reply: statusSchema },
-  /** Read the points from the server now (the popup asks when it opens); keeps the last ones if it cannot. */
+  /**
+   * Read the points and the labeler standing from the server now (the popup asks when it opens);
+   * keeps the last ones if it cannot.
+   */
   refreshPoints: { data: z.object({}), reply: statusSchema },
+  /**
+   * The labeling task to show: the oldest queued one. Refills the queue when it runs low (waiting for
+   * the server only when it is empty); nothing is leased without consent, while paused or offline.
+   */
+  getNextTask: { data: z.object({}), reply: nextTaskSchema },
+  /** Stores a label in the outbox (first), uploads it at once when possible, and answers the next task. */
+  submitLabel: {
+    data: z.object({ assignmentId: assignmentIdSchema, answer: labelAnswerSchema }),
+    reply: nextTaskSchema,
+  },
+  /** Skips a task (the server gives its item to someone else) and answers the next one. */
+  skipTask: { data: z.object({ assignmentId: assignmentIdSchema }), reply: nextTaskSchema },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

@@ -6,11 +6,12 @@ import { logger } from '@/lib/logger';
 import type { MessageHandlers } from '@/lib/messages';
 import { currentConsentVersion, hasConsent, isPaused, readSettings, writeSettings } from '@/lib/settings';
 import { type BackgroundContext, readStatus } from './context';
+import type { Labeling } from './labeling';
 import type { RequestSync } from './sync';
 import { clearSyncAlarm, ensureSyncAlarm } from './sync-alarm';
 
 /** The background's answer to each message of `lib/messages.ts`; data arrives validated. */
-export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync): MessageHandlers {
+export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync, labeling: Labeling): MessageHandlers {
   const { db } = ctx;
   return {
     getStatus: () => readStatus(ctx),
@@ -76,8 +77,13 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync)
         } catch (error) {
           logger.warn(`Could not read the points: ${toErrorBody(error).message}`);
         }
+        await labeling.refreshStanding();
       }
       return readStatus(ctx);
     },
+
+    getNextTask: () => labeling.nextTask(),
+    submitLabel: (data) => labeling.submit(data),
+    skipTask: (data) => labeling.skip(data),
   };
 }

@@ -1,6 +1,8 @@
 import { defineBackground } from 'wxt/utils/define-background';
+import { logger } from '@/lib/logger';
 import { createBackgroundContext } from './context';
 import { createHandlers } from './handlers';
+import { createLabeling } from './labeling';
 import { setupLifecycle } from './lifecycle';
 import { setupMessages } from './messages';
 import { createSyncRunner } from './sync';
@@ -17,9 +19,16 @@ export default defineBackground({
     const base = createBackgroundContext();
     const ctx = { ...base, ...createWorkDeps(base) };
     const requestWork = createWorkRunner(ctx);
-    // Each sync that leaves the device connected (alarm, consent, syncNow, browser start) starts a burst.
-    const requestSync = createSyncRunner(ctx, { onConnected: () => void requestWork() });
-    setupMessages(createHandlers(ctx, requestSync));
+    const labeling = createLabeling(ctx);
+    // Each sync that leaves the device connected (alarm, consent, syncNow, browser start) starts a
+    // burst, and sends labels that waited while offline.
+    const requestSync = createSyncRunner(ctx, {
+      onConnected: () => {
+        void requestWork();
+        labeling.onConnected().catch((error) => logger.error('Resuming labeling failed.', error));
+      },
+    });
+    setupMessages(createHandlers(ctx, requestSync, labeling));
     setupSyncAlarm(ctx, requestSync);
     setupLifecycle(ctx, requestSync);
   },

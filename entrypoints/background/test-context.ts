@@ -6,6 +6,7 @@ import { createFakeGleanerServer, type FakeGleanerServer } from '@/lib/testing/f
 import { createTestDb } from '@/lib/testing/test-db';
 import type { BackgroundContext } from './context';
 import { createHandlers } from './handlers';
+import { createLabeling } from './labeling';
 import { createSyncRunner } from './sync';
 import { runBurst, type WorkContext, type WorkDeps } from './work';
 
@@ -20,9 +21,10 @@ export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGl
     extensionVersion: '0.1.0',
     browserName: 'chrome',
   };
-  const requestSync = createSyncRunner(ctx);
-  const handlers = createHandlers(ctx, requestSync);
-  return { ctx, server, clock, requestSync, handlers };
+  const labeling = createLabeling({ ...ctx, random: () => 0.5, newBatchId: () => crypto.randomUUID() });
+  const requestSync = createSyncRunner(ctx, { onConnected: () => void labeling.onConnected() });
+  const handlers = createHandlers(ctx, requestSync, labeling);
+  return { ctx, server, clock, requestSync, handlers, labeling };
 }
 
 /** An HTML page as the fake network serves it by default: its title and text name its URL. */

@@ -1,0 +1,210 @@
+import { BaseError } from '@protocol/errors';
+import type { LocalAccount } from 'viem';
+import { createApiClient } from '@/lib/api-client';
+import { loadDeviceAccount } from '@/lib/device-key';
+import { toErrorBody } from '@/lib/errors';
+import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
+import { logger } from '@/lib/logger';
+import type { NextTask, NoTaskReason } from '@/lib/messages';
+import { type LabelRecord, storeLabel } from '@/lib/outbox';
+import { hasConsent, isPaused, readSettings, type Settings, writeSettings } from '@/lib/settings';
+import { dropExpiredTasks, prefetchSize, queuedTasks, queueTasks, refillBelow } from '@/lib/task-queue';
+import { uploadOutbox } from '@/lib/uploader';
+import type { BackgroundContext } from './context';
+import type { WorkDeps } from './work';
+
+/** What labeling needs beyond the background context: what uploads need. */
+export type LabelingContext = BackgroundContext & Pick<WorkDeps, 'random' | 'newBatchId'>;
+
+type RefillOutcome = 'leased' | 'none' | 'failed' | 'not-allowed';
+
+export interface Labeling {
+  /** The oldest queued task; refills the queue when it runs low. */
+  nextTask(): Promise<NextTask>;
+  /** Stores the label in the outbox, starts an upload and answers the next task. */
+  submit(data: { assignmentId: string; answer: LabelAnswer }): Promise<NextTask>;
+  /** Stores the skip in the outbox, starts an upload and answers the next task. */
+  skip(data: { assignmentId: string }): Promise<NextTask>;
+  /** Reads the labeler standing from the server into the settings (keeps the last one if it cannot). */
+  refreshStanding(): Promise<void>;
+  /** After each sync that left the device connected: drop expired tasks, send labels that waited. */
+  onConnected(): Promise<void>;
+  /** Resolves once the uploads, standing reads and refills started so far are done (for tests). */
+  idle(): Promise<void>;
+}
+
+/** Runs `task` one at a time; a request while it runs makes one more run afterwards, which sees everything afresh. */
+function serialized<T>(task: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    const run = (async () => {
+      let result: T;
+      do {
+        again = false;
+        result = await task();
+      } while (again);
+      return result;
+    })().finally(() => {
+      running = null;
+    });
+    running = run;
+    return run;
+  };
+}
+
+/**
+ * Labeling in the background. Tasks are leased only on demand (the popup asks for one) and at most
+ * `prefetchSize` ahead, because every lease holds an item away from other labelers for 15 minutes:
+ * a device that keeps tasks leased while nobody labels would starve a project. Labels go to the
+ * outbox first, then up through the same signed batches as scrape results, at once when the device
+ * is connected and otherwise with the next sync's burst; the standing is re-read after each upload.
+ */
+export function createLabeling(ctx: LabelingContext): Labeling {
+  const { db } = ctx;
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    promise.finally(() => inFlight.delete(promise)).catch(() => {});
+    return promise;
+  };
+
+  /** The signed client when the device may talk to the server now: consent, no pause, connected. */
+  const connectedApi = async (): Promise<{ settings: Settings; api: ReturnType<typeof createApiClient> } | null> => {
+    const settings = await readSettings(db);
+    if (!hasConsent(settings) || isPaused(settings, ctx.now()) || settings.connection.state !== 'connected') {
+      return null;
+    }
+    const account: LocalAccount | null = await loadDeviceAccount();
+    if (!account || settings.connection.deviceAddress !== account.address) return null;
+    await ctx.prepareNetwork?.(settings.serverUrl);
+    return { settings, api: createApiClient({ serverUrl: settings.serverUrl, account, fetch: ctx.fetch }) };
+  };
+
+  /** Writes only while consent holds and the server is the one read from: a withdrawal wins. */
+  const stillAllowed = async (serverUrl: string) => {
+    const settings = await readSettings(db);
+    return hasConsent(settings) && !isPaused(settings, ctx.now()) && settings.serverUrl === serverUrl;
+  };
+
+  const refill = serialized(async (): Promise<RefillOutcome> => {
+    await dropExpiredTasks(db, ctx.now());
+    const queued = await db.tasks.count();
+    if (queued >= refillBelow) return 'leased';
+    const connected = await connectedApi();
+    if (!connected) return 'not-allowed';
+    try {
+      const tasks = await connected.api.leaseTasks(prefetchSize - queued);
+      if (tasks.length > 0 && (await stillAllowed(connected.settings.serverUrl))) {
+        await queueTasks(db, tasks, ctx.now());
+      }
+      return tasks.length > 0 ? 'leased' : 'none';
+    } catch (error) {
+      logger.warn(`Could not lease labeling tasks: ${toErrorBody(error).message}`);
+      return 'failed';
+    }
+  });
+
+  const readStanding = async (connected: NonNullable<Awaited<ReturnType<typeof connectedApi>>>) => {
+    try {
+      const standing = await connected.api.getLabelerStanding();
+      if (await stillAllowed(connected.settings.serverUrl)) {
+        await writeSettings(db, { labelerStanding: { ...standing, fetchedAt: ctx.now() } });
+      }
+    } catch (error) {
+      logger.warn(`Could not read the labeling standing: ${toErrorBody(error).message}`);
+    }
+  };
+
+  const uploadLabels = serialized(async () => {
+    const connected = await connectedApi();
+    if (!connected) return;
+    const report = await uploadOutbox({
+      db,
+      uploadResults: connected.api.uploadResults,
+      now: ctx.now,
+      random: ctx.random,
+      newBatchId: ctx.newBatchId,
+    });
+    if (report.stopped === null) await readStanding(connected);
+  });
+  const requestUpload = () => {
+    track(uploadLabels()).catch((error) => logger.error('Uploading labels failed.', error));
+  };
+
+  const noTask = (noTaskReason: NoTaskReason): NextTask => ({ task: null, queued: 0, noTaskReason });
+
+  async function nextTask(): Promise<NextTask> {
+    const settings = await readSettings(db);
+    if (!hasConsent(settings)) return noTask('no-consent');
+    if (isPaused(settings, ctx.now())) return noTask('paused');
+    let tasks = await queuedTasks(db, ctx.now());
+    let outcome: RefillOutcome | null = null;
+    if (tasks.length < refillBelow) {
+      const refilling = track(refill());
+      // With tasks left the labeler goes on while the queue refills; with none, wait for the server.
+      if (tasks.length === 0) {
+        outcome = await refilling;
+        tasks = await queuedTasks(db, ctx.now());
+      } else {
+        refilling.catch((error) => logger.error('Refilling the task queue failed.', error));
+      }
+    }
+    const [task, ...rest] = tasks;
+    if (task) return { task, queued: rest.length, noTaskReason: null };
+    return noTask(outcome === 'none' ? 'none' : 'offline');
+  }
+
+  async function store(label: LabelRecord): Promise<NextTask> {
+    const settings = await readSettings(db);
+    if (!hasConsent(settings)) {
+      throw new BaseError('bad_request', 'Gleaner has no consent to send labels. Agree in the settings first.');
+    }
+    if (isPaused(settings, ctx.now())) {
+      throw new BaseError('bad_request', 'Gleaner is paused: labels wait until the pause ends.');
+    }
+    await storeLabel(db, label, ctx.now());
+    requestUpload();
+    return nextTask();
+  }
+
+  return {
+    nextTask,
+
+    async submit({ assignmentId, answer }) {
+      const row = await db.tasks.get(assignmentId);
+      if (row) {
+        const problem = answerProblem(row.task, answer);
+        if (problem) throw new BaseError('bad_request', problem);
+      }
+      const labeledAt = new Date(ctx.now()).toISOString();
+      return store({ kind: 'label', assignmentId, labeledAt, skipped: false, answer });
+    },
+
+    skip({ assignmentId }) {
+      return store({ kind: 'label', assignmentId, labeledAt: new Date(ctx.now()).toISOString(), skipped: true });
+    },
+
+    async refreshStanding() {
+      const connected = await connectedApi();
+      if (connected) await readStanding(connected);
+    },
+
+    onConnected() {
+      return track(
+        (async () => {
+          await dropExpiredTasks(db, ctx.now());
+          if ((await db.outbox.where('kind').equals('label').count()) > 0) requestUpload();
+        })(),
+      );
+    },
+
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}

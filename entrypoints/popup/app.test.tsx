@@ -1,19 +1,32 @@
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { DbProvider } from '@/components/db-context';
 import { defaultSettings, writeSettings } from '@/lib/settings';
 import { createTestDb } from '@/lib/testing/test-db';
+import { setupMessages } from '../background/messages';
+import { createTestBackground } from '../background/test-context';
 import { App } from './app';
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  vi.spyOn(console, 'info').mockImplementation(() => {});
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+});
 
 afterEach(() => {
   cleanup();
+  vi.restoreAllMocks();
 });
 
 const address = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
 
+/** The popup over a background (handlers, fake server) that has the popup's database. */
 function renderPopup() {
   const db = createTestDb();
+  const background = createTestBackground({ db });
+  setupMessages(background.handlers);
   const openOptions = vi.fn(async () => {});
   const refreshPoints = vi.fn(async () => {});
   render(
@@ -21,7 +34,7 @@ function renderPopup() {
       <App version="1.2.3" openOptions={openOptions} refreshPoints={refreshPoints} />
     </DbProvider>,
   );
-  return { db, openOptions, refreshPoints };
+  return { db, openOptions, refreshPoints, background };
 }
 
 const consent = { given: true, at: 1, version: 1 };
@@ -116,6 +129,23 @@ describe('popup', () => {
       expect.stringContaining('check page: the text differs'),
     ]);
     expect(refreshPoints).toHaveBeenCalled();
+  });
+
+  it('shows the next label task beside today’s work and points, without a click', async () => {
+    const { background } = renderPopup();
+    background.server.addItems([{ id: 'review-1' }]);
+    await background.handlers.setConsent({ given: true });
+    const task = await screen.findByTestId('label-task');
+    expect(task.getAttribute('data-assignment-id')).toBe('9001');
+    expect(screen.getByTestId('task-text').textContent).toBe('Review review-1');
+    expect(screen.getByTestId('pages-today')).toBeDefined();
+    expect(screen.getByTestId('points-pending')).toBeDefined();
+  });
+
+  it('shows no labeling before consent', async () => {
+    renderPopup();
+    await screen.findByTestId('status');
+    expect(screen.queryByTestId('labeling-panel')).toBeNull();
   });
 
   it('opens the settings', async () => {

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
 import { ErrorText } from '@/components/error-text';
+import { LabelingPanel } from '@/components/labeling-panel';
 import { PointsSummary } from '@/components/points-summary';
 import { TodaySummary } from '@/components/today-summary';
 import { useAction } from '@/components/use-action';
@@ -16,7 +17,7 @@ interface AppProps {
   refreshPoints: () => Promise<unknown>;
 }
 
-/** The popup: the state at a glance, today's work and points, and the way to the settings. */
+/** The popup: the state at a glance, the next label task, today's work and points, and the way to the settings. */
 export function App({ version, openOptions, refreshPoints }: AppProps) {
   const settings = useSettings();
   const { run, error } = useAction(openOptions);
@@ -24,7 +25,7 @@ export function App({ version, openOptions, refreshPoints }: AppProps) {
     refreshPoints().catch((cause) => logger.warn('Could not refresh the points.', cause));
   }, [refreshPoints]);
   return (
-    <main className="w-80 space-y-4 p-4">
+    <main className="w-[380px] space-y-4 p-4">
       <header className="flex items-baseline justify-between">
         <h1 className="text-lg font-semibold">Gleaner</h1>
         <span data-testid="version" className="text-xs text-slate-500">
@@ -46,6 +47,7 @@ export function App({ version, openOptions, refreshPoints }: AppProps) {
           )}
           {hasConsent(settings) && (
             <>
+              <LabelingPanel settings={settings} />
               <TodaySummary />
               <PointsSummary points={settings.points} />
             </>

@@ -164,6 +164,15 @@ describe('the labeling panel, with the mouse', () => {
     ]);
   });
 
+  it('still submits with Enter after the instructions or keys were opened with a click', async () => {
+    const { user } = await renderPanel();
+    await user.click(screen.getByTestId('show-instructions'));
+    await user.click(screen.getByTestId('show-keys'));
+    await user.keyboard('1{Enter}');
+    await waitForTask('9002');
+    expect(screen.getByTestId('keys-help')).toBeDefined();
+  });
+
   it('submits with Enter after a choice was clicked, without pressing the focused choice again', async () => {
     const { user, server, labeling } = await renderPanel([
       { id: 'photo', labelSchema: { type: 'multi_choice', choices: ['cat', 'dog'] } },

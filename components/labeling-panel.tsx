@@ -38,6 +38,12 @@ function noTaskText(reason: NoTaskReason, pausedUntil: number | null): string {
   }
 }
 
+/**
+ * A mouse click on these toggles leaves the focus where it was, so the next Enter still submits
+ * (Enter on a button focused with Tab presses that button, as people expect).
+ */
+const keepFocus = (event: { preventDefault: () => void }) => event.preventDefault();
+
 const secondaryButton = `rounded-md border border-slate-300 px-2.5 py-1 text-sm hover:bg-slate-100 disabled:opacity-60 ${focusRing}`;
 
 /**
@@ -176,6 +182,7 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
               aria-expanded={instructionsOpen}
               aria-controls={instructionsId}
               aria-keyshortcuts="I"
+              onMouseDown={keepFocus}
               onClick={() => setInstructionsOpen((open) => !open)}
               className={secondaryButton}
             >
@@ -188,6 +195,7 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
             aria-expanded={helpOpen}
             aria-controls={keysId}
             aria-keyshortcuts="?"
+            onMouseDown={keepFocus}
             onClick={() => setHelpOpen((open) => !open)}
             className={secondaryButton}
           >

@@ -74,7 +74,7 @@ export function SpanText({
     <div
       ref={ref}
       data-testid="task-text"
-      className="max-h-60 overflow-auto whitespace-pre-wrap break-words rounded-md border border-slate-200 bg-white p-3 text-sm leading-relaxed"
+      className="max-h-56 overflow-auto whitespace-pre-wrap break-words rounded-md border border-slate-200 bg-white p-3 text-sm leading-relaxed"
     >
       {segmentsOf(text.length, spans).map((segment) => {
         const piece = text.slice(segment.start, segment.end);

@@ -28,7 +28,7 @@ export function TaskContent({
       return labelSchema.type === 'spans' ? (
         <SpanText ref={textRef} text={content.text} spans={spans} labels={labelSchema.labels} />
       ) : (
-        <div data-testid="task-text" className={`max-h-60 ${scrollBox}`}>
+        <div data-testid="task-text" className={`max-h-56 bg-white ${scrollBox}`}>
           {content.text}
         </div>
       );
@@ -49,19 +49,19 @@ export function TaskContent({
     case 'pairwise':
       return (
         <div className="space-y-2">
-          <div data-testid="task-prompt" className={`max-h-32 bg-slate-50 font-medium ${scrollBox}`}>
+          <div data-testid="task-prompt" className={`max-h-28 bg-slate-50 font-medium ${scrollBox}`}>
             {content.prompt}
           </div>
           <div className="grid grid-cols-2 gap-2">
             <section aria-label="Left answer" className="min-w-0">
               <h3 className="mb-1 text-xs font-medium text-slate-600">Left (1)</h3>
-              <div data-testid="task-left" className={`h-56 ${scrollBox}`}>
+              <div data-testid="task-left" className={`max-h-44 bg-white ${scrollBox}`}>
                 {content.left}
               </div>
             </section>
             <section aria-label="Right answer" className="min-w-0">
               <h3 className="mb-1 text-xs font-medium text-slate-600">Right (2)</h3>
-              <div data-testid="task-right" className={`h-56 ${scrollBox}`}>
+              <div data-testid="task-right" className={`max-h-44 bg-white ${scrollBox}`}>
                 {content.right}
               </div>
             </section>

@@ -137,7 +137,7 @@ describe('submitting a label', () => {
     expect(await background.ctx.db.outbox.count()).toBe(0);
   });
 
-  it('uploads at once in a signed result batch, then stores the standing for the popup', async () => {
+  it('uploads at once in a signed result batch, then stores the standing and points for the popup', async () => {
     const background = await connectedLabeler(3);
     const { handlers, server, ctx, labeling } = background;
     const { task } = await handlers.getNextTask({});
@@ -158,7 +158,11 @@ describe('submitting a label', () => {
       },
     ]);
     expect(server.labels).toMatchObject([{ itemId: 'review-1', value: positive }]);
-    expect(requestsOf(server).slice(-2)).toEqual(['POST /v1/results', 'GET /v1/devices/me/labeling']);
+    expect(requestsOf(server).slice(-3)).toEqual([
+      'POST /v1/results',
+      'GET /v1/devices/me/labeling',
+      'GET /v1/devices/me/points',
+    ]);
     expect((await readSettings(ctx.db)).labelerStanding).toMatchObject({
       goldAnswered: 0,
       goldAccuracy: null,
@@ -167,6 +171,7 @@ describe('submitting a label', () => {
       points: { pending: 5, verified: 0 },
       fetchedAt: background.clock.now,
     });
+    expect((await readSettings(ctx.db)).points?.fetchedAt).toBe(background.clock.now);
   });
 
   it('sends pairwise answers as left/right as shown; the server maps them to its own order', async () => {

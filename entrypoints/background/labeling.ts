@@ -120,6 +120,18 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     }
   };
 
+  /** The points summary counts labels too (and names refused check answers): keep the popup's copy in step. */
+  const readPoints = async (connected: NonNullable<Awaited<ReturnType<typeof connectedApi>>>) => {
+    try {
+      const points = await connected.api.getPoints();
+      if (await stillAllowed(connected.settings.serverUrl)) {
+        await writeSettings(db, { points: { ...points, fetchedAt: ctx.now() } });
+      }
+    } catch (error) {
+      logger.warn(`Could not read the points: ${toErrorBody(error).message}`);
+    }
+  };
+
   const uploadLabels = serialized(async () => {
     const connected = await connectedApi();
     if (!connected) return;
@@ -130,7 +142,10 @@ export function createLabeling(ctx: LabelingContext): Labeling {
       random: ctx.random,
       newBatchId: ctx.newBatchId,
     });
-    if (report.stopped === null) await readStanding(connected);
+    if (report.stopped !== null) return;
+    // The standing first: it is what the labeler waits to see after a submission.
+    await readStanding(connected);
+    await readPoints(connected);
   });
   const requestUpload = () => {
     track(uploadLabels()).catch((error) => logger.error('Uploading labels failed.', error));

@@ -140,6 +140,34 @@ describe('dawidSkene', () => {
     expect(tiny.items.map((item) => item.label)).toEqual(['cat', 'dog']);
   });
 
+  it('keeps a lone labeler’s answers when the gold is all one class and one gold answer was wrong', () => {
+    // One labeler (overlap 1): six reviews answered half positive, half negative, and five all-positive
+    // gold items, one answered negative by mistake. Buyer-picked gold must not tilt the class prior.
+    const labels = [
+      ...Array.from({ length: 6 }, (_, i) => ({
+        worker: 'w',
+        item: `r${i}`,
+        label: i % 2 === 0 ? 'positive' : 'negative',
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        worker: 'w',
+        item: `g${i}`,
+        label: i === 1 ? 'negative' : 'positive',
+      })),
+    ];
+    const gold = new Map(Array.from({ length: 5 }, (_, i) => [`g${i}`, 'positive'] as [string, string]));
+    const result = dawidSkene(labels, { classes: ['positive', 'negative'], gold });
+    const work = result.items.filter((item) => !item.gold).sort((a, b) => a.item.localeCompare(b.item));
+    expect(work.map((item) => item.label)).toEqual([
+      'positive',
+      'negative',
+      'positive',
+      'negative',
+      'positive',
+      'negative',
+    ]);
+  });
+
   it('never estimates a zero probability, even for cells a labeler has no data for', () => {
     const labels = [
       { worker: 'always-yes', item: 'a', label: 'yes' },

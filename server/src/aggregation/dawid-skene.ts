@@ -62,8 +62,11 @@ function estimateParameters(
 ): void {
   const classCount = encoded.classes.length;
   const square = classCount * classCount;
+  // Gold items inform the confusion matrices but not the class prior: the buyer picked them, so their
+  // classes say nothing about how often each class occurs (all-positive gold would tilt every item).
   prior.fill(smoothing);
   for (let i = 0; i < encoded.items.length; i += 1) {
+    if ((encoded.gold[i] as number) >= 0) continue;
     for (let k = 0; k < classCount; k += 1) prior[k] = (prior[k] as number) + (posterior[i * classCount + k] as number);
   }
   let total = 0;

@@ -1,7 +1,8 @@
+import { goldPolicy } from '@protocol/labeling';
 import type { LabelRejection, StoredStanding } from '@/lib/settings';
 
 /** Gold answers the server needs before it judges a labeler (its warm-up). */
-const goldWarmUp = 3;
+const goldWarmUp = goldPolicy.minGold;
 
 const formatPoints = (points: number) => String(Math.round(points * 100) / 100);
 

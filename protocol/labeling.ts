@@ -185,3 +185,6 @@ export const projectLabelsSchema = z.object({
   next: z.number().int().nullable(),
 });
 export type ProjectLabels = z.infer<typeof projectLabelsSchema>;
+
+/** The gold rule, the same for server, audit CLI and popup: judged after 3 gold answers, labels stop counting below 60%. */
+export const goldPolicy = { minGold: 3, minAccuracy: 0.6 } as const;

@@ -1,7 +1,9 @@
 import { type Device, deviceRegistrationSchema } from '@protocol/devices';
 import { BaseError, type ErrorBody, httpStatusOf } from '@protocol/errors';
 import { type LeasedJob, leaseRequestSchema } from '@protocol/jobs';
+import { matchesGold, valueProblem } from '@protocol/label-rules';
 import {
+  goldPolicy,
   type ItemContent,
   type LabelerStanding,
   type LabelSchema,
@@ -55,45 +57,11 @@ interface FakeLabel {
   goldCorrect: boolean | null;
 }
 
-/** The real server's gold policy: judged after 3 gold answers, labels stop counting below 60%. */
-const goldWarmUp = 3;
-const goldThreshold = 0.6;
 const pointsPerLabel = 5;
 
-function labelKey(value: LabelValue): string {
-  switch (value.type) {
-    case 'single_choice':
-      return value.choice;
-    case 'multi_choice':
-      return [...value.choices].sort().join('|');
-    case 'pairwise':
-      return value.preferred;
-    case 'spans':
-      return value.spans
-        .map((span) => `${span.start}:${span.end}:${span.label}`)
-        .sort()
-        .join('|');
-  }
-}
-
-/** Why an answer does not fit its item's schema, as the real server says it; undefined when it fits. */
+/** Why an answer does not fit its item's schema, as the real server says it (the same rules); undefined when it fits. */
 function answerProblem(item: FakeItem, value: LabelValue): string | undefined {
-  const schema = item.labelSchema;
-  if (value.type !== schema.type) return `expected a ${schema.type} answer, got ${value.type}`;
-  if (value.type === 'single_choice' && schema.type === 'single_choice' && !schema.choices.includes(value.choice))
-    return `"${value.choice}" is not one of ${schema.choices.join(', ')}`;
-  if (value.type === 'multi_choice' && schema.type === 'multi_choice') {
-    const unknown = value.choices.find((choice) => !schema.choices.includes(choice));
-    if (unknown !== undefined) return `"${unknown}" is not one of ${schema.choices.join(', ')}`;
-  }
-  if (value.type === 'spans' && schema.type === 'spans' && item.content.type === 'text') {
-    for (const span of value.spans) {
-      if (span.end <= span.start) return `span ${span.start}-${span.end} is empty`;
-      if (span.end > item.content.text.length) return `span ${span.start}-${span.end} runs past the text`;
-      if (!schema.labels.includes(span.label)) return `"${span.label}" is not one of ${schema.labels.join(', ')}`;
-    }
-  }
-  return undefined;
+  return valueProblem(item.labelSchema, item.content, value);
 }
 
 /** What a test may ask of one route: fail with an error body or status, or process and then lose the reply. */
@@ -265,8 +233,8 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
 
   function standingOf(device: Address): LabelerStanding {
     const record = goldRecord(device);
-    const accuracy = record.answered >= goldWarmUp ? record.correct / record.answered : null;
-    const earning = accuracy === null || accuracy >= goldThreshold;
+    const accuracy = record.answered >= goldPolicy.minGold ? record.correct / record.answered : null;
+    const earning = accuracy === null || accuracy >= goldPolicy.minAccuracy;
     const own = labels.filter((label) => label.device === device);
     return {
       goldAnswered: record.answered,
@@ -276,7 +244,7 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       reason: earning
         ? null
         : `Your accuracy on check questions is ${Math.round((accuracy ?? 0) * 100)}%, below the ${
-            goldThreshold * 100
+            goldPolicy.minAccuracy * 100
           }% needed: your labels do not count or earn until it rises.`,
       labels: own.length,
       // Work labels wait for their item to be aggregated; correct gold answers are verified at once.
@@ -321,7 +289,7 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       itemId: lease.item.id,
       value,
       gold: gold !== null,
-      goldCorrect: gold === null ? null : labelKey(gold) === labelKey(value),
+      goldCorrect: gold === null ? null : matchesGold(gold, value),
     });
     lease.state = 'submitted';
     return { index, assignmentId: label.assignmentId, status: 'accepted' };

@@ -1,7 +1,5 @@
+import { goldPolicy } from '@protocol/labeling';
 import type { CategoricalLabel } from './types';
-
-/** The server's rule, and the audit CLI's default: judge after 3 gold answers, stop counting below 60%. */
-export const goldPolicy = { minGold: 3, minAccuracy: 0.6 } as const;
 
 export interface GoldAccuracyOptions {
   /** Gold answers a labeler needs before their accuracy is judged (the warm-up). Default 3. */

@@ -1,3 +1,4 @@
+import { labelKey } from '@protocol/label-rules';
 import { type LabelValue, labelSchemaSchema, labelValueSchema } from '@protocol/labeling';
 import type { FastifyBaseLogger } from 'fastify';
 import { bradleyTerry } from '../aggregation/bradley-terry';
@@ -6,7 +7,6 @@ import { majorityVote } from '../aggregation/majority-vote';
 import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
 import type { Database } from '../db/database';
 import { ledgerRepository } from '../repositories/ledger-repository';
-import { labelKey } from './label-rules';
 import { goldRecordOf, isInGoodStanding, reliability } from './labeler-quality';
 
 /** Points for one label that agrees with its item's aggregate, before scaling by reliability. */

@@ -1,3 +1,4 @@
+import { matchesGold, toLabelValue, valueProblem } from '@protocol/label-rules';
 import {
   type ItemContent,
   itemContentSchema,
@@ -7,7 +8,6 @@ import {
 } from '@protocol/labeling';
 import type { ResultAck } from '@protocol/results';
 import type { Queryable } from '../db/database';
-import { matchesGold, toLabelValue, valueProblem } from './label-rules';
 import { goldRecordOf, isInGoodStanding } from './labeler-quality';
 
 interface TaskRow {

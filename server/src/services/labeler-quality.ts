@@ -1,5 +1,4 @@
-import type { LabelerStanding } from '@protocol/labeling';
-import { goldPolicy } from '../aggregation/gold-accuracy';
+import { goldPolicy, type LabelerStanding } from '@protocol/labeling';
 import type { Queryable } from '../db/database';
 
 /** Gold answers needed before a labeler's accuracy is judged (the warm-up). */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { itemProblem } from '@protocol/label-rules';
 import {
   type LabelSchema,
   labelSchemaSchema,
@@ -11,7 +12,6 @@ import {
 import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database, Queryable } from '../db/database';
-import { itemProblem } from './label-rules';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
 

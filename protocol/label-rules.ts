@@ -1,4 +1,4 @@
-import type { ItemContent, LabelResult, LabelSchema, LabelValue } from '@protocol/labeling';
+import type { ItemContent, LabelResult, LabelSchema, LabelValue } from './labeling';
 
 /** Why an item cannot be labeled with a schema, or undefined when it can. */
 export function itemProblem(

@@ -1,5 +1,5 @@
 import { BaseError } from '@protocol/errors';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FetchFn } from '@/lib/api-client';
 import { loadDeviceAccount } from '@/lib/device-key';
@@ -8,20 +8,11 @@ import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { setupMessages } from './messages';
 import { syncAlarmName } from './sync-alarm';
-import { createTestBackground } from './test-context';
+import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
 
 const hour = 60 * 60 * 1000;
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  // Offline and re-registration paths log on purpose; keep the test output readable.
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
 
 describe('before consent', () => {
   it('makes no key, sends no request and sets no alarm, whatever is asked', async () => {

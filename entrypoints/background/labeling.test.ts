@@ -1,21 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { describe, expect, it } from 'vitest';
 import type { FetchFn } from '@/lib/api-client';
 import { sendMessage } from '@/lib/messages';
 import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { setupMessages } from './messages';
-import { createTestBackground } from './test-context';
+import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
 
 const minute = 60_000;
 const positive = { type: 'single_choice', choice: 'positive' } as const;

@@ -1,19 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FetchFn } from '@/lib/api-client';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { handleSyncAlarm, syncAlarmName } from './sync-alarm';
-import { createTestBackground } from './test-context';
+import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
 
 const requestsOf = (server: { received: { method: string; path: string }[] }) =>
   server.received.map((request) => `${request.method} ${request.path}`);

@@ -1,22 +1,13 @@
 import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { describe, expect, it } from 'vitest';
 import type { FetchFn } from '@/lib/api-client';
 import { readSettings, writeSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { createTestDb } from '@/lib/testing/test-db';
-import { createTestWorker } from './test-context';
+import { createTestWorker, freshFakeBrowserForEachTest } from './test-context';
 import { maxInBurstWaitMs } from './work';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
 
 const site = 'https://news.example';
 const pathsOf = (server: { received: { method: string; path: string }[] }) =>

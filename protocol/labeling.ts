@@ -28,17 +28,20 @@ export const itemContentSchema = z.discriminatedUnion('type', [
 ]);
 export type ItemContent = z.infer<typeof itemContentSchema>;
 
+/** Labeled spans of a text item: character offsets [start, end) with one of the schema's labels. */
+const spansValueSchema = z.object({
+  type: z.literal('spans'),
+  spans: z
+    .array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }))
+    .max(200),
+});
+
 /** A label as stored and aggregated. Pairwise labels name the answer (a, b) regardless of where it was shown. */
 export const labelValueSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('single_choice'), choice: z.string() }),
   z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
   z.object({ type: z.literal('pairwise'), preferred: z.enum(['a', 'b', 'tie']) }),
-  z.object({
-    type: z.literal('spans'),
-    spans: z
-      .array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }))
-      .max(200),
-  }),
+  spansValueSchema,
 ]);
 export type LabelValue = z.infer<typeof labelValueSchema>;
 
@@ -144,14 +147,7 @@ export const labelResultSchema = z.object({
       z.object({ type: z.literal('single_choice'), choice: z.string() }),
       z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
       z.object({ type: z.literal('pairwise'), preferred: z.enum(['left', 'right', 'tie']) }),
-      z.object({
-        type: z.literal('spans'),
-        spans: z
-          .array(
-            z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }),
-          )
-          .max(200),
-      }),
+      spansValueSchema,
     ])
     .optional(),
 });

@@ -2,56 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { Window } from 'happy-dom';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { extractHtml } from '../lib/extract/extract-page';
 import { type FetchedPage, fetchedPageSchema, normalizeText } from '../protocol/results';
 import { signRequest } from '../protocol/signing';
 import { article, htmlPage } from './synthetic-site';
 
 const pageCount = 50;
-
-const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-
-/**
- * A deliberately simple extractor (lib/ has no extractor yet): the first <article>, else <main>, else
- * <body>; drops script, style, noscript, svg and template; block tags become line breaks; other tags go.
- */
-function extractText(html: string): string {
-  const region =
-    /<article\b[^>]*>([\s\S]*?)<\/article>/i.exec(html)?.[1] ??
-    /<main\b[^>]*>([\s\S]*?)<\/main>/i.exec(html)?.[1] ??
-    /<body\b[^>]*>([\s\S]*?)<\/body>/i.exec(html)?.[1] ??
-    html;
-  return region
-    .replace(/<(script|style|noscript|svg|template)\b[\s\S]*?<\/\1>/gi, '')
-    .replace(
-      /<\/?(p|h[1-6]|li|ul|ol|div|section|figure|figcaption|blockquote|br|tr|table|header|footer)\b[^>]*>/gi,
-      '\n',
-    )
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
-      if (name[0] === '#') {
-        const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-        return String.fromCodePoint(code);
-      }
-      return entities[name.toLowerCase()] ?? whole;
-    })
-    .split('\n')
-    .map((line) => line.replace(/[ \t\r\f\v]+/g, ' ').trim())
-    .filter(Boolean)
-    .join('\n\n');
-}
-
-/** Same-origin links of the page, absolute and without duplicates (what a link-following campaign uploads). */
-function sameOriginLinks(html: string, pageUrl: string): string[] {
-  const origin = new URL(pageUrl).origin;
-  const links = new Set<string>();
-  for (const match of html.matchAll(/<a\b[^>]*\bhref="([^"]+)"/gi)) {
-    const url = new URL((match[1] as string).replace(/&amp;/g, '&'), pageUrl);
-    url.hash = '';
-    if (url.origin === origin && url.href !== pageUrl) links.add(url.href);
-  }
-  return [...links];
-}
 
 const gzipBytesPerPage = (pages: FetchedPage[], batch: number) => {
   let total = 0;
@@ -87,14 +45,17 @@ export async function benchUploadEfficiency(): Promise<string> {
   let htmlBytes = 0;
   let htmlGzipBytes = 0;
   let textBytes = 0;
+  const parser = new new Window().DOMParser() as unknown as DOMParser;
   try {
     for (let index = 0; index < pageCount; index += 1) {
       const url = `${origin}/articles/${index}`;
       const response = await fetch(url);
       const bytes = Buffer.from(await response.arrayBuffer());
       const html = bytes.toString('utf8');
-      const text = extractText(html);
-      // The simple extractor must recover every paragraph of the article, or the comparison means nothing.
+      // The extension's own extractor (Readability over a DOM), here over happy-dom's parser.
+      const extracted = extractHtml({ html, url, collectLinks: true }, parser);
+      const text = extracted.text;
+      // The extractor must recover every paragraph of the article, or the comparison means nothing.
       const normalized = normalizeText(text);
       for (const paragraph of (articles[index] as (typeof articles)[number]).sections.flatMap((s) => s.paragraphs)) {
         if (!normalized.includes(normalizeText(paragraph))) throw new Error(`extraction lost text of ${url}`);
@@ -109,16 +70,16 @@ export async function benchUploadEfficiency(): Promise<string> {
         bytesFetched: bytes.length,
         httpStatus: response.status,
         contentType: response.headers.get('content-type') ?? '',
-        title: /<title>([^<]*)<\/title>/i.exec(html)?.[1] ?? '',
+        title: extracted.title,
         text,
-        lang: 'en',
-        canonicalUrl: /<link rel="canonical" href="([^"]+)"/i.exec(html)?.[1] ?? null,
+        lang: extracted.lang,
+        canonicalUrl: extracted.canonicalUrl,
         links: [],
         textSha256: createHash('sha256').update(normalized, 'utf8').digest('hex'),
       };
       fetchedPageSchema.parse(page);
       textOnly.push(page);
-      withLinks.push({ ...page, links: sameOriginLinks(html, url) });
+      withLinks.push({ ...page, links: extracted.links });
       withHtml.push({ ...page, html });
       htmlBytes += bytes.length;
       htmlGzipBytes += gzipSync(bytes).length;
@@ -141,7 +102,7 @@ export async function benchUploadEfficiency(): Promise<string> {
   const linkCount = withLinks.reduce((sum, page) => sum + page.links.length, 0) / pageCount;
   return [
     `upload efficiency (${pageCount} generated news pages fetched from a local test site; gzip at zlib's default level 6)`,
-    '  text extracted by a simple tag stripper in bench/ (article, else main, else body): lib/ has no extractor yet',
+    "  text extracted by the extension's own extractor (lib/extract: Readability), on happy-dom's DOMParser",
     `  ${''.padEnd(52)} per page   / raw HTML`,
     `  ${'raw HTML as fetched (anchor)'.padEnd(52)} ${(rawPerPage / 1024).toFixed(2).padStart(6)} KB  1.000`,
     row('HTML gzip-compressed page by page', htmlGzipBytes / pageCount),

@@ -67,10 +67,13 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
   const latestRequest = useRef(0);
   const ids = useId();
 
-  /** Runs a message that answers the next task and shows it; only the latest request's answer counts. */
-  const show = useCallback(async (forGate: string, action: () => Promise<NextTask>) => {
+  /**
+   * Runs a message that answers the next task and shows it; only the latest request's answer counts.
+   * A submission or skip blocks the keys until it is answered; a re-read after a state change does not.
+   */
+  const show = useCallback(async (forGate: string, action: () => Promise<NextTask>, blocking = true) => {
     const request = ++latestRequest.current;
-    setPending(true);
+    if (blocking) setPending(true);
     setError(null);
     setHint(null);
     try {
@@ -94,7 +97,7 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
   }, []);
 
   useEffect(() => {
-    void show(gate, () => sendMessage('getNextTask', {}));
+    void show(gate, () => sendMessage('getNextTask', {}), false);
   }, [gate, show]);
 
   const task = shown?.next.task ?? null;
@@ -113,8 +116,10 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
     if (task) setDraftState({ assignmentId: task.assignmentId, draft: next });
   };
 
+  // Choosing is allowed while a refresh is in flight: the draft belongs to this task's assignment,
+  // so a key press is never lost to a background re-read (only submitting and skipping wait).
   const choose = (n: number) => {
-    if (!task || !draft || pending) return;
+    if (!task || !draft) return;
     const options = optionsOf(task.labelSchema);
     const option = options[n - 1];
     if (option === undefined) return;

@@ -1,4 +1,4 @@
-import type { Locator, Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** The labeling part of the popup: one task at a time, driven from the keyboard. */
 export class LabelingPanel {
@@ -27,9 +27,10 @@ export class LabelingPanel {
     };
   }
 
-  /** Chooses with a number key and submits with Enter, as a labeler would. */
+  /** Chooses with a number key, sees the choice marked as chosen, and submits with Enter, as a labeler would. */
   async answerWithKeys(choiceNumber: number): Promise<void> {
     await this.page.keyboard.press(String(choiceNumber));
+    await expect(this.page.getByTestId(`choice-${choiceNumber}`)).toHaveAttribute('aria-pressed', 'true');
     await this.page.keyboard.press('Enter');
   }
 }

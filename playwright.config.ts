@@ -9,9 +9,7 @@ export default defineConfig({
   testMatch: '*.spec.ts',
   workers: 1,
   fullyParallel: false,
-  // One retry in CI: a rare stall after a label submission (under investigation, see the labeling spec)
-  // should not sink a whole run; a retried test is still reported as flaky.
-  retries: process.env.CI ? 1 : 0,
+  retries: 0,
   timeout: 120_000,
   expect: { timeout: 15_000 },
   reporter: 'list',

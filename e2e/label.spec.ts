@@ -70,13 +70,7 @@ test('a labeler completes a project with the keyboard alone; gold mistakes show,
       const wrong = isGold && goldSeen === 1;
       await panel.answerWithKeys(positive !== wrong ? 1 : 2);
       // The next task (or the end) replaces this one.
-      await expect
-        .poll(
-          async () =>
-            (await panel.noTasks.isVisible()) || (await panel.task.getAttribute('data-assignment-id')) !== task.id,
-          { timeout: 15_000 },
-        )
-        .toBe(true);
+      await expect.poll(() => panel.hasMovedOn(task.id), { timeout: 15_000 }).toBe(true);
       if (isGold) {
         goldSeen += 1;
         await expect(panel.goldAccuracy).toContainText(goldSeen === 1 ? '100%' : goldSeen === 2 ? '50%' : '%', {

@@ -27,6 +27,16 @@ export class LabelingPanel {
     };
   }
 
+  /**
+   * Whether the task `assignmentId` has been replaced by another task or by the empty state. Reads
+   * without waiting: a locator that auto-waits for the task would hang once the empty state replaces it.
+   */
+  async hasMovedOn(assignmentId: string): Promise<boolean> {
+    const shown = await this.task.evaluateAll((tasks) => tasks.map((task) => task.getAttribute('data-assignment-id')));
+    if (shown.length > 0) return shown[0] !== assignmentId;
+    return this.noTasks.isVisible();
+  }
+
   /** Chooses with a number key, sees the choice marked as chosen, and submits with Enter, as a labeler would. */
   async answerWithKeys(choiceNumber: number): Promise<void> {
     await this.page.keyboard.press(String(choiceNumber));

@@ -4,6 +4,7 @@ import { formatBytes } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import { defaultSettings, serverUrlSchema } from '@/lib/settings';
 import { ErrorText } from './error-text';
+import { ServerUrlField } from './server-url-field';
 import { useAction } from './use-action';
 
 /**
@@ -70,20 +71,11 @@ export function ConsentScreen({ serverUrl }: { serverUrl: string }) {
         </p>
       </section>
 
-      <div>
-        <label htmlFor="consent-server-url" className="block text-sm font-medium">
-          Gleaner server
-        </label>
-        <input
-          id="consent-server-url"
-          data-testid="server-url"
-          type="url"
-          value={serverUrlText}
-          onChange={(event) => setServerUrlText(event.target.value)}
-          className="mt-1 w-full rounded-md border border-slate-300 px-3 py-2 text-sm"
-        />
-        <p className="mt-1 text-xs text-slate-500">Keep the default unless you were given another address.</p>
-      </div>
+      <ServerUrlField
+        value={serverUrlText}
+        onChange={setServerUrlText}
+        hint="Keep the default unless you were given another address."
+      />
 
       <ErrorText error={error} testId="consent-error" />
 

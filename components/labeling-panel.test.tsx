@@ -1,24 +1,16 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { afterEach, describe, expect, it } from 'vitest';
 import { setupMessages } from '@/entrypoints/background/messages';
 import { createTestBackground } from '@/entrypoints/background/test-context';
 import { readSettings, writeSettings } from '@/lib/settings';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { DbProvider } from './db-context';
 import { LabelingPanel } from './labeling-panel';
 import { useSettings } from './use-settings';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  cleanup();
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
+afterEach(cleanup);
 
 /** The panel as the popup shows it: live settings, with a text field beside it to type into. */
 function LivePanel() {

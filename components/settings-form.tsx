@@ -9,6 +9,7 @@ import {
   serverUrlSchema,
 } from '@/lib/settings';
 import { ErrorText } from './error-text';
+import { ServerUrlField } from './server-url-field';
 import { useAction } from './use-action';
 
 /** Server address and daily budget, checked here and again by the background, saved together. */
@@ -44,19 +45,7 @@ export function SettingsForm({ serverUrl, dailyBudgetBytes }: { serverUrl: strin
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4" aria-label="Settings">
-      <div>
-        <label htmlFor="settings-server-url" className="block text-sm font-medium">
-          Gleaner server
-        </label>
-        <input
-          id="settings-server-url"
-          data-testid="server-url"
-          type="url"
-          value={serverUrlText}
-          onChange={(event) => setServerUrlText(event.target.value)}
-          className="mt-1 w-full rounded-md border border-slate-300 px-3 py-2 text-sm"
-        />
-      </div>
+      <ServerUrlField value={serverUrlText} onChange={setServerUrlText} />
       <div>
         <label htmlFor="settings-daily-budget" className="block text-sm font-medium">
           Daily budget (MB)

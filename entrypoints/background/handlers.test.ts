@@ -6,9 +6,10 @@ import { loadDeviceAccount } from '@/lib/device-key';
 import { sendMessage } from '@/lib/messages';
 import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { setupMessages } from './messages';
 import { syncAlarmName } from './sync-alarm';
-import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
+import { createTestBackground } from './test-context';
 
 const hour = 60 * 60 * 1000;
 

@@ -3,8 +3,9 @@ import type { FetchFn } from '@/lib/api-client';
 import { sendMessage } from '@/lib/messages';
 import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { setupMessages } from './messages';
-import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
+import { createTestBackground } from './test-context';
 
 freshFakeBrowserForEachTest();
 

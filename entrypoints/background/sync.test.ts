@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FetchFn } from '@/lib/api-client';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { handleSyncAlarm, syncAlarmName } from './sync-alarm';
-import { createTestBackground, freshFakeBrowserForEachTest } from './test-context';
+import { createTestBackground } from './test-context';
 
 freshFakeBrowserForEachTest();
 

@@ -1,5 +1,3 @@
-import { afterEach, beforeEach, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FetchFn } from '@/lib/api-client';
 import type { GleanerDb } from '@/lib/db';
 import { extractHtml } from '@/lib/extract/extract-page';
@@ -75,19 +73,4 @@ export function createTestWorker(
     ...options.work,
   };
   return { ...background, ctx, pages, fetched, sleeps, runBurst: () => runBurst(ctx) };
-}
-
-/**
- * For tests only: a fresh fake browser before each test, and quiet info/warn logs (offline and
- * re-registration paths log on purpose), restored after.
- */
-export function freshFakeBrowserForEachTest(): void {
-  beforeEach(() => {
-    fakeBrowser.reset();
-    vi.spyOn(console, 'info').mockImplementation(() => {});
-    vi.spyOn(console, 'warn').mockImplementation(() => {});
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
 }

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { FetchFn } from '@/lib/api-client';
 import { readSettings, writeSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { createTestDb } from '@/lib/testing/test-db';
-import { createTestWorker, freshFakeBrowserForEachTest } from './test-context';
+import { createTestWorker } from './test-context';
 import { maxInBurstWaitMs } from './work';
 
 freshFakeBrowserForEachTest();

@@ -1,25 +1,18 @@
 import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { DbProvider } from '@/components/db-context';
 import { loadDeviceAccount } from '@/lib/device-key';
 import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { setupMessages } from '../background/messages';
 import { createTestBackground } from '../background/test-context';
 import { App } from './app';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  cleanup();
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
+afterEach(cleanup);
 
 /** The options page wired to a real background (handlers, sync, fake server) over the fake message channel. */
 function renderOptions() {

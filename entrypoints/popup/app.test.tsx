@@ -1,24 +1,16 @@
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DbProvider } from '@/components/db-context';
 import { defaultSettings, writeSettings } from '@/lib/settings';
+import { freshFakeBrowserForEachTest } from '@/lib/testing/fresh-fake-browser';
 import { createTestDb } from '@/lib/testing/test-db';
 import { setupMessages } from '../background/messages';
 import { createTestBackground } from '../background/test-context';
 import { App } from './app';
 
-beforeEach(() => {
-  fakeBrowser.reset();
-  vi.spyOn(console, 'info').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  cleanup();
-  vi.restoreAllMocks();
-});
+freshFakeBrowserForEachTest();
+afterEach(cleanup);
 
 const address = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
 

@@ -14,7 +14,7 @@ import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { openPostgresDatabase } from '../server/src/db/postgres-database';
 import { defaultScrapingSettings, type ScrapingSettings } from '../server/src/scraping-settings';
-import { median } from './stats';
+import { benchServerIdentity, benchSigningServer, median } from './stats';
 import { article } from './synthetic-site';
 
 const postgresUrl = process.env.GLEANER_TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
@@ -77,7 +77,14 @@ interface Server {
 
 /** Starts the real server on `db`, registers a device and creates one campaign with every job of the bench. */
 async function startServer(db: Database, jobCount: number, firstSeed: number): Promise<Server> {
-  const app = await buildApp({ db, operatorToken, version: 'bench', scraping: settings, robotsIntervalMs: 0 });
+  const app = await buildApp({
+    db,
+    operatorToken,
+    version: 'bench',
+    scraping: settings,
+    robotsIntervalMs: 0,
+    server: benchServerIdentity,
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const buyer = await fetch(`${url}/v1/admin/buyers`, {
     method: 'POST',
@@ -107,7 +114,7 @@ async function startServer(db: Database, jobCount: number, firstSeed: number): P
 
 async function signedPost(url: string, device: LocalAccount, path: string, body: unknown, expect = 200) {
   const bytes = new TextEncoder().encode(JSON.stringify(body));
-  const headers = await signRequest(device, { method: 'POST', path, body: bytes });
+  const headers = await signRequest(device, { method: 'POST', path, body: bytes }, benchSigningServer);
   const response = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
@@ -158,7 +165,7 @@ interface SignedBatch {
 /** What the extension sends: the batch as JSON, gzip-compressed, signed over the compressed bytes. */
 async function signBatch(device: LocalAccount, pages: FetchedPage[]): Promise<SignedBatch> {
   const body = new Uint8Array(gzipSync(JSON.stringify({ batchId: randomUUID(), results: pages })));
-  const signed = await signRequest(device, { method: 'POST', path: '/v1/results', body });
+  const signed = await signRequest(device, { method: 'POST', path: '/v1/results', body }, benchSigningServer);
   return {
     body,
     headers: { ...signed, 'content-type': 'application/json', 'content-encoding': 'gzip' },

@@ -4,7 +4,7 @@ import { buildApp } from '../server/src/app';
 import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { defaultScrapingSettings } from '../server/src/scraping-settings';
-import { median, timeRuns } from './stats';
+import { benchServerIdentity, benchSigningServer, median, timeRuns } from './stats';
 
 /**
  * What device authentication costs per request: signed GET /v1/devices/me (signature recovery,
@@ -18,6 +18,7 @@ export async function benchRequestSigning(): Promise<string> {
     operatorToken: 'bench-operator-token-0123456789',
     version: 'bench',
     scraping: defaultScrapingSettings,
+    server: benchServerIdentity,
     robotsIntervalMs: 0,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -26,7 +27,7 @@ export async function benchRequestSigning(): Promise<string> {
   await fetch(`${url}/v1/devices`, {
     method: 'POST',
     headers: {
-      ...(await signRequest(device, { method: 'POST', path: '/v1/devices', body: register })),
+      ...(await signRequest(device, { method: 'POST', path: '/v1/devices', body: register }, benchSigningServer)),
       'content-type': 'application/json',
     },
     body: register,
@@ -39,7 +40,11 @@ export async function benchRequestSigning(): Promise<string> {
   });
   const signed = await timeRuns(runs, async () => {
     for (let i = 0; i < requests; i += 1) {
-      const headers = await signRequest(device, { method: 'GET', path: '/v1/devices/me', body: new Uint8Array() });
+      const headers = await signRequest(
+        device,
+        { method: 'GET', path: '/v1/devices/me', body: new Uint8Array() },
+        benchSigningServer,
+      );
       const response = await fetch(`${url}/v1/devices/me`, { headers });
       if (!response.ok) throw new Error(`signed request failed: ${response.status}`);
       await response.arrayBuffer();

@@ -18,3 +18,7 @@ export async function timeRuns(runs: number, fn: () => Promise<void>): Promise<n
   }
   return times;
 }
+
+/** The server every bench request is signed for; bench servers accept exactly this origin. */
+export const benchSigningServer = { origin: 'http://gleaner.bench', chainId: 31337 };
+export const benchServerIdentity = { origins: [benchSigningServer.origin], chainId: benchSigningServer.chainId };

@@ -7,6 +7,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { extractHtml } from '../lib/extract/extract-page';
 import { type FetchedPage, fetchedPageSchema, normalizeText } from '../protocol/results';
 import { signRequest } from '../protocol/signing';
+import { benchSigningServer } from './stats';
 import { article, htmlPage } from './synthetic-site';
 
 const pageCount = 50;
@@ -89,11 +90,15 @@ export async function benchUploadEfficiency(): Promise<string> {
     await new Promise((resolve) => site.close(resolve));
   }
 
-  const signed = await signRequest(privateKeyToAccount(generatePrivateKey()), {
-    method: 'POST',
-    path: '/v1/results',
-    body: new Uint8Array(),
-  });
+  const signed = await signRequest(
+    privateKeyToAccount(generatePrivateKey()),
+    {
+      method: 'POST',
+      path: '/v1/results',
+      body: new Uint8Array(),
+    },
+    benchSigningServer,
+  );
   const headerBytes = Object.entries(signed).reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
 
   const rawPerPage = htmlBytes / pageCount;

@@ -1,5 +1,5 @@
 import { BaseError } from '@protocol/errors';
-import { verifyRequestSignature } from '@protocol/signing';
+import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { createApiClient, type FetchFn } from './api-client';
@@ -37,7 +37,12 @@ describe('api client', () => {
       const url = new URL(input);
       const headers = Object.fromEntries(new Headers(init.headers).entries());
       const path = `${url.pathname}${url.search}`;
-      const { device } = await verifyRequestSignature(headers, { method: 'GET', path, body: new Uint8Array() });
+      const { device } = await verifyRequestSignature(
+        headers,
+        { method: 'GET', path, body: new Uint8Array() },
+        // The origin is signed, not the path below it.
+        { origins: ['https://example.org'], chainId: defaultChainId },
+      );
       seen = { path, verified: device };
       return new Response('{}', { status: 500 });
     };

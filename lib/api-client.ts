@@ -9,7 +9,7 @@ import {
 } from '@protocol/labeling';
 import { type PointsSummary, pointsSummarySchema } from '@protocol/points';
 import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
-import { signRequest } from '@protocol/signing';
+import { defaultChainId, signRequest } from '@protocol/signing';
 import type { LocalAccount } from 'viem';
 import type { z } from 'zod';
 import { gzip } from './gzip';
@@ -23,6 +23,8 @@ export interface ApiClientOptions {
   /** Injected so tests can answer like the server; defaults to the global fetch. */
   fetch?: FetchFn;
   timeoutMs?: number;
+  /** Chain named in every signature's domain, with the server's origin; the server must agree. */
+  chainId?: number;
 }
 
 interface SignedRequest<T extends z.ZodType> {
@@ -57,11 +59,11 @@ async function sendSignedRequest<T extends z.ZodType>(
     request.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(request.body));
   const body = request.gzip && request.body !== undefined ? await gzip(encoded) : encoded;
   // The server verifies the signature over the path exactly as it receives it.
-  const signature = await signRequest(options.account, {
-    method: request.method,
-    path: `${url.pathname}${url.search}`,
-    body,
-  });
+  const signature = await signRequest(
+    options.account,
+    { method: request.method, path: `${url.pathname}${url.search}`, body },
+    { origin: server, chainId: options.chainId ?? defaultChainId },
+  );
   const headers: Record<string, string> = { ...signature, accept: 'application/json' };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   if (request.gzip && request.body !== undefined) headers['content-encoding'] = 'gzip';

@@ -8,6 +8,7 @@ export const errorCodes = [
   'internal_error',
   'signature_missing',
   'signature_invalid',
+  'signature_wrong_server',
   'timestamp_stale',
   'nonce_replayed',
   'device_unknown',
@@ -15,6 +16,8 @@ export const errorCodes = [
   'api_key_invalid',
   'api_key_revoked',
   'operator_token_invalid',
+  'rate_limited',
+  'overloaded',
   'server_unreachable',
   'server_rejected',
 ] as const;
@@ -67,6 +70,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 413;
     case 'signature_missing':
     case 'signature_invalid':
+    case 'signature_wrong_server':
     case 'timestamp_stale':
     case 'nonce_replayed':
     case 'device_unknown':
@@ -75,6 +79,10 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'api_key_revoked':
     case 'operator_token_invalid':
       return 401;
+    case 'rate_limited':
+      return 429;
+    case 'overloaded':
+      return 503;
     case 'server_unreachable':
     case 'server_rejected':
       return 502;

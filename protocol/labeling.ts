@@ -32,14 +32,20 @@ export type ItemContent = z.infer<typeof itemContentSchema>;
 const spansValueSchema = z.object({
   type: z.literal('spans'),
   spans: z
-    .array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive(), label: z.string() }))
+    .array(
+      z.object({
+        start: z.number().int().nonnegative().max(20_000),
+        end: z.number().int().positive().max(20_000),
+        label: z.string().max(100),
+      }),
+    )
     .max(200),
 });
 
 /** A label as stored and aggregated. Pairwise labels name the answer (a, b) regardless of where it was shown. */
 export const labelValueSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('single_choice'), choice: z.string() }),
-  z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
+  z.object({ type: z.literal('single_choice'), choice: z.string().max(200) }),
+  z.object({ type: z.literal('multi_choice'), choices: z.array(z.string().max(200)).max(9) }),
   z.object({ type: z.literal('pairwise'), preferred: z.enum(['a', 'b', 'tie']) }),
   spansValueSchema,
 ]);
@@ -144,8 +150,8 @@ export const labelResultSchema = z.object({
   skipped: z.boolean().default(false),
   answer: z
     .discriminatedUnion('type', [
-      z.object({ type: z.literal('single_choice'), choice: z.string() }),
-      z.object({ type: z.literal('multi_choice'), choices: z.array(z.string()).max(9) }),
+      z.object({ type: z.literal('single_choice'), choice: z.string().max(200) }),
+      z.object({ type: z.literal('multi_choice'), choices: z.array(z.string().max(200)).max(9) }),
       z.object({ type: z.literal('pairwise'), preferred: z.enum(['left', 'right', 'tie']) }),
       spansValueSchema,
     ])

@@ -19,13 +19,18 @@ export type FetchFailureCode = (typeof fetchFailureCodes)[number];
 
 const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256');
 
+/** Largest body a device may report having fetched for one job (a stored int4 column, and far above any cap). */
+export const maxBytesFetched = 1_000_000_000;
+/** Largest Retry-After a device may report; the server clamps what it applies much lower. */
+export const maxReportedRetryAfterSeconds = 366 * 24 * 3600;
+
 const resultBaseSchema = z.object({
   assignmentId: z.string().min(1).max(64),
   jobId: z.string().min(1).max(64),
   url: z.string().max(4096),
   fetchedAt: isoDateSchema,
   /** Bytes received over the network for this job, counted against the daily budget. */
-  bytesFetched: z.number().int().nonnegative(),
+  bytesFetched: z.number().int().nonnegative().max(maxBytesFetched),
 });
 
 /** A page fetched and extracted in the browser. */
@@ -52,7 +57,7 @@ export const failedFetchSchema = resultBaseSchema.extend({
   /** The HTTP status when the server answered (429 and 503 make the server back off the host). */
   httpStatus: z.number().int().min(100).max(599).nullable().default(null),
   /** Retry-After of a 429 or 503, in seconds. */
-  retryAfterSeconds: z.number().int().nonnegative().nullable().default(null),
+  retryAfterSeconds: z.number().int().nonnegative().max(maxReportedRetryAfterSeconds).nullable().default(null),
 });
 export type FailedFetch = z.infer<typeof failedFetchSchema>;
 
@@ -69,10 +74,46 @@ export const resultBatchSchema = z.object({
 });
 export type ResultBatch = { batchId: string; results: ScrapeResult[] };
 
+/**
+ * Why a record was not accepted (or was a duplicate): stable codes a device may switch on, each sent
+ * with a reason in words. A record with one of these is settled: the device removes it and never resends it.
+ */
+export const recordVerdictCodes = [
+  /** The record does not have the shape of a result (a field missing, of the wrong type, or too long). */
+  'invalid_record',
+  /** A number outside what the protocol allows (bytes fetched, Retry-After, offsets). */
+  'out_of_range',
+  /** A string holds a NUL character or an unpaired UTF-16 surrogate; the extension cleans these before upload. */
+  'invalid_text',
+  /** textSha256 is not the SHA-256 of the normalized text. */
+  'hash_mismatch',
+  /** The assignment is not a lease of this device (or does not exist). */
+  'foreign_assignment',
+  /** The assignment is for another job than the record names. */
+  'wrong_job',
+  /** The page's URL is not the URL of its job. */
+  'url_mismatch',
+  /** The final URL after redirects breaks the URL rules. */
+  'final_url_blocked',
+  /** fetchedAt lies outside the lease (before it began, or after it expired), or in the future. */
+  'outside_lease',
+  /** The same assignment appears earlier in this batch, or was already settled by an earlier batch. */
+  'already_received',
+  /** The job already has every copy it asked for from other devices: the page is kept, and earns nothing. */
+  'job_complete',
+  /** The batch id was used by another device. */
+  'batch_id_taken',
+  /** A label that does not fit its task (schema, answer, lease). */
+  'invalid_label',
+] as const;
+export type RecordVerdictCode = (typeof recordVerdictCodes)[number];
+
 export const resultAckSchema = z.object({
   index: z.number().int(),
   assignmentId: z.string().nullable(),
   status: z.enum(['accepted', 'duplicate', 'rejected']),
+  /** Set for every rejected and duplicate record. */
+  code: z.enum(recordVerdictCodes).optional(),
   reason: z.string().optional(),
 });
 export type ResultAck = z.infer<typeof resultAckSchema>;

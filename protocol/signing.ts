@@ -8,6 +8,8 @@ import {
   keccak256,
   type LocalAccount,
   recoverTypedDataAddress,
+  sha256,
+  stringToBytes,
 } from 'viem';
 import { AuthError } from './errors';
 
@@ -15,8 +17,28 @@ import { AuthError } from './errors';
  * Every request a device makes is signed as EIP-712 typed data over what it does
  * (method, path, hash of the exact body bytes) and when (timestamp, nonce), so a
  * captured request cannot be altered, replayed, or reused much later.
+ *
+ * The domain names the server the device meant to talk to (the origin of its configured server URL)
+ * and the chain, so a request signed for one Gleaner server is refused by every other one.
  */
-export const requestDomain = { name: 'Gleaner', version: '1' } as const;
+export interface SigningServer {
+  /** The server's public origin as the device knows it: `https://gleaner.example` (no path, no slash). */
+  origin: string;
+  chainId: number;
+}
+
+/** The chain Gleaner runs on unless configured otherwise: a local anvil chain. */
+export const defaultChainId = 31337;
+
+/** The EIP-712 domain of one server: its origin enters as the salt (keccak256 of the origin's UTF-8). */
+export function requestDomain(server: SigningServer) {
+  return {
+    name: 'Gleaner',
+    version: '2',
+    chainId: server.chainId,
+    salt: keccak256(stringToBytes(server.origin)),
+  } as const;
+}
 
 export const requestTypes = {
   Request: [
@@ -33,39 +55,46 @@ export const signatureHeaders = {
   timestamp: 'x-gleaner-timestamp',
   nonce: 'x-gleaner-nonce',
   signature: 'x-gleaner-signature',
+  /** The server origin the request was signed for (it is in the signed domain, so it cannot be changed). */
+  server: 'x-gleaner-server',
 } as const;
 
 /** How far a request's timestamp may be from the server's clock. */
 export const maxClockSkewSeconds = 300;
 
+/** Half the secp256k1 group order: a signature with a larger s is the malleable twin of a low-s one. */
+const secp256k1HalfOrder = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
 export interface RequestToSign {
   method: string;
   /** Path with query string, exactly as sent (`/v1/devices/me`). */
   path: string;
-  /** The exact body bytes sent; empty for GET. */
+  /** The exact body bytes sent (the gzip bytes for a gzip body); empty for GET. */
   body: Uint8Array;
 }
 
 export type SignatureHeaders = Record<(typeof signatureHeaders)[keyof typeof signatureHeaders], string>;
 
+/** SHA-256 of the exact body bytes: a native digest on every side (WebCrypto, node:crypto) gives the same. */
 export function hashBody(body: Uint8Array): Hex {
-  return keccak256(body);
+  return sha256(body);
 }
 
 function randomNonce(): Hex {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** Signs a request with the device key and returns the headers to send with it. */
+/** Signs a request for `server` with the device key and returns the headers to send with it. */
 export async function signRequest(
   account: LocalAccount,
   request: RequestToSign,
+  server: SigningServer,
   now: Date = new Date(),
 ): Promise<SignatureHeaders> {
   const timestamp = BigInt(Math.floor(now.getTime() / 1000));
   const nonce = randomNonce();
   const signature = await account.signTypedData({
-    domain: requestDomain,
+    domain: requestDomain(server),
     types: requestTypes,
     primaryType: 'Request',
     message: {
@@ -81,25 +110,28 @@ export async function signRequest(
     [signatureHeaders.timestamp]: timestamp.toString(),
     [signatureHeaders.nonce]: nonce,
     [signatureHeaders.signature]: signature,
+    [signatureHeaders.server]: server.origin,
   };
 }
 
-export interface VerifiedRequest {
+/** What the headers of a signed request claim, checked for form and freshness but not yet for the signature. */
+export interface ClaimedSignature {
   device: Address;
-  nonce: Hex;
   timestamp: number;
+  nonce: Hex;
+  signature: Hex;
+  server: string;
 }
 
 /**
- * Checks the signature headers of a request: all present and well formed, the
- * timestamp within the allowed skew, and the signature made by the claimed device.
- * Whether the device is known and the nonce fresh is the server's to decide.
+ * Reads the signature headers of a request: all present and well formed, the timestamp within the
+ * allowed skew, a 65-byte low-s signature. Cheap (no hashing, no key recovery), so a server can
+ * refuse most bad requests before it reads their body or asks its database.
  */
-export async function verifyRequestSignature(
+export function readSignatureHeaders(
   headers: Record<string, string | string[] | undefined>,
-  request: RequestToSign,
   now: Date = new Date(),
-): Promise<VerifiedRequest> {
+): ClaimedSignature {
   const read = (name: string): string | undefined => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -108,7 +140,8 @@ export async function verifyRequestSignature(
   const timestampText = read(signatureHeaders.timestamp);
   const nonce = read(signatureHeaders.nonce);
   const signature = read(signatureHeaders.signature);
-  if (!device || !timestampText || !nonce || !signature) {
+  const server = read(signatureHeaders.server);
+  if (!device || !timestampText || !nonce || !signature || !server) {
     const missing = Object.values(signatureHeaders).filter((name) => !read(name));
     throw new AuthError(
       'signature_missing',
@@ -124,8 +157,17 @@ export async function verifyRequestSignature(
   if (!isHex(nonce) || nonce.length !== 66) {
     throw new AuthError('signature_invalid', `${signatureHeaders.nonce} must be 32 bytes of hex.`);
   }
-  if (!isHex(signature)) {
-    throw new AuthError('signature_invalid', `${signatureHeaders.signature} must be hex.`);
+  if (!isHex(signature) || signature.length !== 132) {
+    throw new AuthError('signature_invalid', `${signatureHeaders.signature} must be 65 bytes of hex (r, s, v).`);
+  }
+  if (BigInt(`0x${signature.slice(66, 130)}`) > secp256k1HalfOrder) {
+    throw new AuthError(
+      'signature_invalid',
+      'The signature is in its high-s form; only low-s signatures are accepted (EIP-2).',
+    );
+  }
+  if (server.length > 200) {
+    throw new AuthError('signature_invalid', `${signatureHeaders.server} is too long to be a server origin.`);
   }
   const timestamp = Number(timestampText);
   const skew = Math.abs(now.getTime() / 1000 - timestamp);
@@ -135,26 +177,73 @@ export async function verifyRequestSignature(
       `The request was signed ${Math.round(skew)} s away from the server's clock; at most ${maxClockSkewSeconds} s is accepted. Check the device clock.`,
     );
   }
+  return { device: getAddress(device), timestamp, nonce, signature, server };
+}
+
+/**
+ * Checks that `claimed` was signed by its device over this method, path and body hash, for this
+ * server and chain. Throws `signature_invalid` otherwise.
+ */
+export async function checkRequestSigner(
+  claimed: ClaimedSignature,
+  request: { method: string; path: string; bodyHash: Hex },
+  chainId: number,
+): Promise<void> {
   let signer: Address;
   try {
     signer = await recoverTypedDataAddress({
-      domain: requestDomain,
+      domain: requestDomain({ origin: claimed.server, chainId }),
       types: requestTypes,
       primaryType: 'Request',
       message: {
         method: request.method.toUpperCase(),
         path: request.path,
-        bodyHash: hashBody(request.body),
-        timestamp: BigInt(timestamp),
-        nonce,
+        bodyHash: request.bodyHash,
+        timestamp: BigInt(claimed.timestamp),
+        nonce: claimed.nonce,
       },
-      signature,
+      signature: claimed.signature,
     });
   } catch (cause) {
     throw new AuthError('signature_invalid', 'The signature could not be read.', { cause });
   }
-  if (signer !== getAddress(device)) {
+  if (signer !== claimed.device) {
     throw new AuthError('signature_invalid', 'The signature does not match the device and request it claims.');
   }
-  return { device: signer, nonce, timestamp };
+}
+
+/** Refuses a request signed for another server than one of `origins`. */
+export function checkSignedServer(claimed: ClaimedSignature, origins: readonly string[]): void {
+  if (!origins.includes(claimed.server)) {
+    throw new AuthError(
+      'signature_wrong_server',
+      `This request was signed for the server ${claimed.server}, and this server is ${origins.join(' or ')}. Check the server address in Gleaner's settings.`,
+    );
+  }
+}
+
+export interface VerifiedRequest {
+  device: Address;
+  nonce: Hex;
+  timestamp: number;
+}
+
+/**
+ * Checks a whole signed request in one call: headers, server, and signature over the body.
+ * Whether the device is known and the nonce fresh is the server's to decide.
+ */
+export async function verifyRequestSignature(
+  headers: Record<string, string | string[] | undefined>,
+  request: RequestToSign,
+  server: { origins: readonly string[]; chainId: number },
+  now: Date = new Date(),
+): Promise<VerifiedRequest> {
+  const claimed = readSignatureHeaders(headers, now);
+  checkSignedServer(claimed, server.origins);
+  await checkRequestSigner(
+    claimed,
+    { method: request.method, path: request.path, bodyHash: hashBody(request.body) },
+    server.chainId,
+  );
+  return { device: claimed.device, nonce: claimed.nonce, timestamp: claimed.timestamp };
 }

@@ -14,7 +14,7 @@ import {
 } from '@protocol/labeling';
 import type { PointsSummary } from '@protocol/points';
 import { type ResultAck, resultBatchSchema, type ScrapeResult, scrapeResultSchema } from '@protocol/results';
-import { verifyRequestSignature } from '@protocol/signing';
+import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
 import { textSha256 } from '../extract/text-hash';
@@ -124,7 +124,11 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
 
     let device: Address;
     try {
-      ({ device } = await verifyRequestSignature(headers, { method, path, body: bytes }));
+      ({ device } = await verifyRequestSignature(
+        headers,
+        { method, path, body: bytes },
+        { origins: [origin], chainId: defaultChainId },
+      ));
     } catch (error) {
       if (error instanceof BaseError) return fail(error.toBody());
       throw error;

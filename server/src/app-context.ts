@@ -7,4 +7,12 @@ export interface AppContext {
   operatorToken: string;
   version: string;
   scraping: ScrapingSettings;
+  /** Who this server is in device signatures: the origins devices may sign for, and the chain. */
+  server: ServerIdentity;
+}
+
+export interface ServerIdentity {
+  /** Public origins of this server (`https://gleaner.example`); a request signed for any other is refused. */
+  origins: string[];
+  chainId: number;
 }

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './app-context';
 import { setupErrorHandler } from './plugins/error-handler';
-import { setupRawBody } from './plugins/raw-body';
+import { setupRequestBody } from './plugins/request-body';
 import { nonceRepository } from './repositories/nonce-repository';
 import { adminRoutes } from './routes/admin';
 import { buyerRoutes } from './routes/buyers';
@@ -41,7 +41,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('device', null);
   app.decorateRequest('buyer', null);
-  setupRawBody(app);
+  setupRequestBody(app);
   setupErrorHandler(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -64,7 +64,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
             in: 'header',
             name: 'x-gleaner-signature',
             description:
-              'EIP-712 signature of Request{method, path, bodyHash, timestamp, nonce} (see protocol/signing.ts), sent with x-gleaner-device, x-gleaner-timestamp and x-gleaner-nonce.',
+              'EIP-712 signature of Request{method, path, bodyHash (SHA-256 of the exact body bytes), timestamp, nonce} in the domain {name: Gleaner, version: 2, chainId, salt: keccak256(server origin)} (see protocol/signing.ts), low-s, sent with x-gleaner-device, x-gleaner-timestamp, x-gleaner-nonce and x-gleaner-server.',
           },
         },
       },
@@ -79,6 +79,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     operatorToken: options.operatorToken,
     version: options.version,
     scraping: options.scraping,
+    server: options.server,
   };
   const robotsWorker = startRobotsWorker(app, context, options.robotsIntervalMs ?? 2000);
   await app.register(healthRoutes, context);

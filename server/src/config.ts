@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { defaultChainId } from '@protocol/signing';
 import { z } from 'zod';
 
 const envSchema = z.object({
@@ -12,6 +13,22 @@ const envSchema = z.object({
   GLEANER_DATA_DIR: z.string().min(1).default('./data'),
   /** Operator token for the admin API and CLI; generated into the data folder when unset. */
   GLEANER_OPERATOR_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /**
+   * Public origins of this server, comma-separated, as devices know it (device signatures name one).
+   * Unset: http://HOST:PORT, plus the localhost spelling when HOST is a loopback address.
+   */
+  GLEANER_PUBLIC_URL: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin)).min(1))
+    .optional(),
+  /** Chain id named in device signatures (and, later, the reward contracts' chain). */
+  GLEANER_CHAIN_ID: z.coerce.number().int().positive().default(defaultChainId),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -22,6 +39,14 @@ export interface ServerConfig {
   dataDir: string;
   operatorToken: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  publicOrigins: string[];
+  chainId: number;
+}
+
+function defaultOrigins(host: string, port: number): string[] {
+  const loopback = ['127.0.0.1', 'localhost', '::1', '0.0.0.0', '::'];
+  if (loopback.includes(host)) return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+  return [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
 }
 
 /** Reads and validates the environment once at boot; a bad value stops the start with a clear message. */
@@ -41,5 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: resolve(value.GLEANER_DATA_DIR),
     operatorToken: value.GLEANER_OPERATOR_TOKEN,
     logLevel: value.LOG_LEVEL,
+    publicOrigins: value.GLEANER_PUBLIC_URL ?? defaultOrigins(value.HOST, value.PORT),
+    chainId: value.GLEANER_CHAIN_ID,
   };
 }

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     operatorToken,
     version: serverVersion,
     scraping,
+    server: { origins: config.publicOrigins, chainId: config.chainId },
     consoleDir,
     logger: { level: config.logLevel },
   });

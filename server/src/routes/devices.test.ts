@@ -148,12 +148,20 @@ describeEachDatabase('device registration and signed requests', (database) => {
     expect(response.json().message).toMatch(/extensionVersion/);
   });
 
-  it('rejects a body that is not JSON without failing the server', async () => {
-    const response = await app.inject({
+  it('rejects a signed body that is not JSON without failing the server, and an unsigned one before reading it', async () => {
+    const payload = '{"extensionVersion": ';
+    const unsigned = await app.inject({
       method: 'POST',
       url: '/v1/devices',
       headers: { 'content-type': 'application/json' },
-      payload: '{"extensionVersion": ',
+      payload,
+    });
+    expect(unsigned.statusCode).toBe(401);
+    expect(unsigned.json().code).toBe('signature_missing');
+    const response = await signedInject(app, privateKeyToAccount(generatePrivateKey()), {
+      method: 'POST',
+      url: '/v1/devices',
+      rawBody: new TextEncoder().encode(payload),
     });
     expect(response.statusCode).toBe(400);
     expect(response.json().message).toMatch(/not valid JSON/);

@@ -2,16 +2,19 @@ import { deviceRegistrationSchema, deviceSchema } from '@protocol/devices';
 import { errorBodySchema } from '@protocol/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../app-context';
-import { deviceAuth } from '../plugins/device-auth';
+import { deviceSigned } from '../plugins/device-auth';
 import { deviceRepository } from '../repositories/device-repository';
 
-export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }) => {
+export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
+  const { db } = context;
   const devices = deviceRepository(db);
 
   app.post(
     '/v1/devices',
     {
-      preValidation: deviceAuth(db, { allowUnknownDevice: true }),
+      ...deviceSigned(context, { allowUnknownDevice: true }),
+      // A registration is a few dozen bytes; anything larger is refused before its hash is computed.
+      bodyLimit: 4096,
       schema: {
         summary: 'Register the signing device (idempotent)',
         tags: ['devices'],
@@ -32,7 +35,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db 
   app.get(
     '/v1/devices/me',
     {
-      preValidation: deviceAuth(db),
+      ...deviceSigned(context),
       schema: {
         summary: 'The signing device as the server knows it',
         tags: ['devices'],

@@ -13,7 +13,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../app-context';
 import { buyerAuth } from '../plugins/buyer-auth';
-import { deviceAuth } from '../plugins/device-auth';
+import { deviceSigned } from '../plugins/device-auth';
 import { labelerStanding } from '../services/labeler-quality';
 import { parseItemUpload, projectService } from '../services/project-service';
 import { taskLeaseService } from '../services/task-lease-service';
@@ -21,7 +21,8 @@ import { taskLeaseService } from '../services/task-lease-service';
 const projectParams = z.object({ projectId: z.uuid() });
 
 /** Labeling: buyers' projects and items; labelers' task leases and standing. */
-export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db }) => {
+export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
+  const { db } = context;
   const projects = projectService(db);
   const tasks = taskLeaseService(db);
   const asBuyer = { onRequest: buyerAuth(db) };
@@ -121,7 +122,7 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db
   app.post(
     '/v1/tasks/lease',
     {
-      preValidation: deviceAuth(db),
+      ...deviceSigned(context),
       schema: {
         ...deviceCommon,
         summary: 'Lease a few labeling tasks (never an item this labeler has seen)',
@@ -135,7 +136,7 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db
   app.get(
     '/v1/devices/me/labeling',
     {
-      preValidation: deviceAuth(db),
+      ...deviceSigned(context),
       schema: {
         ...deviceCommon,
         summary: 'The labeler’s accuracy on gold, whether their labels count, and label points',

@@ -4,7 +4,7 @@ import { pointsSummarySchema } from '@protocol/points';
 import { resultBatchAckSchema, resultBatchSchema } from '@protocol/results';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../app-context';
-import { deviceAuth } from '../plugins/device-auth';
+import { deviceSigned } from '../plugins/device-auth';
 import { ledgerRepository } from '../repositories/ledger-repository';
 import { ingestService } from '../services/ingest-service';
 import { leaseService } from '../services/lease-service';
@@ -12,11 +12,12 @@ import { leaseService } from '../services/lease-service';
 /** What devices do: lease jobs, upload results, read their points. Every route is device-signed. */
 export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (projectIds: string[]) => void }> = async (
   app,
-  { db, scraping, onLabels },
+  context,
 ) => {
+  const { db, scraping, onLabels } = context;
   const leases = leaseService(db, scraping);
   const ingest = ingestService(db, scraping, { onLabels });
-  const signed = deviceAuth(db);
+  const signed = deviceSigned(context);
   const common = { tags: ['devices'], security: [{ deviceSignature: [] }] };
   const deviceOf = (request: { device: string | null }) => {
     if (!request.device) throw new Error('device auth did not run');
@@ -26,7 +27,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (pr
   app.post(
     '/v1/jobs/lease',
     {
-      preValidation: signed,
+      ...signed,
       schema: {
         ...common,
         summary: 'Lease a few pages to fetch, each until its expiry',
@@ -40,7 +41,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (pr
   app.post(
     '/v1/results',
     {
-      preValidation: signed,
+      ...signed,
       schema: {
         ...common,
         summary: 'Upload a batch of results (gzip welcome); each record is acknowledged on its own',
@@ -54,7 +55,7 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (pr
   app.get(
     '/v1/devices/me/points',
     {
-      preValidation: signed,
+      ...signed,
       schema: {
         ...common,
         summary: 'Points pending, verified and rejected, with the reason for each recent rejection',

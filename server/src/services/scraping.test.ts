@@ -3,7 +3,7 @@ import type { LocalAccount } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
-import { buildTestApp, signedInject, testOperatorToken, testScrapingSettings } from '../test/app';
+import { buildTestApp, signedInject, testOperatorToken, testScrapingSettings, testSigningServer } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import {
   createBuyerKey,
@@ -365,7 +365,7 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     const { gzipSync } = await import('node:zlib');
     const body = gzipSync(JSON.stringify({ batchId: crypto.randomUUID(), results: [{ outcome: 'nonsense' }] }));
     const { signRequest } = await import('@protocol/signing');
-    const headers = await signRequest(device, { method: 'POST', path: '/v1/results', body });
+    const headers = await signRequest(device, { method: 'POST', path: '/v1/results', body }, testSigningServer);
     const response = await app.inject({
       method: 'POST',
       url: '/v1/results',

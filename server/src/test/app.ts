@@ -1,8 +1,7 @@
-import type { SignatureHeaders } from '@protocol/signing';
-import { signRequest } from '@protocol/signing';
+import { defaultChainId, type SignatureHeaders, type SigningServer, signRequest } from '@protocol/signing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { LocalAccount } from 'viem';
-import { buildApp } from '../app';
+import { type BuildAppOptions, buildApp } from '../app';
 import type { Database } from '../db/database';
 import { defaultScrapingSettings, type ScrapingSettings } from '../scraping-settings';
 
@@ -16,13 +15,22 @@ export const testScrapingSettings: ScrapingSettings = {
   canaryRate: 0,
 };
 
-export function buildTestApp(db: Database, scraping: Partial<ScrapingSettings> = {}): Promise<FastifyInstance> {
+/** The server every test request is signed for: its public origin and chain. */
+export const testSigningServer: SigningServer = { origin: 'http://gleaner.test', chainId: defaultChainId };
+
+export function buildTestApp(
+  db: Database,
+  scraping: Partial<ScrapingSettings> = {},
+  options: Partial<BuildAppOptions> = {},
+): Promise<FastifyInstance> {
   return buildApp({
     db,
     operatorToken: testOperatorToken,
     version: '0.0.0-test',
     scraping: { ...testScrapingSettings, ...scraping },
+    server: { origins: [testSigningServer.origin], chainId: testSigningServer.chainId },
     robotsIntervalMs: 0,
+    ...options,
   });
 }
 
@@ -33,6 +41,12 @@ export interface SignedInjectOptions {
   /** Lets a test alter what is sent after signing (tampering, replays). */
   headers?: (signed: SignatureHeaders) => Record<string, string>;
   now?: Date;
+  /** Exact body bytes to sign and send instead of `body` as JSON (malformed or gzip bodies). */
+  rawBody?: Uint8Array;
+  /** Sent as content-encoding with `rawBody`. */
+  contentEncoding?: 'gzip';
+  /** Sign for another server than the test app (to show it is refused). */
+  server?: SigningServer;
 }
 
 /** Sends a request signed by `account` exactly as the extension does. */
@@ -41,13 +55,23 @@ export async function signedInject(
   account: LocalAccount,
   options: SignedInjectOptions,
 ): Promise<LightMyRequestResponse> {
-  const bytes = options.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(options.body));
-  const signed = await signRequest(account, { method: options.method, path: options.url, body: bytes }, options.now);
+  const bytes =
+    options.rawBody ??
+    (options.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(options.body)));
+  const hasBody = options.rawBody !== undefined || options.body !== undefined;
+  const signed = await signRequest(
+    account,
+    { method: options.method, path: options.url, body: bytes },
+    options.server ?? testSigningServer,
+    options.now,
+  );
   const headers = options.headers ? options.headers(signed) : signed;
+  const bodyHeaders: Record<string, string> = hasBody ? { 'content-type': 'application/json' } : {};
+  if (options.contentEncoding) bodyHeaders['content-encoding'] = options.contentEncoding;
   return app.inject({
     method: options.method,
     url: options.url,
-    headers: options.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    payload: options.body === undefined ? undefined : Buffer.from(bytes),
+    headers: { ...headers, ...bodyHeaders },
+    payload: hasBody ? Buffer.from(bytes) : undefined,
   });
 }

@@ -1,13 +1,14 @@
-import { lookup } from 'node:dns/promises';
-import { checkUrl, classifyIp } from '@protocol/url-guard';
 import robotsParser from 'robots-parser';
 import type { Database, Queryable } from '../db/database';
+import { type Resolver, safeFetch } from '../net/safe-fetch';
 import type { ScrapingSettings } from '../scraping-settings';
 
 /** The product token robots.txt groups are matched against (falling back to `*`). */
 const robotsUserAgent = 'GleanerBot';
 
+/** RFC 9309 §2.5: crawlers must parse at least 500 KiB; the rest is cut off while streaming. */
 const maxRobotsBytes = 500 * 1024;
+const robotsTimeoutMs = 10_000;
 /** RFC 9309 §2.3.1.3: an unreachable robots.txt means "disallow all" for a while; try again after this. */
 const unreachableRetrySeconds = 10 * 60;
 
@@ -17,49 +18,34 @@ type RobotsFetch =
   | { status: 'unreachable'; body: null; detail: string };
 
 /**
- * Fetches an origin's robots.txt from the server, with the same URL rules as the devices plus a
- * DNS check of the resolved address, so a campaign cannot point the server at a private network.
- * RFC 9309: 4xx means no restrictions; 5xx or no answer means disallow all until retried.
+ * Fetches an origin's robots.txt from the server through `safeFetch` (URL rules and a public-address
+ * check on every hop, at most five redirects, RFC 9309 §2.3.1.2), so a campaign cannot point the
+ * server at a private network. RFC 9309: 4xx means no restrictions; 5xx or no answer means disallow
+ * all until retried. `lookup` replaces the system resolver in tests.
  */
-async function fetchRobotsTxt(origin: string, settings: ScrapingSettings): Promise<RobotsFetch> {
-  const url = `${origin}/robots.txt`;
-  const verdict = checkUrl(url, { allowedTestOrigins: settings.testOrigins });
-  if (!verdict.ok) return { status: 'unreachable', body: null, detail: verdict.reason };
-  const { hostname } = new URL(url);
-  if (!settings.testOrigins.includes(origin)) {
-    try {
-      const addresses = await lookup(hostname.replace(/^\[|\]$/g, ''), { all: true });
-      const unsafe = addresses.find((address) => classifyIp(address.address) !== 'public');
-      if (unsafe) return { status: 'unreachable', body: null, detail: `${hostname} resolves to ${unsafe.address}` };
-    } catch (error) {
-      return { status: 'unreachable', body: null, detail: `DNS: ${(error as Error).message}` };
-    }
+export async function fetchRobotsTxt(
+  origin: string,
+  settings: ScrapingSettings,
+  lookup?: Resolver,
+): Promise<RobotsFetch> {
+  const fetched = await safeFetch(`${origin}/robots.txt`, {
+    maxBytes: maxRobotsBytes,
+    timeoutMs: robotsTimeoutMs,
+    maxRedirects: 5,
+    onTooLarge: 'truncate',
+    allowedTestOrigins: settings.testOrigins,
+    headers: { 'user-agent': `${robotsUserAgent}/0.1 (+robots.txt check)` },
+    lookup,
+  });
+  if (!fetched.ok) return { status: 'unreachable', body: null, detail: `${fetched.code}: ${fetched.detail}` };
+  if (fetched.status >= 400 && fetched.status < 500) return { status: 'allow_all', body: null };
+  if (fetched.status < 200 || fetched.status >= 300) {
+    return { status: 'unreachable', body: null, detail: `HTTP ${fetched.status}` };
   }
-  try {
-    let target = url;
-    // Follow up to five redirects by hand, re-checking each hop (RFC 9309 §2.3.1.2).
-    for (let hop = 0; hop <= 5; hop += 1) {
-      const response = await fetch(target, {
-        redirect: 'manual',
-        signal: AbortSignal.timeout(10_000),
-        headers: { 'user-agent': `${robotsUserAgent}/0.1 (+robots.txt check)` },
-      });
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location) {
-        target = new URL(location, target).href;
-        const hopVerdict = checkUrl(target, { allowedTestOrigins: settings.testOrigins });
-        if (!hopVerdict.ok) return { status: 'unreachable', body: null, detail: `redirect: ${hopVerdict.reason}` };
-        continue;
-      }
-      if (response.status >= 400 && response.status < 500) return { status: 'allow_all', body: null };
-      if (!response.ok) return { status: 'unreachable', body: null, detail: `HTTP ${response.status}` };
-      const bytes = new Uint8Array(await response.arrayBuffer()).slice(0, maxRobotsBytes);
-      return { status: 'parsed', body: new TextDecoder().decode(bytes) };
-    }
-    return { status: 'unreachable', body: null, detail: 'too many redirects' };
-  } catch (error) {
-    return { status: 'unreachable', body: null, detail: (error as Error).message };
-  }
+  // A line cut at the cap could read as a shorter, broader rule ("Allow: /pub" of "Allow: /public/"): drop it.
+  const lineEnd = Math.max(fetched.body.lastIndexOf(0x0a), fetched.body.lastIndexOf(0x0d));
+  const complete = fetched.truncated ? fetched.body.subarray(0, lineEnd + 1) : fetched.body;
+  return { status: 'parsed', body: new TextDecoder().decode(complete) };
 }
 
 export interface RobotsRules {

@@ -80,7 +80,7 @@ export const storedPageSchema = z.object({
   textSha256: z.string(),
   /** Pseudonymous: the device address, never a person. */
   device: z.string(),
-  verification: z.enum(['unverified', 'verified', 'rejected']),
+  verification: z.enum(['unverified', 'verified', 'rejected', 'duplicate']),
 });
 export type StoredPage = z.infer<typeof storedPageSchema>;
 

@@ -1,5 +1,6 @@
 import { normalizeText } from '@protocol/results';
 import { describe, expect, it } from 'vitest';
+import { findUncleanText } from './clean-text';
 import type { JobRow } from './db';
 import { extractHtml } from './extract/extract-page';
 import { textSha256 } from './extract/text-hash';
@@ -152,4 +153,50 @@ describe('scrapeJob', () => {
     expect(result.text.isWellFormed()).toBe(true);
     expect(result.textSha256).toBe(await textSha256(result.text));
   });
+
+  it('drops NUL characters and mends lone surrogates of a plain text page before hashing it', async () => {
+    const body = 'Column\u0000one\tColumn\u0000two\n\u0000end';
+    const { result } = await scrapeJob(job, deps(page(body, 'text/plain; charset=utf-8')));
+    if (result.outcome !== 'fetched') throw new Error('expected a page');
+    expect(result.text).toBe('Columnone\tColumntwo\nend');
+    expect(findUncleanText(result)).toBeNull();
+    expect(result.textSha256).toBe(await textSha256(result.text));
+    expect(result.textSha256).toBe(await sha256Hex(normalizeText(result.text)));
+  });
+
+  it('cleans every string of an extracted page: title, text, lang, links, canonical URL and kept HTML', async () => {
+    const dirty = (text: string) => `${text}\u0000\uD800`;
+    const { result } = await scrapeJob(
+      { ...job, keepRawHtml: true },
+      deps(page(`<html><body><p>x\u0000y</p></body></html>`, 'text/html'), async () => ({
+        title: dirty('Title'),
+        text: dirty('Body text \uDC00 here'),
+        lang: dirty('en'),
+        canonicalUrl: dirty('https://news.example/story'),
+        links: [dirty('https://news.example/a')],
+      })),
+    );
+    if (result.outcome !== 'fetched') throw new Error('expected a page');
+    expect(findUncleanText(result)).toBeNull();
+    expect(result).toMatchObject({
+      title: 'Title\uFFFD',
+      text: 'Body text \uFFFD here\uFFFD',
+      lang: 'en\uFFFD',
+      canonicalUrl: 'https://news.example/story\uFFFD',
+      links: ['https://news.example/a\uFFFD'],
+      html: '<html><body><p>xy</p></body></html>',
+    });
+    expect(result.textSha256).toBe(await sha256Hex(normalizeText(result.text)));
+  });
+
+  it('fails a plain text page of nothing but NUL characters as empty', async () => {
+    const { result } = await scrapeJob(job, deps(page('\u0000\u0000', 'text/plain')));
+    expect(result).toMatchObject({ outcome: 'failed', error: 'extraction_failed' });
+  });
 });
+
+/** SHA-256 as the server computes it, written out here rather than borrowed from the code under test. */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}

@@ -1,4 +1,5 @@
 import type { FailedFetch, FetchedPage, ScrapeResult } from '@protocol/results';
+import { cleanStrings, cleanText } from './clean-text';
 import type { JobRow } from './db';
 import type { ExtractedPage, ExtractionInput } from './extract/extract-page';
 import { extractPlainText } from './extract/extract-page';
@@ -25,8 +26,9 @@ const limits = { url: 4_096, title: 2_000, text: 5_000_000, contentType: 200, ht
 
 /**
  * Does one leased job: fetches the page under the fetcher's rules, extracts it (plain text is its
- * own text), hashes the normalized text, and returns the result to upload with the fetch log row
- * for the person. Never throws: every failure becomes a failed result with its code.
+ * own text), cleans every string the server would refuse (NUL characters, unpaired surrogates),
+ * hashes the normalized text as sent, and returns the result to upload with the fetch log row for
+ * the person. Never throws: every failure becomes a failed result with its code.
  */
 export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<ScrapeOutcome> {
   const at = deps.now();
@@ -38,7 +40,7 @@ export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<Scrap
   };
   const logBase = { at, url: job.url, assignmentId: job.id, rejection: null };
   const failed = (failure: FetchFailure, bytesFetched: number): ScrapeOutcome => {
-    const result: FailedFetch = {
+    const result: FailedFetch = cleanStrings({
       ...base,
       outcome: 'failed',
       bytesFetched,
@@ -46,7 +48,7 @@ export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<Scrap
       detail: failure.detail.slice(0, limits.detail),
       httpStatus: failure.httpStatus,
       retryAfterSeconds: failure.retryAfterSeconds,
-    };
+    });
     const log: NewFetchLogRow = {
       ...logBase,
       status: failure.httpStatus,
@@ -61,11 +63,12 @@ export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<Scrap
   if (!fetched.ok) return failed(fetched.failure, fetched.bytesFetched);
   const { body, bytesFetched } = fetched;
   const isHtml = body.mediaType === 'text/html';
-  const decoded = decodeBody(body.bytes, body.contentType, isHtml);
+  // A NUL in the body is dropped before extraction, so a page of nothing else is empty.
+  const decoded = cleanText(decodeBody(body.bytes, body.contentType, isHtml));
 
-  let page: ExtractedPage;
+  let extracted: ExtractedPage;
   try {
-    page = isHtml
+    extracted = isHtml
       ? await deps.extract({ html: decoded, url: body.finalUrl, collectLinks: job.collectLinks })
       : extractPlainText(decoded);
   } catch (error) {
@@ -73,24 +76,23 @@ export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<Scrap
     return failed(fetchFailure('extraction_failed', detail), bytesFetched);
   }
 
-  // Cut to the format's limits before hashing (and keep it well formed, as the server does), so the
-  // hash is of exactly the text uploaded.
-  const text = page.text.slice(0, limits.text).toWellFormed();
-  const result: FetchedPage = {
+  // Cut to the format's limits first, then clean (which never lengthens a string and mends a
+  // surrogate pair the cut split), then hash: the hash is of exactly the text uploaded.
+  const page = cleanStrings<Omit<FetchedPage, 'textSha256'>>({
     ...base,
     outcome: 'fetched',
     bytesFetched,
     finalUrl: body.finalUrl.slice(0, limits.url),
     httpStatus: body.httpStatus,
     contentType: body.contentType.slice(0, limits.contentType),
-    title: page.title.slice(0, limits.title).toWellFormed(),
-    text,
-    lang: page.lang,
-    canonicalUrl: page.canonicalUrl,
-    links: job.collectLinks ? page.links : [],
-    textSha256: await textSha256(text),
-    ...(job.keepRawHtml && isHtml ? { html: decoded.slice(0, limits.html).toWellFormed() } : {}),
-  };
+    title: extracted.title.slice(0, limits.title),
+    text: extracted.text.slice(0, limits.text),
+    lang: extracted.lang,
+    canonicalUrl: extracted.canonicalUrl,
+    links: job.collectLinks ? extracted.links : [],
+    ...(job.keepRawHtml && isHtml ? { html: decoded.slice(0, limits.html) } : {}),
+  });
+  const result: FetchedPage = { ...page, textSha256: await textSha256(page.text) };
   return {
     result,
     log: { ...logBase, status: body.httpStatus, bytes: bytesFetched, outcome: 'ok', reason: null },

@@ -2,7 +2,13 @@ import { BaseError } from '@protocol/errors';
 import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { createApiClient, type FetchFn } from './api-client';
+import {
+  createApiClient,
+  type FetchFn,
+  maxServerRetryAfterSeconds,
+  serverRetryAfterSecondsOf,
+  serverStatusOf,
+} from './api-client';
 import { createFakeGleanerServer } from './testing/fake-gleaner-server';
 
 const account = privateKeyToAccount(generatePrivateKey());
@@ -89,5 +95,54 @@ describe('api client', () => {
     const fetch: FetchFn = async () => Response.json({ address: 'not an address' });
     const api = createApiClient({ serverUrl: 'https://example.org', account, fetch });
     expect((await rejection(api.getOwnDevice())).code).toBe('server_rejected');
+  });
+
+  it('keeps the HTTP status beside the server’s own error details', async () => {
+    const fetch: FetchFn = async () =>
+      Response.json({ code: 'bad_request', message: 'Not JSON.', details: { at: 'body' } }, { status: 400 });
+    const api = createApiClient({ serverUrl: 'https://example.org', account, fetch });
+    const error = await rejection(api.getOwnDevice());
+    expect(error.toBody()).toEqual({
+      code: 'bad_request',
+      message: 'Not JSON.',
+      details: { at: 'body', server: 'https://example.org', status: 400 },
+    });
+    expect(serverStatusOf(error)).toBe(400);
+    expect(serverRetryAfterSecondsOf(error)).toBeNull();
+  });
+
+  it('reads the Retry-After of a 429 or 503, in seconds or as an HTTP date', async () => {
+    const now = Date.parse('2025-06-01T12:00:00Z');
+    const answers = [
+      Response.json({ code: 'overloaded', message: 'Busy.' }, { status: 503, headers: { 'retry-after': '120' } }),
+      Response.json(
+        { code: 'rate_limited', message: 'Slow down.' },
+        { status: 429, headers: { 'retry-after': new Date(now + 45_000).toUTCString() } },
+      ),
+      new Response('busy', { status: 503, headers: { 'retry-after': '30' } }),
+      Response.json({ code: 'overloaded', message: 'Busy.' }, { status: 503 }),
+    ];
+    const fetch: FetchFn = async () => answers.shift() ?? new Response(null, { status: 500 });
+    const api = createApiClient({ serverUrl: 'https://example.org', account, fetch, now: () => now });
+    const waits = [];
+    for (let i = 0; i < 4; i += 1) {
+      const error = await rejection(api.leaseJobs(1));
+      waits.push([error.code, serverStatusOf(error), serverRetryAfterSecondsOf(error)]);
+    }
+    expect(waits).toEqual([
+      ['overloaded', 503, 120],
+      ['rate_limited', 429, 45],
+      ['server_rejected', 503, 30],
+      ['overloaded', 503, null],
+    ]);
+  });
+
+  it('clamps an absurd Retry-After to an hour', async () => {
+    const fetch: FetchFn = async () =>
+      Response.json({ code: 'overloaded', message: 'Busy.' }, { status: 503, headers: { 'retry-after': '99999999' } });
+    const api = createApiClient({ serverUrl: 'https://example.org', account, fetch });
+    const error = await rejection(api.getPoints());
+    expect(serverRetryAfterSecondsOf(error)).toBe(maxServerRetryAfterSeconds);
+    expect(maxServerRetryAfterSeconds).toBe(3_600);
   });
 });

@@ -12,6 +12,7 @@ import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
 import { defaultChainId, signRequest } from '@protocol/signing';
 import type { LocalAccount } from 'viem';
 import type { z } from 'zod';
+import { retryAfterSecondsOf } from './fetcher/response-checks';
 import { gzip } from './gzip';
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
@@ -25,6 +26,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Chain named in every signature's domain, with the server's origin; the server must agree. */
   chainId?: number;
+  /** The clock a Retry-After given as an HTTP date is read against; defaults to Date.now. */
+  now?: () => number;
 }
 
 interface SignedRequest<T extends z.ZodType> {
@@ -45,9 +48,51 @@ const defaultTimeoutMs = 15_000;
 const uploadTimeoutMs = 60_000;
 
 /**
+ * The longest Retry-After the extension honours from its server; a longer one counts as this, so a
+ * misconfigured server cannot silence every device for days.
+ */
+export const maxServerRetryAfterSeconds = 3_600;
+
+/** What the client adds to the details of an error the server answered with: its HTTP status and wait. */
+interface HttpDetails {
+  server: string;
+  status: number;
+  /** A 429 or 503's Retry-After in seconds (delay or HTTP date), at most `maxServerRetryAfterSeconds`. */
+  retryAfterSeconds?: number;
+}
+
+function httpDetailsOf(response: Response, server: string, now: number): HttpDetails {
+  const details: HttpDetails = { server, status: response.status };
+  if (response.status === 429 || response.status === 503) {
+    const seconds = retryAfterSecondsOf(response.headers.get('retry-after'), now);
+    if (seconds !== null) details.retryAfterSeconds = Math.min(seconds, maxServerRetryAfterSeconds);
+  }
+  return details;
+}
+
+function detailsRecord(error: unknown): Record<string, unknown> | null {
+  if (!(error instanceof BaseError)) return null;
+  const { details } = error;
+  return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : null;
+}
+
+/** The HTTP status the server answered a failed request with; null when it did not answer (or for other errors). */
+export function serverStatusOf(error: unknown): number | null {
+  const status = detailsRecord(error)?.status;
+  return typeof status === 'number' ? status : null;
+}
+
+/** How long the server asked to wait (429 or 503 with Retry-After), in seconds; null when it did not say. */
+export function serverRetryAfterSecondsOf(error: unknown): number | null {
+  const seconds = detailsRecord(error)?.retryAfterSeconds;
+  return typeof seconds === 'number' && seconds >= 0 ? Math.min(seconds, maxServerRetryAfterSeconds) : null;
+}
+
+/**
  * Sends one request signed by the device key and returns its validated reply. Failures become a
  * BaseError: `server_unreachable` when no answer came, the server's own error when it sent one,
- * `server_rejected` for anything else.
+ * `server_rejected` for anything else; an answered one has the HTTP `status` in its details, and a
+ * 429 or 503 its `retryAfterSeconds`.
  */
 async function sendSignedRequest<T extends z.ZodType>(
   options: ApiClientOptions,
@@ -91,12 +136,23 @@ async function sendSignedRequest<T extends z.ZodType>(
 
   const json = await readJson(response);
   if (!response.ok) {
+    const http = httpDetailsOf(response, server, (options.now ?? Date.now)());
     const error = errorBodySchema.safeParse(json);
-    if (error.success) throw BaseError.fromBody(error.data);
+    if (error.success) {
+      const { code, message, details } = error.data;
+      // The HTTP facts go beside the server's own details (an object), or hold them as `serverDetails`.
+      const merged =
+        details === undefined
+          ? http
+          : typeof details === 'object' && details !== null && !Array.isArray(details)
+            ? { ...details, ...http }
+            : { ...http, serverDetails: details };
+      throw new BaseError(code, message, { details: merged });
+    }
     throw new BaseError(
       'server_rejected',
       `The Gleaner server at ${server} refused the request (HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}).`,
-      { details: { server, status: response.status } },
+      { details: http },
     );
   }
   const parsed = request.reply.safeParse(json);

@@ -40,17 +40,21 @@ export function ledgerRepository(tx: Queryable) {
       return rows.length === 1;
     },
 
-    /** Credits pending points scaled by the device's current trust, in one statement (unsampled pages). */
-    async creditScaledByTrust(
-      credit: Pick<Credit, 'device' | 'reference' | 'reason' | 'points' | 'url'>,
-    ): Promise<boolean> {
-      const rows = await tx.query(
+    /** Credits many references of one device at once, each scaled by the device's trust (unsampled pages). */
+    async creditManyScaledByTrust(
+      device: string,
+      credits: ReadonlyArray<{ reference: string; url: string | null }>,
+      points: number,
+    ): Promise<void> {
+      if (credits.length === 0) return;
+      await tx.query(
         `insert into points_ledger (device, reference, reason, points, state, url)
-         select address, $2, $3, round(($4 * trust)::numeric, 3), 'pending', $5 from devices where address = $1
-         on conflict (reference) do nothing returning 1`,
-        [credit.device, credit.reference, credit.reason, credit.points, credit.url],
+         select d.address, t.reference, 'scrape', round(($2 * d.trust)::numeric, 3), 'pending', t.url
+           from devices d, unnest($3::text[], $4::text[]) as t(reference, url)
+          where d.address = $1
+         on conflict (reference) do nothing`,
+        [device, points, credits.map((credit) => credit.reference), credits.map((credit) => credit.url)],
       );
-      return rows.length === 1;
     },
 
     async settle(reference: string, state: 'verified' | 'rejected', rejectionReason?: string): Promise<void> {
@@ -74,9 +78,14 @@ export function ledgerRepository(tx: Queryable) {
           where device = $1 and verification = 'unverified' and ('scrape:' || job_id || ':' || device) = any($2::text[])`,
         [device, settled.map((row) => row.reference)],
       );
+      // Skip jobs another batch holds: a job left 'fetched' here is closed by that batch or the next check,
+      // and waiting would take job locks out of the global order (jobs before devices) and risk a deadlock.
       await tx.query(
         `update jobs set state = 'verified', open_slots = 0
-          where state = 'fetched' and id in (select job_id from pages where device = $1 and verification = 'verified')`,
+          where id in (select id from jobs
+                        where state = 'fetched'
+                          and id in (select job_id from pages where device = $1 and verification = 'verified')
+                        order by id for update skip locked)`,
         [device],
       );
     },

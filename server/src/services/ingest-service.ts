@@ -1,35 +1,12 @@
-import { createHash } from 'node:crypto';
-import { labelResultSchema } from '@protocol/labeling';
-import {
-  type FailedFetch,
-  type FetchedPage,
-  normalizeText,
-  type ResultAck,
-  type ResultBatchAck,
-  scrapeResultSchema,
-} from '@protocol/results';
+import type { FailedFetch, FetchedPage, ResultAck, ResultBatchAck } from '@protocol/results';
 import { checkUrl } from '@protocol/url-guard';
-import type { z } from 'zod';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Queryable } from '../db/database';
 import { ledgerRepository, pointsPerPage } from '../repositories/ledger-repository';
 import type { ScrapingSettings } from '../scraping-settings';
 import { enqueueJobs } from './campaign-service';
-import { applyLabel } from './label-ingest';
-
-interface AssignmentRow {
-  id: string;
-  job_id: string;
-  state: string;
-  job_state: string;
-  canary_sha256: string | null;
-  copies_wanted: number;
-  campaign_id: string;
-  depth: number;
-  origin: string;
-  max_depth: number;
-  max_pages: number | null;
-  keep_raw_html: boolean;
-}
+import { applyLabels } from './label-ingest';
+import { type CheckedRecord, checkAgainstLease, checkRecords, type LabelRecord, type Refusal } from './record-checks';
 
 /** Failures that say something about the page, not the moment: the job is not retried. */
 const permanentFailures = new Set([
@@ -42,252 +19,509 @@ const permanentFailures = new Set([
   'extraction_failed',
 ]);
 const maxAttempts = 3;
+/** The longest any origin is backed off for, whatever Retry-After a device reports: one device cannot freeze a site for everyone. */
+export const maxOriginBackoffSeconds = 3600;
 
-const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+interface AssignmentRow {
+  id: string;
+  job_id: string;
+  state: string;
+  leased_at: Date;
+  expires_at: Date;
+}
 
-const describeIssues = (issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
-  issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.join('.') || 'result'}: ${issue.message}`)
-    .join('; ');
+interface JobRow {
+  id: string;
+  url: string;
+  state: string;
+  canary_sha256: string | null;
+  copies_wanted: number;
+  copies_received: number;
+  open_slots: number;
+  attempts: number;
+  failure_reason: string | null;
+  campaign_id: string;
+  depth: number;
+  origin: string;
+  max_depth: number;
+  max_pages: number | null;
+  keep_raw_html: boolean;
+}
+
+/** What a job becomes after this batch: computed in memory, written in one statement with the others. */
+interface JobChange {
+  row: JobRow;
+  retryInSeconds: number | null;
+}
+
+interface StoredPage {
+  index: number;
+  page: FetchedPage;
+  assignment: AssignmentRow;
+  job: JobRow;
+  textSha256: string;
+  finalUrl: string;
+  /** A copy beyond what the job asked for: kept, marked as a duplicate, and paid nothing. */
+  surplus: boolean;
+}
+
+/** A verification outcome to apply at the end of the batch, in device order (see `applyChecks`). */
+interface CheckOutcome {
+  device: string;
+  passed: boolean;
+}
+
+interface HostChange {
+  origin: string;
+  fetched: boolean;
+  /** Back-off asked for by a failure: Retry-After (clamped) or exponential from the crawl delay. */
+  backoff: { retryAfterSeconds: number } | null;
+}
 
 /**
- * Ingests a device's batch of results. Each record is checked on its own and applied inside its own
- * savepoint, so a bad record is rejected with a reason while the rest are kept. A batch id seen before
- * gets its first answer again: nothing is stored or credited twice.
+ * Ingests a device's batch of results. Every record gets its own verdict (accepted, duplicate, or
+ * rejected with a stable code and a reason); the batch is acknowledged whole, so one bad record
+ * never blocks a device's queue. A batch id seen before gets its first answer again, also when two
+ * copies arrive at once (the id is claimed first, inside the transaction). Checks run in memory;
+ * writes are a few multi-row statements per batch, taking row locks in one global order
+ * (assignments, jobs, hosts by key; then devices; then ledger rows) so concurrent batches never deadlock.
  */
 export function ingestService(
   db: Database,
   settings: ScrapingSettings,
-  hooks: { onLabels?: (projectIds: string[]) => void } = {},
+  hooks: { onLabels?: (projectIds: string[]) => void; log?: FastifyBaseLogger } = {},
 ) {
   return {
     async ingest(device: string, batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
-      const earlier = await db.query<{ device: string; acks: string }>(
-        'select device, acks from result_batches where batch_id = $1',
-        [batchId],
-      );
-      if (earlier[0]) {
-        if (earlier[0].device === device) return { batchId, acks: JSON.parse(earlier[0].acks) as ResultAck[] };
-        return {
-          batchId,
-          acks: results.map((_, index) => ({
-            index,
-            assignmentId: null,
-            status: 'rejected' as const,
-            reason: 'this batch id was used by another device',
-          })),
-        };
-      }
-
-      const acks: ResultAck[] = new Array(results.length);
-      const parsed: Array<{ index: number; result: FetchedPage | FailedFetch }> = [];
-      const labels: Array<{ index: number; label: z.infer<typeof labelResultSchema> }> = [];
-      const touchedProjects = new Set<string>();
-      results.forEach((raw, index) => {
-        if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'label') {
-          const label = labelResultSchema.safeParse(raw);
-          if (label.success) labels.push({ index, label: label.data });
-          else {
-            const assignmentId = (raw as { assignmentId?: unknown }).assignmentId;
-            acks[index] = {
-              index,
-              assignmentId: typeof assignmentId === 'string' ? assignmentId : null,
-              status: 'rejected',
-              reason: describeIssues(label.error.issues),
-            };
-          }
-          return;
-        }
-        const result = scrapeResultSchema.safeParse(raw);
-        if (!result.success) {
-          const assignmentId =
-            typeof raw === 'object' &&
-            raw !== null &&
-            typeof (raw as { assignmentId?: unknown }).assignmentId === 'string'
-              ? (raw as { assignmentId: string }).assignmentId
-              : null;
-          acks[index] = { index, assignmentId, status: 'rejected', reason: describeIssues(result.error.issues) };
-        } else {
-          parsed.push({ index, result: result.data });
-        }
-      });
-
-      await db.transaction(async (tx) => {
-        const ids = parsed.map((entry) => entry.result.assignmentId).filter((id) => /^\d{1,18}$/.test(id));
-        const rows = await tx.query<AssignmentRow>(
-          `select a.id::text as id, a.job_id::text as job_id, a.state, j.state as job_state, j.canary_sha256,
-                  j.copies_wanted, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html
-             from assignments a join jobs j on j.id = a.job_id join campaigns c on c.id = j.campaign_id
-            where a.id = any($1::bigint[]) and a.device = $2
-            for update of a`,
-          [ids, device],
+      const checked = checkRecords(results);
+      const outcome = await db.transaction(async (tx) => {
+        const claimed = await tx.query(
+          `insert into result_batches (batch_id, device) values ($1, $2) on conflict (batch_id) do nothing returning 1`,
+          [batchId, device],
         );
-        const assignments = new Map(rows.map((row) => [row.id, row]));
-        for (const { index, result } of parsed) {
-          const assignment = assignments.get(result.assignmentId);
-          const reject = (reason: string) => {
-            acks[index] = { index, assignmentId: result.assignmentId, status: 'rejected', reason };
-          };
-          if (!assignment) {
-            reject(`assignment ${result.assignmentId} is not a lease of this device`);
-            continue;
-          }
-          if (assignment.job_id !== result.jobId) {
-            reject(`assignment ${result.assignmentId} is for job ${assignment.job_id}, not ${result.jobId}`);
-            continue;
-          }
-          if (assignment.state === 'submitted' || assignment.state === 'failed') {
-            acks[index] = { index, assignmentId: result.assignmentId, status: 'duplicate' };
-            continue;
-          }
-          await tx.query('savepoint result');
-          try {
-            const ack =
-              result.outcome === 'fetched'
-                ? await applyPage(tx, device, assignment, result, settings)
-                : await applyFailure(tx, assignment, result, settings);
-            await tx.query('release savepoint result');
-            acks[index] = { index, assignmentId: result.assignmentId, ...ack };
-          } catch (error) {
-            await tx.query('rollback to savepoint result');
-            throw error;
+        if (claimed.length === 0) return { acks: await earlierAcks(tx, batchId, device, checked), projects: [] };
+
+        const acks: ResultAck[] = new Array(checked.length);
+        for (const record of checked) {
+          if (record.kind === 'refused')
+            acks[record.index] = rejected(record.index, record.assignmentId, record.refusal);
+        }
+        const accepted = checked.filter((record) => record.kind !== 'refused');
+        const projects = new Set<string>();
+        await tx.query('savepoint batch');
+        try {
+          for (const id of await applyRecords(tx, device, accepted, acks, settings)) projects.add(id);
+          await tx.query('release savepoint batch');
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          // A record the checks let through still broke a write: find it, one record at a time, and refuse only it.
+          await tx.query('rollback to savepoint batch');
+          hooks.log?.warn({ err: error, batchId }, 'a batch write failed on its data; applying its records one by one');
+          for (const record of accepted) {
+            await tx.query('savepoint one');
+            try {
+              for (const id of await applyRecords(tx, device, [record], acks, settings)) projects.add(id);
+              await tx.query('release savepoint one');
+            } catch (recordError) {
+              if (!isDataError(recordError)) throw recordError;
+              await tx.query('rollback to savepoint one');
+              acks[record.index] = rejected(record.index, assignmentIdOfRecord(record), {
+                code: 'invalid_record',
+                reason: `the server could not store this record: ${(recordError as Error).message}`.slice(0, 300),
+              });
+            }
           }
         }
-        for (const { index, label } of labels) {
-          await tx.query('savepoint label');
-          try {
-            const { projectId, ...ack } = await applyLabel(tx, device, label);
-            await tx.query('release savepoint label');
-            acks[index] = { index, assignmentId: label.assignmentId, ...ack };
-            if (projectId) touchedProjects.add(projectId);
-          } catch (error) {
-            await tx.query('rollback to savepoint label');
-            throw error;
-          }
-        }
-        await tx.query('insert into result_batches (batch_id, device, acks) values ($1, $2, $3)', [
-          batchId,
-          device,
-          JSON.stringify(acks),
-        ]);
+        await tx.query('update result_batches set acks = $2 where batch_id = $1', [batchId, JSON.stringify(acks)]);
+        return { acks, projects: [...projects] };
       });
-      if (touchedProjects.size > 0) hooks.onLabels?.([...touchedProjects]);
-      return { batchId, acks };
+      if (outcome.projects.length > 0) hooks.onLabels?.(outcome.projects);
+      return { batchId, acks: outcome.acks };
     },
   };
 }
 
-async function applyPage(
+const rejected = (index: number, assignmentId: string | null, refusal: Refusal): ResultAck => ({
+  index,
+  assignmentId,
+  status: 'rejected',
+  code: refusal.code,
+  reason: refusal.reason,
+});
+
+const duplicate = (index: number, assignmentId: string, refusal: Refusal): ResultAck => ({
+  index,
+  assignmentId,
+  status: 'duplicate',
+  code: refusal.code,
+  reason: refusal.reason,
+});
+
+const assignmentIdOfRecord = (record: CheckedRecord): string | null =>
+  record.kind === 'scrape' ? record.result.assignmentId : record.kind === 'label' ? record.label.assignmentId : null;
+
+/** PostgreSQL errors caused by the values written (classes 22 data exception, 23 integrity, 54 limits), not by the database's health. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/** The acknowledgement a batch id already got; a batch id used by another device refuses every record. */
+async function earlierAcks(
+  tx: Queryable,
+  batchId: string,
+  device: string,
+  checked: readonly CheckedRecord[],
+): Promise<ResultAck[]> {
+  const rows = await tx.query<{ device: string; acks: string | null }>(
+    'select device, acks from result_batches where batch_id = $1',
+    [batchId],
+  );
+  const earlier = rows[0];
+  if (earlier && earlier.device === device && earlier.acks !== null) return JSON.parse(earlier.acks) as ResultAck[];
+  return checked.map((record) =>
+    rejected(record.index, assignmentIdOfRecord(record), {
+      code: 'batch_id_taken',
+      reason: 'this batch id was used by another device; send these records under a new batch id',
+    }),
+  );
+}
+
+/** Applies the records that passed the in-memory checks; returns the projects whose labels changed. */
+async function applyRecords(
   tx: Queryable,
   device: string,
-  assignment: AssignmentRow,
-  page: FetchedPage,
+  records: readonly CheckedRecord[],
+  acks: ResultAck[],
   settings: ScrapingSettings,
-): Promise<Pick<ResultAck, 'status' | 'reason'>> {
-  // Browsers can cut a string inside a surrogate pair; store well-formed text and hash what is stored.
-  const text = page.text.toWellFormed();
-  const textSha256 = sha256Hex(normalizeText(text));
-  if (textSha256 !== page.textSha256) {
-    return { status: 'rejected', reason: 'textSha256 is not the SHA-256 of the normalized text' };
+): Promise<string[]> {
+  const scrapes: Array<{ index: number; result: FetchedPage | FailedFetch }> = [];
+  const labels: Array<{ index: number; label: LabelRecord }> = [];
+  for (const record of records) {
+    if (record.kind === 'scrape') scrapes.push(record);
+    else if (record.kind === 'label') labels.push(record);
   }
-  const finalUrl = checkUrl(page.finalUrl, { allowedTestOrigins: settings.testOrigins });
-  if (!finalUrl.ok) return { status: 'rejected', reason: `finalUrl breaks the URL rules: ${finalUrl.reason}` };
-  const html =
-    assignment.keep_raw_html && page.html !== undefined
-      ? page.html.toWellFormed().slice(0, settings.maxPageBytes)
-      : null;
+  if (scrapes.length > 0) await applyScrapes(tx, device, scrapes, acks, settings);
+  if (labels.length === 0) return [];
+  return applyLabels(tx, device, labels, acks);
+}
 
-  // One round trip for the page and the bookkeeping it implies (ingest is the hot path): store it,
-  // close the assignment, mark the job fetched and clear the origin's error streak.
-  const inserted = await tx.query<{ inserted: number }>(
-    `with page as (
-       insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type,
-                          fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       on conflict (job_id, device) do nothing returning id),
-     assignment as (update assignments set state = 'submitted' where id = $2),
-     job as (update jobs set state = 'fetched' where id = $1 and state = 'queued' and exists (select 1 from page)),
-     host as (update hosts set consecutive_errors = 0
-               where origin = $17 and consecutive_errors > 0 and exists (select 1 from page))
-     select count(*)::int as inserted from page`,
+async function applyScrapes(
+  tx: Queryable,
+  device: string,
+  scrapes: ReadonlyArray<{ index: number; result: FetchedPage | FailedFetch }>,
+  acks: ResultAck[],
+  settings: ScrapingSettings,
+): Promise<void> {
+  // Lock order: assignments by id, then jobs by id, then hosts by origin.
+  const ids = [...new Set(scrapes.map((s) => s.result.assignmentId).filter((id) => /^\d{1,18}$/.test(id)))];
+  const assignmentRows = await tx.query<AssignmentRow>(
+    `select id::text as id, job_id::text as job_id, state, leased_at, expires_at from assignments
+      where id = any($1::text[]::bigint[]) and device = $2 order by id for update`,
+    [ids, device],
+  );
+  const assignments = new Map(assignmentRows.map((row) => [row.id, row]));
+  const jobIds = [...new Set(assignmentRows.map((row) => row.job_id))];
+  const jobRows = await tx.query<JobRow>(
+    `select j.id::text as id, j.url, j.state, j.canary_sha256, j.copies_wanted, j.copies_received, j.open_slots,
+            j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html
+       from jobs j join campaigns c on c.id = j.campaign_id
+      where j.id = any($1::text[]::bigint[]) order by j.id for update of j`,
+    [jobIds],
+  );
+  const jobs = new Map<string, JobChange>(jobRows.map((row) => [row.id, { row: { ...row }, retryInSeconds: null }]));
+  // A device keeps one page per job: an earlier lease of the same job (expired, then leased again) may have delivered it.
+  const delivered = new Set(
+    (
+      await tx.query<{ job_id: string }>(
+        'select job_id::text as job_id from pages where device = $1 and job_id = any($2::text[]::bigint[])',
+        [device, jobIds],
+      )
+    ).map((row) => row.job_id),
+  );
+
+  const now = new Date();
+  const settled = new Map<string, 'submitted' | 'failed'>();
+  const pages: StoredPage[] = [];
+  const hosts = new Map<string, HostChange>();
+  for (const { index, result } of scrapes) {
+    const assignment = assignments.get(result.assignmentId);
+    const job = assignment ? jobs.get(assignment.job_id) : undefined;
+    if (!assignment || !job) {
+      acks[index] = rejected(index, result.assignmentId, {
+        code: 'foreign_assignment',
+        reason: `assignment ${result.assignmentId} is not a lease of this device`,
+      });
+      continue;
+    }
+    if (settled.has(assignment.id) || assignment.state === 'submitted' || assignment.state === 'failed') {
+      acks[index] = duplicate(index, result.assignmentId, {
+        code: 'already_received',
+        reason: 'this result was received before; it is kept once',
+      });
+      continue;
+    }
+    const verdict = checkAgainstLease(
+      result,
+      { jobId: job.row.id, jobUrl: job.row.url, leasedAt: assignment.leased_at, expiresAt: assignment.expires_at },
+      now,
+      settings.testOrigins,
+    );
+    if ('code' in verdict) {
+      acks[index] = rejected(index, result.assignmentId, verdict);
+      continue;
+    }
+    const wasExpired = assignment.state === 'expired' || assignment.expires_at.getTime() < now.getTime();
+    if (result.outcome === 'fetched') {
+      settled.set(assignment.id, 'submitted');
+      const { row } = job;
+      if (delivered.has(row.id)) {
+        acks[index] = duplicate(index, result.assignmentId, {
+          code: 'already_received',
+          reason: 'this device already delivered this page under an earlier lease; it is kept once',
+        });
+        continue;
+      }
+      delivered.add(row.id);
+      const surplus = row.canary_sha256 === null && row.copies_received >= row.copies_wanted;
+      pages.push({
+        index,
+        page: result,
+        assignment,
+        job: row,
+        textSha256: verdict.textSha256 ?? '',
+        finalUrl: verdict.finalUrl ?? result.finalUrl,
+        surplus,
+      });
+      if (surplus) {
+        acks[index] = duplicate(index, result.assignmentId, {
+          code: 'job_complete',
+          reason: 'other devices already delivered every copy this page needed; yours is kept but earns nothing',
+        });
+        continue;
+      }
+      row.copies_received += 1;
+      if (row.state === 'queued') row.state = 'fetched';
+      // A lease that ran out gave its slot back then; the page came after all, so take the slot again.
+      if (wasExpired) row.open_slots = Math.max(0, row.open_slots - 1);
+      hostChange(hosts, row.origin).fetched = true;
+      acks[index] = { index, assignmentId: result.assignmentId, status: 'accepted' };
+    } else {
+      settled.set(assignment.id, 'failed');
+      applyFailure(job, result, wasExpired, hosts, settings);
+      acks[index] = { index, assignmentId: result.assignmentId, status: 'accepted' };
+    }
+  }
+
+  if (settled.size > 0) {
+    await tx.query(
+      `update assignments set state = t.state from unnest($1::text[]::bigint[], $2::text[]) as t(id, state)
+        where assignments.id = t.id`,
+      [[...settled.keys()], [...settled.values()]],
+    );
+  }
+  await insertPages(tx, device, pages);
+  await writeJobs(tx, [...jobs.values()]);
+  await writeHosts(tx, [...hosts.values()]);
+  await settlePoints(tx, device, pages);
+  for (const page of pages) {
+    if (!page.surplus && page.page.links.length > 0 && page.job.depth < page.job.max_depth) {
+      await followLinks(tx, page.job, page.page, settings);
+    }
+  }
+}
+
+function hostChange(hosts: Map<string, HostChange>, origin: string): HostChange {
+  let change = hosts.get(origin);
+  if (!change) {
+    change = { origin, fetched: false, backoff: null };
+    hosts.set(origin, change);
+  }
+  return change;
+}
+
+/** A failed fetch: back off the origin when the site asked for it or did not answer; retry or fail the job. */
+function applyFailure(
+  job: JobChange,
+  failure: FailedFetch,
+  wasExpired: boolean,
+  hosts: Map<string, HostChange>,
+  settings: ScrapingSettings,
+): void {
+  const overloaded = failure.httpStatus === 429 || failure.httpStatus === 503;
+  if (overloaded || failure.error === 'timeout' || failure.error === 'network_error') {
+    const change = hostChange(hosts, job.row.origin);
+    const retryAfterSeconds = Math.min(maxOriginBackoffSeconds, failure.retryAfterSeconds ?? 0);
+    change.backoff = { retryAfterSeconds: Math.max(change.backoff?.retryAfterSeconds ?? 0, retryAfterSeconds) };
+  }
+  const { row } = job;
+  if (row.state !== 'queued') return;
+  const permanent =
+    permanentFailures.has(failure.error) ||
+    (failure.error === 'http_error' && !overloaded && (failure.httpStatus ?? 500) < 500);
+  row.attempts += 1;
+  row.failure_reason = `${failure.error}: ${failure.detail}`.slice(0, 500);
+  if (permanent || row.attempts >= maxAttempts) {
+    row.state = 'failed';
+    row.open_slots = 0;
+  } else if (!wasExpired) {
+    // A lease that had already expired gave its slot back then; reopening it again would make two.
+    row.open_slots += 1;
+  }
+  job.retryInSeconds = Math.ceil(settings.politenessMs / 1000) * 5;
+}
+
+// Every array parameter goes as text[] and is cast in SQL: the postgres driver types an array by its
+// first element (and not at all when that is null), PGlite by the cast; text works alike on both.
+
+async function insertPages(tx: Queryable, device: string, pages: readonly StoredPage[]): Promise<void> {
+  if (pages.length === 0) return;
+  const column = <T>(pick: (page: StoredPage) => T) => pages.map(pick);
+  await tx.query(
+    `insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type,
+                        fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
+     select t.job_id::bigint, t.assignment_id::bigint, $1, t.campaign_id::uuid, t.url, t.final_url, t.http_status,
+            t.content_type, t.fetched_at::timestamptz, t.bytes_fetched, t.title, t.text, t.lang, t.canonical_url,
+            t.text_sha256, t.html, t.verification
+       from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::int[], $8::text[], $9::text[],
+                   $10::text[]::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+         as t(job_id, assignment_id, campaign_id, url, final_url, http_status, content_type, fetched_at,
+              bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
+     on conflict (job_id, device) do nothing`,
     [
-      assignment.job_id,
-      assignment.id,
       device,
-      assignment.campaign_id,
-      page.url,
-      finalUrl.url,
-      page.httpStatus,
-      page.contentType,
-      page.fetchedAt,
-      page.bytesFetched,
-      page.title.toWellFormed(),
-      text,
-      page.lang,
-      page.canonicalUrl,
-      textSha256,
-      html,
-      assignment.origin,
+      column((p) => p.job.id),
+      column((p) => p.assignment.id),
+      column((p) => p.job.campaign_id),
+      column((p) => p.page.url),
+      column((p) => p.finalUrl),
+      column((p) => String(p.page.httpStatus)),
+      column((p) => p.page.contentType),
+      column((p) => p.page.fetchedAt),
+      column((p) => String(p.page.bytesFetched)),
+      column((p) => p.page.title),
+      column((p) => p.page.text),
+      column((p) => p.page.lang),
+      column((p) => p.page.canonicalUrl),
+      column((p) => p.textSha256),
+      column((p) => (p.job.keep_raw_html && p.page.html !== undefined ? p.page.html : null)),
+      column((p) => (p.surplus ? 'duplicate' : 'unverified')),
     ],
   );
-  if (inserted[0]?.inserted !== 1) return { status: 'duplicate' };
-  if (assignment.state === 'expired') {
-    // The slot this lease held went back to the queue when it expired; the page came after all.
-    await tx.query('update jobs set open_slots = greatest(open_slots - 1, 0) where id = $1', [assignment.job_id]);
-  }
+}
 
+/** Every job this batch touched, written back in one statement (the rows are locked, so the values are ours). */
+async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await tx.query(
+    `update jobs set state = t.state, copies_received = t.copies_received, open_slots = t.open_slots,
+            attempts = t.attempts, failure_reason = t.failure_reason,
+            available_at = coalesce(now() + make_interval(secs => t.retry_in), jobs.available_at)
+       from unnest($1::text[]::bigint[], $2::text[], $3::text[]::int[], $4::text[]::int[], $5::text[]::int[], $6::text[],
+                $7::text[]::int[])
+         as t(id, state, copies_received, open_slots, attempts, failure_reason, retry_in)
+      where jobs.id = t.id`,
+    [
+      jobs.map((job) => job.row.id),
+      jobs.map((job) => job.row.state),
+      jobs.map((job) => String(job.row.copies_received)),
+      jobs.map((job) => String(job.row.open_slots)),
+      jobs.map((job) => String(job.row.attempts)),
+      jobs.map((job) => job.row.failure_reason),
+      jobs.map((job) => (job.retryInSeconds === null ? null : String(job.retryInSeconds))),
+    ],
+  );
+}
+
+/**
+ * A fetched page clears its origin's error streak; a failure the site caused backs the origin off
+ * for every device: Retry-After or exponential from the crawl delay, never beyond the clamp.
+ */
+async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const sorted = [...changes].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  await tx.query('select 1 from hosts where origin = any($1::text[]) order by origin for update', [
+    sorted.map((change) => change.origin),
+  ]);
+  await tx.query(
+    `update hosts set
+        consecutive_errors = case when t.backoff is not null then hosts.consecutive_errors + 1
+                                  when t.fetched then 0 else hosts.consecutive_errors end,
+        next_fetch_at = case when t.backoff is null then hosts.next_fetch_at
+          else greatest(hosts.next_fetch_at, now() + make_interval(secs => least($4::double precision, greatest(
+            t.backoff::double precision,
+            hosts.crawl_delay_ms / 1000.0 * power(2, least(hosts.consecutive_errors + 1, 10)))))) end
+       from unnest($1::text[], $2::text[]::boolean[], $3::text[]::int[]) as t(origin, fetched, backoff)
+      where hosts.origin = t.origin`,
+    [
+      sorted.map((change) => change.origin),
+      sorted.map((change) => String(change.fetched)),
+      sorted.map((change) => (change.backoff ? String(change.backoff.retryAfterSeconds) : null)),
+      maxOriginBackoffSeconds,
+    ],
+  );
+}
+
+/**
+ * Credits the accepted pages: canary pages are checked against their known text at once; pages of
+ * sampled jobs wait pending for their copies to be compared; the rest earn pending points scaled by
+ * the device's trust. Surplus copies earn nothing.
+ */
+async function settlePoints(tx: Queryable, device: string, pages: readonly StoredPage[]): Promise<void> {
   const ledger = ledgerRepository(tx);
-  const reference = `scrape:${assignment.job_id}:${device}`;
-  if (assignment.canary_sha256 !== null) {
-    const passed = assignment.canary_sha256 === textSha256;
-    await tx.query('update pages set verification = $2 where job_id = $1 and device = $3', [
-      assignment.job_id,
-      passed ? 'verified' : 'rejected',
-      device,
-    ]);
-    await ledger.credit({
-      device,
-      reference,
-      reason: 'canary',
-      points: passed ? pointsPerPage : 0,
-      state: passed ? 'verified' : 'rejected',
-      rejectionReason: passed ? undefined : 'check page: the text uploaded differs from the page’s known content',
-      url: page.url,
-    });
-    await ledger.adjustTrust(device, passed);
-    if (passed) await ledger.verifyPendingOf(device);
-    return { status: 'accepted' };
+  const checks: CheckOutcome[] = [];
+  const plain = pages.filter((p) => !p.surplus && p.job.canary_sha256 === null && p.job.copies_wanted <= 1);
+  await ledger.creditManyScaledByTrust(
+    device,
+    plain.map((p) => ({ reference: `scrape:${p.job.id}:${device}`, url: p.page.url })),
+    pointsPerPage,
+  );
+  for (const page of pages) {
+    if (page.surplus) continue;
+    const reference = `scrape:${page.job.id}:${device}`;
+    if (page.job.canary_sha256 !== null) {
+      const passed = page.job.canary_sha256 === page.textSha256;
+      await tx.query('update pages set verification = $2 where job_id = $1 and device = $3', [
+        page.job.id,
+        passed ? 'verified' : 'rejected',
+        device,
+      ]);
+      await ledger.credit({
+        device,
+        reference,
+        reason: 'canary',
+        points: passed ? pointsPerPage : 0,
+        state: passed ? 'verified' : 'rejected',
+        rejectionReason: passed ? undefined : 'check page: the text uploaded differs from the page’s known content',
+        url: page.page.url,
+      });
+      checks.push({ device, passed });
+    } else if (page.job.copies_wanted > 1) {
+      await ledger.credit({
+        device,
+        reference,
+        reason: 'scrape_sampled',
+        points: pointsPerPage,
+        state: 'pending',
+        url: page.page.url,
+      });
+      checks.push(...(await compareCopies(tx, page.job.id)));
+    }
   }
-  if (assignment.copies_wanted > 1) {
-    await ledger.credit({
-      device,
-      reference,
-      reason: 'scrape_sampled',
-      points: pointsPerPage,
-      state: 'pending',
-      url: page.url,
-    });
-    await compareCopies(tx, assignment.job_id);
-  } else {
-    await ledger.creditScaledByTrust({ device, reference, reason: 'scrape', points: pointsPerPage, url: page.url });
-  }
-  if (page.links.length > 0 && assignment.depth < assignment.max_depth) {
-    await followLinks(tx, assignment, page, settings);
-  }
-  return { status: 'accepted' };
+  await applyChecks(tx, checks);
 }
 
 /**
  * Compares the copies of a sampled job once two or more devices uploaded it: the hash held by a
- * majority is verified and the others rejected (lowering their devices' trust); a tie asks one more device.
+ * majority is verified and the others rejected; a tie asks one more device. The caller holds the
+ * job's row lock, so no other batch writes these pages meanwhile.
  */
-async function compareCopies(tx: Queryable, jobId: string): Promise<void> {
-  const copies = await tx.query<{ device: string; text_sha256: string; url: string }>(
-    `select device, text_sha256, url from pages where job_id = $1 and verification = 'unverified' order by id`,
+async function compareCopies(tx: Queryable, jobId: string): Promise<CheckOutcome[]> {
+  const copies = await tx.query<{ device: string; text_sha256: string }>(
+    `select device, text_sha256 from pages where job_id = $1 and verification = 'unverified' order by id`,
     [jobId],
   );
-  if (copies.length < 2) return;
+  if (copies.length < 2) return [];
   const tally = new Map<string, number>();
   for (const copy of copies) tally.set(copy.text_sha256, (tally.get(copy.text_sha256) ?? 0) + 1);
   const [winner, votes] = [...tally.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
@@ -297,97 +531,67 @@ async function compareCopies(tx: Queryable, jobId: string): Promise<void> {
         jobId,
       ]);
     }
-    return;
+    return [];
   }
   const ledger = ledgerRepository(tx);
-  for (const copy of copies) {
+  const outcomes: CheckOutcome[] = [];
+  for (const copy of [...copies].sort((a, b) => (a.device < b.device ? -1 : 1))) {
     const agreed = copy.text_sha256 === winner;
-    const reference = `scrape:${jobId}:${copy.device}`;
     await ledger.settle(
-      reference,
+      `scrape:${jobId}:${copy.device}`,
       agreed ? 'verified' : 'rejected',
       agreed ? undefined : 'another device fetched this page and its text differs from yours',
     );
-    await tx.query('update pages set verification = $3 where job_id = $1 and device = $2', [
-      jobId,
-      copy.device,
-      agreed ? 'verified' : 'rejected',
-    ]);
-    await ledger.adjustTrust(copy.device, agreed);
-    if (agreed) await ledger.verifyPendingOf(copy.device);
+    outcomes.push({ device: copy.device, passed: agreed });
   }
+  await tx.query(
+    `update pages set verification = case when text_sha256 = $2 then 'verified' else 'rejected' end
+      where job_id = $1 and verification = 'unverified'`,
+    [jobId, winner],
+  );
   await tx.query(`update jobs set state = 'verified', open_slots = 0 where id = $1`, [jobId]);
+  return outcomes;
+}
+
+/** Trust moves and what a passed check vouches for, applied last and in device order (no deadlocks between batches). */
+async function applyChecks(tx: Queryable, checks: readonly CheckOutcome[]): Promise<void> {
+  if (checks.length === 0) return;
+  const ledger = ledgerRepository(tx);
+  const sorted = [...checks].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  await tx.query('select 1 from devices where address = any($1::text[]) order by address for update', [
+    [...new Set(sorted.map((check) => check.device))],
+  ]);
+  for (const check of sorted) {
+    await ledger.adjustTrust(check.device, check.passed);
+    if (check.passed) await ledger.verifyPendingOf(check.device);
+  }
 }
 
 /** Queues the same-origin links of a page one level deeper, within the campaign's page cap. */
-async function followLinks(tx: Queryable, assignment: AssignmentRow, page: FetchedPage, settings: ScrapingSettings) {
+async function followLinks(tx: Queryable, job: JobRow, page: FetchedPage, settings: ScrapingSettings) {
   const candidates = new Map<string, { url: string; origin: string; depth: number }>();
   for (const link of page.links) {
     const verdict = checkUrl(link, { allowedTestOrigins: settings.testOrigins });
     if (!verdict.ok) continue;
     const origin = new URL(verdict.url).origin;
-    if (origin !== assignment.origin) continue;
-    candidates.set(verdict.url, { url: verdict.url, origin, depth: assignment.depth + 1 });
+    if (origin !== job.origin) continue;
+    candidates.set(verdict.url, { url: verdict.url, origin, depth: job.depth + 1 });
   }
   if (candidates.size === 0) return;
   let room = Number.POSITIVE_INFINITY;
-  if (assignment.max_pages !== null) {
+  if (job.max_pages !== null) {
     const count = await tx.query<{ count: number }>('select count(*)::int as count from jobs where campaign_id = $1', [
-      assignment.campaign_id,
+      job.campaign_id,
     ]);
-    room = assignment.max_pages - (count[0]?.count ?? 0);
+    room = job.max_pages - (count[0]?.count ?? 0);
   }
   if (room <= 0) return;
   const existing = await tx.query<{ url: string }>(
     'select url from jobs where campaign_id = $1 and url = any($2::text[])',
-    [assignment.campaign_id, [...candidates.keys()]],
+    [job.campaign_id, [...candidates.keys()]],
   );
   for (const row of existing) candidates.delete(row.url);
-  await enqueueJobs(tx, assignment.campaign_id, [...candidates.values()].slice(0, room), settings, {
-    recordRefusals: true,
-  });
-}
-
-async function applyFailure(
-  tx: Queryable,
-  assignment: AssignmentRow,
-  failure: FailedFetch,
-  settings: ScrapingSettings,
-): Promise<Pick<ResultAck, 'status' | 'reason'>> {
-  await tx.query(`update assignments set state = 'failed' where id = $1`, [assignment.id]);
-  const reason = `${failure.error}: ${failure.detail}`.slice(0, 500);
-  const overloaded = failure.httpStatus === 429 || failure.httpStatus === 503;
-  if (overloaded || failure.error === 'timeout' || failure.error === 'network_error') {
-    // Back off the whole origin for every device: Retry-After, or exponential from the politeness delay.
-    await tx.query(
-      `update hosts set consecutive_errors = consecutive_errors + 1,
-              next_fetch_at = greatest(next_fetch_at, now() + make_interval(secs => greatest(
-                $2::double precision,
-                crawl_delay_ms / 1000.0 * power(2, least(consecutive_errors + 1, 10)))))
-        where origin = $1`,
-      [assignment.origin, failure.retryAfterSeconds ?? 0],
-    );
-  }
-  if (assignment.job_state !== 'queued') return { status: 'accepted' };
-  const permanent =
-    permanentFailures.has(failure.error) ||
-    (failure.error === 'http_error' && !overloaded && (failure.httpStatus ?? 500) < 500);
-  await tx.query(
-    `update jobs set attempts = attempts + 1,
-            state = case when $2 or attempts + 1 >= $3 then 'failed' else state end,
-            failure_reason = $4,
-            open_slots = case when $2 or attempts + 1 >= $3 then 0 when $6 then open_slots + 1 else open_slots end,
-            available_at = now() + make_interval(secs => $5)
-      where id = $1`,
-    // A lease that had already expired gave its slot back then; reopening it again would make two.
-    [
-      assignment.job_id,
-      permanent,
-      maxAttempts,
-      reason,
-      Math.ceil(settings.politenessMs / 1000) * 5,
-      assignment.state === 'leased',
-    ],
-  );
-  return { status: 'accepted' };
+  // Sorted, so two batches inserting overlapping links take the unique-index locks in the same order.
+  const sorted = [...candidates.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+  await enqueueJobs(tx, job.campaign_id, sorted.slice(0, room), settings, { recordRefusals: true });
 }

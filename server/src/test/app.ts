@@ -3,9 +3,23 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { LocalAccount } from 'viem';
 import { type BuildAppOptions, buildApp } from '../app';
 import type { Database } from '../db/database';
-import { defaultScrapingSettings, type ScrapingSettings } from '../scraping-settings';
+import { defaultScrapingSettings, type LimitSettings, type ScrapingSettings } from '../scraping-settings';
 
 export const testOperatorToken = 'operator-token-for-tests-only-0123456789';
+
+/**
+ * Limits for tests: suites register many devices from 127.0.0.1 and lease in loops, and a loaded CI
+ * machine must not shed their requests; tests of the limits themselves set low ones.
+ */
+export const testLimitSettings: LimitSettings = {
+  ...defaultScrapingSettings.limits,
+  leasesPerDevice: 1000,
+  taskLeasesPerDevice: 1000,
+  registrationsPerMinutePerIp: 100_000,
+  deviceRequestsPerMinute: 100_000,
+  maxEventLoopDelayMs: 0,
+  maxEventLoopUtilization: 0,
+};
 
 /** Scraping settings for tests: no politeness wait and no random sampling unless a test asks for them. */
 export const testScrapingSettings: ScrapingSettings = {
@@ -13,23 +27,32 @@ export const testScrapingSettings: ScrapingSettings = {
   politenessMs: 0,
   redundancyShare: 0,
   canaryRate: 0,
+  limits: testLimitSettings,
 };
+
+/** Settings a test overrides; limits merge into the test limits one by one. */
+export type TestSettings = Partial<Omit<ScrapingSettings, 'limits'>> & { limits?: Partial<LimitSettings> };
 
 /** The server every test request is signed for: its public origin and chain. */
 export const testSigningServer: SigningServer = { origin: 'http://gleaner.test', chainId: defaultChainId };
 
 export function buildTestApp(
   db: Database,
-  scraping: Partial<ScrapingSettings> = {},
+  scraping: TestSettings = {},
   options: Partial<BuildAppOptions> = {},
 ): Promise<FastifyInstance> {
   return buildApp({
     db,
     operatorToken: testOperatorToken,
     version: '0.0.0-test',
-    scraping: { ...testScrapingSettings, ...scraping },
+    scraping: {
+      ...testScrapingSettings,
+      ...scraping,
+      limits: { ...testScrapingSettings.limits, ...scraping.limits },
+    },
     server: { origins: [testSigningServer.origin], chainId: testSigningServer.chainId },
     robotsIntervalMs: 0,
+    logger: process.env.GLEANER_TEST_LOG ? { level: 'error' } : false,
     ...options,
   });
 }

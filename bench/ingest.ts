@@ -136,7 +136,8 @@ async function leaseJobs(server: Server, count: number): Promise<LeasedJob[]> {
   return jobs;
 }
 
-function pageOf(job: LeasedJob, seed: number): FetchedPage {
+/** The page a device would upload for `job`: a synthetic article of about 8 KB, the same for the same seed. */
+export function pageOf(job: LeasedJob, seed: number): FetchedPage {
   const content = article(seed);
   return {
     outcome: 'fetched',

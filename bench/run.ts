@@ -1,4 +1,5 @@
 import { benchAggregation } from './aggregation';
+import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
 import { benchUploadEfficiency } from './upload-efficiency';
@@ -7,6 +8,7 @@ import { benchUploadEfficiency } from './upload-efficiency';
 const benchmarks: Array<[string, () => Promise<string>]> = [
   ['request-signing', benchRequestSigning],
   ['ingest', benchIngest],
+  ['health-under-load', benchHealthUnderLoad],
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
 ];

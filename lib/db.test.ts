@@ -94,6 +94,7 @@ describe('GleanerDb', () => {
     const second = await db.outbox.add({ kind: 'label', createdAt: 2, payload: { a: 1 }, batchId: '' });
     expect(second).toBeGreaterThan(first);
     const logId = await db.fetchLog.add({
+      kind: 'page',
       at: 3,
       url: 'https://example.com/',
       status: 200,
@@ -205,6 +206,34 @@ describe('upgrades from saved example data', () => {
         (example.tables.outbox ?? []).map((row) => (row as { payload: unknown }).payload),
       );
     }
+  });
+
+  it('marks every fetch log row of versions 1 to 3 as a page and gives them no dead letters', async () => {
+    for (const version of [1, 2, 3]) {
+      const example = dbExamples.find((entry) => entry.version === version);
+      if (!example) throw new Error(`no version ${version} example`);
+      const { rows } = await upgradeExample(example);
+      expect(rows.fetchLog.length).toBeGreaterThan(0);
+      expect(rows.fetchLog.map((row) => (row as { kind: string }).kind)).toEqual(rows.fetchLog.map(() => 'page'));
+      expect(rows.deadLetters).toEqual([]);
+      expect(rows.outbox).toHaveLength(example.tables.outbox?.length ?? 0);
+    }
+  });
+
+  it('keeps the images a version 4 fetch log lists and the dead letters it holds', async () => {
+    const v4 = dbExamples.find((example) => example.version === 4);
+    if (!v4) throw new Error('no version 4 example');
+    const { rows } = await upgradeExample(v4);
+    expect(rows.fetchLog.map((row) => (row as { kind: string }).kind)).toEqual(['page', 'page', 'image']);
+    expect(rows.deadLetters).toEqual(v4.tables.deadLetters);
+  });
+
+  it('reports a dead letter without records', async () => {
+    const broken: DbExample = {
+      version: 4,
+      tables: { deadLetters: [{ id: 1, at: 1, batchId: 'b', code: 'bad_request', message: 'x', records: [] }] },
+    };
+    await expect(upgradeExample(broken)).rejects.toThrow(/records/);
   });
 
   it('reports a queued task that the current schemas reject', async () => {

@@ -1,3 +1,4 @@
+import { errorCodes } from '@protocol/errors';
 import { leasedTaskSchema } from '@protocol/labeling';
 import Dexie, { type DexieOptions, type EntityTable, type Transaction } from 'dexie';
 import { z } from 'zod';
@@ -46,6 +47,8 @@ export type OutboxRow = z.infer<typeof outboxRowSchema>;
 /** One URL fetched from the contributor's IP, shown to them in the options page. */
 export const fetchLogRowSchema = z.object({
   id: z.number().int().positive(),
+  /** A page of a scrape job, or (version 4 on) the image of a labeling task shown in the popup. */
+  kind: z.enum(['page', 'image']),
   at: z.number().int().nonnegative(),
   url: z.string().min(1),
   /** HTTP status, or null when no response arrived. */
@@ -77,6 +80,30 @@ const taskRowSchema = z.object({
 });
 export type TaskRow = z.infer<typeof taskRowSchema>;
 
+/**
+ * An upload batch the server refused as a whole, for good (version 4 on): malformed (400), or a
+ * single record still too large (413), or an answer that could not be read as an acknowledgement.
+ * Its records leave the outbox for here so the queue moves on; the person sees why and may delete it.
+ */
+const deadLetterRowSchema = z.object({
+  id: z.number().int().positive(),
+  /** When the server refused it (ms since 1970). */
+  at: z.number().int().nonnegative(),
+  /** The batch id it was last sent under. */
+  batchId: z.string(),
+  /** The server's error code, e.g. `payload_too_large`. */
+  code: z.enum(errorCodes),
+  /** The server's message, in words. */
+  message: z.string(),
+  /** The records as they waited in the outbox. */
+  records: z
+    .array(
+      z.object({ kind: z.enum(['scrape', 'label']), createdAt: z.number().int().nonnegative(), payload: z.unknown() }),
+    )
+    .min(1),
+});
+export type DeadLetterRow = z.infer<typeof deadLetterRowSchema>;
+
 /** The row schema of each table, as the current version stores it: rows read back are checked against these. */
 export const rowSchemas = {
   settings: settingRowSchema,
@@ -84,6 +111,7 @@ export const rowSchemas = {
   outbox: outboxRowSchema,
   fetchLog: fetchLogRowSchema,
   tasks: taskRowSchema,
+  deadLetters: deadLetterRowSchema,
 } as const;
 export type TableName = keyof typeof rowSchemas;
 
@@ -151,6 +179,20 @@ export const dbVersions: readonly DbVersion[] = [
     version: 3,
     stores: { tasks: 'assignmentId, leasedAt, expiresAt' },
   },
+  {
+    // Batches the server refused for good leave the outbox for dead letters; the fetch log also
+    // lists the images of labeling tasks, so each row says what it was (every older row a page).
+    version: 4,
+    stores: { deadLetters: '++id, at' },
+    async upgrade(tx) {
+      await tx
+        .table('fetchLog')
+        .toCollection()
+        .modify((row: Record<string, unknown>) => {
+          row.kind ??= 'page';
+        });
+    },
+  },
 ];
 
 const dbName = 'gleaner';
@@ -173,6 +215,7 @@ export class GleanerDb extends Dexie {
   declare readonly outbox: EntityTable<OutboxRow, 'seq'>;
   declare readonly fetchLog: EntityTable<FetchLogRow, 'id'>;
   declare readonly tasks: EntityTable<TaskRow, 'assignmentId'>;
+  declare readonly deadLetters: EntityTable<DeadLetterRow, 'id'>;
 
   /** Tests pass `{ indexedDB: new IDBFactory(), IDBKeyRange }` so each gets a database of its own. */
   constructor(options: DbOptions = {}, name: string = dbName) {

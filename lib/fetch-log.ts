@@ -44,7 +44,7 @@ export function startOfLocalDay(now: number): number {
 }
 
 export interface DayTotals {
-  /** Pages fetched and kept. */
+  /** Pages fetched and kept (images of labeling tasks are not pages). */
   pages: number;
   /** Bytes received for every fetch, kept or not: what the daily budget counts. */
   bytes: number;
@@ -58,7 +58,7 @@ export async function totalsForToday(db: GleanerDb, now: number): Promise<DayTot
     .aboveOrEqual(startOfLocalDay(now))
     .each((row) => {
       totals.bytes += row.bytes;
-      if (row.outcome === 'ok') totals.pages += 1;
+      if (row.outcome === 'ok' && row.kind !== 'image') totals.pages += 1;
     });
   return totals;
 }

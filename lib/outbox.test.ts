@@ -5,7 +5,10 @@ import {
   type LabelRecord,
   maxBatchBytes,
   maxBatchResults,
+  moveToDeadLetters,
   nextBatch,
+  recordBytes,
+  splitBatch,
   storeLabel,
   storeResult,
 } from './outbox';
@@ -28,6 +31,7 @@ function failure(assignmentId: string, detail = 'x'): ScrapeResult {
 }
 
 const log = (assignmentId: string) => ({
+  kind: 'page' as const,
   at: 1,
   url: `https://example.com/${assignmentId}`,
   status: null,
@@ -163,6 +167,13 @@ describe('nextBatch', () => {
     expect((await nextBatch(huge, newBatchId))?.rows).toHaveLength(1);
   });
 
+  it('counts a record’s size in UTF-8 bytes, as it travels', async () => {
+    expect(recordBytes('aé😀')).toBe(JSON.stringify('aé😀').length + 1 + 2);
+    // 0.4 MB of characters, 1.2 MB of UTF-8 each: two do not fit in one batch.
+    const db = await dbWith(3, '€'.repeat(Math.floor(maxBatchBytes * 0.2)));
+    expect((await nextBatch(db, newBatchId))?.rows).toHaveLength(1);
+  });
+
   it('sends labels in the same batches as scrape results, oldest first', async () => {
     const db = await dbWith(1);
     await db.tasks.add(queued('7'));
@@ -197,6 +208,23 @@ describe('applyAcks', () => {
     expect(summary).toEqual({ accepted: 1, duplicate: 1, rejected: 1, unanswered: 0 });
     expect(await db.outbox.count()).toBe(0);
     expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([null, null, 'detail: too short']);
+  });
+
+  it('keeps the meaning of a rejection’s code with the server’s reason', async () => {
+    const db = await dbWith(2);
+    const batch = await nextBatch(db, newBatchId);
+    if (!batch) throw new Error('no batch');
+    await applyAcks(db, batch, {
+      batchId: batch.batchId,
+      acks: [
+        { index: 0, assignmentId: '1', status: 'rejected', code: 'invalid_text', reason: 'results.0.text holds a NUL' },
+        { index: 1, assignmentId: '2', status: 'rejected', code: 'outside_lease' },
+      ],
+    });
+    expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([
+      'Its text held a character the server does not accept (a NUL or a broken character). The server said: results.0.text holds a NUL',
+      'It arrived outside the time its lease allowed (too late, or this computer’s clock is off).',
+    ]);
   });
 
   it('keeps the reason for a refused label with the refused labels, never on a fetch log row of the same id', async () => {
@@ -242,5 +270,52 @@ describe('applyAcks', () => {
       [3, ''],
     ]);
     expect((await nextBatch(db, newBatchId))?.batchId).not.toBe(batch.batchId);
+  });
+});
+
+describe('moveToDeadLetters', () => {
+  it('moves a batch’s records out of the outbox with the server’s reason, and says why on each record', async () => {
+    const db = await dbWith(2);
+    await db.tasks.add(queued('7'));
+    await storeLabel(db, label('7'), 3);
+    await storeResult(db, failure('4'), log('4'), 4);
+    const batch = await nextBatch(db, newBatchId);
+    if (!batch) throw new Error('no batch');
+    const sent = { ...batch, rows: batch.rows.slice(0, 3) };
+    await db.outbox.where('seq').equals(4).modify({ batchId: '' });
+    await moveToDeadLetters(db, sent, { code: 'bad_request', message: 'The body is not JSON.' }, 99);
+
+    expect((await db.outbox.toArray()).map((row) => row.seq)).toEqual([4]);
+    expect(await db.deadLetters.toArray()).toEqual([
+      {
+        id: 1,
+        at: 99,
+        batchId: batch.batchId,
+        code: 'bad_request',
+        message: 'The body is not JSON.',
+        records: sent.rows.map(({ kind, createdAt, payload }) => ({ kind, createdAt, payload })),
+      },
+    ]);
+    const why = 'The server refused the whole upload this was in, so it was set aside: The body is not JSON.';
+    expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([why, why, null]);
+    expect((await readSettings(db)).labelRejections).toEqual([{ assignmentId: '7', reason: why, at: 99 }]);
+  });
+});
+
+describe('splitBatch', () => {
+  it('sends the halves of a batch under two new ids, every row in one of them', async () => {
+    const db = await dbWith(5);
+    const batch = await nextBatch(db, newBatchId);
+    if (!batch) throw new Error('no batch');
+    await splitBatch(db, batch, newBatchId);
+    const first = await nextBatch(db, newBatchId);
+    if (!first) throw new Error('no first half');
+    expect(first.batchId).not.toBe(batch.batchId);
+    const ids = new Map((await db.outbox.toArray()).map((row) => [row.seq, row.batchId]));
+    expect(new Set(ids.values()).size).toBe(2);
+    expect([ids.get(1), ids.get(2), ids.get(3)].every((id) => id === ids.get(1))).toBe(true);
+    expect(ids.get(4)).toBe(ids.get(5));
+    expect(ids.get(4)).not.toBe(ids.get(1));
+    expect([...ids.values()]).not.toContain(batch.batchId);
   });
 });

@@ -1,4 +1,4 @@
-import { BaseError } from '@protocol/errors';
+import { BaseError, type ErrorCode } from '@protocol/errors';
 import type { labelResultSchema } from '@protocol/labeling';
 import type { ResultBatchAck, ScrapeResult } from '@protocol/results';
 import Dexie from 'dexie';
@@ -7,14 +7,42 @@ import type { GleanerDb, OutboxRow } from './db';
 import type { NewFetchLogRow } from './fetch-log';
 import { logger } from './logger';
 import { keptLabelRejections, readSettings, writeSettings } from './settings';
+import { describeDeadLetter, describeVerdict } from './verdicts';
 
 /** A label (or a skip) as it goes in a result batch. */
 export type LabelRecord = z.output<typeof labelResultSchema>;
 
 /** A batch holds at most this many results… */
 export const maxBatchResults = 50;
-/** …and about this many bytes of JSON before gzip (one larger result still goes alone). */
+/**
+ * …and about this many bytes of JSON (UTF-8) before gzip; one larger result still goes alone. The
+ * server refuses a body over 32 MB once inflated: one result at the format's limits (5 MB of text
+ * plus the page's kept HTML, capped by the job's byte limit) stays well under it.
+ */
 export const maxBatchBytes = 2_000_000;
+
+/** The UTF-8 length of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i += 1;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** How many bytes a record takes in the JSON body of a batch. */
+export function recordBytes(payload: unknown): number {
+  return utf8Length(JSON.stringify(payload) ?? '');
+}
 
 /**
  * Stores a job's result before anything else happens to it: the outbox row, its fetch log row and
@@ -79,7 +107,7 @@ export async function nextBatch(db: GleanerDb, newBatchId: () => string): Promis
     const rows: OutboxRow[] = [];
     let size = 0;
     for (const row of candidates) {
-      const bytes = JSON.stringify(row.payload).length;
+      const bytes = recordBytes(row.payload);
       if (rows.length > 0 && size + bytes > maxBatchBytes) break;
       rows.push(row);
       size += bytes;
@@ -108,11 +136,28 @@ function assignmentIdOf(row: OutboxRow): string | null {
 }
 
 /**
+ * Keeps why the server refused a row for the person to read: on the fetch log row of its lease for
+ * a scrape, in the settings' recent refused labels for a label (task and scrape lease ids are
+ * numbered apart, so a label's id must not touch the fetch log). Call inside a transaction over
+ * `fetchLog` and `settings`.
+ */
+async function keepRefusal(db: GleanerDb, row: OutboxRow, reason: string, at: number): Promise<void> {
+  const assignmentId = assignmentIdOf(row);
+  logger.warn(`The server refused the ${row.kind} for ${assignmentId ?? 'an unknown lease'}: ${reason}`);
+  if (row.kind === 'label') {
+    const { labelRejections } = await readSettings(db);
+    const refused = { assignmentId: assignmentId ?? '', reason, at };
+    await writeSettings(db, { labelRejections: [refused, ...labelRejections].slice(0, keptLabelRejections) });
+  } else if (assignmentId !== null) {
+    await db.fetchLog.where('assignmentId').equals(assignmentId).modify({ rejection: reason });
+  }
+}
+
+/**
  * Applies the server's answer to a batch: each acknowledged row (accepted, duplicate or rejected)
- * leaves the outbox; a rejection's reason is kept for the person to read, on the fetch log row of
- * its lease for a scrape, in the settings' recent refused labels for a label (task and scrape
- * lease ids are numbered apart, so a label's id must not touch the fetch log). A row without a
- * matching ack stays and loses its batch id, so it is sent again in a new batch.
+ * is settled and leaves the outbox; a rejection's code (in words) and reason are kept for the
+ * person (see `keepRefusal`). A row without a matching ack stays and loses its batch id, so it is
+ * sent again in a new batch.
  */
 export async function applyAcks(
   db: GleanerDb,
@@ -133,17 +178,58 @@ export async function applyAcks(
       }
       await db.outbox.delete(row.seq);
       summary[ack.status] += 1;
-      if (ack.status !== 'rejected') continue;
-      const reason = ack.reason ?? 'The server did not say why.';
-      logger.warn(`The server rejected the ${row.kind} for ${assignmentId ?? 'an unknown lease'}: ${reason}`);
-      if (row.kind === 'label') {
-        const { labelRejections } = await readSettings(db);
-        const refused = { assignmentId: assignmentId ?? '', reason, at: now() };
-        await writeSettings(db, { labelRejections: [refused, ...labelRejections].slice(0, keptLabelRejections) });
-      } else if (assignmentId !== null) {
-        await db.fetchLog.where('assignmentId').equals(assignmentId).modify({ rejection: reason });
-      }
+      if (ack.status === 'rejected') await keepRefusal(db, row, describeVerdict(ack.code, ack.reason), now());
     }
   });
   return summary;
+}
+
+/** Why the server refused a whole batch for good. */
+export interface BatchRefusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Moves a batch the server refused for good (malformed, or a single record still too large) from
+ * the outbox to the dead letters, with the server's code and message, in one transaction; each of
+ * its records also says why on its fetch log row (a scrape) or among the refused labels.
+ */
+export async function moveToDeadLetters(
+  db: GleanerDb,
+  batch: OutboxBatch,
+  refusal: BatchRefusal,
+  at: number,
+): Promise<void> {
+  await db.transaction('rw', [db.outbox, db.deadLetters, db.fetchLog, db.settings], async () => {
+    await db.deadLetters.add({
+      at,
+      batchId: batch.batchId,
+      code: refusal.code,
+      message: refusal.message,
+      records: batch.rows.map(({ kind, createdAt, payload }) => ({ kind, createdAt, payload })),
+    });
+    await db.outbox.bulkDelete(batch.rows.map((row) => row.seq));
+    const reason = describeDeadLetter(refusal.message);
+    for (const row of batch.rows) await keepRefusal(db, row, reason, at);
+  });
+}
+
+/**
+ * Splits a batch the server found too large into two halves, each under a new batch id (the server
+ * processed nothing of it, so no id it answered is dropped); both go up as the next batches, and a
+ * half still too large is split again.
+ */
+export async function splitBatch(db: GleanerDb, batch: OutboxBatch, newBatchId: () => string): Promise<void> {
+  const half = Math.ceil(batch.rows.length / 2);
+  await db.transaction('rw', db.outbox, async () => {
+    for (const part of [batch.rows.slice(0, half), batch.rows.slice(half)]) {
+      if (part.length === 0) continue;
+      const batchId = newBatchId();
+      await db.outbox
+        .where('seq')
+        .anyOf(part.map((row) => row.seq))
+        .modify({ batchId });
+    }
+  });
 }

@@ -70,6 +70,7 @@ describe('scrapeJob', () => {
     expect(result.textSha256).toBe(await textSha256(result.text));
     expect(result).not.toHaveProperty('html');
     expect(log).toEqual({
+      kind: 'page',
       at: now,
       url: job.url,
       status: 200,

@@ -38,7 +38,7 @@ export async function scrapeJob(job: JobRow, deps: ScrapeJobDeps): Promise<Scrap
     url: job.url.slice(0, limits.url),
     fetchedAt: new Date(at).toISOString(),
   };
-  const logBase = { at, url: job.url, assignmentId: job.id, rejection: null };
+  const logBase = { kind: 'page' as const, at, url: job.url, assignmentId: job.id, rejection: null };
   const failed = (failure: FetchFailure, bytesFetched: number): ScrapeOutcome => {
     const result: FailedFetch = cleanStrings({
       ...base,

@@ -1,3 +1,4 @@
+import { errorCodes } from '@protocol/errors';
 import { labelerStandingSchema } from '@protocol/labeling';
 import { pointsSummarySchema } from '@protocol/points';
 import { addressSchema } from '@protocol/primitives';
@@ -79,6 +80,8 @@ export const uploadRetrySchema = z.object({
   unreachable: z.boolean(),
   /** The last failure, in words for people. */
   message: z.string(),
+  /** The last failure's code (absent in rows stored before it was kept). */
+  code: z.enum(errorCodes).optional(),
 });
 export type UploadRetry = z.infer<typeof uploadRetrySchema>;
 
@@ -108,8 +111,10 @@ export const settingSchemas = {
   /** Until when contributing is paused (ms since 1970); null when not paused. */
   pausedUntil: z.number().int().nonnegative().nullable(),
   connection: connectionSchema,
-  /** Not before this (ms since 1970) may jobs be leased again: the server's retryAfterSeconds. */
+  /** Not before this (ms since 1970) may jobs be leased again: the server's retryAfterSeconds or Retry-After. */
   nextLeaseAt: z.number().int().nonnegative().nullable(),
+  /** Not before this (ms since 1970) may labeling tasks be leased again: the server's Retry-After (429, 503). */
+  nextTaskLeaseAt: z.number().int().nonnegative().nullable(),
   uploadRetry: uploadRetrySchema.nullable(),
   points: storedPointsSchema.nullable(),
   labelerStanding: storedStandingSchema.nullable(),
@@ -131,6 +136,7 @@ export const defaultSettings: Settings = {
     registeredServerUrl: null,
   },
   nextLeaseAt: null,
+  nextTaskLeaseAt: null,
   uploadRetry: null,
   points: null,
   labelerStanding: null,

@@ -1,12 +1,15 @@
-import type { ResultBatchAck } from '@protocol/results';
+import { BaseError } from '@protocol/errors';
+import type { LeasedJob } from '@protocol/jobs';
+import type { FetchedPage, ResultBatchAck, ScrapeResult } from '@protocol/results';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApiClient } from './api-client';
-import { storeResult } from './outbox';
+import { textSha256 } from './extract/text-hash';
+import { maxBatchBytes, nextBatch, recordBytes, storeResult } from './outbox';
 import { readSettings, writeSettings } from './settings';
 import { createFakeGleanerServer } from './testing/fake-gleaner-server';
 import { createTestDb } from './testing/test-db';
-import { uploadBackoffMaxMs, uploadBackoffMs, uploadOutbox } from './uploader';
+import { uploadBackoffMaxMs, uploadBackoffMs, uploadFaultOf, uploadOutbox } from './uploader';
 
 beforeEach(() => {
   vi.spyOn(console, 'warn').mockImplementation(() => {});
@@ -34,6 +37,7 @@ async function setup(count: number) {
         retryAfterSeconds: null,
       },
       {
+        kind: 'page',
         at: i,
         url: `https://example.com/${i}`,
         status: null,
@@ -106,6 +110,7 @@ describe('uploadOutbox', () => {
       nextAttemptAt: clock.now + 3_750,
       unreachable: true,
       message: 'Could not reach the Gleaner server.',
+      code: 'server_unreachable',
     });
 
     clock.now += 1_000;
@@ -166,14 +171,15 @@ describe('uploadOutbox', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('treats an answer for another batch as a failure', async () => {
+  it('sets aside a batch answered for another batch id, as an answer that cannot be read, and goes on', async () => {
     const { db, deps, answerWith } = await setup(1);
     answerWith(async () => ({
       batchId: crypto.randomUUID(),
       acks: [{ index: 0, assignmentId: '1', status: 'accepted' }],
     }));
-    expect(await uploadOutbox(deps)).toMatchObject({ stopped: 'failed' });
-    expect(await db.outbox.count()).toBe(1);
+    expect(await uploadOutbox(deps)).toMatchObject({ deadLettered: 1, stopped: null });
+    expect(await db.outbox.count()).toBe(0);
+    expect(await db.deadLetters.toArray()).toMatchObject([{ code: 'server_rejected', records: [{ kind: 'scrape' }] }]);
   });
 
   it('sends a gzip body signed as sent, which the server reads and acknowledges', async () => {
@@ -199,6 +205,7 @@ describe('uploadOutbox', () => {
         retryAfterSeconds: null,
       },
       {
+        kind: 'page',
         at: 1,
         url: 'https://example.com/1',
         status: null,
@@ -216,5 +223,293 @@ describe('uploadOutbox', () => {
     expect(upload?.headers['content-encoding']).toBe('gzip');
     expect(upload?.headers['content-type']).toBe('application/json');
     expect(JSON.parse(upload?.body ?? '{}').results).toHaveLength(1);
+  });
+});
+
+/** A device registered with a fake server that checks signatures and acks like the real one, and an empty outbox. */
+async function serverSetup() {
+  const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
+  const server = createFakeGleanerServer({ now: () => clock.now });
+  const account = privateKeyToAccount(generatePrivateKey());
+  const api = createApiClient({ serverUrl: server.origin, account, fetch: server.fetch, now: () => clock.now });
+  await api.registerDevice({ extensionVersion: '0.1.0', browser: 'chrome' });
+  const db = createTestDb();
+  const deps = {
+    db,
+    uploadResults: api.uploadResults,
+    now: () => clock.now,
+    random: () => 0.5,
+    newBatchId: () => crypto.randomUUID(),
+  };
+  /** Leases `count` jobs, one per site (the server leases at most one per site per call). */
+  const lease = async (count: number): Promise<LeasedJob[]> => {
+    server.addJobs(Array.from({ length: count }, (_, i) => ({ url: `https://site${i}.example/page` })));
+    const jobs: LeasedJob[] = [];
+    while (jobs.length < count) jobs.push(...(await api.leaseJobs(count - jobs.length)).jobs);
+    return jobs;
+  };
+  /** Stores a result in the outbox as the scraper would, with its fetch log row. */
+  const store = (result: ScrapeResult) =>
+    storeResult(
+      db,
+      result,
+      {
+        kind: 'page',
+        at: clock.now,
+        url: result.url,
+        status: 200,
+        bytes: 10,
+        outcome: 'ok',
+        reason: null,
+        assignmentId: result.assignmentId,
+        rejection: null,
+      },
+      clock.now,
+    );
+  const uploads = () => server.received.filter((request) => request.path === '/v1/results');
+  return { clock, server, api, db, deps, lease, store, uploads };
+}
+
+async function fetchedPage(job: LeasedJob, text: string, extra: Partial<FetchedPage> = {}): Promise<FetchedPage> {
+  return {
+    assignmentId: job.assignmentId,
+    jobId: job.jobId,
+    url: job.url,
+    fetchedAt: '2025-06-01T12:00:00.000Z',
+    bytesFetched: 10,
+    outcome: 'fetched',
+    finalUrl: job.url,
+    httpStatus: 200,
+    contentType: 'text/plain',
+    title: '',
+    text,
+    lang: null,
+    canonicalUrl: null,
+    links: [],
+    textSha256: await textSha256(text),
+    ...extra,
+  };
+}
+
+describe('uploadOutbox against the server’s rules', () => {
+  it('cleans a record an older version queued with a NUL and a lone surrogate, and sends the hash of what it sends', async () => {
+    const { server, db, deps, lease, store } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    // As an older version queued it: text uncleaned, hashed uncleaned.
+    await store(await fetchedPage(job, 'Col\u0000A\tColB \uD800 end', { title: 'T\u0000' }));
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 1, rejected: 0, stopped: null });
+    expect(server.accepted).toMatchObject([{ text: 'ColA\tColB \uFFFD end', title: 'T' }]);
+    const [sent] = server.accepted;
+    if (sent?.outcome !== 'fetched') throw new Error('expected a page');
+    expect(sent.textSha256).toBe(await textSha256('ColA\tColB \uFFFD end'));
+    expect(await db.outbox.count()).toBe(0);
+  });
+
+  it('removes every record the server answered, rejected ones with the meaning of their code and the reason', async () => {
+    const { db, deps, lease, store } = await serverSetup();
+    const [mine, other] = await lease(2);
+    if (!mine || !other) throw new Error('no jobs');
+    await store(await fetchedPage(mine, 'Fine text.'));
+    await store({ ...(await fetchedPage(other, 'Some text.')), textSha256: '0'.repeat(64) });
+    await store({ ...(await fetchedPage(other, 'x')), assignmentId: 'a999' });
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 1, rejected: 2, stopped: null });
+    expect(await db.outbox.count()).toBe(0);
+    const rejections = (await db.fetchLog.toArray()).map((row) => [row.assignmentId, row.rejection]);
+    expect(rejections).toEqual([
+      [mine.assignmentId, null],
+      [
+        other.assignmentId,
+        'Its text did not match the fingerprint (SHA-256) sent with it. The server said: textSha256 is not the SHA-256 of the normalized text',
+      ],
+      [
+        'a999',
+        'The server had not leased this task to this device, or the lease no longer exists. The server said: assignment a999 is not a lease of this device',
+      ],
+    ]);
+  });
+
+  it('sets a batch refused as malformed (400) aside with the server’s reason, and sends the next one', async () => {
+    const { server, db, deps, lease, store, uploads } = await serverSetup();
+    const jobs = await lease(3);
+    for (const job of jobs) await store(await fetchedPage(job, `Text of ${job.url}`));
+    // Two batches: the first holds the first two results.
+    await db.outbox.where('seq').anyOf([1, 2]).modify({ batchId: crypto.randomUUID() });
+    server.misbehave('/v1/results', {
+      status: 400,
+      body: { code: 'bad_request', message: 'The body is not valid gzip.' },
+    });
+
+    expect(await uploadOutbox(deps)).toMatchObject({ deadLettered: 2, accepted: 1, stopped: null });
+    expect(uploads()).toHaveLength(2);
+    expect(await db.outbox.count()).toBe(0);
+    const [letter] = await db.deadLetters.toArray();
+    expect(letter).toMatchObject({ code: 'bad_request', message: 'The body is not valid gzip.' });
+    expect(letter?.records.map((record) => (record.payload as ScrapeResult).assignmentId)).toEqual(
+      jobs.slice(0, 2).map((job) => job.assignmentId),
+    );
+    expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([
+      expect.stringContaining('The body is not valid gzip.'),
+      expect.stringContaining('The body is not valid gzip.'),
+      null,
+    ]);
+    expect((await readSettings(db)).uploadRetry).toBeNull();
+  });
+
+  it('sets aside a batch the server answers with 2xx but no acknowledgement', async () => {
+    const { server, db, deps, lease, store } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    server.misbehave('/v1/results', { status: 200, body: { ok: true } });
+    expect(await uploadOutbox(deps)).toMatchObject({ deadLettered: 1, stopped: null });
+    expect(await db.deadLetters.toArray()).toMatchObject([{ code: 'server_rejected' }]);
+  });
+
+  it('splits a batch the server finds too large, and sets aside only a single record still too large', async () => {
+    const { server, db, deps, lease, store, uploads } = await serverSetup();
+    const jobs = await lease(4);
+    const sizes = [30_000, 30_000, 150_000, 30_000];
+    for (const [index, job] of jobs.entries()) await store(await fetchedPage(job, 'w '.repeat(sizes[index] ?? 0)));
+    server.setMaxInflatedBytes(100_000);
+
+    const report = await uploadOutbox(deps);
+    expect(report).toMatchObject({ accepted: 3, deadLettered: 1, stopped: null });
+    expect(report.split).toBeGreaterThanOrEqual(2);
+    expect(await db.outbox.count()).toBe(0);
+    const [letter] = await db.deadLetters.toArray();
+    expect(letter).toMatchObject({
+      code: 'payload_too_large',
+      records: [{ payload: { assignmentId: jobs[2]?.assignmentId } }],
+    });
+    expect(server.accepted.map((result) => result.assignmentId).sort()).toEqual(
+      [jobs[0], jobs[1], jobs[3]].map((job) => job?.assignmentId).sort(),
+    );
+    // Every batch id went up once with its rows: no retry of a batch under another set of rows.
+    const ids = uploads().map((request) => JSON.parse(request.body).batchId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('sends one huge record (5 MB of text and 5 MB of kept HTML) alone, well under the 32 MB cap', async () => {
+    const { server, deps, lease, store, uploads, db } = await serverSetup();
+    const jobs = await lease(3);
+    const [before, huge, after] = jobs;
+    if (!before || !huge || !after) throw new Error('no jobs');
+    await store(await fetchedPage(before, 'small'));
+    const text = 'Grüße aus dem Text. '.repeat(250_000).slice(0, 5_000_000);
+    const html = `<p class="x">${'<b>bold</b> and "quoted" '.repeat(200_000)}</p>`.slice(0, 5_000_000);
+    await store(await fetchedPage(huge, text, { contentType: 'text/html', html }));
+    await store(await fetchedPage(after, 'small too'));
+    expect(recordBytes((await db.outbox.get(2))?.payload)).toBeGreaterThan(maxBatchBytes);
+
+    const first = await nextBatch(db, deps.newBatchId);
+    expect(first?.rows.map((row) => row.seq)).toEqual([1]);
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 3, deadLettered: 0, split: 0 });
+    const bodies = uploads().map((request) => JSON.parse(request.body).results.length);
+    expect(bodies).toEqual([1, 1, 1]);
+    const biggest = Math.max(...uploads().map((request) => new TextEncoder().encode(request.body).byteLength));
+    expect(biggest).toBeGreaterThan(10_000_000);
+    expect(biggest).toBeLessThan(16_000_000);
+    expect(server.accepted).toHaveLength(3);
+  });
+
+  it('waits at least the Retry-After of a 503, even after the server answered other requests', async () => {
+    const { server, db, deps, lease, store, clock, uploads } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    server.misbehave('/v1/results', {
+      status: 503,
+      body: { code: 'overloaded', message: 'The server is busy.' },
+      headers: { 'retry-after': '120' },
+    });
+    expect(await uploadOutbox(deps)).toMatchObject({ stopped: 'failed' });
+    expect((await readSettings(db)).uploadRetry).toMatchObject({
+      failures: 1,
+      nextAttemptAt: clock.now + 120_000,
+      code: 'overloaded',
+    });
+    clock.now += 60_000;
+    const settings = await readSettings(db);
+    await writeSettings(db, { connection: { ...settings.connection, lastContactAt: clock.now } });
+    expect(await uploadOutbox(deps)).toMatchObject({ stopped: 'backoff' });
+    expect(uploads()).toHaveLength(1);
+    clock.now += 60_000;
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 1, stopped: null });
+    expect((await readSettings(db)).uploadRetry).toBeNull();
+  });
+
+  it('keeps a 429 batch for later, honouring a Retry-After given as a date', async () => {
+    const { server, db, deps, lease, store, clock } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    server.misbehave('/v1/results', {
+      status: 429,
+      body: { code: 'rate_limited', message: 'Slow down.' },
+      headers: { 'retry-after': new Date(clock.now + 600_000).toUTCString() },
+    });
+    await uploadOutbox(deps);
+    expect(await db.outbox.count()).toBe(1);
+    expect((await readSettings(db)).uploadRetry?.nextAttemptAt).toBe(clock.now + 600_000);
+  });
+
+  it('retries 5xx and authentication failures with back-off, keeping the batch and its id', async () => {
+    const { server, db, deps, lease, store, clock, uploads } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    server.misbehave(
+      '/v1/results',
+      { status: 500, body: { code: 'internal_error', message: 'Something went wrong.' } },
+      { status: 401, body: { code: 'timestamp_stale', message: 'The clock is off.' } },
+    );
+    await uploadOutbox(deps);
+    clock.now += 10_000;
+    await uploadOutbox(deps);
+    expect(await db.outbox.count()).toBe(1);
+    expect(await db.deadLetters.count()).toBe(0);
+    expect((await readSettings(db)).uploadRetry).toMatchObject({ failures: 2, code: 'timestamp_stale' });
+    clock.now += 60_000;
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 1 });
+    const ids = uploads().map((request) => JSON.parse(request.body).batchId);
+    expect(new Set(ids).size).toBe(1);
+  });
+
+  it('ends a device_unknown back-off once the server answered again (the heartbeat registers the device)', async () => {
+    const { server, db, deps, lease, store, clock } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    server.misbehave('/v1/results', { status: 401, body: { code: 'device_unknown', message: 'Who are you?' } });
+    await uploadOutbox(deps);
+    expect(await uploadOutbox(deps)).toMatchObject({ stopped: 'backoff' });
+    clock.now += 100;
+    const settings = await readSettings(db);
+    await writeSettings(db, { connection: { ...settings.connection, lastContactAt: clock.now } });
+    expect(await uploadOutbox(deps)).toMatchObject({ accepted: 1 });
+  });
+});
+
+describe('uploadFaultOf', () => {
+  it('treats 413 as too large, 400 and an unreadable 2xx answer as malformed, anything else as transient', () => {
+    const error = (code: ConstructorParameters<typeof BaseError>[0], status?: number) =>
+      new BaseError(code, 'x', status === undefined ? {} : { details: { status } });
+    expect(uploadFaultOf(error('payload_too_large', 413))).toBe('too_large');
+    expect(uploadFaultOf(error('server_rejected', 413))).toBe('too_large');
+    expect(uploadFaultOf(error('bad_request', 400))).toBe('malformed');
+    expect(uploadFaultOf(error('server_rejected', 200))).toBe('malformed');
+    for (const transient of [
+      error('server_unreachable'),
+      error('server_rejected', 502),
+      error('internal_error', 500),
+      error('overloaded', 503),
+      error('rate_limited', 429),
+      error('device_unknown', 401),
+      error('signature_wrong_server', 401),
+      new Error('gzip failed'),
+    ]) {
+      expect(uploadFaultOf(transient)).toBe('transient');
+    }
   });
 });

@@ -118,6 +118,7 @@ describe('options page after consent', () => {
     const { ctx } = await renderConsented();
     expect(screen.getByText('Nothing has been fetched from your connection yet.')).toBeDefined();
     await ctx.db.fetchLog.add({
+      kind: 'page',
       at: Date.now(),
       url: 'https://example.com/a',
       status: 200,

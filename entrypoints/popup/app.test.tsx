@@ -32,6 +32,7 @@ function renderPopup() {
 const consent = { given: true, at: 1, version: 1 };
 const connected = { ...defaultSettings.connection, state: 'connected' as const, deviceAddress: address };
 const logRow = {
+  kind: 'page' as const,
   url: 'https://example.com/a',
   status: 200,
   outcome: 'ok' as const,

@@ -13,10 +13,17 @@ import {
   taskLeaseRequestSchema,
 } from '@protocol/labeling';
 import type { PointsSummary } from '@protocol/points';
-import { type ResultAck, resultBatchSchema, type ScrapeResult, scrapeResultSchema } from '@protocol/results';
+import {
+  type RecordVerdictCode,
+  type ResultAck,
+  resultBatchSchema,
+  type ScrapeResult,
+  scrapeResultSchema,
+} from '@protocol/results';
 import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
+import { findUncleanText } from '../clean-text';
 import { textSha256 } from '../extract/text-hash';
 import { gunzip } from '../gzip';
 
@@ -64,8 +71,14 @@ function answerProblem(item: FakeItem, value: LabelValue): string | undefined {
   return valueProblem(item.labelSchema, item.content, value);
 }
 
-/** What a test may ask of one route: fail with an error body or status, or process and then lose the reply. */
-type Misbehaviour = { status: number; body?: unknown } | 'unreachable' | 'lose-reply';
+/**
+ * What a test may ask of one route: answer with a status (an error body, headers such as
+ * Retry-After, or a 2xx body that is not what the route answers), or process and then lose the reply.
+ */
+type Misbehaviour = { status: number; body?: unknown; headers?: Record<string, string> } | 'unreachable' | 'lose-reply';
+
+/** The real server's cap on a request body once inflated (413 `payload_too_large` above it). */
+const maxInflatedBytes = 32 * 1024 * 1024;
 
 interface ReceivedRequest {
   method: string;
@@ -78,8 +91,10 @@ interface ReceivedRequest {
 /**
  * For tests only: answers the device, lease, results and points routes like the Gleaner server
  * does, verifying each request's signature over the exact method, path and body bytes received
- * (gzip bodies are signed compressed). Results are acknowledged one by one (hash recomputed,
- * unknown leases rejected, repeats marked duplicate) and a batch id seen before gets its first answer.
+ * (gzip bodies are signed compressed). Results are acknowledged one by one with the real server's
+ * codes (a NUL or lone surrogate anywhere refused as invalid_text, hash recomputed, unknown leases
+ * rejected, repeats marked duplicate) and a batch id seen before gets its first answer; a body over
+ * 32 MB inflated is refused with 413 and a body that is not a batch with 400.
  * Labeling too: task leases (never an item twice to one device, pairwise answers as left/right),
  * labels in result batches (pairwise mapped back to a/b, gold scored) and the labeler's standing.
  */
@@ -97,7 +112,12 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
   /** Every result the server accepted, in order. */
   const accepted: ScrapeResult[] = [];
   const misbehaviours = new Map<string, Misbehaviour[]>();
-  const state = { retryAfterSeconds: 60, nextJobId: 1, points: null as PointsSummary | null };
+  const state = {
+    retryAfterSeconds: 60,
+    nextJobId: 1,
+    points: null as PointsSummary | null,
+    maxInflatedBytes,
+  };
   /** Labeling items waiting, in order; each is leased at most once to each device. */
   const items: FakeItem[] = [];
   const taskLeases = new Map<string, FakeTaskLease>();
@@ -105,8 +125,8 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
   const labels: FakeLabel[] = [];
   const labeling = { nextAssignment: 9001, nextItem: 1 };
 
-  const json = (status: number, body: unknown) =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
   const fail = (error: ErrorBody) => json(httpStatusOf(error.code), error);
 
   const fetch: FetchFn = async (input, init) => {
@@ -120,7 +140,9 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
     received.push({ method, path, headers, credentials: init.credentials, body: new TextDecoder().decode(plain) });
     const misbehaviour = misbehaviours.get(url.pathname)?.shift();
     if (misbehaviour === 'unreachable') throw new TypeError('Failed to fetch');
-    if (misbehaviour && misbehaviour !== 'lose-reply') return json(misbehaviour.status, misbehaviour.body ?? {});
+    if (misbehaviour && misbehaviour !== 'lose-reply') {
+      return json(misbehaviour.status, misbehaviour.body ?? {}, misbehaviour.headers);
+    }
 
     let device: Address;
     try {
@@ -205,7 +227,19 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       return json(200, standingOf(device));
     }
     if (method === 'POST' && url.pathname === '/v1/results') {
-      const batch = resultBatchSchema.safeParse(JSON.parse(new TextDecoder().decode(plain)));
+      if (plain.byteLength > state.maxInflatedBytes) {
+        return fail({
+          code: 'payload_too_large',
+          message: `The request body is larger than ${state.maxInflatedBytes} bytes once inflated.`,
+        });
+      }
+      let raw: unknown;
+      try {
+        raw = JSON.parse(new TextDecoder().decode(plain));
+      } catch {
+        return fail({ code: 'bad_request', message: 'The body is not JSON.' });
+      }
+      const batch = resultBatchSchema.safeParse(raw);
       if (!batch.success) return fail({ code: 'bad_request', message: 'Invalid batch.' });
       const { batchId, results } = batch.data;
       const earlier = batches.get(batchId);
@@ -262,30 +296,41 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
   function ingestLabel(device: Address, index: number, raw: unknown): ResultAck {
     const parsed = labelResultSchema.safeParse(raw);
     if (!parsed.success) {
-      return { index, assignmentId: null, status: 'rejected', reason: parsed.error.issues[0]?.message ?? 'invalid' };
+      return {
+        index,
+        assignmentId: null,
+        status: 'rejected',
+        code: 'invalid_record',
+        reason: parsed.error.issues[0]?.message ?? 'invalid',
+      };
     }
     const label = parsed.data;
-    const reject = (reason: string): ResultAck => ({
+    const reject = (code: RecordVerdictCode, reason: string): ResultAck => ({
       index,
       assignmentId: label.assignmentId,
       status: 'rejected',
+      code,
       reason,
     });
     const lease = taskLeases.get(label.assignmentId);
-    if (!lease || lease.device !== device) return reject(`task ${label.assignmentId} is not a lease of this device`);
-    if (lease.state !== 'leased') return { index, assignmentId: label.assignmentId, status: 'duplicate' };
+    if (!lease || lease.device !== device) {
+      return reject('foreign_assignment', `task ${label.assignmentId} is not a lease of this device`);
+    }
+    if (lease.state !== 'leased') {
+      return { index, assignmentId: label.assignmentId, status: 'duplicate', code: 'already_received' };
+    }
     if (label.skipped) {
       lease.state = 'skipped';
       return { index, assignmentId: label.assignmentId, status: 'accepted' };
     }
-    if (!label.answer) return reject('a label that is not skipped needs an answer');
+    if (!label.answer) return reject('invalid_label', 'a label that is not skipped needs an answer');
     const answer = label.answer;
     const value: LabelValue =
       answer.type === 'pairwise' && answer.preferred !== 'tie'
         ? { type: 'pairwise', preferred: (answer.preferred === 'left') === lease.item.leftIsA ? 'a' : 'b' }
         : (answer as LabelValue);
     const problem = answerProblem(lease.item, value);
-    if (problem) return reject(problem);
+    if (problem) return reject('invalid_label', problem);
     const gold = lease.item.gold;
     labels.push({
       device,
@@ -302,6 +347,19 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
   async function ingest(device: Address, results: readonly unknown[]): Promise<ResultAck[]> {
     const acks: ResultAck[] = [];
     for (const [index, raw] of results.entries()) {
+      // As the real server: a NUL or an unpaired surrogate anywhere refuses the record before anything else.
+      const unclean = findUncleanText(raw);
+      if (unclean !== null) {
+        const id = (raw as { assignmentId?: unknown } | null)?.assignmentId;
+        acks.push({
+          index,
+          assignmentId: typeof id === 'string' ? id : null,
+          status: 'rejected',
+          code: 'invalid_text',
+          reason: `${unclean} holds a NUL character or an unpaired surrogate`,
+        });
+        continue;
+      }
       if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'label') {
         acks.push(ingestLabel(device, index, raw));
         continue;
@@ -312,24 +370,25 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
           index,
           assignmentId: null,
           status: 'rejected',
+          code: 'invalid_record',
           reason: parsed.error.issues[0]?.message ?? 'invalid',
         });
         continue;
       }
       const result = parsed.data;
-      const reject = (reason: string) =>
-        acks.push({ index, assignmentId: result.assignmentId, status: 'rejected', reason });
+      const reject = (code: RecordVerdictCode, reason: string) =>
+        acks.push({ index, assignmentId: result.assignmentId, status: 'rejected', code, reason });
       const lease = leases.get(result.assignmentId);
       if (!lease || lease.device !== device) {
-        reject(`assignment ${result.assignmentId} is not a lease of this device`);
+        reject('foreign_assignment', `assignment ${result.assignmentId} is not a lease of this device`);
         continue;
       }
       if (lease.state !== 'leased') {
-        acks.push({ index, assignmentId: result.assignmentId, status: 'duplicate' });
+        acks.push({ index, assignmentId: result.assignmentId, status: 'duplicate', code: 'already_received' });
         continue;
       }
-      if (result.outcome === 'fetched' && (await textSha256(result.text.toWellFormed())) !== result.textSha256) {
-        reject('textSha256 is not the SHA-256 of the normalized text');
+      if (result.outcome === 'fetched' && (await textSha256(result.text)) !== result.textSha256) {
+        reject('hash_mismatch', 'textSha256 is not the SHA-256 of the normalized text');
         continue;
       }
       lease.state = result.outcome === 'fetched' ? 'submitted' : 'failed';
@@ -367,6 +426,10 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       });
       queue.push(...added);
       return added;
+    },
+    /** Lowers the cap on an inflated request body (413 `payload_too_large` above it; 32 MB like the real server). */
+    setMaxInflatedBytes(bytes: number) {
+      state.maxInflatedBytes = bytes;
     },
     /** What the lease route says to wait when no job is ready. */
     setRetryAfterSeconds(seconds: number) {

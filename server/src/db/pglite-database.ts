@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmod, mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database, Queryable } from './database';
-import type { SerializedError, PgliteWorkerOptions, WorkerReply, WorkerRequest, WorkerStatus } from './pglite-worker';
+import type { PgliteWorkerOptions, SerializedError, WorkerReply, WorkerRequest, WorkerStatus } from './pglite-worker';
 
 const workerUrl = new URL('./pglite-worker.ts', import.meta.url);
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
-import { openPgliteDatabase } from './db/pglite-database';
+import { createPrivateDir, openPgliteDatabase } from './db/pglite-database';
 import { openPostgresDatabase } from './db/postgres-database';
 
 /** Opens PostgreSQL when a URL is given, else the embedded PGlite in the data folder; then migrates. */
@@ -9,9 +9,7 @@ export async function openDatabase(config: { databaseUrl: string | undefined; da
   db: Database;
   applied: string[];
 }> {
-  const db = config.databaseUrl
-    ? await openPostgresDatabase(config.databaseUrl)
-    : await openPgliteDatabase(join(config.dataDir, 'pglite'));
+  const db = config.databaseUrl ? await openPostgresDatabase(config.databaseUrl) : await openPglite(config.dataDir);
   try {
     const { applied } = await migrate(db);
     return { db, applied };
@@ -19,4 +17,10 @@ export async function openDatabase(config: { databaseUrl: string | undefined; da
     await db.close();
     throw error;
   }
+}
+
+/** The data folder holds the whole database (and the operator token): owner only, even if it existed before. */
+async function openPglite(dataDir: string): Promise<Database> {
+  await createPrivateDir(dataDir);
+  return openPgliteDatabase(join(dataDir, 'pglite'));
 }

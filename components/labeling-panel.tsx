@@ -23,10 +23,15 @@ import { TaskContent } from './task-content';
 import { useLabelKeys } from './use-label-keys';
 import { useNow } from './use-now';
 
-function noTaskText(reason: NoTaskReason, pausedUntil: number | null): string {
+function noTaskText(reason: NoTaskReason, settings: Settings): string {
+  const { pausedUntil, nextTaskLeaseAt } = settings;
   switch (reason) {
     case 'none':
       return 'No labeling tasks right now. New ones come as buyers add work: check again later.';
+    case 'busy':
+      return nextTaskLeaseAt === null
+        ? 'The server is busy and asked Gleaner to wait before asking for tasks again.'
+        : `The server is busy and asked Gleaner to wait: new tasks can come after ${formatDateTime(nextTaskLeaseAt)}.`;
     case 'offline':
       return 'No tasks are queued and Gleaner cannot reach the server right now. Labels you made wait and go up once it is back.';
     case 'paused':
@@ -265,7 +270,7 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
         </div>
       ) : (
         <div data-testid="no-tasks" className="space-y-2 rounded-md bg-slate-50 p-3 text-sm text-slate-700">
-          <p>{noTaskText(shown?.next.noTaskReason ?? 'none', settings.pausedUntil)}</p>
+          <p>{noTaskText(shown?.next.noTaskReason ?? 'none', settings)}</p>
           <button
             type="button"
             data-testid="check-tasks"

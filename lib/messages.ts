@@ -18,8 +18,11 @@ const statusSchema = z.object({
 });
 export type Status = z.infer<typeof statusSchema>;
 
-/** Why there is no task to show: no consent, paused, cannot reach the server, or it has none now. */
-const noTaskReasons = ['no-consent', 'paused', 'offline', 'none'] as const;
+/**
+ * Why there is no task to show: no consent, paused, cannot reach the server, it asked to wait
+ * (429 or 503 with Retry-After: until the settings' `nextTaskLeaseAt`), or it has none now.
+ */
+const noTaskReasons = ['no-consent', 'paused', 'offline', 'busy', 'none'] as const;
 export type NoTaskReason = (typeof noTaskReasons)[number];
 
 /** The task to show next, from the queue of leased tasks, with how many more wait behind it. */

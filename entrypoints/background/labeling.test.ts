@@ -100,6 +100,25 @@ describe('the task queue', () => {
     expect(await background.handlers.getNextTask({})).toEqual({ task: null, queued: 0, noTaskReason: 'offline' });
   });
 
+  it('waits out a busy server’s Retry-After before leasing tasks again, and says so', async () => {
+    const background = await connectedLabeler(3);
+    background.server.misbehave('/v1/tasks/lease', {
+      status: 429,
+      body: { code: 'rate_limited', message: 'Slow down.' },
+      headers: { 'retry-after': '90' },
+    });
+    expect(await background.handlers.getNextTask({})).toEqual({ task: null, queued: 0, noTaskReason: 'busy' });
+    expect((await readSettings(background.ctx.db)).nextTaskLeaseAt).toBe(background.clock.now + 90_000);
+
+    background.clock.now += 60_000;
+    expect(await background.handlers.getNextTask({})).toMatchObject({ task: null, noTaskReason: 'busy' });
+    expect(leasesOf(background.server)).toHaveLength(1);
+
+    background.clock.now += 30_000;
+    expect(await background.handlers.getNextTask({})).toMatchObject({ task: { assignmentId: expect.any(String) } });
+    expect(leasesOf(background.server)).toHaveLength(2);
+  });
+
   it('leases nothing when the device is not connected', async () => {
     const background = await connectedLabeler(3);
     background.server.setReachable(false);

@@ -1,6 +1,6 @@
 import { BaseError } from '@protocol/errors';
 import type { LocalAccount } from 'viem';
-import { createApiClient } from '@/lib/api-client';
+import { createApiClient, serverRetryAfterSecondsOf } from '@/lib/api-client';
 import { loadDeviceAccount } from '@/lib/device-key';
 import { toErrorBody } from '@/lib/errors';
 import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
@@ -16,7 +16,7 @@ import type { WorkDeps } from './work';
 /** What labeling needs beyond the background context: what uploads need. */
 export type LabelingContext = BackgroundContext & Pick<WorkDeps, 'random' | 'newBatchId'>;
 
-type RefillOutcome = 'leased' | 'none' | 'failed' | 'not-allowed';
+type RefillOutcome = 'leased' | 'none' | 'busy' | 'failed' | 'not-allowed';
 
 export interface Labeling {
   /** The oldest queued task; refills the queue when it runs low. */
@@ -97,6 +97,8 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     if (queued >= refillBelow) return 'leased';
     const connected = await connectedApi();
     if (!connected) return 'not-allowed';
+    const { nextTaskLeaseAt } = connected.settings;
+    if (nextTaskLeaseAt !== null && nextTaskLeaseAt > ctx.now()) return 'busy';
     try {
       const tasks = await connected.api.leaseTasks(prefetchSize - queued);
       if (tasks.length > 0 && (await stillAllowed(connected.settings.serverUrl))) {
@@ -105,7 +107,13 @@ export function createLabeling(ctx: LabelingContext): Labeling {
       return tasks.length > 0 ? 'leased' : 'none';
     } catch (error) {
       logger.warn(`Could not lease labeling tasks: ${toErrorBody(error).message}`);
-      return 'failed';
+      // A busy server's Retry-After is kept, so neither this worker nor a restarted one asks before it ends.
+      const seconds = serverRetryAfterSecondsOf(error);
+      if (seconds === null) return 'failed';
+      if (await stillAllowed(connected.settings.serverUrl)) {
+        await writeSettings(db, { nextTaskLeaseAt: ctx.now() + seconds * 1000 });
+      }
+      return 'busy';
     }
   });
 
@@ -171,7 +179,7 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     }
     const [task, ...rest] = tasks;
     if (task) return { task, queued: rest.length, noTaskReason: null };
-    return noTask(outcome === 'none' ? 'none' : 'offline');
+    return noTask(outcome === 'none' ? 'none' : outcome === 'busy' ? 'busy' : 'offline');
   }
 
   async function store(label: LabelRecord): Promise<NextTask> {

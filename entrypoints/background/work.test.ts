@@ -167,6 +167,32 @@ describe('a scraping burst', () => {
     expect(pathsOf(worker.server)).not.toContain('POST /v1/jobs/lease');
   });
 
+  it('keeps a busy server’s Retry-After for the lease, so neither this burst nor a restarted worker asks earlier', async () => {
+    const worker = await connectedWorker(1);
+    worker.server.misbehave('/v1/jobs/lease', {
+      status: 503,
+      body: { code: 'overloaded', message: 'The server is busy.' },
+      headers: { 'retry-after': '300' },
+    });
+    await worker.runBurst();
+    expect(worker.fetched).toEqual([]);
+    expect((await readSettings(worker.ctx.db)).nextLeaseAt).toBe(worker.clock.now + 300_000);
+
+    // A new worker on the same database (the old one was killed) waits too; the server keeps the old clock.
+    const restarted = createTestWorker({ db: worker.ctx.db, server: worker.server });
+    worker.clock.now += 200_000;
+    restarted.clock.now = worker.clock.now;
+    worker.server.received.length = 0;
+    await restarted.runBurst();
+    expect(pathsOf(worker.server)).not.toContain('POST /v1/jobs/lease');
+
+    worker.clock.now += 100_000;
+    restarted.clock.now = worker.clock.now;
+    await restarted.runBurst();
+    expect(pathsOf(worker.server)).toContain('POST /v1/jobs/lease');
+    expect(restarted.fetched.map((request) => request.url)).toEqual(['https://site1.example/page']);
+  });
+
   it('finishes jobs a killed worker had leased and drops those whose lease ran out', async () => {
     const indexedDB = new IDBFactory();
     const first = await connectedWorker(0, { db: createTestDb(indexedDB) });

@@ -1,5 +1,5 @@
 import type { LeasedJob } from '@protocol/jobs';
-import { createApiClient } from '@/lib/api-client';
+import { createApiClient, serverRetryAfterSecondsOf } from '@/lib/api-client';
 import type { JobRow } from '@/lib/db';
 import { ensureDeviceAccount } from '@/lib/device-key';
 import { toErrorBody } from '@/lib/errors';
@@ -55,7 +55,8 @@ function jobRowOf(job: LeasedJob, now: number): JobRow {
 /**
  * One burst of scraping, run after each successful sync: upload what waits in the outbox, finish
  * the jobs already leased, then lease, fetch and upload in rounds while the server has jobs,
- * waiting in-process for short retryAfterSeconds and leaving longer waits to the next alarm. Every
+ * waiting in-process for short retryAfterSeconds and leaving longer waits to the next alarm (a 429
+ * or 503's Retry-After is kept the same way, so the lease is not asked again before it ends). Every
  * step is kept in IndexedDB first (leased jobs before fetching, results before uploading), so a
  * worker killed at any point resumes where it stood. Consent, pause and the daily budget are
  * checked before every lease and every fetch.
@@ -141,6 +142,11 @@ export async function runBurst(ctx: WorkContext): Promise<void> {
         lease = await api.leaseJobs(leaseSize);
       } catch (error) {
         logger.warn(`Could not lease jobs: ${toErrorBody(error).message}`);
+        // A busy server's Retry-After is kept, so no burst (nor a restarted worker) asks before it ends.
+        const seconds = serverRetryAfterSecondsOf(error);
+        if (seconds !== null && (await stillMayWork())) {
+          await writeSettings(db, { nextLeaseAt: ctx.now() + seconds * 1000 });
+        }
         break;
       }
       const leasedAt = ctx.now();

@@ -6,7 +6,7 @@ import { openPgliteDatabase } from '../db/pglite-database';
 import { openPostgresDatabase } from '../db/postgres-database';
 
 /** Real PostgreSQL for the server suites; CI starts a trust-auth server here. */
-const postgresTestUrl = process.env.GLEANER_TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+export const postgresTestUrl = process.env.GLEANER_TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 
 async function probePostgres(): Promise<string | undefined> {
   try {
@@ -19,11 +19,42 @@ async function probePostgres(): Promise<string | undefined> {
 }
 
 const postgresProblem = await probePostgres();
+const inCi = Boolean(process.env.CI) && !/^(false|0)$/i.test(process.env.CI ?? '');
+if (postgresProblem && inCi) {
+  // In CI a skipped half would pass unnoticed: stop the run instead.
+  throw new Error(
+    `PostgreSQL at ${postgresTestUrl} did not answer (${postgresProblem}), and CI is set, so the server suites ` +
+      'will not skip their PostgreSQL half. Start PostgreSQL there (trust auth, database "test") or point ' +
+      'GLEANER_TEST_DATABASE_URL at one; unset CI only for a local run that may skip it.',
+  );
+}
 if (postgresProblem) {
   const line = '!'.repeat(78);
   console.warn(
     `\n${line}\n!! PostgreSQL at ${postgresTestUrl} did not answer (${postgresProblem}).\n!! The PostgreSQL half of the server suites is SKIPPED; only PGlite ran.\n!! Start PostgreSQL or set GLEANER_TEST_DATABASE_URL to run it.\n${line}\n`,
   );
+}
+
+/** `describe` for suites that need real PostgreSQL: skipped loudly when none answers (never in CI). */
+export const describePostgres = describe.skipIf(postgresProblem !== undefined);
+
+/** A fresh, empty schema in the test PostgreSQL, and `drop` to remove it with all it holds. */
+export async function createTestSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `gleaner_test_${randomBytes(6).toString('hex')}`;
+  const admin = await openPostgresDatabase(postgresTestUrl, { maxConnections: 1 });
+  try {
+    await admin.exec(`create schema ${schema}`);
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+  return {
+    schema,
+    drop: async () => {
+      await admin.exec(`drop schema ${schema} cascade`);
+      await admin.close();
+    },
+  };
 }
 
 export type DatabaseKind = Database['kind'];
@@ -38,17 +69,14 @@ async function openTestDatabase(kind: DatabaseKind): Promise<{ db: Database; dis
     await migrate(db);
     return { db, dispose: () => db.close() };
   }
-  const schema = `gleaner_test_${randomBytes(6).toString('hex')}`;
-  const admin = await openPostgresDatabase(postgresTestUrl, { maxConnections: 1 });
-  await admin.exec(`create schema ${schema}`);
+  const { schema, drop } = await createTestSchema();
   const db = await openPostgresDatabase(postgresTestUrl, { schema, maxConnections: 4 });
   await migrate(db);
   return {
     db,
     dispose: async () => {
       await db.close();
-      await admin.exec(`drop schema ${schema} cascade`);
-      await admin.close();
+      await drop();
     },
   };
 }
@@ -59,7 +87,7 @@ export function describeEachDatabase(
   suite: (database: () => Database, kind: DatabaseKind) => void,
 ): void {
   for (const kind of ['pglite', 'postgres'] as const) {
-    describe.skipIf(kind === 'postgres' && postgresProblem !== undefined)(`${name} [${kind}]`, () => {
+    (kind === 'postgres' ? describePostgres : describe)(`${name} [${kind}]`, () => {
       let opened: { db: Database; dispose: () => Promise<void> } | undefined;
       beforeAll(async () => {
         opened = await openTestDatabase(kind);

@@ -78,6 +78,11 @@ const messageMap = {
   },
   /** Skips a task (the server gives its item to someone else) and answers the next one. */
   skipTask: { data: z.object({ assignmentId: assignmentIdSchema }), reply: nextTaskSchema },
+  /** Deletes uploads the server refused for good (dead letters); answers how many were deleted. */
+  deleteDeadLetters: {
+    data: z.object({ ids: z.array(z.number().int().positive()).min(1).max(10_000) }),
+    reply: z.object({ deleted: z.number().int().nonnegative() }),
+  },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@protocol/errors';
 import type { RecordVerdictCode } from '@protocol/results';
 
 /** What each record verdict code of the server means, in words for the person whose work it was. */
@@ -31,4 +32,18 @@ export function describeVerdict(code: RecordVerdictCode | undefined, reason: str
 /** Why a record went to the dead letters with the whole batch it was in, for the person. */
 export function describeDeadLetter(message: string): string {
   return `The server refused the whole upload this was in, so it was set aside: ${message}`;
+}
+
+/** What the server's refusal of a whole batch means, for the person (the codes that set a batch aside). */
+export function describeBatchRefusal(code: ErrorCode): string {
+  switch (code) {
+    case 'payload_too_large':
+      return 'Too large for the server to accept, even on its own.';
+    case 'bad_request':
+      return 'The server could not read the upload.';
+    case 'server_rejected':
+      return 'The server’s answer could not be read as a receipt for the upload.';
+    default:
+      return 'The server refused the upload.';
+  }
 }

@@ -1,5 +1,6 @@
 import { BaseError } from '@protocol/errors';
 import { createApiClient } from '@/lib/api-client';
+import { deleteDeadLetters } from '@/lib/dead-letters';
 import { loadDeviceAccount } from '@/lib/device-key';
 import { toErrorBody } from '@/lib/errors';
 import { logger } from '@/lib/logger';
@@ -85,5 +86,9 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
     getNextTask: () => labeling.nextTask(),
     submitLabel: (data) => labeling.submit(data),
     skipTask: (data) => labeling.skip(data),
+
+    async deleteDeadLetters({ ids }) {
+      return { deleted: await deleteDeadLetters(db, ids) };
+    },
   };
 }

@@ -119,7 +119,28 @@ describe('a scraping burst', () => {
     await worker.runBurst();
     expect(await worker.ctx.db.outbox.count()).toBe(0);
     const [row] = await worker.ctx.db.fetchLog.toArray();
-    expect(row?.rejection).toMatch(/is not a lease of this device/);
+    expect(row?.rejection).toBe(
+      'The server had not leased this task to this device, or the lease no longer exists. The server said: assignment a1 is not a lease of this device',
+    );
+  });
+
+  it('uploads a plain text page holding NUL characters cleaned, and the server accepts it', async () => {
+    const worker = await connectedWorker(1);
+    const bytes = new TextEncoder().encode('id\u0000name\n1\u0000Ada\n');
+    worker.pages.set('https://site1.example/page', {
+      ok: true,
+      body: {
+        finalUrl: 'https://site1.example/page',
+        httpStatus: 200,
+        contentType: 'text/plain',
+        mediaType: 'text/plain',
+        bytes,
+      },
+      bytesFetched: bytes.byteLength,
+    });
+    await worker.runBurst();
+    expect(worker.server.accepted).toMatchObject([{ outcome: 'fetched', text: 'idname\n1Ada\n' }]);
+    expect((await worker.ctx.db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([null]);
   });
 
   it('uploads failures with their code, HTTP status and Retry-After', async () => {

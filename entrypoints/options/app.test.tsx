@@ -133,4 +133,40 @@ describe('options page after consent', () => {
     expect(row.textContent).toContain('4.2 kB');
     expect(row.textContent).toContain('Kept');
   });
+
+  it('lists the uploads the server refused, why, and what they held, and deletes them on request', async () => {
+    const { user, ctx } = await renderConsented();
+    expect(screen.getByTestId('dead-letters-empty')).toBeDefined();
+    const record = (kind: 'scrape' | 'label') => ({ kind, createdAt: 1, payload: { assignmentId: '1' } });
+    await ctx.db.deadLetters.bulkAdd([
+      {
+        at: Date.parse('2025-06-01T10:00:00Z'),
+        batchId: 'b1',
+        code: 'payload_too_large',
+        message: 'The request body is larger than 32 MB once inflated.',
+        records: [record('scrape')],
+      },
+      {
+        at: Date.parse('2025-06-01T11:00:00Z'),
+        batchId: 'b2',
+        code: 'bad_request',
+        message: 'The body is not valid gzip.',
+        records: [record('scrape'), record('scrape'), record('label')],
+      },
+    ]);
+    await waitFor(() => expect(screen.getAllByTestId('dead-letter')).toHaveLength(2));
+    const [newest, oldest] = screen.getAllByTestId('dead-letter');
+    expect(newest?.textContent).toContain('The server could not read the upload.');
+    expect(newest?.textContent).toContain('The server said: The body is not valid gzip.');
+    expect(newest?.textContent).toContain('2 page results and 1 label');
+    expect(oldest?.textContent).toContain('Too large for the server to accept, even on its own.');
+    expect(oldest?.textContent).toContain('1 page result ·');
+
+    await user.click(screen.getAllByTestId('delete-dead-letter')[0] as HTMLElement);
+    await waitFor(() => expect(screen.getAllByTestId('dead-letter')).toHaveLength(1));
+    expect((await ctx.db.deadLetters.toArray()).map((row) => row.batchId)).toEqual(['b1']);
+    await user.click(screen.getByTestId('delete-dead-letter'));
+    expect(await screen.findByTestId('dead-letters-empty')).toBeDefined();
+    expect(await ctx.db.deadLetters.count()).toBe(0);
+  });
 });

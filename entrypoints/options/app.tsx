@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
 import { ConsentScreen } from '@/components/consent-screen';
 import { ConsentStatus } from '@/components/consent-status';
+import { DeadLetterList } from '@/components/dead-letters';
 import { FetchLogTable } from '@/components/fetch-log-table';
 import { PauseControls } from '@/components/pause-controls';
 import { PointsSummary } from '@/components/points-summary';
@@ -46,6 +47,9 @@ export function App() {
           </Card>
           <Card title="Pages fetched from your connection">
             <FetchLogTable />
+          </Card>
+          <Card title="Uploads the server refused">
+            <DeadLetterList />
           </Card>
         </>
       )}

@@ -124,6 +124,26 @@ describe('popup', () => {
     expect(refreshPoints).toHaveBeenCalled();
   });
 
+  it('says how many results were set aside as dead letters, only when there are some', async () => {
+    const { db } = renderPopup();
+    await writeSettings(db, { consent, connection: connected });
+    await screen.findByTestId('pages-today');
+    expect(screen.queryByTestId('dead-letter-count')).toBeNull();
+    await db.deadLetters.add({
+      at: 1,
+      batchId: 'b',
+      code: 'bad_request',
+      message: 'The body is not JSON.',
+      records: [
+        { kind: 'scrape', createdAt: 1, payload: {} },
+        { kind: 'label', createdAt: 2, payload: {} },
+      ],
+    });
+    expect((await screen.findByTestId('dead-letter-count')).textContent).toBe(
+      '2 results could not be uploaded and were set aside. The settings page says why.',
+    );
+  });
+
   it('shows the next label task beside today’s work and points, without a click', async () => {
     const { background } = renderPopup();
     background.server.addItems([{ id: 'review-1' }]);

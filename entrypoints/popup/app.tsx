@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
+import { DeadLetterNotice } from '@/components/dead-letters';
 import { ErrorText } from '@/components/error-text';
 import { LabelingPanel } from '@/components/labeling-panel';
 import { PointsSummary } from '@/components/points-summary';
@@ -49,6 +50,7 @@ export function App({ version, openOptions, refreshPoints }: AppProps) {
             <>
               <LabelingPanel settings={settings} />
               <TodaySummary />
+              <DeadLetterNotice />
               <PointsSummary points={settings.points} />
             </>
           )}

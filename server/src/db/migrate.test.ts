@@ -1,6 +1,23 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { describeEachDatabase } from '../test/databases';
+import { createTestSchema, describeEachDatabase, describePostgres, postgresTestUrl } from '../test/databases';
 import { migrate, splitStatements } from './migrate';
+import { openPostgresDatabase } from './postgres-database';
+
+const migrationNames = async () =>
+  (await readdir(new URL('./migrations/', import.meta.url))).filter((name) => name.endsWith('.sql')).sort();
+
+/** Each migration's name with how many times schema_migrations lists it. */
+async function recordedMigrations(schema: string): Promise<{ name: string; times: number }[]> {
+  const db = await openPostgresDatabase(postgresTestUrl, { schema, maxConnections: 1 });
+  try {
+    return await db.query('select name, count(*)::int as times from schema_migrations group by name order by name');
+  } finally {
+    await db.close();
+  }
+}
 
 describeEachDatabase('migrations', (database) => {
   it('records every migration and applies none twice', async () => {
@@ -9,6 +26,51 @@ describeEachDatabase('migrations', (database) => {
     const rows = await database().query<{ name: string }>('select name from schema_migrations order by name');
     expect(rows.map((row) => row.name)).toContain('0001_init.sql');
   });
+});
+
+describePostgres('migrations when several servers start at once [postgres]', () => {
+  it('lets two connections migrate an empty schema together, each migration applied once', async () => {
+    const { schema, drop } = await createTestSchema();
+    const first = await openPostgresDatabase(postgresTestUrl, { schema, maxConnections: 2 });
+    const second = await openPostgresDatabase(postgresTestUrl, { schema, maxConnections: 2 });
+    try {
+      const [a, b] = await Promise.all([migrate(first), migrate(second)]);
+      const names = await migrationNames();
+      expect([...a.applied, ...b.applied].sort()).toEqual(names);
+      expect(await recordedMigrations(schema)).toEqual(names.map((name) => ({ name, times: 1 })));
+    } finally {
+      await first.close();
+      await second.close();
+      await drop();
+    }
+  });
+
+  it('lets two server processes open the same empty schema together', async () => {
+    const { schema, drop } = await createTestSchema();
+    const url = new URL(postgresTestUrl);
+    url.searchParams.set('search_path', schema);
+    const openDatabaseUrl = new URL('../open-database.ts', import.meta.url).href;
+    // What server.ts does at boot, in a process of its own (tsx, as `npm start` runs it).
+    const script = `
+      import { openDatabase } from ${JSON.stringify(openDatabaseUrl)};
+      const { db, applied } = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: 'unused' });
+      await db.close();
+      console.log(JSON.stringify(applied));`;
+    const start = () =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+        env: { ...process.env, DATABASE_URL: url.href },
+        timeout: 60_000,
+      });
+    try {
+      const [a, b] = await Promise.all([start(), start()]);
+      const applied = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)];
+      const names = await migrationNames();
+      expect(applied.sort()).toEqual(names);
+      expect(await recordedMigrations(schema)).toEqual(names.map((name) => ({ name, times: 1 })));
+    } finally {
+      await drop();
+    }
+  }, 90_000);
 });
 
 it('splits a script into statements at line-ending semicolons and drops comments', () => {

@@ -8,29 +8,42 @@ export interface MigrationResult {
   applied: string[];
 }
 
+/** Any fixed number will do, as long as nothing else in the database takes advisory lock `migrationLock`. */
+const migrationLock = 7_130_402_611_205_117n;
+
 /**
- * Applies the numbered SQL files in `migrations/` that this database has not seen, in order,
- * each in its own transaction. The same files run on PGlite and PostgreSQL, so they use only SQL both know.
+ * Applies the numbered SQL files in `migrations/` that this database has not seen, in order. The same files run on
+ * PGlite and PostgreSQL, so they use only SQL both know.
+ *
+ * All of it is one transaction that first takes an advisory lock: two servers starting together on an empty
+ * database would otherwise both create the tables, and one would fail. The second waits, then finds nothing to do.
+ * A migration that fails leaves the database as it was before this run.
  */
 export async function migrate(db: Database): Promise<MigrationResult> {
-  await db.exec(`create table if not exists schema_migrations (
-    name text primary key,
-    applied_at timestamptz not null default now()
-  )`);
-  const done = new Set((await db.query<{ name: string }>('select name from schema_migrations')).map((row) => row.name));
   const files = (await readdir(migrationsDir)).filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name)).sort();
-  const applied: string[] = [];
-  for (const name of files) {
-    if (done.has(name)) continue;
-    const script = await readFile(`${migrationsDir}${name}`, 'utf8');
-    await db.transaction(async (tx) => {
+  const scripts = await Promise.all(
+    files.map(async (name) => ({ name, script: await readFile(`${migrationsDir}${name}`, 'utf8') })),
+  );
+  return db.transaction(async (tx) => {
+    // Released by the commit or rollback. PGlite has one connection, but takes the lock just the same.
+    await tx.query(`select pg_advisory_xact_lock(${migrationLock})`);
+    await tx.query(`create table if not exists schema_migrations (
+      name text primary key,
+      applied_at timestamptz not null default now()
+    )`);
+    const done = new Set(
+      (await tx.query<{ name: string }>('select name from schema_migrations')).map((row) => row.name),
+    );
+    const applied: string[] = [];
+    for (const { name, script } of scripts) {
+      if (done.has(name)) continue;
       // Each statement separately: PGlite's extended protocol takes one statement per query.
       for (const statement of splitStatements(script)) await tx.query(statement);
       await tx.query('insert into schema_migrations (name) values ($1)', [name]);
-    });
-    applied.push(name);
-  }
-  return { applied };
+      applied.push(name);
+    }
+    return { applied };
+  });
 }
 
 /**

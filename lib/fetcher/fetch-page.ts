@@ -3,7 +3,7 @@ import { FetchAbort, type FetchFailure, fetchFailure } from './fetch-failure';
 import type { NetworkMonitor, NetworkWatch, Observation } from './network-monitor';
 import { judgeConnectedIp, type NetworkPolicy } from './network-verdicts';
 import { readCapped } from './read-capped';
-import { pageRequestInit } from './request-init';
+import { pageAccept, pageRequestInit } from './request-init';
 import { keptMediaTypes, mediaTypeOf, retryAfterSecondsOf } from './response-checks';
 
 export type PageFetchFn = (input: string, init: RequestInit) => Promise<Response>;
@@ -21,13 +21,25 @@ export interface PageRequest {
   timeoutMs: number;
 }
 
+/** What a guarded fetch asks for and keeps: a page (HTML, plain text) or, for the popup, an image. */
+export interface GuardedRequest extends PageRequest {
+  /** What is fetched, in the words of failures: `page`, `image`. */
+  what: string;
+  /** The Accept header (the only other header is Accept-Language). */
+  accept: string;
+  /** The media types whose body is read; any other is refused unread. */
+  keptMediaTypes: readonly string[];
+  /** Why a response of another media type (or none) is refused, in words. */
+  refuseType: (mediaType: string | null) => string;
+}
+
 /** A page that passed every rule, with its body bytes. */
 export interface FetchedBody {
   finalUrl: string;
   httpStatus: number;
   /** The Content-Type header as sent. */
   contentType: string;
-  /** `text/html` or `text/plain`. */
+  /** One of the request's kept media types: `text/html` or `text/plain` for a page. */
   mediaType: string;
   bytes: Uint8Array;
 }
@@ -48,7 +60,12 @@ function messageOf(error: unknown): string {
 }
 
 /** Names the failure of a fetch that rejected: a guard's abort, a request the network rules blocked, or the network. */
-async function failureOfRejectedFetch(error: unknown, signal: AbortSignal, watch: NetworkWatch): Promise<FetchFailure> {
+async function failureOfRejectedFetch(
+  what: string,
+  error: unknown,
+  signal: AbortSignal,
+  watch: NetworkWatch,
+): Promise<FetchFailure> {
   const aborted = abortFailure(signal);
   if (aborted) return aborted;
   const seen: Observation = await watch.settled(observationWaitMs);
@@ -58,8 +75,16 @@ async function failureOfRejectedFetch(error: unknown, signal: AbortSignal, watch
       ? fetchFailure('redirect_blocked', 'A redirect led to an address Gleaner never fetches; it was blocked.')
       : fetchFailure('url_blocked', 'The address is one Gleaner never fetches; it was blocked.');
   }
-  return fetchFailure('network_error', `The page could not be fetched: ${seen.error ?? messageOf(error)}`);
+  return fetchFailure('network_error', `The ${what} could not be fetched: ${seen.error ?? messageOf(error)}`);
 }
+
+/** What a page fetch asks for and keeps: HTML and plain text only. */
+const pageRequest = {
+  what: 'page',
+  accept: pageAccept,
+  keptMediaTypes,
+  refuseType: (mediaType: string | null) => `${mediaType ?? 'A missing content type'} is not a web page or plain text.`,
+};
 
 /**
  * Fetches one assigned page under every rule of DESIGN §4: the URL is checked before anything is
@@ -69,7 +94,15 @@ async function failureOfRejectedFetch(error: unknown, signal: AbortSignal, watch
  * text are read, streamed under a byte cap and within a time limit. Never throws: every outcome
  * is a page or a failure, with the bytes that actually arrived.
  */
-export async function fetchPage(request: PageRequest, deps: FetchPageDeps): Promise<PageFetch> {
+export function fetchPage(request: PageRequest, deps: FetchPageDeps): Promise<PageFetch> {
+  return fetchGuarded({ ...request, ...pageRequest }, deps);
+}
+
+/**
+ * One fetch from the person's connection under every rule of `fetchPage`, for what the request
+ * names (its Accept header, the media types it keeps): pages, and the images the popup shows.
+ */
+export async function fetchGuarded(request: GuardedRequest, deps: FetchPageDeps): Promise<PageFetch> {
   const checked = checkUrl(request.url, { allowedTestOrigins: deps.policy.allowedTestOrigins });
   if (!checked.ok) return { ok: false, failure: fetchFailure('url_blocked', checked.reason), bytesFetched: 0 };
 
@@ -79,7 +112,7 @@ export async function fetchPage(request: PageRequest, deps: FetchPageDeps): Prom
   };
   const seconds = Math.round(request.timeoutMs / 100) / 10;
   const timer = setTimeout(
-    () => stop(fetchFailure('timeout', `The page did not arrive within ${seconds} seconds.`)),
+    () => stop(fetchFailure('timeout', `The ${request.what} did not arrive within ${seconds} seconds.`)),
     request.timeoutMs,
   );
   const watch = deps.monitor.watch(checked.url, stop);
@@ -91,9 +124,9 @@ export async function fetchPage(request: PageRequest, deps: FetchPageDeps): Prom
   try {
     let response: Response;
     try {
-      response = await deps.fetch(checked.url, pageRequestInit(controller.signal));
+      response = await deps.fetch(checked.url, pageRequestInit(controller.signal, request.accept));
     } catch (error) {
-      return failed(await failureOfRejectedFetch(error, controller.signal, watch), 0);
+      return failed(await failureOfRejectedFetch(request.what, error, controller.signal, watch), 0);
     }
 
     const finalUrl = response.url || checked.url;
@@ -115,23 +148,20 @@ export async function fetchPage(request: PageRequest, deps: FetchPageDeps): Prom
     }
     const contentType = response.headers.get('content-type');
     const mediaType = mediaTypeOf(contentType);
-    if (!mediaType || !keptMediaTypes.includes(mediaType)) {
-      return failed(
-        fetchFailure('content_type', `${mediaType ?? 'A missing content type'} is not a web page or plain text.`),
-        0,
-      );
+    if (!mediaType || !request.keptMediaTypes.includes(mediaType)) {
+      return failed(fetchFailure('content_type', request.refuseType(mediaType)), 0);
     }
     const declaredLength = Number(response.headers.get('content-length') ?? Number.NaN);
     if (declaredLength > request.maxBytes) {
-      return failed(tooLarge(request.maxBytes), 0);
+      return failed(tooLarge(request.what, request.maxBytes), 0);
     }
 
     const read = await readCapped(response.body, request.maxBytes);
-    if (read.status === 'too_large') return failed(tooLarge(request.maxBytes), read.received);
+    if (read.status === 'too_large') return failed(tooLarge(request.what, request.maxBytes), read.received);
     if (read.status === 'failed') {
       const failure =
         abortFailure(controller.signal) ??
-        fetchFailure('network_error', `The page broke off: ${messageOf(read.error)}`);
+        fetchFailure('network_error', `The ${request.what} broke off: ${messageOf(read.error)}`);
       return failed(failure, read.received);
     }
 
@@ -159,6 +189,6 @@ export async function fetchPage(request: PageRequest, deps: FetchPageDeps): Prom
   }
 }
 
-function tooLarge(maxBytes: number): FetchFailure {
-  return fetchFailure('too_large', `The page is larger than ${maxBytes} bytes; it was not kept.`);
+function tooLarge(what: string, maxBytes: number): FetchFailure {
+  return fetchFailure('too_large', `The ${what} is larger than ${maxBytes} bytes; it was not kept.`);
 }

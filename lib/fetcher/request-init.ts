@@ -3,8 +3,9 @@
  * language is fixed rather than the person's own, so every device gets the same version of a page
  * (their text hashes are compared) and the request says nothing about who sent it.
  */
+export const pageAccept = 'text/html,text/plain;q=0.9';
 export const pageRequestHeaders: Readonly<Record<string, string>> = {
-  accept: 'text/html,text/plain;q=0.9',
+  accept: pageAccept,
   'accept-language': 'en;q=1.0, *;q=0.5',
 };
 
@@ -12,11 +13,12 @@ export const pageRequestHeaders: Readonly<Record<string, string>> = {
  * How every page is requested: GET, without cookies or HTTP auth (`credentials: 'omit'`), never
  * from or into the cache, no referrer, redirects followed by the browser (each hop is guarded by
  * the network rules and the webRequest monitor, see `network-rules.ts` and `network-monitor.ts`).
+ * An image for the popup is requested the same way, with its own Accept.
  */
-export function pageRequestInit(signal: AbortSignal): RequestInit {
+export function pageRequestInit(signal: AbortSignal, accept: string = pageAccept): RequestInit {
   return {
     method: 'GET',
-    headers: { ...pageRequestHeaders },
+    headers: { ...pageRequestHeaders, accept },
     credentials: 'omit',
     cache: 'no-store',
     redirect: 'follow',

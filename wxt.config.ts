@@ -14,7 +14,7 @@ export default defineConfig({
     plugins: [tailwindcss()],
     define: { 'import.meta.env.GLEANER_TEST_ORIGINS': JSON.stringify(testOrigins) },
   }),
-  manifest: ({ browser }) => ({
+  manifest: ({ browser, manifestVersion }) => ({
     name: 'Gleaner',
     description:
       'Earn points for useful data work: safe, budgeted fetches of public pages and small labeling tasks. Never touches your cookies, tabs or history.',
@@ -33,6 +33,18 @@ export default defineConfig({
     // Assigned pages can be on any public site and the server URL is configurable, so the
     // extension needs host access; the safety guards (lib/) decide what is actually fetched.
     host_permissions: ['http://*/*', 'https://*/*'],
+    // The browser's default script rules, plus: extension pages load images only from the extension
+    // itself and from inline bytes. A labeling task's image is fetched by the background under the
+    // page fetcher's guards and shown as a data: URL, so no page can make the person's browser
+    // request an address a buyer named (a router, a metadata address), even by mistake. WXT turns
+    // this into Firefox's MV2 string form.
+    content_security_policy: {
+      extension_pages: [
+        manifestVersion === 3 ? "script-src 'self' 'wasm-unsafe-eval'" : "script-src 'self'",
+        "object-src 'self'",
+        "img-src 'self' data: blob:",
+      ].join('; '),
+    },
     ...(browser === 'firefox' ? { browser_specific_settings: { gecko: { id: 'gleaner@gleaner.dev' } } } : {}),
   }),
 });

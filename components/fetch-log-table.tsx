@@ -13,7 +13,7 @@ const outcomeLabels: Record<FetchLogRow['outcome'], string> = {
   error: 'Failed',
 };
 
-/** Every URL recently fetched from the contributor's IP, newest first, live. */
+/** Every URL recently fetched from the contributor's IP (pages, and images shown for labeling), newest first, live. */
 export function FetchLogTable() {
   const db = useDb();
   const rows = useLiveQuery(() => listRecentFetches(db, shownRows), [db]);
@@ -42,7 +42,14 @@ export function FetchLogTable() {
             rows.map((row) => (
               <tr key={row.id} data-testid="fetch-log-row" className="border-b border-slate-100">
                 <td className="whitespace-nowrap py-2 pr-4">{formatDateTime(row.at)}</td>
-                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{row.url}</td>
+                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">
+                  {row.url}
+                  {row.kind === 'image' && (
+                    <span data-testid="fetch-log-image" className="block font-sans text-slate-500">
+                      The image of a labeling task, shown in the popup
+                    </span>
+                  )}
+                </td>
                 <td className="py-2 pr-4">{row.status ?? '—'}</td>
                 <td className="whitespace-nowrap py-2 pr-4">{formatBytes(row.bytes)}</td>
                 <td className="py-2">

@@ -202,17 +202,40 @@ describe('what the panel shows', () => {
     expect(server.labels[0]?.value).toEqual({ type: 'pairwise', preferred: 'a' });
   });
 
-  it('shows an image with its caption as alt text', async () => {
-    await renderPanel([
+  it('shows an image the background fetched, as inline bytes, with its caption as alt text', async () => {
+    const { imageHost, ctx } = await renderPanel([
       {
         id: 'photo',
         labelSchema: { type: 'single_choice', choices: ['cat', 'dog'] },
-        content: { type: 'image', imageUrl: 'https://images.example/cat.jpg', caption: 'A pet on a sofa' },
+        content: { type: 'image', imageUrl: 'https://images.example/cat.png', caption: 'A pet on a sofa' },
       },
     ]);
-    const image = screen.getByTestId('task-image') as HTMLImageElement;
-    expect(image.getAttribute('src')).toBe('https://images.example/cat.jpg');
+    const image = (await screen.findByTestId('task-image')) as HTMLImageElement;
+    expect(image.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     expect(image.alt).toBe('A pet on a sofa');
+    expect(imageHost.requested).toEqual(['https://images.example/cat.png']);
+    expect((await ctx.db.fetchLog.toArray()).map((row) => [row.kind, row.url, row.outcome])).toEqual([
+      ['image', 'https://images.example/cat.png', 'ok'],
+    ]);
+  });
+
+  it('never lets the popup request an image on a private address: it says why and can still be answered', async () => {
+    const { imageHost, user, server, labeling } = await renderPanel([
+      {
+        id: 'router',
+        labelSchema: { type: 'single_choice', choices: ['cat', 'dog'] },
+        content: { type: 'image', imageUrl: 'http://192.168.1.1/cgi-bin/luci?reboot=1' },
+      },
+    ]);
+    expect((await screen.findByTestId('task-image-refused')).textContent).toMatch(
+      /^This image could not be loaded safely: /,
+    );
+    expect(document.querySelectorAll('img')).toHaveLength(0);
+    expect(imageHost.requested).toEqual([]);
+    await user.keyboard('s');
+    await screen.findByTestId('no-tasks');
+    await act(() => labeling.idle());
+    expect(server.taskLeases.get('9001')?.state).toBe('skipped');
   });
 
   it('marks spans: text selected with the mouse gets the label of the number pressed; spans can be removed', async () => {

@@ -38,6 +38,19 @@ export type NextTask = z.infer<typeof nextTaskSchema>;
 const assignmentIdSchema = z.string().min(1).max(64);
 
 /**
+ * The image of a labeling task, as the background fetched it under the page fetcher's guards: a
+ * `data:` URL of a raster image (never a remote address, which the popup must not load), or why not.
+ */
+const taskImageSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('loaded'),
+    dataUrl: z.string().regex(/^data:image\/(png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]*={0,2}$/),
+  }),
+  z.object({ status: z.literal('refused'), reason: z.string() }),
+]);
+export type TaskImage = z.infer<typeof taskImageSchema>;
+
+/**
  * The one map of messages the popup and options pages send to the background: each has the
  * schema of its data (checked by the background) and of its reply (checked by the page).
  */
@@ -78,6 +91,11 @@ const messageMap = {
   },
   /** Skips a task (the server gives its item to someone else) and answers the next one. */
   skipTask: { data: z.object({ assignmentId: assignmentIdSchema }), reply: nextTaskSchema },
+  /**
+   * Loads the image of a queued labeling task through the background's guarded fetcher (the popup
+   * never requests the buyer's image address itself) and logs the fetch.
+   */
+  loadTaskImage: { data: z.object({ assignmentId: assignmentIdSchema }), reply: taskImageSchema },
   /** Deletes uploads the server refused for good (dead letters); answers how many were deleted. */
   deleteDeadLetters: {
     data: z.object({ ids: z.array(z.number().int().positive()).min(1).max(10_000) }),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FetchFn } from '@/lib/api-client';
 import { loadDeviceAccount } from '@/lib/device-key';
+import { totalsForToday } from '@/lib/fetch-log';
 import { sendMessage } from '@/lib/messages';
 import { readSettings } from '@/lib/settings';
 import { createFakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
@@ -262,5 +263,87 @@ describe('messages from the pages', () => {
       code: 'bad_request',
       message: 'A pause must end in the future.',
     });
+  });
+});
+
+describe('loading a task image for the popup', () => {
+  /** A connected background with one queued image task per URL, in order. */
+  async function withImageTasks(...imageUrls: string[]) {
+    const background = createTestBackground();
+    await background.handlers.setConsent({ given: true });
+    background.server.addItems(
+      imageUrls.map((imageUrl, index) => ({
+        id: `image-${index + 1}`,
+        labelSchema: { type: 'single_choice', choices: ['cat', 'dog'] },
+        content: { type: 'image', imageUrl },
+      })),
+    );
+    await background.handlers.getNextTask({});
+    const assignmentIds = (await background.ctx.db.tasks.toArray()).map((row) => row.assignmentId);
+    setupMessages(background.handlers);
+    return { ...background, assignmentIds };
+  }
+
+  it('refuses a private, loopback or metadata address without fetching it, and logs the refusal', async () => {
+    const urls = [
+      'http://192.168.1.1/cgi-bin/luci',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://localhost:9222/json',
+    ];
+    const { imageHost, assignmentIds, ctx } = await withImageTasks(...urls);
+    for (const assignmentId of assignmentIds) {
+      const image = await sendMessage('loadTaskImage', { assignmentId });
+      expect(image).toMatchObject({ status: 'refused', reason: expect.any(String) });
+    }
+    expect(imageHost.requested).toEqual([]);
+    expect((await ctx.db.fetchLog.toArray()).map((row) => [row.kind, row.url, row.outcome, row.bytes])).toEqual(
+      urls.map((url) => ['image', url, 'blocked', 0]),
+    );
+  });
+
+  it('loads a public image as a data: URL once, logs the fetch, and shows it again from memory', async () => {
+    const { imageHost, assignmentIds, ctx, clock } = await withImageTasks('https://images.example/cat.png');
+    const [assignmentId = ''] = assignmentIds;
+    const first = await sendMessage('loadTaskImage', { assignmentId });
+    expect(first).toMatchObject({ status: 'loaded', dataUrl: expect.stringMatching(/^data:image\/png;base64,/) });
+    expect(await sendMessage('loadTaskImage', { assignmentId })).toEqual(first);
+    expect(imageHost.requested).toEqual(['https://images.example/cat.png']);
+    expect(await ctx.db.fetchLog.toArray()).toMatchObject([
+      { kind: 'image', url: 'https://images.example/cat.png', status: 200, outcome: 'ok', assignmentId: null },
+    ]);
+    // An image is not a page: today's pages stay at none.
+    expect(await totalsForToday(ctx.db, clock.now)).toMatchObject({ pages: 0, bytes: expect.any(Number) });
+    expect((await totalsForToday(ctx.db, clock.now)).bytes).toBeGreaterThan(0);
+  });
+
+  it('refuses SVG and what is not an image, saying why', async () => {
+    const { imageHost, assignmentIds } = await withImageTasks(
+      'https://images.example/cat.svg',
+      'https://images.example/page',
+    );
+    imageHost.serve('https://images.example/cat.svg', { contentType: 'image/svg+xml', body: '<svg/>' });
+    imageHost.serve('https://images.example/page', { contentType: 'image/png', body: '<html>not a png</html>' });
+    const [svg, page] = await Promise.all(
+      assignmentIds.map((assignmentId) => sendMessage('loadTaskImage', { assignmentId })),
+    );
+    expect(svg).toEqual({ status: 'refused', reason: expect.stringMatching(/^SVG images are not shown/) });
+    expect(page).toEqual({
+      status: 'refused',
+      reason: 'The file sent as image/png is not a PNG, JPEG, GIF, WebP or AVIF image.',
+    });
+  });
+
+  it('fetches nothing for a task no longer queued, or while paused', async () => {
+    const { imageHost, assignmentIds, handlers, clock } = await withImageTasks('https://images.example/cat.png');
+    expect(await sendMessage('loadTaskImage', { assignmentId: '12345' })).toEqual({
+      status: 'refused',
+      reason: 'This task is no longer in the queue.',
+    });
+    await handlers.pause({ until: clock.now + hour });
+    expect(await sendMessage('loadTaskImage', { assignmentId: assignmentIds[0] ?? '' })).toEqual({
+      status: 'refused',
+      reason: 'Gleaner is paused.',
+    });
+    expect(imageHost.requested).toEqual([]);
   });
 });

@@ -86,6 +86,7 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
     getNextTask: () => labeling.nextTask(),
     submitLabel: (data) => labeling.submit(data),
     skipTask: (data) => labeling.skip(data),
+    loadTaskImage: (data) => labeling.loadImage(data),
 
     async deleteDeadLetters({ ids }) {
       return { deleted: await deleteDeadLetters(db, ids) };

@@ -3,9 +3,11 @@ import type { LocalAccount } from 'viem';
 import { createApiClient, serverRetryAfterSecondsOf } from '@/lib/api-client';
 import { loadDeviceAccount } from '@/lib/device-key';
 import { toErrorBody } from '@/lib/errors';
+import { outcomeOfFailure } from '@/lib/fetch-log';
+import { imageDataUrl } from '@/lib/fetcher/fetch-image';
 import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
 import { logger } from '@/lib/logger';
-import type { NextTask, NoTaskReason } from '@/lib/messages';
+import type { NextTask, NoTaskReason, TaskImage } from '@/lib/messages';
 import { type LabelRecord, storeLabel } from '@/lib/outbox';
 import { hasConsent, isPaused, readSettings, type Settings, writeSettings } from '@/lib/settings';
 import { dropExpiredTasks, prefetchSize, queuedTasks, queueTasks, refillBelow } from '@/lib/task-queue';
@@ -13,8 +15,8 @@ import { uploadOutbox } from '@/lib/uploader';
 import type { BackgroundContext } from './context';
 import type { WorkDeps } from './work';
 
-/** What labeling needs beyond the background context: what uploads need. */
-export type LabelingContext = BackgroundContext & Pick<WorkDeps, 'random' | 'newBatchId'>;
+/** What labeling needs beyond the background context: what uploads need, and the guarded image fetcher. */
+export type LabelingContext = BackgroundContext & Pick<WorkDeps, 'random' | 'newBatchId' | 'fetchImage'>;
 
 type RefillOutcome = 'leased' | 'none' | 'busy' | 'failed' | 'not-allowed';
 
@@ -25,6 +27,11 @@ export interface Labeling {
   submit(data: { assignmentId: string; answer: LabelAnswer }): Promise<NextTask>;
   /** Stores the skip in the outbox, starts an upload and answers the next task. */
   skip(data: { assignmentId: string }): Promise<NextTask>;
+  /**
+   * The image of a queued task, fetched under the page fetcher's guards and logged in the fetch
+   * log, as a `data:` URL; or why it could not be loaded safely.
+   */
+  loadImage(data: { assignmentId: string }): Promise<TaskImage>;
   /** Reads the labeler standing from the server into the settings (keeps the last one if it cannot). */
   refreshStanding(): Promise<void>;
   /** After each sync that left the device connected: drop expired tasks, send labels that waited. */
@@ -161,6 +168,46 @@ export function createLabeling(ctx: LabelingContext): Labeling {
 
   const noTask = (noTaskReason: NoTaskReason): NextTask => ({ task: null, queued: 0, noTaskReason });
 
+  /** Images loaded lately, by assignment: reopening the popup shows them again without a new request. */
+  const images = new Map<string, Promise<TaskImage>>();
+  const keptImages = 3;
+
+  async function fetchTaskImage(assignmentId: string): Promise<TaskImage> {
+    const refused = (reason: string): TaskImage => ({ status: 'refused', reason });
+    const settings = await readSettings(db);
+    if (!hasConsent(settings)) return refused('Gleaner has no consent to fetch anything.');
+    if (isPaused(settings, ctx.now())) return refused('Gleaner is paused.');
+    const row = await db.tasks.get(assignmentId);
+    if (!row) return refused('This task is no longer in the queue.');
+    if (row.task.content.type !== 'image') return refused('This task has no image.');
+    const url = row.task.content.imageUrl;
+    // The network rules (Chrome) and the request guard (Firefox) must be in place before any request.
+    await ctx.prepareNetwork?.(settings.serverUrl);
+    const fetched = await ctx.fetchImage(url);
+    const at = ctx.now();
+    const log = { kind: 'image' as const, at, url, assignmentId: null, rejection: null };
+    if (!fetched.ok) {
+      const { failure } = fetched;
+      await db.fetchLog.add({
+        ...log,
+        status: failure.httpStatus,
+        bytes: fetched.bytesFetched,
+        outcome: outcomeOfFailure(failure.code),
+        reason: `${failure.code}: ${failure.detail}`,
+      });
+      logger.info(`The image of task ${assignmentId} was not loaded: ${failure.detail}`);
+      return refused(failure.detail);
+    }
+    await db.fetchLog.add({
+      ...log,
+      status: fetched.httpStatus,
+      bytes: fetched.bytes.byteLength,
+      outcome: 'ok',
+      reason: null,
+    });
+    return { status: 'loaded', dataUrl: imageDataUrl(fetched.mediaType, fetched.bytes) };
+  }
+
   async function nextTask(): Promise<NextTask> {
     const settings = await readSettings(db);
     if (!hasConsent(settings)) return noTask('no-consent');
@@ -210,6 +257,21 @@ export function createLabeling(ctx: LabelingContext): Labeling {
 
     skip({ assignmentId }) {
       return store({ kind: 'label', assignmentId, labeledAt: new Date(ctx.now()).toISOString(), skipped: true });
+    },
+
+    loadImage({ assignmentId }) {
+      const known = images.get(assignmentId);
+      if (known) return known;
+      const loading = fetchTaskImage(assignmentId);
+      images.set(assignmentId, loading);
+      // Only a loaded image is kept (a refusal may not hold next time), and only the last few.
+      loading
+        .then((image) => {
+          if (image.status !== 'loaded') images.delete(assignmentId);
+          for (const key of [...images.keys()].slice(0, Math.max(0, images.size - keptImages))) images.delete(key);
+        })
+        .catch(() => images.delete(assignmentId));
+      return loading;
     },
 
     async refreshStanding() {

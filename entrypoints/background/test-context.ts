@@ -3,6 +3,7 @@ import type { GleanerDb } from '@/lib/db';
 import { extractHtml } from '@/lib/extract/extract-page';
 import type { PageFetch, PageRequest } from '@/lib/fetcher/fetch-page';
 import { createFakeGleanerServer, type FakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
+import { createFakeImageHost } from '@/lib/testing/fake-image-host';
 import { createTestDb } from '@/lib/testing/test-db';
 import type { BackgroundContext } from './context';
 import { createHandlers } from './handlers';
@@ -10,10 +11,14 @@ import { createLabeling } from './labeling';
 import { createSyncRunner } from './sync';
 import { runBurst, type WorkContext, type WorkDeps } from './work';
 
-/** For tests only: a background with a fresh database, a fake server and a clock the test moves. */
+/**
+ * For tests only: a background with a fresh database, a fake server, a fake image host behind the
+ * real image fetcher, and a clock the test moves.
+ */
 export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGleanerServer; db?: GleanerDb } = {}) {
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
   const server = options.server ?? createFakeGleanerServer({ now: () => clock.now });
+  const imageHost = createFakeImageHost(() => clock.now);
   const ctx: BackgroundContext = {
     db: options.db ?? createTestDb(),
     fetch: options.fetch ?? server.fetch,
@@ -21,10 +26,15 @@ export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGl
     extensionVersion: '0.1.0',
     browserName: 'chrome',
   };
-  const labeling = createLabeling({ ...ctx, random: () => 0.5, newBatchId: () => crypto.randomUUID() });
+  const labeling = createLabeling({
+    ...ctx,
+    random: () => 0.5,
+    newBatchId: () => crypto.randomUUID(),
+    fetchImage: imageHost.fetchImage,
+  });
   const requestSync = createSyncRunner(ctx, { onConnected: () => void labeling.onConnected() });
   const handlers = createHandlers(ctx, requestSync, labeling);
-  return { ctx, server, clock, requestSync, handlers, labeling };
+  return { ctx, server, clock, requestSync, handlers, labeling, imageHost };
 }
 
 /** An HTML page as the fake network serves it by default: its title and text name its URL. */
@@ -62,6 +72,7 @@ export function createTestWorker(
       return pages.get(request.url) ?? fakePage(request.url);
     },
     extract: async (input) => extractHtml(input),
+    fetchImage: background.imageHost.fetchImage,
     prepareNetwork: async () => {},
     release: async () => {},
     sleep: async (ms) => {

@@ -1,5 +1,6 @@
 import { browser } from 'wxt/browser';
 import { extractHtml } from '@/lib/extract/extract-page';
+import { fetchImage } from '@/lib/fetcher/fetch-image';
 import { fetchPage } from '@/lib/fetcher/fetch-page';
 import { createNetworkMonitor } from '@/lib/fetcher/network-monitor';
 import { buildNetworkRules, installSessionRules } from '@/lib/fetcher/network-rules';
@@ -23,6 +24,7 @@ export function createWorkDeps(ctx: BackgroundContext): WorkDeps {
   const common = {
     fetchPage: (request: Parameters<WorkDeps['fetchPage']>[0]) =>
       fetchPage(request, { fetch: ctx.fetch, monitor, policy, now: ctx.now }),
+    fetchImage: (url: string) => fetchImage(url, { fetch: ctx.fetch, monitor, policy, now: ctx.now }),
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     random: () => Math.random(),
     newBatchId: () => crypto.randomUUID(),

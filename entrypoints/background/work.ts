@@ -4,6 +4,7 @@ import type { JobRow } from '@/lib/db';
 import { ensureDeviceAccount } from '@/lib/device-key';
 import { toErrorBody } from '@/lib/errors';
 import { totalsForToday } from '@/lib/fetch-log';
+import type { ImageFetch } from '@/lib/fetcher/fetch-image';
 import { logger } from '@/lib/logger';
 import { storeResult } from '@/lib/outbox';
 import { type ScrapeJobDeps, scrapeJob } from '@/lib/scrape-job';
@@ -13,6 +14,8 @@ import type { BackgroundContext } from './context';
 
 /** What the scraping burst needs beyond the background context; tests pass fakes. */
 export interface WorkDeps extends Omit<ScrapeJobDeps, 'now'> {
+  /** Fetches a labeling task's image for the popup under the page fetcher's guards (labeling uses it). */
+  fetchImage: (url: string) => Promise<ImageFetch>;
   /** Brings the network guards in line with the server address before anything is fetched. */
   prepareNetwork: (serverUrl: string) => Promise<void>;
   /** Frees what a burst held (Chrome: the offscreen document). */

@@ -132,6 +132,25 @@ describe('options page after consent', () => {
     expect(row.textContent).toContain('https://example.com/a');
     expect(row.textContent).toContain('4.2 kB');
     expect(row.textContent).toContain('Kept');
+    expect(screen.queryByTestId('fetch-log-image')).toBeNull();
+  });
+
+  it('lists the images fetched for labeling in the fetch log, saying so', async () => {
+    const { ctx } = await renderConsented();
+    await ctx.db.fetchLog.add({
+      kind: 'image',
+      at: Date.now(),
+      url: 'http://192.168.1.1/cat.png',
+      status: null,
+      bytes: 0,
+      outcome: 'blocked',
+      reason: 'url_blocked: 192.168.1.1 is a private address.',
+      assignmentId: null,
+      rejection: null,
+    });
+    const row = await screen.findByTestId('fetch-log-row');
+    expect(row.textContent).toContain('The image of a labeling task, shown in the popup');
+    expect(row.textContent).toContain('Blocked by a safety rule');
   });
 
   it('lists the uploads the server refused, why, and what they held, and deletes them on request', async () => {

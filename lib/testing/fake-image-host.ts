@@ -44,4 +44,3 @@ export function createFakeImageHost(now: () => number = Date.now) {
     fetchImage: (url: string) => fetchImage(url, { fetch, monitor, policy: { allowedTestOrigins: [] }, now }),
   };
 }
-export type FakeImageHost = ReturnType<typeof createFakeImageHost>;

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './app-context';
 import { setupErrorHandler } from './plugins/error-handler';
+import { setupLimits } from './plugins/limits';
 import { setupRequestBody } from './plugins/request-body';
 import { nonceRepository } from './repositories/nonce-repository';
 import { adminRoutes } from './routes/admin';
@@ -36,6 +37,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024 * 1024,
+    // Who the client is for the per-IP limits: behind a load balancer, its X-Forwarded-For.
+    trustProxy: options.scraping.limits.trustProxy,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -46,6 +49,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  await setupLimits(app, options.scraping.limits);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -53,7 +57,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         title: 'Gleaner API',
         version: options.version,
         description:
-          'Devices sign every request with EIP-712 (x-gleaner-* headers); buyers use API keys; operators use the operator token.',
+          'Devices sign every request with EIP-712 (x-gleaner-* headers); buyers use API keys; operators use the operator token. ' +
+          'Registrations are limited per client IP and signed requests per device (429 rate_limited with Retry-After); ' +
+          'an overloaded server answers any route 503 overloaded with Retry-After instead of queueing.',
       },
       components: {
         securitySchemes: {

@@ -8,11 +8,14 @@ import { deviceRepository } from '../repositories/device-repository';
 export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
   const devices = deviceRepository(db);
+  const registration = deviceSigned(context, { allowUnknownDevice: true });
 
   app.post(
     '/v1/devices',
     {
-      ...deviceSigned(context, { allowUnknownDevice: true }),
+      ...registration,
+      // Anyone can make a key and register it, so registrations are counted per client IP.
+      config: { ...registration.config, limitPerIp: true },
       // A registration is a few dozen bytes; anything larger is refused before its hash is computed.
       bodyLimit: 4096,
       schema: {
@@ -20,7 +23,13 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
         tags: ['devices'],
         security: [{ deviceSignature: [] }],
         body: deviceRegistrationSchema,
-        response: { 200: deviceSchema, 201: deviceSchema, 400: errorBodySchema, 401: errorBodySchema },
+        response: {
+          200: deviceSchema,
+          201: deviceSchema,
+          400: errorBodySchema,
+          401: errorBodySchema,
+          429: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {
@@ -40,7 +49,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
         summary: 'The signing device as the server knows it',
         tags: ['devices'],
         security: [{ deviceSignature: [] }],
-        response: { 200: deviceSchema, 401: errorBodySchema },
+        response: { 200: deviceSchema, 401: errorBodySchema, 429: errorBodySchema },
       },
     },
     async (request) => {

@@ -127,7 +127,7 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
         ...deviceCommon,
         summary: 'Lease a few labeling tasks (never an item this labeler has seen)',
         body: taskLeaseRequestSchema,
-        response: { 200: taskLeaseResponseSchema, 401: errorBodySchema },
+        response: { 200: taskLeaseResponseSchema, 401: errorBodySchema, 429: errorBodySchema },
       },
     },
     async (request) => ({ tasks: await tasks.lease(deviceOf(request), request.body.max) }),
@@ -140,7 +140,7 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       schema: {
         ...deviceCommon,
         summary: 'The labeler’s accuracy on gold, whether their labels count, and label points',
-        response: { 200: labelerStandingSchema, 401: errorBodySchema },
+        response: { 200: labelerStandingSchema, 401: errorBodySchema, 429: errorBodySchema },
       },
     },
     async (request) => labelerStanding(db, deviceOf(request)),

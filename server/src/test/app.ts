@@ -70,6 +70,8 @@ export interface SignedInjectOptions {
   contentEncoding?: 'gzip';
   /** Sign for another server than the test app (to show it is refused). */
   server?: SigningServer;
+  /** The client address the request comes from (per-IP limits); 127.0.0.1 unless given. */
+  remoteAddress?: string;
 }
 
 /** Sends a request signed by `account` exactly as the extension does. */
@@ -96,5 +98,6 @@ export async function signedInject(
     url: options.url,
     headers: { ...headers, ...bodyHeaders },
     payload: hasBody ? Buffer.from(bytes) : undefined,
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
   });
 }

@@ -24,7 +24,7 @@ const projectParams = z.object({ projectId: z.uuid() });
 export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
   const projects = projectService(db);
-  const tasks = taskLeaseService(db);
+  const tasks = taskLeaseService(db, context.scraping);
   const asBuyer = { onRequest: buyerAuth(db) };
   const buyerCommon = { tags: ['projects'], security: [{ apiKey: [] }] };
   const deviceCommon = { tags: ['labeling'], security: [{ deviceSignature: [] }] };

@@ -7,18 +7,61 @@ const leasableJob = `
   j.open_slots > 0 and j.state in ('queued', 'fetched') and j.available_at <= now()
   and not exists (select 1 from assignments a where a.job_id = j.id and a.device = $1 and a.state <> 'expired')`;
 
-/** Returns the slots of assignments whose lease ran out, so their jobs can go to someone else. */
-async function expireLeases(tx: Queryable): Promise<number> {
-  const rows = await tx.query<{ job_id: string }>(
-    `update assignments set state = 'expired' where state = 'leased' and expires_at < now() returning job_id::text`,
+/** Most expired assignments one lease call returns to the queue; the rest wait for the next call. */
+const expiryBatch = 1000;
+
+/**
+ * Returns the slots of assignments whose lease ran out, so their jobs can go to someone else; each
+ * expired lease gives its slot back exactly once. Runs in its own short transaction and never waits
+ * for a lock: the expired assignments and their jobs are taken together, in assignment-id order,
+ * with FOR UPDATE SKIP LOCKED, so a lease being ingested right now (its assignment and job locked)
+ * is left for a later call instead of queueing behind, or deadlocking with, that ingest.
+ */
+async function expireLeases(db: Database): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ job_id: string }>(
+      `with expired as (
+         select a.id, a.job_id from assignments a join jobs j on j.id = a.job_id
+          where a.state = 'leased' and a.expires_at < now()
+          order by a.id
+          limit $1
+          for update of a, j skip locked)
+       update assignments a set state = 'expired' from expired e where a.id = e.id
+       returning e.job_id::text as job_id`,
+      [expiryBatch],
+    );
+    if (rows.length === 0) return 0;
+    // Every job row here is locked by this transaction already; updated in id order all the same.
+    await tx.query(
+      `update jobs set open_slots = open_slots + e.n
+         from (select job_id, count(*)::int as n from unnest($1::bigint[]) as t(job_id) group by job_id) e
+        where jobs.id = e.job_id`,
+      [rows.map((row) => row.job_id).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))],
+    );
+    return rows.length;
+  });
+}
+
+/**
+ * Locks the device's row for this transaction and counts its live (leased, unexpired) jobs, so two
+ * lease calls of one device, even on two server processes, take turns and never pass the cap.
+ *
+ * Why this lock cannot deadlock, although devices come after assignments, jobs and hosts in the
+ * global lock order: it is the first lock the lease transaction takes (it holds nothing while it
+ * waits), and after it the transaction only takes row locks with SKIP LOCKED, or on rows it already
+ * locked or inserts itself; so it never waits while holding the device row. Whoever waits for the
+ * device row (ingest updating devices.trust at the end of its transaction; FOR NO KEY UPDATE leaves
+ * the ledger's foreign-key checks, FOR KEY SHARE, unblocked) waits only for a transaction that is
+ * bound to finish without waiting on anyone.
+ */
+async function lockLiveLeases(tx: Queryable, device: string): Promise<{ live: number; nextExpirySeconds: number }> {
+  await tx.query('select 1 from devices where address = $1 for no key update', [device]);
+  const rows = await tx.query<{ live: number; next_expiry: number | null }>(
+    `select count(*)::int as live, ceil(extract(epoch from (min(expires_at) - now())))::int as next_expiry
+       from assignments where device = $1 and state = 'leased' and expires_at >= now()`,
+    [device],
   );
-  if (rows.length === 0) return 0;
-  await tx.query(
-    `update jobs set open_slots = open_slots + e.n
-       from (select unnest($1::bigint[]) as job_id, 1 as n) e where jobs.id = e.job_id`,
-    [rows.map((row) => row.job_id)],
-  );
-  return rows.length;
+  return { live: rows[0]?.live ?? 0, nextExpirySeconds: rows[0]?.next_expiry ?? 1 };
 }
 
 interface JobRow {
@@ -52,14 +95,18 @@ async function assign(tx: Queryable, device: string, job: JobRow, settings: Scra
 /**
  * Leases up to `max` jobs to a device, at most one per origin per call, only from origins whose
  * robots.txt is known and whose politeness delay has passed (shared by all devices and server
- * processes through the hosts table). Rows are taken with FOR UPDATE SKIP LOCKED, so concurrent
- * leasers never hand out the same slot twice.
+ * processes through the hosts table), and never more than the device's cap of live leases. Rows
+ * are taken with FOR UPDATE SKIP LOCKED, so concurrent leasers never hand out the same slot twice.
  */
 export function leaseService(db: Database, settings: ScrapingSettings) {
   return {
     async lease(device: string, max: number): Promise<LeaseResponse> {
-      const jobs = await db.transaction(async (tx) => {
-        await expireLeases(tx);
+      await expireLeases(db);
+      const outcome = await db.transaction(async (tx) => {
+        const held = await lockLiveLeases(tx, device);
+        const room = Math.min(max, settings.limits.leasesPerDevice - held.live);
+        // At the cap: come back when the oldest lease has been submitted or has run out.
+        if (room <= 0) return { leased: [] as LeasedJob[], capped: Math.max(1, Math.min(held.nextExpirySeconds, 60)) };
         const leased: LeasedJob[] = [];
         if (Math.random() < settings.canaryRate) {
           const canary = await tx.query<JobRow>(
@@ -68,7 +115,7 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
               where j.canary_sha256 is not null and ${leasableJob}
                 and h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
               order by random() limit 1
-              for update of j skip locked`,
+              for update of j, h skip locked`,
             [device],
           );
           const job = canary[0];
@@ -88,7 +135,7 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
             order by h.next_fetch_at
             limit $2
             for update of h skip locked`,
-          [device, Math.max(0, max - leased.length)],
+          [device, Math.max(0, room - leased.length)],
         );
         for (const host of hosts) {
           const rows = await tx.query<JobRow>(
@@ -108,9 +155,11 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
             [host.origin],
           );
         }
-        return leased;
+        return { leased, capped: null };
       });
+      const jobs = outcome.leased;
       if (jobs.length > 0) return { jobs, retryAfterSeconds: 0 };
+      if (outcome.capped !== null) return { jobs, retryAfterSeconds: outcome.capped };
       const next = await db.query<{ wait: number | null }>(
         `select ceil(extract(epoch from (min(h.next_fetch_at) - now())))::int as wait from hosts h
           where h.robots_status in ('parsed', 'allow_all') and not h.opted_out

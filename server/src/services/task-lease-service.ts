@@ -1,7 +1,10 @@
 import { type ItemContent, itemContentSchema, type LeasedTask, labelSchemaSchema } from '@protocol/labeling';
 import type { Database, Queryable } from '../db/database';
+import type { ScrapingSettings } from '../scraping-settings';
 
 const taskLeaseSeconds = 15 * 60;
+/** Most expired task leases one call closes; the rest wait for the next call. */
+const expiryBatch = 1000;
 
 interface Candidate {
   id: string;
@@ -42,17 +45,49 @@ function shownContent(content: ItemContent, leftIsA: boolean): LeasedTask['conte
 }
 
 /**
+ * Closes task leases that ran out, so their items count as free again. Its own short transaction,
+ * rows taken in id order with SKIP LOCKED: a lease whose label is being ingested right now is left
+ * for a later call, and this never waits for (or deadlocks with) that ingest.
+ */
+async function expireTaskLeases(db: Database): Promise<void> {
+  await db.query(
+    `with expired as (
+       select id from task_assignments where state = 'leased' and expires_at < now()
+        order by id limit $1 for update skip locked)
+     update task_assignments t set state = 'expired' from expired e where t.id = e.id`,
+    [expiryBatch],
+  );
+}
+
+/**
+ * Locks the device's row for this transaction and counts its live task leases, so concurrent calls
+ * of one device take turns and never pass the cap. Deadlock-free for the reason given at the job
+ * lease's lock (lease-service.ts): it is taken first, and afterwards this transaction only takes
+ * SKIP LOCKED row locks or inserts rows, so it never waits while holding the device row.
+ */
+async function lockLiveTaskLeases(tx: Queryable, device: string): Promise<number> {
+  await tx.query('select 1 from devices where address = $1 for no key update', [device]);
+  const rows = await tx.query<{ live: number }>(
+    `select count(*)::int as live from task_assignments
+      where device = $1 and state = 'leased' and expires_at >= now()`,
+    [device],
+  );
+  return rows[0]?.live ?? 0;
+}
+
+/**
  * Leases labeling tasks: never an item the labeler saw before, gold items mixed in at the project's
  * rate and shaped exactly like the others, pairwise answers in a random order recorded per assignment,
- * and no item handed out beyond its overlap.
+ * no item handed out beyond its overlap, and never more live tasks to one labeler than its cap.
  */
-export function taskLeaseService(db: Database) {
+export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 'limits'>) {
   return {
     async lease(device: string, max: number): Promise<LeasedTask[]> {
+      await expireTaskLeases(db);
       return db.transaction(async (tx) => {
-        await tx.query(`update task_assignments set state = 'expired' where state = 'leased' and expires_at < now()`);
+        const room = Math.min(max, settings.limits.taskLeasesPerDevice - (await lockLiveTaskLeases(tx, device)));
         const tasks: LeasedTask[] = [];
-        for (let n = 0; n < max; n += 1) {
+        for (let n = 0; n < room; n += 1) {
           // The oldest project with real work left for this labeler (gold alone is no reason to
           // hand out tasks); gold items are mixed in at that project's rate.
           const projects = await tx.query<{ id: string; gold_rate: number }>(

@@ -76,6 +76,15 @@ function detailsRecord(error: unknown): Record<string, unknown> | null {
   return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : null;
 }
 
+/**
+ * Whether a successful status came with an answer of the Gleaner server that does not fit the
+ * protocol (JSON, not redirected), rather than a page of something in between (a captive portal).
+ */
+export function isUnreadableServerAnswer(error: unknown): boolean {
+  const details = detailsRecord(error);
+  return error instanceof BaseError && error.code === 'server_rejected' && details?.fromServer === true;
+}
+
 /** The HTTP status the server answered a failed request with; null when it did not answer (or for other errors). */
 export function serverStatusOf(error: unknown): number | null {
   const status = detailsRecord(error)?.status;
@@ -157,8 +166,11 @@ async function sendSignedRequest<T extends z.ZodType>(
   }
   const parsed = request.reply.safeParse(json);
   if (!parsed.success) {
+    // Whether the answer was JSON and came without a redirect: otherwise something else answered (a
+    // captive portal's login page, a proxy), not the Gleaner server.
+    const fromServer = json !== undefined && !response.redirected;
     throw new BaseError('server_rejected', `The Gleaner server at ${server} answered with data Gleaner cannot read.`, {
-      details: { server, status: response.status, issues: parsed.error.issues },
+      details: { server, status: response.status, fromServer, issues: parsed.error.issues },
     });
   }
   return parsed.data;

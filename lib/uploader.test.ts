@@ -270,6 +270,12 @@ async function serverSetup() {
   return { clock, server, api, db, deps, lease, store, uploads };
 }
 
+/** An API client whose every request is answered by `answer` (something in between, not the server). */
+function createPortalApi(answer: () => Promise<Response>) {
+  const account = privateKeyToAccount(generatePrivateKey());
+  return createApiClient({ serverUrl: 'https://gleaner.example.org', account, fetch: answer });
+}
+
 async function fetchedPage(job: LeasedJob, text: string, extra: Partial<FetchedPage> = {}): Promise<FetchedPage> {
   return {
     assignmentId: job.assignmentId,
@@ -354,6 +360,20 @@ describe('uploadOutbox against the server’s rules', () => {
       null,
     ]);
     expect((await readSettings(db)).uploadRetry).toBeNull();
+  });
+
+  it('keeps a batch answered by a captive portal’s login page (2xx, not JSON) for a later try', async () => {
+    const { db, deps, lease, store, server } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    const portal = async () => new Response('<html>Sign in to the hotel Wi-Fi</html>', { status: 200 });
+    expect(await uploadOutbox({ ...deps, uploadResults: createPortalApi(portal).uploadResults })).toMatchObject({
+      deadLettered: 0,
+      stopped: 'failed',
+    });
+    expect(await db.outbox.count()).toBe(1);
+    expect(server.accepted).toEqual([]);
   });
 
   it('sets aside a batch the server answers with 2xx but no acknowledgement', async () => {
@@ -498,7 +518,9 @@ describe('uploadFaultOf', () => {
     expect(uploadFaultOf(error('payload_too_large', 413))).toBe('too_large');
     expect(uploadFaultOf(error('server_rejected', 413))).toBe('too_large');
     expect(uploadFaultOf(error('bad_request', 400))).toBe('malformed');
-    expect(uploadFaultOf(error('server_rejected', 200))).toBe('malformed');
+    expect(uploadFaultOf(new BaseError('server_rejected', 'x', { details: { status: 200, fromServer: true } }))).toBe(
+      'malformed',
+    );
     for (const transient of [
       error('server_unreachable'),
       error('server_rejected', 502),
@@ -506,6 +528,9 @@ describe('uploadFaultOf', () => {
       error('overloaded', 503),
       error('rate_limited', 429),
       error('device_unknown', 401),
+      // A page from something in between (a captive portal's login page), or a bare 400 from a proxy.
+      new BaseError('server_rejected', 'x', { details: { status: 200, fromServer: false } }),
+      error('server_rejected', 400),
       error('signature_wrong_server', 401),
       new Error('gzip failed'),
     ]) {

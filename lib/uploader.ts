@@ -1,6 +1,6 @@
 import { BaseError } from '@protocol/errors';
 import type { ResultBatchAck } from '@protocol/results';
-import { serverRetryAfterSecondsOf, serverStatusOf } from './api-client';
+import { isUnreadableServerAnswer, serverRetryAfterSecondsOf, serverStatusOf } from './api-client';
 import { cleanRecord } from './clean-text';
 import type { GleanerDb } from './db';
 import { toErrorBody } from './errors';
@@ -52,17 +52,18 @@ function isWaiting(retry: UploadRetry | null, lastContactAt: number | null, now:
 }
 
 /**
- * What a failed upload means for its batch. `too_large`: the server refused its size (413);
- * `malformed`: it refused the batch as malformed (400), or answered 2xx with something that is not
- * this batch's acknowledgement; both are final for these bytes. Anything else (no answer, 5xx, 429
- * or 503, an authentication error) is `transient`: the same batch goes again after a back-off.
+ * What a failed upload means for its batch. `too_large`: its size was refused (413, from the server
+ * or a proxy before it); `malformed`: the server refused the batch as malformed (`bad_request`), or
+ * answered 2xx with JSON that is not this batch's acknowledgement; both are final for these bytes.
+ * Anything else (no answer, 5xx, 429 or 503, an authentication error, a page from something that is
+ * not the server, such as a captive portal) is `transient`: the same batch goes again after a back-off.
  */
 export function uploadFaultOf(error: unknown): 'too_large' | 'malformed' | 'transient' {
   if (!(error instanceof BaseError)) return 'transient';
   const status = serverStatusOf(error);
   if (error.code === 'payload_too_large' || status === 413) return 'too_large';
-  if (error.code === 'bad_request' || status === 400) return 'malformed';
-  if (error.code === 'server_rejected' && status !== null && status >= 200 && status < 300) return 'malformed';
+  if (error.code === 'bad_request') return 'malformed';
+  if (status !== null && status >= 200 && status < 300 && isUnreadableServerAnswer(error)) return 'malformed';
   return 'transient';
 }
 
@@ -121,7 +122,7 @@ async function uploadOutboxNow(deps: UploadDeps): Promise<UploadReport> {
         throw new BaseError(
           'server_rejected',
           `The server answered for batch ${answer.batchId}, not ${batch.batchId}.`,
-          { details: { status: 200 } },
+          { details: { status: 200, fromServer: true } },
         );
       }
     } catch (error) {

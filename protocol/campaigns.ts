@@ -1,11 +1,22 @@
 import { z } from 'zod';
 import { isoDateSchema } from './primitives';
 
+/**
+ * Most URLs one request may carry (campaign creation, urls and seeds together, or one addition):
+ * larger lists go in further requests to `POST /v1/campaigns/:id/urls`, so no one request holds the
+ * server for long.
+ */
+export const maxUrlsPerRequest = 10_000;
+
+const tooManyUrls = `at most ${maxUrlsPerRequest.toLocaleString('en-US')} URLs per request: send the first ${maxUrlsPerRequest.toLocaleString('en-US')}, then add the rest with POST /v1/campaigns/{id}/urls, up to ${maxUrlsPerRequest.toLocaleString('en-US')} per request`;
+
+const urlListSchema = z.array(z.string().max(4096)).max(maxUrlsPerRequest, tooManyUrls);
+
 /** `POST /v1/campaigns`: a list of URLs, or seeds whose same-site links are followed to a depth and a page cap. */
 export const campaignCreateSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
-    urls: z.array(z.string().max(4096)).max(100_000).default([]),
+    urls: urlListSchema.default([]),
     seeds: z.array(z.string().max(4096)).max(1_000).default([]),
     followLinks: z
       .object({
@@ -20,15 +31,25 @@ export const campaignCreateSchema = z
     message: 'give at least one URL in urls or seeds',
     path: ['urls'],
   })
+  .refine((campaign) => campaign.urls.length + campaign.seeds.length <= maxUrlsPerRequest, {
+    message: tooManyUrls,
+    path: ['urls'],
+  })
   .refine((campaign) => campaign.seeds.length === 0 || campaign.followLinks !== undefined, {
     message: 'seeds need followLinks { maxDepth, maxPages }',
     path: ['followLinks'],
   });
 export type CampaignCreate = z.input<typeof campaignCreateSchema>;
 
+/** `POST /v1/campaigns/:id/urls`: more URLs for an existing campaign, each vetted like those it was created with. */
+export const campaignUrlsAddSchema = z.object({
+  urls: urlListSchema.min(1, 'give at least one URL'),
+});
+export type CampaignUrlsAdd = z.input<typeof campaignUrlsAddSchema>;
+
 export const rejectedUrlSchema = z.object({
   url: z.string(),
-  /** A URL guard rule (`UrlRule`), or `robots_disallowed`, `domain_opted_out`. */
+  /** A URL guard rule (`UrlRule`), or `robots_disallowed`, `domain_opted_out`, `campaign_full` (its maxPages reached). */
   rule: z.string(),
   reason: z.string(),
 });
@@ -62,6 +83,10 @@ export const campaignCreatedSchema = z.object({
   rejected: z.array(rejectedUrlSchema),
 });
 export type CampaignCreated = z.infer<typeof campaignCreatedSchema>;
+
+/** What became of URLs added to a campaign: `duplicates` counts repeats in the request and URLs it had already. */
+export const campaignUrlsAddedSchema = campaignCreatedSchema.omit({ campaign: true });
+export type CampaignUrlsAdded = z.infer<typeof campaignUrlsAddedSchema>;
 
 /** `GET /v1/campaigns/:id/pages`: the pages stored so far, oldest first, a page of rows at a time. */
 export const campaignPagesQuerySchema = z.object({

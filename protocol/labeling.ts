@@ -59,6 +59,16 @@ export const projectItemInputSchema = z.object({
 });
 export type ProjectItemInput = z.infer<typeof projectItemInputSchema>;
 
+/**
+ * Most items one request may carry (project creation, or one `POST /v1/projects/:id/items`): larger
+ * sets go in further requests, so no one request holds the server for long.
+ */
+export const maxItemsPerRequest = 10_000;
+
+/** The refusal of an upload over `maxItemsPerRequest`, naming the cap and the way on. */
+export const tooManyItems = (count?: number) =>
+  `at most ${maxItemsPerRequest.toLocaleString('en-US')} items per request${count === undefined ? '' : ` (this one has ${count.toLocaleString('en-US')})`}: send the rest with further POST /v1/projects/{id}/items requests, up to ${maxItemsPerRequest.toLocaleString('en-US')} each`;
+
 /** `POST /v1/projects`. Items may also come later (`POST /v1/projects/:id/items`, JSON or JSONL). */
 export const projectCreateSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -69,7 +79,7 @@ export const projectCreateSchema = z.object({
   /** Share of tasks that are gold items, mixed in unseen. */
   goldRate: z.number().min(0).max(0.5).default(0.1),
   /** Items are checked one by one: bad ones come back with a reason, good ones are kept. */
-  items: z.array(z.unknown()).max(100_000).default([]),
+  items: z.array(z.unknown()).max(maxItemsPerRequest, tooManyItems()).default([]),
 });
 export type ProjectCreate = z.input<typeof projectCreateSchema>;
 

@@ -4,6 +4,9 @@ import {
   campaignPagesQuerySchema,
   campaignPagesSchema,
   campaignSchema,
+  campaignUrlsAddedSchema,
+  campaignUrlsAddSchema,
+  maxUrlsPerRequest,
 } from '@protocol/campaigns';
 import { BaseError, errorBodySchema } from '@protocol/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -25,7 +28,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCrea
       onRequest: buyerAuth(db),
       schema: {
         ...common,
-        summary: 'Create a scrape campaign; every refused URL comes back with its reason',
+        summary: `Create a scrape campaign (at most ${maxUrlsPerRequest} URLs; add more with /v1/campaigns/{id}/urls); every refused URL comes back with its reason`,
         body: campaignCreateSchema,
         response: { 201: campaignCreatedSchema, 400: errorBodySchema, 401: errorBodySchema },
       },
@@ -35,6 +38,27 @@ export const campaignRoutes: FastifyPluginAsyncZod<AppContext & { onCampaignCrea
       const created = await campaigns.create(request.buyer.id, request.body);
       onCampaignCreated();
       return reply.status(201).send(created);
+    },
+  );
+
+  app.post(
+    '/v1/campaigns/:campaignId/urls',
+    {
+      onRequest: buyerAuth(db),
+      schema: {
+        ...common,
+        summary: `Add URLs to a campaign, at most ${maxUrlsPerRequest} per request; every refused URL comes back with its reason`,
+        params: z.object({ campaignId: z.uuid() }),
+        body: campaignUrlsAddSchema,
+        response: { 200: campaignUrlsAddedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      if (!request.buyer) throw new Error('buyer auth did not run');
+      const added = await campaigns.addUrls(request.buyer.id, request.params.campaignId, request.body.urls);
+      if (!added) throw new BaseError('not_found', `No campaign ${request.params.campaignId} for this buyer.`);
+      if (added.accepted > 0) onCampaignCreated();
+      return added;
     },
   );
 

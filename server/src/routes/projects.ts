@@ -2,6 +2,7 @@ import { BaseError, errorBodySchema } from '@protocol/errors';
 import {
   itemsAddedSchema,
   labelerStandingSchema,
+  maxItemsPerRequest,
   projectCreatedSchema,
   projectCreateSchema,
   projectLabelsSchema,
@@ -50,7 +51,7 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       ...asBuyer,
       schema: {
         ...buyerCommon,
-        summary: 'Create a labeling project; each bad item comes back with a reason, good ones are kept',
+        summary: `Create a labeling project with at most ${maxItemsPerRequest} items (add more with /v1/projects/{id}/items); each bad item comes back with a reason, good ones are kept`,
         body: projectCreateSchema,
         response: { 201: projectCreatedSchema, 400: errorBodySchema, 401: errorBodySchema },
       },
@@ -82,10 +83,10 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       ...asBuyer,
       schema: {
         ...buyerCommon,
-        summary: 'Add items: a JSON array, {"items": [...]}, or JSONL (application/x-ndjson)',
+        summary: `Add at most ${maxItemsPerRequest} items per request: a JSON array, {"items": [...]}, or JSONL (application/x-ndjson)`,
         params: projectParams,
         body: z.unknown(),
-        response: { 200: itemsAddedSchema, 401: errorBodySchema, 404: errorBodySchema },
+        response: { 200: itemsAddedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {

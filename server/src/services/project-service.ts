@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { BaseError } from '@protocol/errors';
 import { itemProblem } from '@protocol/label-rules';
 import {
   type LabelSchema,
   labelSchemaSchema,
   labelValueSchema,
+  maxItemsPerRequest,
   type Project,
   type ProjectCreated,
   type ProjectLabels,
   projectItemInputSchema,
+  tooManyItems,
 } from '@protocol/labeling';
 import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
-import type { Database, Queryable } from '../db/database';
+import type { Database } from '../db/database';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
 
@@ -25,7 +29,14 @@ interface ProjectRow {
   created_at: Date;
 }
 
-const insertChunk = 500;
+/**
+ * Items checked and inserted per step: one multi-row insert in its own transaction, with the event
+ * loop free between steps. A request of 10,000 items runs as ten short steps and other requests are
+ * served between them (on embedded PGlite a transaction holds the one connection alone, so one long
+ * transaction would stall everyone). Each step stands on its own: ids already in the project are
+ * refused, so a request that failed part-way can be sent again.
+ */
+const chunkSize = 1000;
 
 const issuesText = (error: z.ZodError) =>
   error.issues
@@ -38,51 +49,53 @@ const issuesText = (error: z.ZodError) =>
  * bad ones and ids already in the project come back with a reason.
  */
 async function insertItems(
-  tx: Queryable,
+  db: Database,
   projectId: string,
   schema: LabelSchema,
   items: readonly unknown[],
 ): Promise<{ added: number; rejected: RejectedItem[] }> {
   const rejected: RejectedItem[] = [];
-  const good: Array<{ index: number; id: string; content: string; gold: string | null }> = [];
   const seen = new Set<string>();
-  items.forEach((raw, index) => {
-    const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-    const id = typeof rawId === 'string' ? rawId : null;
-    const parsed = projectItemInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      rejected.push({ index, id, reason: issuesText(parsed.error) });
-      return;
-    }
-    const problem = itemProblem(schema, parsed.data.content, parsed.data.gold);
-    if (problem) {
-      rejected.push({ index, id, reason: problem });
-      return;
-    }
-    if (seen.has(parsed.data.id)) {
-      rejected.push({ index, id, reason: `id ${parsed.data.id} appears twice in this upload` });
-      return;
-    }
-    seen.add(parsed.data.id);
-    good.push({
-      index,
-      id: parsed.data.id,
-      content: JSON.stringify(parsed.data.content),
-      gold: parsed.data.gold ? JSON.stringify(parsed.data.gold) : null,
-    });
-  });
   let added = 0;
-  for (let start = 0; start < good.length; start += insertChunk) {
-    const chunk = good.slice(start, start + insertChunk);
-    const rows = await tx.query<{ external_id: string }>(
+  for (let start = 0; start < items.length; start += chunkSize) {
+    if (start > 0) await yieldToEventLoop();
+    const good: Array<{ index: number; id: string; content: string; gold: string | null }> = [];
+    items.slice(start, start + chunkSize).forEach((raw, offset) => {
+      const index = start + offset;
+      const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+      const id = typeof rawId === 'string' ? rawId : null;
+      const parsed = projectItemInputSchema.safeParse(raw);
+      if (!parsed.success) {
+        rejected.push({ index, id, reason: issuesText(parsed.error) });
+        return;
+      }
+      const problem = itemProblem(schema, parsed.data.content, parsed.data.gold);
+      if (problem) {
+        rejected.push({ index, id, reason: problem });
+        return;
+      }
+      if (seen.has(parsed.data.id)) {
+        rejected.push({ index, id, reason: `id ${parsed.data.id} appears twice in this upload` });
+        return;
+      }
+      seen.add(parsed.data.id);
+      good.push({
+        index,
+        id: parsed.data.id,
+        content: JSON.stringify(parsed.data.content),
+        gold: parsed.data.gold ? JSON.stringify(parsed.data.gold) : null,
+      });
+    });
+    if (good.length === 0) continue;
+    const rows = await db.query<{ external_id: string }>(
       `insert into project_items (project_id, external_id, content, gold_answer)
        select $1, e, c, g from unnest($2::text[], $3::text[], $4::text[]) as t(e, c, g)
        on conflict (project_id, external_id) do nothing returning external_id`,
-      [projectId, chunk.map((item) => item.id), chunk.map((item) => item.content), chunk.map((item) => item.gold)],
+      [projectId, good.map((item) => item.id), good.map((item) => item.content), good.map((item) => item.gold)],
     );
     added += rows.length;
     const inserted = new Set(rows.map((row) => row.external_id));
-    for (const item of chunk) {
+    for (const item of good) {
       if (!inserted.has(item.id))
         rejected.push({ index: item.index, id: item.id, reason: `id ${item.id} is already in this project` });
     }
@@ -91,33 +104,46 @@ async function insertItems(
   return { added, rejected };
 }
 
-/** Parses a JSON array or JSONL body of items; a line that is not JSON becomes a rejected item. */
+/** Refuses an upload of more items than one request may carry, before any of them is parsed or checked. */
+function checkItemCount(count: number): void {
+  if (count > maxItemsPerRequest) throw new BaseError('bad_request', tooManyItems(count));
+}
+
+/**
+ * Parses a JSON array or JSONL body of items; a line that is not JSON becomes a rejected item.
+ * Throws (400) when it holds more than `maxItemsPerRequest` items, counted before any is parsed.
+ */
 export function parseItemUpload(
   body: unknown,
   contentType: string | undefined,
 ): { items: unknown[]; unreadable: RejectedItem[] } {
-  if (Array.isArray(body)) return { items: body, unreadable: [] };
+  if (Array.isArray(body)) {
+    checkItemCount(body.length);
+    return { items: body, unreadable: [] };
+  }
   if (typeof body === 'object' && body !== null && Array.isArray((body as { items?: unknown }).items)) {
-    return { items: (body as { items: unknown[] }).items, unreadable: [] };
+    const items = (body as { items: unknown[] }).items;
+    checkItemCount(items.length);
+    return { items, unreadable: [] };
   }
   if (typeof body === 'string' || contentType?.includes('ndjson') || contentType?.includes('jsonl')) {
+    const lines = String(body).split(/\r?\n/);
+    checkItemCount(lines.reduce((count, line) => (line.trim() === '' ? count : count + 1), 0));
     const items: unknown[] = [];
     const unreadable: RejectedItem[] = [];
-    String(body)
-      .split(/\r?\n/)
-      .forEach((line, lineIndex) => {
-        if (line.trim() === '') return;
-        try {
-          items.push(JSON.parse(line));
-        } catch (error) {
-          unreadable.push({
-            index: lineIndex,
-            id: null,
-            reason: `line ${lineIndex + 1} is not JSON: ${(error as Error).message}`,
-          });
-          items.push(undefined);
-        }
-      });
+    lines.forEach((line, lineIndex) => {
+      if (line.trim() === '') return;
+      try {
+        items.push(JSON.parse(line));
+      } catch (error) {
+        unreadable.push({
+          index: lineIndex,
+          id: null,
+          reason: `line ${lineIndex + 1} is not JSON: ${(error as Error).message}`,
+        });
+        items.push(undefined);
+      }
+    });
     return { items, unreadable };
   }
   return {
@@ -203,22 +229,12 @@ export function projectService(db: Database) {
       },
     ): Promise<ProjectCreated> {
       const id = randomUUID();
-      const result = await db.transaction(async (tx) => {
-        await tx.query(
-          `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
-           values ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            id,
-            buyerId,
-            input.name,
-            input.instructions,
-            JSON.stringify(input.labelSchema),
-            input.overlap,
-            input.goldRate,
-          ],
-        );
-        return insertItems(tx, id, input.labelSchema, input.items);
-      });
+      await db.query(
+        `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
+         values ($1, $2, $3, $4, $5, $6, $7)`,
+        [id, buyerId, input.name, input.instructions, JSON.stringify(input.labelSchema), input.overlap, input.goldRate],
+      );
+      const result = await insertItems(db, id, input.labelSchema, input.items);
       const project = await this.get(buyerId, id);
       if (!project) throw new Error('project vanished after insert');
       return { project, ...result };
@@ -232,7 +248,7 @@ export function projectService(db: Database) {
       const row = rows[0];
       if (!row) return undefined;
       const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
-      return db.transaction((tx) => insertItems(tx, projectId, schema, items));
+      return insertItems(db, projectId, schema, items);
     },
 
     /** Items after an item id with their aggregate and raw labels; undefined when the project is not theirs. */

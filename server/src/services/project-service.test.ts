@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildTestApp } from '../test/app';
+import { describeEachDatabase } from '../test/databases';
+import { healthDuring } from '../test/health-during';
+import { createBuyerKey } from '../test/scrape-fixtures';
+
+const sentiment = { type: 'single_choice', choices: ['positive', 'negative'] };
+const textItems = (count: number, prefix = 't') =>
+  Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i}`, content: { type: 'text', text: `text ${i}` } }));
+
+describeEachDatabase('project items: a cap per request, taken in chunks', (database) => {
+  let app: FastifyInstance;
+  let apiKey: string;
+  const asBuyer = () => ({ authorization: `Bearer ${apiKey}` });
+  const createProject = (items: unknown[]) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: asBuyer(),
+      payload: { name: 'p', instructions: 'Label it.', labelSchema: sentiment, items },
+    });
+
+  beforeAll(async () => {
+    app = await buildTestApp(database());
+    apiKey = await createBuyerKey(app);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('refuses more than 10,000 items per request, as JSON or JSONL, naming the cap and the way on', async () => {
+    const created = await createProject(textItems(10_001));
+    expect(created.statusCode).toBe(400);
+    expect(created.json().message).toMatch(/at most 10,000 items per request.*POST \/v1\/projects\/\{id\}\/items/);
+
+    const empty = await createProject([]);
+    const id = empty.json().project.id as string;
+    const asJson = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${id}/items`,
+      headers: asBuyer(),
+      payload: textItems(10_001),
+    });
+    expect(asJson.statusCode).toBe(400);
+    expect(asJson.json()).toEqual({
+      code: 'bad_request',
+      message: expect.stringMatching(/at most 10,000 items per request \(this one has 10,001\)/),
+    });
+    const asJsonl = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${id}/items`,
+      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+      payload: textItems(10_001)
+        .map((item) => JSON.stringify(item))
+        .join('\n'),
+    });
+    expect(asJsonl.statusCode).toBe(400);
+    expect(asJsonl.json().message).toMatch(/at most 10,000 items per request/);
+    const progress = await app.inject({ method: 'GET', url: `/v1/projects/${id}`, headers: asBuyer() });
+    expect(progress.json().progress.items).toBe(0);
+  });
+
+  it('takes 10,000 items in chunks, answering other requests meanwhile', async () => {
+    let added: number | undefined;
+    const timing = await healthDuring(app, async () => {
+      const created = await createProject(textItems(10_000));
+      expect(created.statusCode, created.body).toBe(201);
+      added = created.json().added;
+    });
+    expect(added).toBe(10_000);
+    expect(timing.slowestHealthMs).toBeLessThan(timing.sendMs / 2);
+  });
+});

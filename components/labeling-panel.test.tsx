@@ -352,6 +352,30 @@ describe('what the panel shows', () => {
     await waitForTask('9001');
   });
 
+  it('says when the server is busy and until when Gleaner waits before asking again', async () => {
+    const background = createTestBackground();
+    await background.handlers.setConsent({ given: true });
+    background.server.addItems([{ id: 'review-1' }]);
+    background.server.misbehave('/v1/tasks/lease', {
+      status: 503,
+      body: { code: 'overloaded', message: 'The server is busy.' },
+      headers: { 'retry-after': '120' },
+    });
+    setupMessages(background.handlers);
+    render(
+      <DbProvider db={background.ctx.db}>
+        <LivePanel />
+      </DbProvider>,
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId('no-tasks').textContent).toMatch(
+        /^The server is busy and asked Gleaner to wait: new tasks can come after /,
+      ),
+    );
+    await userEvent.setup().click(screen.getByTestId('check-tasks'));
+    expect(background.server.received.filter((request) => request.path === '/v1/tasks/lease')).toHaveLength(1);
+  });
+
   it('says when Gleaner is paused, and asks again when the pause ends', async () => {
     const { ctx } = await renderPanel();
     await act(() => writeSettings(ctx.db, { pausedUntil: Date.now() + 60 * 60_000 }));

@@ -24,7 +24,7 @@ const projectParams = z.object({ projectId: z.uuid() });
 /** Labeling: buyers' projects and items; labelers' task leases and standing. */
 export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
-  const projects = projectService(db);
+  const projects = projectService(db, context.scraping);
   const tasks = taskLeaseService(db, context.scraping);
   const asBuyer = { onRequest: buyerAuth(db) };
   const buyerCommon = { tags: ['projects'], security: [{ apiKey: [] }] };

@@ -5,11 +5,12 @@ import { describeEachDatabase } from '../test/databases';
 import { healthDuring } from '../test/health-during';
 import { createBuyerKey } from '../test/scrape-fixtures';
 
+const testOrigin = 'http://127.0.0.1:4201';
 const sentiment = { type: 'single_choice', choices: ['positive', 'negative'] };
 const textItems = (count: number, prefix = 't') =>
   Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i}`, content: { type: 'text', text: `text ${i}` } }));
 
-describeEachDatabase('project items: a cap per request, taken in chunks', (database) => {
+describeEachDatabase('project items: a cap per request, taken in chunks, images vetted', (database) => {
   let app: FastifyInstance;
   let apiKey: string;
   const asBuyer = () => ({ authorization: `Bearer ${apiKey}` });
@@ -22,7 +23,7 @@ describeEachDatabase('project items: a cap per request, taken in chunks', (datab
     });
 
   beforeAll(async () => {
-    app = await buildTestApp(database());
+    app = await buildTestApp(database(), { testOrigins: [testOrigin] });
     apiKey = await createBuyerKey(app);
   });
   afterAll(async () => {
@@ -70,5 +71,39 @@ describeEachDatabase('project items: a cap per request, taken in chunks', (datab
     });
     expect(added).toBe(10_000);
     expect(timing.slowestHealthMs).toBeLessThan(timing.sendMs / 2);
+  });
+
+  it('refuses image items on private, link-local or local addresses with the rule, keeping the others', async () => {
+    const images = [
+      'http://192.168.1.1/cgi-bin/luci',
+      'http://169.254.169.254/latest/meta-data/iam/',
+      'http://localhost:9222/json/version',
+      'https://images.example.com/cat.png',
+      `${testOrigin}/local-test-image.png`,
+    ].map((imageUrl, i) => ({ id: `img${i}`, content: { type: 'image', imageUrl } }));
+    const created = await createProject(images.slice(0, 3));
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().added).toBe(0);
+    expect(created.json().rejected).toEqual([
+      { index: 0, id: 'img0', reason: expect.stringMatching(/^content\.imageUrl is refused \(ip_not_public\)/) },
+      { index: 1, id: 'img1', reason: expect.stringMatching(/^content\.imageUrl is refused \(ip_not_public\)/) },
+      { index: 2, id: 'img2', reason: expect.stringMatching(/^content\.imageUrl is refused \(port_not_allowed\)/) },
+    ]);
+
+    const id = created.json().project.id as string;
+    const added = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${id}/items`,
+      headers: asBuyer(),
+      payload: images,
+    });
+    expect(added.statusCode, added.body).toBe(200);
+    expect(added.json().added).toBe(2);
+    expect(added.json().rejected.map((entry: { id: string }) => entry.id)).toEqual(['img0', 'img1', 'img2']);
+    const stored = await database().query<{ external_id: string }>(
+      'select external_id from project_items where project_id = $1 order by external_id',
+      [id],
+    );
+    expect(stored.map((row) => row.external_id)).toEqual(['img3', 'img4']);
   });
 });

@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { BaseError } from '@protocol/errors';
 import { itemProblem } from '@protocol/label-rules';
 import {
+  type ItemContent,
   type LabelSchema,
   labelSchemaSchema,
   labelValueSchema,
@@ -13,9 +14,11 @@ import {
   projectItemInputSchema,
   tooManyItems,
 } from '@protocol/labeling';
+import { checkUrl } from '@protocol/url-guard';
 import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
+import type { ScrapingSettings } from '../scraping-settings';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
 
@@ -45,6 +48,16 @@ const issuesText = (error: z.ZodError) =>
     .join('; ');
 
 /**
+ * An image the labeler's browser would load must pass the same URL rules as a page to scrape: no
+ * private, loopback, link-local or metadata address, no local names, ports 80/443 only.
+ */
+function imageProblem(content: ItemContent, settings: Pick<ScrapingSettings, 'testOrigins'>): string | undefined {
+  if (content.type !== 'image') return undefined;
+  const verdict = checkUrl(content.imageUrl, { allowedTestOrigins: settings.testOrigins });
+  return verdict.ok ? undefined : `content.imageUrl is refused (${verdict.rule}): ${verdict.reason}`;
+}
+
+/**
  * Checks each uploaded item on its own against the project's schema and inserts the good ones;
  * bad ones and ids already in the project come back with a reason.
  */
@@ -53,6 +66,7 @@ async function insertItems(
   projectId: string,
   schema: LabelSchema,
   items: readonly unknown[],
+  settings: Pick<ScrapingSettings, 'testOrigins'>,
 ): Promise<{ added: number; rejected: RejectedItem[] }> {
   const rejected: RejectedItem[] = [];
   const seen = new Set<string>();
@@ -69,7 +83,8 @@ async function insertItems(
         rejected.push({ index, id, reason: issuesText(parsed.error) });
         return;
       }
-      const problem = itemProblem(schema, parsed.data.content, parsed.data.gold);
+      const problem =
+        itemProblem(schema, parsed.data.content, parsed.data.gold) ?? imageProblem(parsed.data.content, settings);
       if (problem) {
         rejected.push({ index, id, reason: problem });
         return;
@@ -152,7 +167,7 @@ export function parseItemUpload(
   };
 }
 
-export function projectService(db: Database) {
+export function projectService(db: Database, settings: Pick<ScrapingSettings, 'testOrigins'>) {
   /** Each labeler's left/right tendency over the project's pairwise labels, from the recorded order. */
   const pairwiseBias = async (projectId: string) => {
     const rows = await db.query<{ device: string; item_id: string; value: string; shown_left: 'a' | 'b' }>(
@@ -234,7 +249,7 @@ export function projectService(db: Database) {
          values ($1, $2, $3, $4, $5, $6, $7)`,
         [id, buyerId, input.name, input.instructions, JSON.stringify(input.labelSchema), input.overlap, input.goldRate],
       );
-      const result = await insertItems(db, id, input.labelSchema, input.items);
+      const result = await insertItems(db, id, input.labelSchema, input.items, settings);
       const project = await this.get(buyerId, id);
       if (!project) throw new Error('project vanished after insert');
       return { project, ...result };
@@ -248,7 +263,7 @@ export function projectService(db: Database) {
       const row = rows[0];
       if (!row) return undefined;
       const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
-      return insertItems(db, projectId, schema, items);
+      return insertItems(db, projectId, schema, items, settings);
     },
 
     /** Items after an item id with their aggregate and raw labels; undefined when the project is not theirs. */

@@ -270,7 +270,7 @@ async function serverSetup() {
   return { clock, server, api, db, deps, lease, store, uploads };
 }
 
-/** An API client whose every request is answered by `answer` (something in between, not the server). */
+/** An API client whose every request is answered by `answer` (something in between, not the server: a portal, a proxy). */
 function createPortalApi(answer: () => Promise<Response>) {
   const account = privateKeyToAccount(generatePrivateKey());
   return createApiClient({ serverUrl: 'https://gleaner.example.org', account, fetch: answer });
@@ -374,6 +374,20 @@ describe('uploadOutbox against the server’s rules', () => {
     });
     expect(await db.outbox.count()).toBe(1);
     expect(server.accepted).toEqual([]);
+  });
+
+  it('sets aside a single record a proxy refuses as too large (413 without a body of ours), as too large', async () => {
+    const { db, deps, lease, store } = await serverSetup();
+    const [job] = await lease(1);
+    if (!job) throw new Error('no job');
+    await store(await fetchedPage(job, 'Text.'));
+    const proxy = async () => new Response('<h1>413 Request Entity Too Large</h1>', { status: 413 });
+    expect(await uploadOutbox({ ...deps, uploadResults: createPortalApi(proxy).uploadResults })).toMatchObject({
+      deadLettered: 1,
+    });
+    expect(await db.deadLetters.toArray()).toMatchObject([
+      { code: 'payload_too_large', message: expect.stringContaining('HTTP 413') },
+    ]);
   });
 
   it('sets aside a batch the server answers with 2xx but no acknowledgement', async () => {

@@ -137,7 +137,9 @@ async function uploadOutboxNow(deps: UploadDeps): Promise<UploadReport> {
       }
       if (fault !== 'transient') {
         logger.warn(`The server refused a batch of ${batch.rows.length} for good; set aside: ${body.message}`);
-        await moveToDeadLetters(deps.db, batch, { code: body.code, message: body.message }, deps.now());
+        // A 413 from a proxy in front of the server carries no code of ours: it is still a size refusal.
+        const code = fault === 'too_large' ? 'payload_too_large' : body.code;
+        await moveToDeadLetters(deps.db, batch, { code, message: body.message }, deps.now());
         report.deadLettered += batch.rows.length;
         await answered();
         continue;

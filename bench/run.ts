@@ -2,6 +2,7 @@ import { benchAggregation } from './aggregation';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
+import { benchSimilarity } from './similarity';
 import { benchUploadEfficiency } from './upload-efficiency';
 
 /** `npm run bench`: every benchmark, each measured side by side with its anchor. */
@@ -11,6 +12,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['health-under-load', benchHealthUnderLoad],
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
+  ['similarity', benchSimilarity],
 ];
 
 const only = process.argv[2];

@@ -14,7 +14,7 @@ import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { openPostgresDatabase } from '../server/src/db/postgres-database';
 import { defaultScrapingSettings, type ScrapingSettings } from '../server/src/scraping-settings';
-import { benchServerIdentity, benchSigningServer, median } from './stats';
+import { benchLimits, benchServerIdentity, benchSigningServer, median } from './stats';
 import { article } from './synthetic-site';
 
 const postgresUrl = process.env.GLEANER_TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
@@ -38,6 +38,7 @@ const settings: ScrapingSettings = {
   redundancyShare: 0,
   canaryRate: 0,
   testOrigins: origins,
+  limits: benchLimits,
 };
 
 /** The columns the ingest service writes, in the order the COPY anchor sends them. */

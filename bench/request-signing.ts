@@ -4,7 +4,7 @@ import { buildApp } from '../server/src/app';
 import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { defaultScrapingSettings } from '../server/src/scraping-settings';
-import { benchServerIdentity, benchSigningServer, median, timeRuns } from './stats';
+import { benchLimits, benchServerIdentity, benchSigningServer, median, timeRuns } from './stats';
 
 /**
  * What device authentication costs per request: signed GET /v1/devices/me (signature recovery,
@@ -17,7 +17,7 @@ export async function benchRequestSigning(): Promise<string> {
     db,
     operatorToken: 'bench-operator-token-0123456789',
     version: 'bench',
-    scraping: defaultScrapingSettings,
+    scraping: { ...defaultScrapingSettings, limits: benchLimits },
     server: benchServerIdentity,
     robotsIntervalMs: 0,
   });

@@ -1,3 +1,5 @@
+import { defaultLimitSettings, type LimitSettings } from '../server/src/scraping-settings';
+
 /** Median of a list of numbers (the benchmarks report medians: these machines are noisy). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -22,3 +24,14 @@ export async function timeRuns(runs: number, fn: () => Promise<void>): Promise<n
 /** The server every bench request is signed for; bench servers accept exactly this origin. */
 export const benchSigningServer = { origin: 'http://gleaner.bench', chainId: 31337 };
 export const benchServerIdentity = { origins: [benchSigningServer.origin], chainId: benchSigningServer.chainId };
+
+/** Benchmarks measure paths, not limits: no lease cap, no rate limits, no load shedding. */
+export const benchLimits: LimitSettings = {
+  ...defaultLimitSettings,
+  leasesPerDevice: 1_000_000,
+  taskLeasesPerDevice: 1_000_000,
+  registrationsPerMinutePerIp: 0,
+  deviceRequestsPerMinute: 0,
+  maxEventLoopDelayMs: 0,
+  maxEventLoopUtilization: 0,
+};

@@ -179,7 +179,7 @@ export const labelerStandingSchema = z.object({
   /** Why labels stop counting, in words, when `earning` is false. */
   reason: z.string().nullable(),
   labels: z.number().int(),
-  points: z.object({ pending: z.number(), verified: z.number() }),
+  points: z.object({ pending: z.number().int(), verified: z.number().int() }),
 });
 export type LabelerStanding = z.infer<typeof labelerStandingSchema>;
 

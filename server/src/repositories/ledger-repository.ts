@@ -1,8 +1,6 @@
 import type { PointsSummary } from '@protocol/points';
 import type { Queryable } from '../db/database';
 
-/** Points for one accepted page (DESIGN §5: only accepted, verified work earns). */
-export const pointsPerPage = 10;
 /** Below this trust a device's unverified work is rejected. */
 const minimumTrust = 0.1;
 
@@ -49,7 +47,7 @@ export function ledgerRepository(tx: Queryable) {
       if (credits.length === 0) return;
       await tx.query(
         `insert into points_ledger (device, reference, reason, points, state, url)
-         select d.address, t.reference, 'scrape', round(($2 * d.trust)::numeric, 3), 'pending', t.url
+         select d.address, t.reference, 'scrape', round($2::int * d.trust)::bigint, 'pending', t.url
            from devices d, unnest($3::text[], $4::text[]) as t(reference, url)
           where d.address = $1
          on conflict (reference) do nothing`,
@@ -110,8 +108,8 @@ export function ledgerRepository(tx: Queryable) {
     },
 
     async summary(device: string): Promise<PointsSummary> {
-      const sums = await tx.query<{ state: string; points: number }>(
-        `select state, coalesce(sum(points), 0)::float8 as points from points_ledger where device = $1 group by state`,
+      const sums = await tx.query<{ state: string; points: number | string }>(
+        `select state, coalesce(sum(points), 0)::int8 as points from points_ledger where device = $1 group by state`,
         [device],
       );
       const trust = await tx.query<{ trust: number }>('select trust from devices where address = $1', [device]);
@@ -125,7 +123,8 @@ export function ledgerRepository(tx: Queryable) {
           where device = $1 and state = 'rejected' order by settled_at desc, id desc limit 20`,
         [device],
       );
-      const total = (state: string) => sums.find((row) => row.state === state)?.points ?? 0;
+      // The postgres driver reads int8 as a string, PGlite as a number: both are whole and exact.
+      const total = (state: string) => Number(sums.find((row) => row.state === state)?.points ?? 0);
       return {
         pending: total('pending'),
         verified: total('verified'),

@@ -8,9 +8,7 @@ import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggrega
 import type { Database } from '../db/database';
 import { ledgerRepository } from '../repositories/ledger-repository';
 import { goldRecordOf, isInGoodStanding, reliability } from './labeler-quality';
-
-/** Points for one label that agrees with its item's aggregate, before scaling by reliability. */
-export const pointsPerLabel = 5;
+import { labelPoints } from './points-rules';
 
 interface LabelRow {
   id: string;
@@ -110,7 +108,7 @@ export async function aggregateProject(db: Database, projectId: string): Promise
           device: row.device,
           reference: `label:${row.id}`,
           reason: 'label_gold',
-          points: row.gold_correct ? pointsPerLabel * reliability(record) : 0,
+          points: row.gold_correct ? labelPoints(reliability(record)) : 0,
           state: row.gold_correct ? 'verified' : 'rejected',
           rejectionReason: row.gold_correct ? undefined : 'a check question: your answer differs from the known answer',
           url: null,
@@ -124,7 +122,7 @@ export async function aggregateProject(db: Database, projectId: string): Promise
         device: row.device,
         reference: `label:${row.id}`,
         reason: 'label',
-        points: agrees ? Math.round(pointsPerLabel * reliability(record) * 1000) / 1000 : 0,
+        points: agrees ? labelPoints(reliability(record)) : 0,
         state: agrees ? 'verified' : 'rejected',
         rejectionReason: agrees ? undefined : 'your label differs from the label the item was given',
         url: null,

@@ -2,10 +2,11 @@ import type { FailedFetch, FetchedPage, ResultAck, ResultBatchAck } from '@proto
 import { checkUrl } from '@protocol/url-guard';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Queryable } from '../db/database';
-import { ledgerRepository, pointsPerPage } from '../repositories/ledger-repository';
+import { ledgerRepository } from '../repositories/ledger-repository';
 import type { ScrapingSettings } from '../scraping-settings';
 import { enqueueJobs } from './campaign-service';
 import { applyLabels } from './label-ingest';
+import { pagePoints } from './points-rules';
 import { type CheckedRecord, checkAgainstLease, checkRecords, type LabelRecord, type Refusal } from './record-checks';
 
 /** Failures that say something about the page, not the moment: the job is not retried. */
@@ -474,7 +475,7 @@ async function settlePoints(tx: Queryable, device: string, pages: readonly Store
   await ledger.creditManyScaledByTrust(
     device,
     plain.map((p) => ({ reference: `scrape:${p.job.id}:${device}`, url: p.page.url })),
-    pointsPerPage,
+    pagePoints,
   );
   for (const page of pages) {
     if (page.surplus) continue;
@@ -490,7 +491,7 @@ async function settlePoints(tx: Queryable, device: string, pages: readonly Store
         device,
         reference,
         reason: 'canary',
-        points: passed ? pointsPerPage : 0,
+        points: passed ? pagePoints : 0,
         state: passed ? 'verified' : 'rejected',
         rejectionReason: passed ? undefined : 'check page: the text uploaded differs from the page’s known content',
         url: page.page.url,
@@ -501,7 +502,7 @@ async function settlePoints(tx: Queryable, device: string, pages: readonly Store
         device,
         reference,
         reason: 'scrape_sampled',
-        points: pointsPerPage,
+        points: pagePoints,
         state: 'pending',
         url: page.page.url,
       });

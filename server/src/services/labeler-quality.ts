@@ -44,12 +44,12 @@ export async function labelerStanding(tx: Queryable, device: string): Promise<La
   const labels = await tx.query<{ count: number }>('select count(*)::int as count from labels where device = $1', [
     device,
   ]);
-  const points = await tx.query<{ state: string; points: number }>(
-    `select state, coalesce(sum(points), 0)::float8 as points from points_ledger
+  const points = await tx.query<{ state: string; points: number | string }>(
+    `select state, coalesce(sum(points), 0)::int8 as points from points_ledger
       where device = $1 and reason in ('label', 'label_gold') group by state`,
     [device],
   );
-  const sum = (state: string) => points.find((row) => row.state === state)?.points ?? 0;
+  const sum = (state: string) => Number(points.find((row) => row.state === state)?.points ?? 0);
   return {
     goldAnswered: record.answered,
     goldCorrect: record.correct,

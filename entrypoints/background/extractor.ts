@@ -1,5 +1,5 @@
+import type { ExtractedPage, ExtractionInput } from '@protocol/extract/extract-page';
 import { browser } from 'wxt/browser';
-import type { ExtractedPage, ExtractionInput } from '@/lib/extract/extract-page';
 import { extractReplySchema, extractRequest } from '@/lib/extract/offscreen-messages';
 
 const offscreenPath = '/offscreen.html';

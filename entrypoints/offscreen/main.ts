@@ -1,5 +1,6 @@
+import { ExtractionError } from '@protocol/extract/extract-page';
 import { browser } from 'wxt/browser';
-import { ExtractionError, extractHtml } from '@/lib/extract/extract-page';
+import { extractHtml } from '@/lib/extract/extract-page';
 import { type ExtractReply, extractRequestSchema } from '@/lib/extract/offscreen-messages';
 
 // The offscreen document (reason DOM_PARSER) exists only to give the service worker a DOMParser:

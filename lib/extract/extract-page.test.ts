@@ -1,131 +1,68 @@
-// biome-ignore lint/style/noRestrictedImports: the test hashes as the server does, with Node's crypto.
-import { createHash } from 'node:crypto';
-import { normalizeText } from '@protocol/results';
+import { extractBody } from '@protocol/extract/extract-body';
+import { extractPage } from '@protocol/extract/extract-page';
+import { fixturePages } from '@protocol/extract/fixture-pages';
+import { mediaTypeOf } from '@protocol/extract/page-rules';
+import { textSha256 } from '@protocol/extract/text-hash';
 import { describe, expect, it } from 'vitest';
-import { ExtractionError, extractHtml, extractPlainText } from './extract-page';
-import { textOf } from './page-text';
-import { textSha256 } from './text-hash';
+import type { JobRow } from '../db';
+import { scrapeJob } from '../scrape-job';
+import { extractHtml } from './extract-page';
 
-const origin = 'https://news.example';
+const origin = 'https://site.example';
+const dom = { parseHtml: (html: string) => new DOMParser().parseFromString(html, 'text/html') };
 
-/** A page shaped like the e2e test site's articles: navigation, an article of paragraphs, a footer. */
-function articlePage(n: number, links: string[] = []) {
-  const paragraphs = [
-    `Field notes number ${n}.`,
-    `Gleaning is the act of collecting leftover crops from farmers' fields after they have been harvested. Entry ${n} records what was found on day ${n}.`,
-    `The gleaners walked the rows at dawn, carrying baskets woven from willow. They counted ${n * 3} sheaves left behind by the reapers.`,
-    'Every entry in this archive is public, and the archive welcomes careful readers and careful crawlers alike.',
-  ];
-  const nav = links.map((href) => `<li><a href="${href}">${href}</a></li>`).join('');
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Field notes ${n}</title>
-<link rel="canonical" href="/article/${n}"></head>
-<body><header><nav><ul>${nav}</ul></nav></header>
-<main><article><h1>Field notes ${n}</h1>${paragraphs.map((p) => `<p>${p}</p>`).join('')}</article></main>
-<footer>Gleaner test site</footer><script>var tracking = 1;</script></body></html>`;
-  return { html, paragraphs };
+function jobFor(path: string): JobRow {
+  return {
+    id: 'a1',
+    jobId: 'j1',
+    url: `${origin}${path}`,
+    state: 'fetching',
+    keepRawHtml: false,
+    collectLinks: true,
+    maxBytes: 1_000_000,
+    timeoutMs: 10_000,
+    leasedAt: 0,
+    leaseExpiresAt: 1,
+  };
 }
 
 describe('extractHtml', () => {
-  it('reads title, language, canonical URL and the article’s paragraphs without navigation or footer', () => {
-    const { html, paragraphs } = articlePage(7, ['/', '/article/8']);
-    const page = extractHtml({ html, url: `${origin}/article/7`, collectLinks: false });
-    expect(page.title).toBe('Field notes 7');
-    expect(page.lang).toBe('en');
-    expect(page.canonicalUrl).toBe(`${origin}/article/7`);
-    expect(page.links).toEqual([]);
-    expect(page.text).toBe(paragraphs.join('\n\n'));
-    expect(normalizeText(page.text)).toBe(normalizeText(paragraphs.join('\n\n')));
-  });
-
-  it('collects same-origin links only when asked: absolute, without fragments, deduplicated', () => {
-    const { html } = articlePage(1, [
-      '/',
-      '/article/2',
-      'article/3',
-      '/article/2#comments',
-      `${origin}/article/4?x=1`,
-      'https://elsewhere.example/offsite',
-      'mailto:someone@news.example',
-      'javascript:void(0)',
-    ]);
-    const page = extractHtml({ html, url: `${origin}/dir/page`, collectLinks: true });
-    expect(page.links).toEqual([
-      `${origin}/`,
-      `${origin}/article/2`,
-      `${origin}/dir/article/3`,
-      `${origin}/article/4?x=1`,
-    ]);
-  });
-
-  it('resolves links and the canonical URL against a <base href>', () => {
-    const html = `<html><head><base href="/docs/"><link rel="Canonical" href="intro"></head>
-      <body><p>Some documentation text that is long enough to read.</p><a href="next">next</a></body></html>`;
-    const page = extractHtml({ html, url: `${origin}/x/y`, collectLinks: true });
-    expect(page.canonicalUrl).toBe(`${origin}/docs/intro`);
-    expect(page.links).toEqual([`${origin}/docs/next`]);
-  });
-
-  it('falls back to the body text when there is no article, and leaves scripts and styles out', () => {
-    const html =
-      '<html><body><style>p{}</style><div>Short</div><div>note<br>two lines</div><script>x()</script></body></html>';
-    const page = extractHtml({ html, url: `${origin}/`, collectLinks: false });
-    expect(normalizeText(page.text)).toBe('Short note two lines');
-    expect(page.title).toBe('');
-    expect(page.lang).toBeNull();
-    expect(page.canonicalUrl).toBeNull();
-  });
-
-  it('fails a page without any readable text', () => {
-    expect(() =>
-      extractHtml({ html: '<html><body> <script>1</script></body></html>', url: `${origin}/`, collectLinks: false }),
-    ).toThrow(ExtractionError);
-  });
-
-  it('ignores a canonical link that is not http(s)', () => {
-    const html =
-      '<html><head><link rel="canonical" href="javascript:alert(1)"></head><body><p>Text here.</p></body></html>';
-    expect(extractHtml({ html, url: `${origin}/`, collectLinks: false }).canonicalUrl).toBeNull();
+  it('is the shared extractor over the browser’s DOMParser', () => {
+    const page = fixturePages[0];
+    if (!page) throw new Error('no fixture');
+    const input = { html: new TextDecoder().decode(page.body), url: `${origin}${page.path}`, collectLinks: true };
+    expect(extractHtml(input)).toEqual(extractPage(input, dom));
   });
 });
 
-describe('textOf', () => {
-  it('separates blocks so words never run together and keeps the line breaks of preformatted text', () => {
-    const doc = new DOMParser().parseFromString(
-      '<div><p>one</p><p>two</p><ul><li>a</li><li>b</li></ul><pre>x  =  1\n  y</pre><span>in</span><b>line</b></div>',
-      'text/html',
-    );
-    expect(textOf(doc.body)).toBe('one\n\ntwo\n\na\n\nb\n\nx = 1\ny\n\ninline');
-  });
-});
-
-describe('extractPlainText', () => {
-  it('keeps the whole body as the text', () => {
-    expect(extractPlainText('Line one\nLine two')).toEqual({
-      title: '',
-      text: 'Line one\nLine two',
-      lang: null,
-      canonicalUrl: null,
-      links: [],
+// The server audits a page with `extractBody` (protocol/extract/extract-body.ts); the extension runs the
+// same steps spread over the service worker and the offscreen document (scrape-job.ts). Both must
+// give the same page from the same bytes, or an honest copy would fail its audit.
+describe('the extension’s scrape and the server’s extractBody', () => {
+  it.each(fixturePages)('give the same page and hash for the $name', async (page) => {
+    const job = jobFor(page.path);
+    const { result } = await scrapeJob(job, {
+      fetchPage: async () => ({
+        ok: true,
+        body: {
+          finalUrl: job.url,
+          httpStatus: 200,
+          contentType: page.contentType,
+          mediaType: mediaTypeOf(page.contentType) ?? '',
+          bytes: page.body,
+        },
+        bytesFetched: page.body.byteLength,
+      }),
+      extract: async (input) => extractHtml(input),
+      now: () => 0,
     });
-    expect(() => extractPlainText('  \n ')).toThrow(ExtractionError);
-  });
-});
-
-describe('textSha256', () => {
-  it('is the hex SHA-256 of the normalized text as UTF-8', async () => {
-    expect(await textSha256('  abc \n')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-  });
-
-  it('equals the server’s hash of the same text, whatever its whitespace and Unicode form', async () => {
-    const serverHash = (text: string) =>
-      createHash('sha256').update(normalizeText(text.toWellFormed()), 'utf8').digest('hex');
-    const texts = [
-      'Hello\n\n  world',
-      'Cafe\u0301 déjà vu — “quotes” ✓',
-      '日本語のテキスト\u3000全角スペース',
-      'tabs\tand\u00a0non-breaking spaces',
-      'emoji 👩‍🔬 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
-    ];
-    for (const text of texts) expect(await textSha256(text)).toBe(serverHash(text));
+    if (result.outcome !== 'fetched') throw new Error(`expected a page, got ${result.error}: ${result.detail}`);
+    const shared = extractBody(
+      { bytes: page.body, contentType: page.contentType, finalUrl: job.url },
+      { ...dom, collectLinks: true },
+    );
+    const { title, text, lang, canonicalUrl, links, textSha256: hash } = result;
+    expect({ title, text, lang, canonicalUrl, links }).toEqual(shared);
+    expect(hash).toBe(await textSha256(shared.text));
   });
 });

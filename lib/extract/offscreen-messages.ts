@@ -1,5 +1,5 @@
+import { extractedPageSchema, extractionInputSchema } from '@protocol/extract/extract-page';
 import { z } from 'zod';
-import { extractedPageSchema, extractionInputSchema } from './extract-page';
 
 /** Marks the background's messages to the offscreen document, so the pages' messages are left to the background. */
 const offscreenTarget = 'gleaner-offscreen';

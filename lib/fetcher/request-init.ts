@@ -1,13 +1,7 @@
-/**
- * The only headers a page fetch sends (DESIGN §4): nothing the server or a campaign supplies. The
- * language is fixed rather than the person's own, so every device gets the same version of a page
- * (their text hashes are compared) and the request says nothing about who sent it.
- */
-export const pageAccept = 'text/html,text/plain;q=0.9';
-export const pageRequestHeaders: Readonly<Record<string, string>> = {
-  accept: pageAccept,
-  'accept-language': 'en;q=1.0, *;q=0.5',
-};
+import { pageAccept, pageRequestHeaders } from '@protocol/extract/page-rules';
+
+// The headers live in protocol/: the server's own fetch of a page sends the same ones (DESIGN §4).
+export { pageAccept };
 
 /**
  * How every page is requested: GET, without cookies or HTTP auth (`credentials: 'omit'`), never

@@ -1,17 +1,5 @@
-/** The content types whose pages are kept; anything else is dropped unread. */
-export const keptMediaTypes: readonly string[] = ['text/html', 'text/plain'];
-
-/** The media type of a Content-Type header, lower-case and without parameters; null when absent. */
-export function mediaTypeOf(contentType: string | null): string | null {
-  const essence = contentType?.split(';')[0]?.trim().toLowerCase();
-  return essence ? essence : null;
-}
-
-/** The charset parameter of a Content-Type header, lower-case, without quotes; null when absent. */
-export function charsetOf(contentType: string | null): string | null {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
-  return match?.[1] ? match[1].toLowerCase() : null;
-}
+// The content-type rules live in protocol/ so that the server keeps and decodes exactly the pages the extension does.
+export { charsetOf, keptMediaTypes, mediaTypeOf } from '@protocol/extract/page-rules';
 
 /** Longest wait a site may ask for; beyond it the server's own back-off takes over. */
 const maxRetryAfterSeconds = 86_400;

@@ -1,4 +1,4 @@
-import { normalizeText } from '@protocol/results';
+import { normalizeText } from '../results';
 
 /** Hex SHA-256 of the normalized text as UTF-8: what the server recomputes and redundant fetches compare. */
 export async function textSha256(text: string): Promise<string> {

@@ -1,0 +1,2 @@
+// Decoding moved to protocol/ so that the server decodes pages exactly as the extension does.
+export { decodeBody } from '@protocol/extract/decode-text';

@@ -81,7 +81,6 @@ export async function benchHealthUnderLoad(): Promise<string> {
     env: {
       GLEANER_TEST_ORIGINS: sites.origins.join(','),
       GLEANER_POLITENESS_MS: '0',
-      GLEANER_REDUNDANCY_SHARE: '0',
       GLEANER_CANARY_RATE: '0',
       GLEANER_MAX_LEASES_PER_DEVICE: '100000',
       GLEANER_DEVICE_REQUESTS_PER_MINUTE: '0',

@@ -35,7 +35,6 @@ const origins = Array.from({ length: originCount }, (_, i) => `http://127.0.0.1:
 const settings: ScrapingSettings = {
   ...defaultScrapingSettings,
   politenessMs: 0,
-  redundancyShare: 0,
   canaryRate: 0,
   testOrigins: origins,
   limits: benchLimits,

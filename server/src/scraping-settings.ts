@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type AuditSettings, defaultAuditSettings } from './verification/audit-rules';
 
 /**
  * The server's limits on what one caller may take or send, so no device, address or request can
@@ -40,8 +41,6 @@ export interface ScrapingSettings {
   leaseSeconds: number;
   /** Minimum delay between two fetches from one origin, across all devices. */
   politenessMs: number;
-  /** Share of jobs fetched by two devices whose text hashes are compared. */
-  redundancyShare: number;
   /** Chance that a lease includes a canary page (content known to the server). */
   canaryRate: number;
   maxPageBytes: number;
@@ -49,17 +48,19 @@ export interface ScrapingSettings {
   /** Exact origins a test setup may use although the URL rules forbid them (never set in production). */
   testOrigins: string[];
   limits: LimitSettings;
+  /** Audits drawn after upload: rates, and when the server steps in (server/src/verification/audit-rules.ts). */
+  audits: AuditSettings;
 }
 
 export const defaultScrapingSettings: ScrapingSettings = {
   leaseSeconds: 300,
   politenessMs: 1000,
-  redundancyShare: 0.1,
   canaryRate: 0.05,
   maxPageBytes: 5 * 1024 * 1024,
   fetchTimeoutMs: 30_000,
   testOrigins: [],
   limits: defaultLimitSettings,
+  audits: defaultAuditSettings,
 };
 
 const share = z.coerce.number().min(0).max(1);
@@ -67,7 +68,9 @@ const perMinute = z.coerce.number().int().min(0).max(1_000_000);
 const envSchema = z.object({
   GLEANER_LEASE_SECONDS: z.coerce.number().int().min(10).max(86_400).optional(),
   GLEANER_POLITENESS_MS: z.coerce.number().int().min(0).max(600_000).optional(),
-  GLEANER_REDUNDANCY_SHARE: share.optional(),
+  GLEANER_AUDIT_RATE: share.optional(),
+  GLEANER_AUDIT_SERVER_AFTER_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
+  GLEANER_AUDIT_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
   GLEANER_CANARY_RATE: share.optional(),
   GLEANER_MAX_PAGE_BYTES: z.coerce
     .number()
@@ -126,7 +129,6 @@ export function loadScrapingSettings(env: NodeJS.ProcessEnv): ScrapingSettings {
   return {
     leaseSeconds: value.GLEANER_LEASE_SECONDS ?? defaultScrapingSettings.leaseSeconds,
     politenessMs: value.GLEANER_POLITENESS_MS ?? defaultScrapingSettings.politenessMs,
-    redundancyShare: value.GLEANER_REDUNDANCY_SHARE ?? defaultScrapingSettings.redundancyShare,
     canaryRate: value.GLEANER_CANARY_RATE ?? defaultScrapingSettings.canaryRate,
     maxPageBytes: value.GLEANER_MAX_PAGE_BYTES ?? defaultScrapingSettings.maxPageBytes,
     fetchTimeoutMs: value.GLEANER_FETCH_TIMEOUT_MS ?? defaultScrapingSettings.fetchTimeoutMs,
@@ -140,6 +142,12 @@ export function loadScrapingSettings(env: NodeJS.ProcessEnv): ScrapingSettings {
       maxEventLoopDelayMs: value.GLEANER_MAX_EVENT_LOOP_DELAY_MS ?? defaultLimitSettings.maxEventLoopDelayMs,
       maxEventLoopUtilization: value.GLEANER_MAX_EVENT_LOOP_UTILIZATION ?? defaultLimitSettings.maxEventLoopUtilization,
       trustProxy: value.GLEANER_TRUST_PROXY ?? defaultLimitSettings.trustProxy,
+    },
+    audits: {
+      ...defaultAuditSettings,
+      rate: value.GLEANER_AUDIT_RATE ?? defaultAuditSettings.rate,
+      serverAfterSeconds: value.GLEANER_AUDIT_SERVER_AFTER_SECONDS ?? defaultAuditSettings.serverAfterSeconds,
+      settleAfterSeconds: value.GLEANER_AUDIT_SETTLE_AFTER_SECONDS ?? defaultAuditSettings.settleAfterSeconds,
     },
   };
 }

@@ -1,10 +1,8 @@
 import type { PointsSummary } from '@protocol/points';
 import type { Queryable } from '../db/database';
 
-/** Below this trust a device's unverified work is rejected. */
-const minimumTrust = 0.1;
-
-type LedgerReason = 'scrape' | 'scrape_sampled' | 'canary' | 'label' | 'label_gold';
+/** Why a row was credited: a page, an audit copy (a page fetched to check another device's), a check page, a label. */
+type LedgerReason = 'scrape' | 'audit' | 'canary' | 'label' | 'label_gold';
 
 export interface Credit {
   device: string;
@@ -38,20 +36,25 @@ export function ledgerRepository(tx: Queryable) {
       return rows.length === 1;
     },
 
-    /** Credits many references of one device at once, each scaled by the device's trust (unsampled pages). */
-    async creditManyScaledByTrust(
+    /** Credits many references of one device at once, pending, with the same points each. */
+    async creditManyPending(
       device: string,
+      reason: LedgerReason,
       credits: ReadonlyArray<{ reference: string; url: string | null }>,
       points: number,
     ): Promise<void> {
       if (credits.length === 0) return;
       await tx.query(
         `insert into points_ledger (device, reference, reason, points, state, url)
-         select d.address, t.reference, 'scrape', round($2::int * d.trust)::bigint, 'pending', t.url
-           from devices d, unnest($3::text[], $4::text[]) as t(reference, url)
-          where d.address = $1
+         select $1, t.reference, $2, $3::bigint, 'pending', t.url from unnest($4::text[], $5::text[]) as t(reference, url)
          on conflict (reference) do nothing`,
-        [device, points, credits.map((credit) => credit.reference), credits.map((credit) => credit.url)],
+        [
+          device,
+          reason,
+          String(points),
+          credits.map((credit) => credit.reference),
+          credits.map((credit) => credit.url),
+        ],
       );
     },
 
@@ -63,48 +66,19 @@ export function ledgerRepository(tx: Queryable) {
       );
     },
 
-    /** A passed check vouches for the device's earlier unsampled work: settle it as verified. */
-    async verifyPendingOf(device: string): Promise<void> {
-      const settled = await tx.query<{ reference: string }>(
-        `update points_ledger set state = 'verified', settled_at = now()
-          where device = $1 and state = 'pending' and reason = 'scrape' returning reference`,
-        [device],
-      );
-      if (settled.length === 0) return;
+    /** Settles many pending rows at once, in reference order (ledger rows are the last locks a transaction takes). */
+    async settleMany(
+      references: readonly string[],
+      state: 'verified' | 'rejected',
+      rejectionReason?: string,
+    ): Promise<void> {
+      if (references.length === 0) return;
       await tx.query(
-        `update pages set verification = 'verified'
-          where device = $1 and verification = 'unverified' and ('scrape:' || job_id || ':' || device) = any($2::text[])`,
-        [device, settled.map((row) => row.reference)],
+        `update points_ledger set state = $2, rejection_reason = $3, settled_at = now()
+          where id in (select id from points_ledger where reference = any($1::text[]) and state = 'pending'
+                        order by reference for update)`,
+        [[...references], state, rejectionReason ?? null],
       );
-      // Skip jobs another batch holds: a job left 'fetched' here is closed by that batch or the next check,
-      // and waiting would take job locks out of the global order (jobs before devices) and risk a deadlock.
-      await tx.query(
-        `update jobs set state = 'verified', open_slots = 0
-          where id in (select id from jobs
-                        where state = 'fetched'
-                          and id in (select job_id from pages where device = $1 and verification = 'verified')
-                        order by id for update skip locked)`,
-        [device],
-      );
-    },
-
-    /** Moves a device's trust after a check; too little trust rejects its pending unsampled work. */
-    async adjustTrust(device: string, passed: boolean): Promise<number> {
-      const rows = await tx.query<{ trust: number }>(
-        `update devices set trust = case when $2 then least(1.0, trust + 0.1) else trust * 0.5 end
-          where address = $1 returning trust`,
-        [device, passed],
-      );
-      const trust = rows[0]?.trust ?? 0;
-      if (!passed && trust < minimumTrust) {
-        await tx.query(
-          `update points_ledger set state = 'rejected', settled_at = now(),
-                  rejection_reason = 'this device failed too many checks; its unverified work is not credited'
-            where device = $1 and state = 'pending'`,
-          [device],
-        );
-      }
-      return trust;
     },
 
     async summary(device: string): Promise<PointsSummary> {

@@ -121,13 +121,12 @@ export async function enqueueJobs(
       chunk.push(job);
     }
     if (chunk.length === 0) continue;
-    const copies = chunk.map(() => (Math.random() < settings.redundancyShare ? 2 : 1));
     const rows = await tx.query(
       `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots)
-       select $1, u, o, d, c, c from unnest($2::text[], $3::text[], $4::int[], $5::int[]) as t(u, o, d, c)
-       on conflict (campaign_id, url) do nothing
+       select $1, u, o, d, 1, 1 from unnest($2::text[], $3::text[], $4::int[]) as t(u, o, d)
+       on conflict (campaign_id, url) where audit_of_page is null and for_device is null do nothing
        returning id`,
-      [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth), copies],
+      [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth)],
     );
     added += rows.length;
   }
@@ -137,7 +136,7 @@ export async function enqueueJobs(
     await tx.query(
       `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots, state, failure_reason)
        select $1, u, o, d, 1, 0, 'failed', r from unnest($2::text[], $3::text[], $4::int[], $5::text[]) as t(u, o, d, r)
-       on conflict (campaign_id, url) do nothing`,
+       on conflict (campaign_id, url) where audit_of_page is null and for_device is null do nothing`,
       [
         campaignId,
         rejected.map((entry) => entry.url),

@@ -17,8 +17,8 @@ export const canaryCreateSchema = z.object({
 });
 export const canaryCreatedSchema = z.object({ added: z.number().int(), rejected: z.array(rejectedUrlSchema) });
 
-/** Devices may each check a canary once; the slot count only needs to outlast them all. */
-const canarySlots = 1_000_000_000;
+/** Canary rows are templates: each canary lease is a job made for that lease (see lease-service.ts). */
+const canarySlots = 0;
 
 /**
  * Adds canary pages to the one canary campaign (no buyer). Their text hash is known, so a device that
@@ -45,7 +45,7 @@ export async function addCanaries(
     if (!existing[0]) {
       await tx.query(`insert into campaigns (id, buyer_id, name) values ($1, null, 'canaries')`, [campaignId]);
     }
-    const { added, rejected } = await enqueueJobs(tx, campaignId, jobs, { ...settings, redundancyShare: 0 });
+    const { added, rejected } = await enqueueJobs(tx, campaignId, jobs, settings);
     for (const [url, sha] of hashByUrl) {
       await tx.query('update jobs set canary_sha256 = $3, open_slots = $4 where campaign_id = $1 and url = $2', [
         campaignId,

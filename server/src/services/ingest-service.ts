@@ -2,11 +2,10 @@ import type { FailedFetch, FetchedPage, ResultAck, ResultBatchAck } from '@proto
 import { checkUrl } from '@protocol/url-guard';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Queryable } from '../db/database';
-import { ledgerRepository } from '../repositories/ledger-repository';
 import type { ScrapingSettings } from '../scraping-settings';
+import { applyChecks, verifyNewPages } from '../verification/audits';
 import { enqueueJobs } from './campaign-service';
 import { applyLabels } from './label-ingest';
-import { pagePoints } from './points-rules';
 import { type CheckedRecord, checkAgainstLease, checkRecords, type LabelRecord, type Refusal } from './record-checks';
 
 /** Failures that say something about the page, not the moment: the job is not retried. */
@@ -36,6 +35,7 @@ interface JobRow {
   url: string;
   state: string;
   canary_sha256: string | null;
+  audit_of_page: string | null;
   copies_wanted: number;
   copies_received: number;
   open_slots: number;
@@ -64,12 +64,6 @@ interface StoredPage {
   finalUrl: string;
   /** A copy beyond what the job asked for: kept, marked as a duplicate, and paid nothing. */
   surplus: boolean;
-}
-
-/** A verification outcome to apply at the end of the batch, in device order (see `applyChecks`). */
-interface CheckOutcome {
-  device: string;
-  passed: boolean;
 }
 
 interface HostChange {
@@ -224,7 +218,7 @@ async function applyScrapes(
   const assignments = new Map(assignmentRows.map((row) => [row.id, row]));
   const jobIds = [...new Set(assignmentRows.map((row) => row.job_id))];
   const jobRows = await tx.query<JobRow>(
-    `select j.id::text as id, j.url, j.state, j.canary_sha256, j.copies_wanted, j.copies_received, j.open_slots,
+    `select j.id::text as id, j.url, j.state, j.canary_sha256, j.audit_of_page::text as audit_of_page, j.copies_wanted, j.copies_received, j.open_slots,
             j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html
        from jobs j join campaigns c on c.id = j.campaign_id
       where j.id = any($1::text[]::bigint[]) order by j.id for update of j`,
@@ -321,10 +315,27 @@ async function applyScrapes(
       [[...settled.keys()], [...settled.values()]],
     );
   }
-  await insertPages(tx, device, pages);
+  const pageIds = await insertPages(tx, device, pages);
   await writeJobs(tx, [...jobs.values()]);
   await writeHosts(tx, [...hosts.values()]);
-  await settlePoints(tx, device, pages);
+  const checks = await verifyNewPages(
+    tx,
+    device,
+    pages
+      .filter((page) => !page.surplus && pageIds.has(page.job.id))
+      .map((page) => ({
+        pageId: pageIds.get(page.job.id) as string,
+        jobId: page.job.id,
+        url: page.page.url,
+        text: page.page.text,
+        textSha256: page.textSha256,
+        canarySha256: page.job.canary_sha256,
+        auditOfPage: page.job.audit_of_page,
+        leasedAt: page.assignment.leased_at,
+      })),
+    settings.audits,
+  );
+  await applyChecks(tx, checks);
   for (const page of pages) {
     if (!page.surplus && page.page.links.length > 0 && page.job.depth < page.job.max_depth) {
       await followLinks(tx, page.job, page.page, settings);
@@ -375,10 +386,11 @@ function applyFailure(
 // Every array parameter goes as text[] and is cast in SQL: the postgres driver types an array by its
 // first element (and not at all when that is null), PGlite by the cast; text works alike on both.
 
-async function insertPages(tx: Queryable, device: string, pages: readonly StoredPage[]): Promise<void> {
-  if (pages.length === 0) return;
+/** Stores the pages (surplus copies too, marked); returns the new page ids by job id. */
+async function insertPages(tx: Queryable, device: string, pages: readonly StoredPage[]): Promise<Map<string, string>> {
+  if (pages.length === 0) return new Map();
   const column = <T>(pick: (page: StoredPage) => T) => pages.map(pick);
-  await tx.query(
+  const rows = await tx.query<{ id: string; job_id: string }>(
     `insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type,
                         fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
      select t.job_id::bigint, t.assignment_id::bigint, $1, t.campaign_id::uuid, t.url, t.final_url, t.http_status,
@@ -388,7 +400,8 @@ async function insertPages(tx: Queryable, device: string, pages: readonly Stored
                    $10::text[]::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
          as t(job_id, assignment_id, campaign_id, url, final_url, http_status, content_type, fetched_at,
               bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
-     on conflict (job_id, device) do nothing`,
+     on conflict (job_id, device) do nothing
+     returning id::text as id, job_id::text as job_id`,
     [
       device,
       column((p) => p.job.id),
@@ -409,6 +422,7 @@ async function insertPages(tx: Queryable, device: string, pages: readonly Stored
       column((p) => (p.surplus ? 'duplicate' : 'unverified')),
     ],
   );
+  return new Map(rows.map((row) => [row.job_id, row.id]));
 }
 
 /** Every job this batch touched, written back in one statement (the rows are locked, so the values are ours). */
@@ -461,111 +475,6 @@ async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promis
       maxOriginBackoffSeconds,
     ],
   );
-}
-
-/**
- * Credits the accepted pages: canary pages are checked against their known text at once; pages of
- * sampled jobs wait pending for their copies to be compared; the rest earn pending points scaled by
- * the device's trust. Surplus copies earn nothing.
- */
-async function settlePoints(tx: Queryable, device: string, pages: readonly StoredPage[]): Promise<void> {
-  const ledger = ledgerRepository(tx);
-  const checks: CheckOutcome[] = [];
-  const plain = pages.filter((p) => !p.surplus && p.job.canary_sha256 === null && p.job.copies_wanted <= 1);
-  await ledger.creditManyScaledByTrust(
-    device,
-    plain.map((p) => ({ reference: `scrape:${p.job.id}:${device}`, url: p.page.url })),
-    pagePoints,
-  );
-  for (const page of pages) {
-    if (page.surplus) continue;
-    const reference = `scrape:${page.job.id}:${device}`;
-    if (page.job.canary_sha256 !== null) {
-      const passed = page.job.canary_sha256 === page.textSha256;
-      await tx.query('update pages set verification = $2 where job_id = $1 and device = $3', [
-        page.job.id,
-        passed ? 'verified' : 'rejected',
-        device,
-      ]);
-      await ledger.credit({
-        device,
-        reference,
-        reason: 'canary',
-        points: passed ? pagePoints : 0,
-        state: passed ? 'verified' : 'rejected',
-        rejectionReason: passed ? undefined : 'check page: the text uploaded differs from the page’s known content',
-        url: page.page.url,
-      });
-      checks.push({ device, passed });
-    } else if (page.job.copies_wanted > 1) {
-      await ledger.credit({
-        device,
-        reference,
-        reason: 'scrape_sampled',
-        points: pagePoints,
-        state: 'pending',
-        url: page.page.url,
-      });
-      checks.push(...(await compareCopies(tx, page.job.id)));
-    }
-  }
-  await applyChecks(tx, checks);
-}
-
-/**
- * Compares the copies of a sampled job once two or more devices uploaded it: the hash held by a
- * majority is verified and the others rejected; a tie asks one more device. The caller holds the
- * job's row lock, so no other batch writes these pages meanwhile.
- */
-async function compareCopies(tx: Queryable, jobId: string): Promise<CheckOutcome[]> {
-  const copies = await tx.query<{ device: string; text_sha256: string }>(
-    `select device, text_sha256 from pages where job_id = $1 and verification = 'unverified' order by id`,
-    [jobId],
-  );
-  if (copies.length < 2) return [];
-  const tally = new Map<string, number>();
-  for (const copy of copies) tally.set(copy.text_sha256, (tally.get(copy.text_sha256) ?? 0) + 1);
-  const [winner, votes] = [...tally.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
-  if (votes * 2 <= copies.length) {
-    if (copies.length < 3) {
-      await tx.query('update jobs set copies_wanted = copies_wanted + 1, open_slots = open_slots + 1 where id = $1', [
-        jobId,
-      ]);
-    }
-    return [];
-  }
-  const ledger = ledgerRepository(tx);
-  const outcomes: CheckOutcome[] = [];
-  for (const copy of [...copies].sort((a, b) => (a.device < b.device ? -1 : 1))) {
-    const agreed = copy.text_sha256 === winner;
-    await ledger.settle(
-      `scrape:${jobId}:${copy.device}`,
-      agreed ? 'verified' : 'rejected',
-      agreed ? undefined : 'another device fetched this page and its text differs from yours',
-    );
-    outcomes.push({ device: copy.device, passed: agreed });
-  }
-  await tx.query(
-    `update pages set verification = case when text_sha256 = $2 then 'verified' else 'rejected' end
-      where job_id = $1 and verification = 'unverified'`,
-    [jobId, winner],
-  );
-  await tx.query(`update jobs set state = 'verified', open_slots = 0 where id = $1`, [jobId]);
-  return outcomes;
-}
-
-/** Trust moves and what a passed check vouches for, applied last and in device order (no deadlocks between batches). */
-async function applyChecks(tx: Queryable, checks: readonly CheckOutcome[]): Promise<void> {
-  if (checks.length === 0) return;
-  const ledger = ledgerRepository(tx);
-  const sorted = [...checks].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
-  await tx.query('select 1 from devices where address = any($1::text[]) order by address for update', [
-    [...new Set(sorted.map((check) => check.device))],
-  ]);
-  for (const check of sorted) {
-    await ledger.adjustTrust(check.device, check.passed);
-    if (check.passed) await ledger.verifyPendingOf(check.device);
-  }
 }
 
 /** Queues the same-origin links of a page one level deeper, within the campaign's page cap. */

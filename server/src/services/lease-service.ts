@@ -2,10 +2,18 @@ import type { LeasedJob, LeaseResponse } from '@protocol/jobs';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 
-/** The conditions under which a job may go to `$1` (the device): open, ready, and not already this device's. */
+/**
+ * The conditions under which a job may go to `$1` (the device): open, ready, not already this
+ * device's, and not an audit of this device's own page.
+ */
 const leasableJob = `
   j.open_slots > 0 and j.state in ('queued', 'fetched') and j.available_at <= now()
+  and (j.not_for_device is null or j.not_for_device <> $1)
   and not exists (select 1 from assignments a where a.job_id = j.id and a.device = $1 and a.state <> 'expired')`;
+
+/** The options a lease carries: the job's own (audit jobs copy the job they check), else its campaign's. */
+const leaseOptions = `coalesce(j.keep_raw_html, c.keep_raw_html) as keep_raw_html,
+  coalesce(j.collect_links, j.depth < c.max_depth) as collect_links`;
 
 /** Most expired assignments one lease call returns to the queue; the rest wait for the next call. */
 const expiryBatch = 1000;
@@ -93,6 +101,64 @@ async function assign(tx: Queryable, device: string, job: JobRow, settings: Scra
 }
 
 /**
+ * Leases a canary page (content the server knows) as a job made for this one lease: a fresh job id,
+ * and the options of the other jobs in this lease (or of the device's latest lease), so nothing about
+ * it differs from an ordinary job. A device checks each canary URL at most once.
+ */
+async function leaseCanary(
+  tx: Queryable,
+  device: string,
+  alongside: LeasedJob | undefined,
+  settings: ScrapingSettings,
+): Promise<LeasedJob | null> {
+  const templates = await tx.query<{
+    id: string;
+    campaign_id: string;
+    url: string;
+    origin: string;
+    canary_sha256: string;
+  }>(
+    `select j.id::text as id, j.campaign_id, j.url, j.origin, j.canary_sha256
+       from jobs j join hosts h on h.origin = j.origin
+      where j.canary_sha256 is not null and j.for_device is null
+        and h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
+        and not exists (select 1 from jobs k where k.for_device = $1 and k.url = j.url)
+      order by random() limit 1
+      for update of h skip locked`,
+    [device],
+  );
+  const template = templates[0];
+  if (!template) return null;
+  let options = alongside ? { keep: alongside.keepRawHtml, links: alongside.collectLinks } : null;
+  if (!options) {
+    const latest = await tx.query<{ keep_raw_html: boolean; collect_links: boolean }>(
+      `select ${leaseOptions} from assignments a join jobs j on j.id = a.job_id join campaigns c on c.id = j.campaign_id
+        where a.device = $1 and j.canary_sha256 is null order by a.id desc limit 1`,
+      [device],
+    );
+    options = { keep: latest[0]?.keep_raw_html ?? false, links: latest[0]?.collect_links ?? false };
+  }
+  const minted = await tx.query<{ id: string }>(
+    `insert into jobs (campaign_id, url, origin, depth, canary_sha256, copies_wanted, open_slots, for_device,
+                       keep_raw_html, collect_links)
+     values ($1, $2, $3, 0, $4, 1, 1, $5, $6, $7) returning id::text as id`,
+    [template.campaign_id, template.url, template.origin, template.canary_sha256, device, options.keep, options.links],
+  );
+  const id = minted[0]?.id;
+  if (!id) return null;
+  await tx.query(
+    `update hosts set next_fetch_at = now() + make_interval(secs => crawl_delay_ms / 1000.0) where origin = $1`,
+    [template.origin],
+  );
+  return assign(
+    tx,
+    device,
+    { id, url: template.url, keep_raw_html: options.keep, collect_links: options.links },
+    settings,
+  );
+}
+
+/**
  * Leases up to `max` jobs to a device, at most one per origin per call, only from origins whose
  * robots.txt is known and whose politeness delay has passed (shared by all devices and server
  * processes through the hosts table), and never more than the device's cap of live leases. Rows
@@ -108,26 +174,7 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
         // At the cap: come back when the oldest lease has been submitted or has run out.
         if (room <= 0) return { leased: [] as LeasedJob[], capped: Math.max(1, Math.min(held.nextExpirySeconds, 60)) };
         const leased: LeasedJob[] = [];
-        if (Math.random() < settings.canaryRate) {
-          const canary = await tx.query<JobRow>(
-            `select j.id::text as id, j.url, false as keep_raw_html, false as collect_links
-               from jobs j join hosts h on h.origin = j.origin
-              where j.canary_sha256 is not null and ${leasableJob}
-                and h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
-              order by random() limit 1
-              for update of j, h skip locked`,
-            [device],
-          );
-          const job = canary[0];
-          if (job) {
-            leased.push(await assign(tx, device, job, settings));
-            await tx.query(
-              `update hosts set next_fetch_at = now() + make_interval(secs => crawl_delay_ms / 1000.0)
-                where origin = (select origin from jobs where id = $1)`,
-              [job.id],
-            );
-          }
-        }
+        const wantsCanary = Math.random() < settings.canaryRate;
         const hosts = await tx.query<{ origin: string; crawl_delay_ms: number }>(
           `select h.origin, h.crawl_delay_ms from hosts h
             where h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
@@ -135,14 +182,14 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
             order by h.next_fetch_at
             limit $2
             for update of h skip locked`,
-          [device, Math.max(0, room - leased.length)],
+          [device, Math.max(0, room - (wantsCanary ? 1 : 0))],
         );
         for (const host of hosts) {
           const rows = await tx.query<JobRow>(
-            `select j.id::text as id, j.url, c.keep_raw_html, (j.depth < c.max_depth) as collect_links
+            `select j.id::text as id, j.url, ${leaseOptions}
                from jobs j join campaigns c on c.id = j.campaign_id
               where j.origin = $2 and j.canary_sha256 is null and ${leasableJob}
-              order by j.id
+              order by (j.audit_of_page is null), j.id
               limit 1
               for update of j skip locked`,
             [device, host.origin],
@@ -154,6 +201,15 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
             `update hosts set next_fetch_at = now() + make_interval(secs => crawl_delay_ms / 1000.0) where origin = $1`,
             [host.origin],
           );
+        }
+        if (wantsCanary && leased.length < room) {
+          const canary = await leaseCanary(tx, device, leased[0], settings);
+          if (canary) leased.push(canary);
+        }
+        // Shuffled, so a canary's place in the list tells nothing either.
+        for (let i = leased.length - 1; i > 0; i -= 1) {
+          const k = Math.floor(Math.random() * (i + 1));
+          [leased[i], leased[k]] = [leased[k] as LeasedJob, leased[i] as LeasedJob];
         }
         return { leased, capped: null };
       });

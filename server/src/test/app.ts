@@ -25,7 +25,6 @@ export const testLimitSettings: LimitSettings = {
 export const testScrapingSettings: ScrapingSettings = {
   ...defaultScrapingSettings,
   politenessMs: 0,
-  redundancyShare: 0,
   canaryRate: 0,
   limits: testLimitSettings,
 };

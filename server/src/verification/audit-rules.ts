@@ -1,0 +1,68 @@
+/**
+ * The rules of audits drawn after upload, as numbers and pure functions (audits.ts applies them).
+ *
+ * Each device's accepted pages wait, pending, in its pool. The server draws audits uniformly at random
+ * from that pool and has another device (or itself) fetch the audited page again. A pending page is
+ * verified once `passesToVerify` audits drawn AFTER its upload have passed for its device; a failed
+ * audit rejects the device's whole pending pool. A device that fabricates a share f of its pages passes
+ * one audit with probability 1 − f, so k audits in a row with probability (1 − f)^k: with k = 21,
+ * a device fabricating a fifth of its pages gets any page verified with probability 0.8^21 < 0.01, and
+ * one fabricating half of them with probability 0.5^21 < 1e-6. Audits drawn after a page cannot be
+ * anticipated when the page is uploaded, so the bound holds for every page, whatever the device knows.
+ */
+
+/** Passed audits drawn after a page that verify it: the least k with 0.8^k ≤ 0.01. */
+export const passesToVerify = 21;
+
+/** The fabricated share the rule is sized for, and the chance it must catch it with. */
+export const auditBound = { fabricatedShare: 0.2, catchProbability: 0.99 } as const;
+
+/** Probability that a device fabricating share `f` of its pages passes `k` independent audits. */
+export function chanceToPass(fabricatedShare: number, k: number = passesToVerify): number {
+  return (1 - fabricatedShare) ** k;
+}
+
+export interface AuditSettings {
+  /** Share of a device's accepted pages that draw an audit, for an established, trusted device. */
+  rate: number;
+  /** The rate for a device with fewer than `newDevicePages` accepted pages. */
+  newDeviceRate: number;
+  newDevicePages: number;
+  /** The rate for a device whose trust is below `lowTrust`. */
+  lowTrustRate: number;
+  lowTrust: number;
+  /** An audit no other device has delivered after this many seconds is done by the server itself. */
+  serverAfterSeconds: number;
+  /** Pending pages this old, of a device with no audit under way, draw another audit (so a pool always settles). */
+  settleAfterSeconds: number;
+}
+
+export const defaultAuditSettings: AuditSettings = {
+  rate: 0.1,
+  newDeviceRate: 0.3,
+  newDevicePages: 100,
+  lowTrustRate: 0.5,
+  lowTrust: 0.3,
+  serverAfterSeconds: 600,
+  settleAfterSeconds: 300,
+};
+
+/** The share of a device's new pages that draw an audit: higher for new and for low-trust devices. */
+export function auditRate(trust: number, acceptedPages: number, settings: AuditSettings): number {
+  let rate = settings.rate;
+  if (acceptedPages < settings.newDevicePages) rate = Math.max(rate, settings.newDeviceRate);
+  if (trust < settings.lowTrust) rate = Math.max(rate, settings.lowTrustRate);
+  return Math.min(1, rate);
+}
+
+/** How many of `pages` new pages draw an audit: each with probability `rate` (a binomial draw). */
+export function auditsToDraw(pages: number, rate: number, random: () => number): number {
+  let draws = 0;
+  for (let i = 0; i < pages; i += 1) if (random() < rate) draws += 1;
+  return draws;
+}
+
+/** Trust after a check: up a little for a pass, halved for a failure. */
+export function nextTrust(trust: number, passed: boolean): number {
+  return passed ? Math.min(1, trust + 0.05) : trust * 0.5;
+}

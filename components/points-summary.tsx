@@ -13,7 +13,8 @@ interface Rejection {
 
 const shownRejections = 10;
 
-const formatPoints = (points: number) => String(Math.round(points * 100) / 100);
+/** Points are whole numbers on the server; shown with thousands separators. */
+const formatPoints = (points: number) => Math.round(points).toLocaleString('en-US');
 
 /**
  * Points pending and verified as the server last reported them, and why recent work was rejected:
@@ -56,6 +57,13 @@ export function PointsSummary({ points }: { points: StoredPoints | null }) {
         </div>
       </dl>
       {points === null && <p className="text-xs text-slate-500">Points appear after the first upload.</p>}
+      {points?.pendingExplained && (
+        <p data-testid="points-pending-why" className="text-xs text-slate-600">
+          {points.pendingExplained.message}
+          {points.pendingExplained.settlesBy &&
+            ` They should settle by ${formatDateTime(Date.parse(points.pendingExplained.settlesBy))}.`}
+        </p>
+      )}
       <div>
         <h3 className="text-sm font-medium">Rejected work</h3>
         {rejections.length === 0 && <p className="text-xs text-slate-500">Nothing was rejected.</p>}

@@ -8,6 +8,20 @@ export const pointsSummarySchema = z.object({
   verified: z.number().int(),
   rejected: z.number().int(),
   trust: z.number().min(0).max(1),
+  /** What the pending points wait for (audits of the device's work); null when nothing is pending. */
+  pendingExplained: z
+    .object({
+      pendingPages: z.number().int(),
+      auditsUnderWay: z.number().int(),
+      /** Passed audits drawn after the oldest pending page, of `auditsNeeded`. */
+      auditsPassed: z.number().int(),
+      auditsNeeded: z.number().int(),
+      /** Roughly when the oldest pending page settles, if the device's work holds up. */
+      settlesBy: isoDateSchema.nullable(),
+      message: z.string(),
+    })
+    .nullable()
+    .optional(),
   recentRejections: z.array(
     z.object({ reference: z.string(), url: z.string().nullable(), reason: z.string(), at: isoDateSchema }),
   ),

@@ -80,10 +80,19 @@ describe('popup', () => {
       consent,
       connection: connected,
       points: {
-        pending: 25,
-        verified: 12.5,
-        rejected: 5,
+        pending: 2500,
+        verified: 1200,
+        rejected: 500,
         trust: 0.5,
+        pendingExplained: {
+          pendingPages: 25,
+          auditsUnderWay: 2,
+          auditsPassed: 5,
+          auditsNeeded: 21,
+          settlesBy: new Date('2026-11-28T12:00:00Z').toISOString(),
+          message:
+            '25 pages wait for audits: 2 audits of your work are under way; 5 of the 21 passed audits your oldest pending page needs are in.',
+        },
         recentRejections: [
           {
             reference: 'scrape:1:0x',
@@ -114,8 +123,9 @@ describe('popup', () => {
     await waitFor(() => expect(screen.getByTestId('bytes-today').textContent).toBe('2500'));
     await waitFor(() => expect(screen.getByTestId('outbox-count').textContent).toBe('1'));
     await waitFor(() => expect(within(screen.getByTestId('rejections')).getAllByTestId('rejection')).toHaveLength(2));
-    expect(screen.getByTestId('points-pending').textContent).toBe('25');
-    expect(screen.getByTestId('points-verified').textContent).toBe('12.5');
+    expect(screen.getByTestId('points-pending').textContent).toBe('2,500');
+    expect(screen.getByTestId('points-verified').textContent).toBe('1,200');
+    expect(screen.getByTestId('points-pending-why').textContent).toMatch(/2 audits of your work are under way/);
     const rejections = within(screen.getByTestId('rejections')).getAllByTestId('rejection');
     expect(rejections.map((item) => item.textContent)).toEqual([
       expect.stringContaining('textSha256 is not the SHA-256 of the normalized text'),

@@ -8,6 +8,7 @@ import { deviceSigned } from '../plugins/device-auth';
 import { ledgerRepository } from '../repositories/ledger-repository';
 import { ingestService } from '../services/ingest-service';
 import { leaseService } from '../services/lease-service';
+import { pendingExplanation } from '../verification/audits';
 
 /** What devices do: lease jobs, upload results, read their points. Every route is device-signed. */
 export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (projectIds: string[]) => void }> = async (
@@ -58,10 +59,15 @@ export const scrapeJobRoutes: FastifyPluginAsyncZod<AppContext & { onLabels: (pr
       ...signed,
       schema: {
         ...common,
-        summary: 'Points pending, verified and rejected, with the reason for each recent rejection',
+        summary:
+          'Points pending (and what they wait for), verified and rejected, with the reason for each recent rejection',
         response: { 200: pointsSummarySchema, 401: errorBodySchema, 429: errorBodySchema },
       },
     },
-    async (request) => ledgerRepository(db).summary(deviceOf(request)),
+    async (request) => {
+      const device = deviceOf(request);
+      const summary = await ledgerRepository(db).summary(device);
+      return { ...summary, pendingExplained: await pendingExplanation(db, device, scraping.audits) };
+    },
   );
 };

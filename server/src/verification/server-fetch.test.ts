@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extractBody } from '@protocol/extract/extract-body';
+import { fixturePages } from '@protocol/extract/fixture-pages';
+import { textSha256 } from '@protocol/extract/text-hash';
+import { normalizeText } from '@protocol/results';
+import { Window } from 'happy-dom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchPageOnServer, parseHtmlOnServer, type ServerPageFetch } from './server-fetch';
+
+/** What the extension's tests parse with: happy-dom's DOMParser, standing for the browser's. */
+const browserLike = new Window();
+const browserParser = new browserLike.DOMParser();
+const parseLikeTheExtension = (html: string) => browserParser.parseFromString(html, 'text/html') as unknown as Document;
+
+const maxBytes = 200_000;
+const big = Buffer.alloc(maxBytes + 1, 'a');
+let server: Server;
+let origin: string;
+const received: IncomingHttpHeaders[] = [];
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    received.push(request.headers);
+    const path = request.url ?? '/';
+    const page = fixturePages.find((fixture) => fixture.path === path);
+    if (page) {
+      response.writeHead(200, { 'content-type': page.contentType });
+      response.end(page.body);
+      return;
+    }
+    const routes: Record<string, () => void> = {
+      '/moved': () => response.writeHead(301, { location: '/docs/v2/install#top' }).end(),
+      '/report.pdf': () =>
+        response
+          .writeHead(200, { 'content-type': 'application/pdf' })
+          .end(Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n')),
+      '/download': () => response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(big),
+      '/untyped': () => response.writeHead(200).end('<p>no content type</p>'),
+      '/missing': () => response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not found</h1>'),
+      '/busy': () => response.writeHead(503, { 'retry-after': '120' }).end(),
+      '/to-router': () => response.writeHead(302, { location: 'http://192.168.1.1/admin' }).end(),
+      '/to-intranet': () => response.writeHead(302, { location: 'http://intranet.example/' }).end(),
+      '/huge': () => response.writeHead(200, { 'content-type': 'text/html' }).end(big),
+      '/blank': () => response.writeHead(200, { 'content-type': 'text/html' }).end('<html><body> <script>x()</script>'),
+      '/compressed': () =>
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' }).end('\x1f\x8b'),
+      '/slow': () => setTimeout(() => response.writeHead(200, { 'content-type': 'text/plain' }).end('late'), 2_000),
+    };
+    const route = routes[path];
+    if (route) route();
+    else response.writeHead(500).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await browserLike.happyDOM.close();
+});
+
+const fetchOnServer = (
+  path: string,
+  options: { timeoutMs?: number; lookup?: Parameters<typeof fetchPageOnServer>[1]['lookup'] } = {},
+) =>
+  fetchPageOnServer(`${origin}${path}`, {
+    maxBytes,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    allowedTestOrigins: [origin],
+    lookup: options.lookup,
+  });
+
+function expectPage(result: ServerPageFetch): Extract<ServerPageFetch, { ok: true }> {
+  if (!result.ok) throw new Error(`expected a page, got ${result.code}: ${result.detail}`);
+  return result;
+}
+
+function expectFailure(result: ServerPageFetch, code: string): Extract<ServerPageFetch, { ok: false }> {
+  if (result.ok) throw new Error(`expected ${code}, got a page from ${result.finalUrl}`);
+  expect(result.code, result.detail).toBe(code);
+  return result;
+}
+
+describe('fetchPageOnServer', () => {
+  it.each(fixturePages)('reads the $name exactly as the extension does', async (fixture) => {
+    const page = expectPage(await fetchOnServer(fixture.path));
+    const extension = extractBody(
+      { bytes: fixture.body, contentType: fixture.contentType, finalUrl: `${origin}${fixture.path}` },
+      { parseHtml: parseLikeTheExtension, collectLinks: false },
+    );
+    expect({ title: page.title, text: page.text, lang: page.lang, canonicalUrl: page.canonicalUrl }).toEqual({
+      title: extension.title,
+      text: extension.text,
+      lang: extension.lang,
+      canonicalUrl: extension.canonicalUrl,
+    });
+    expect(page.textSha256).toBe(await textSha256(extension.text));
+    // The hash is the server's usual one: SHA-256 of the normalized text as UTF-8.
+    expect(page.textSha256).toBe(createHash('sha256').update(normalizeText(page.text), 'utf8').digest('hex'));
+    for (const phrase of fixture.mustInclude) expect(normalizeText(page.text)).toContain(normalizeText(phrase));
+    for (const phrase of fixture.mustExclude) expect(page.text).not.toContain(phrase);
+    expect(page).toMatchObject({
+      finalUrl: `${origin}${fixture.path}`,
+      httpStatus: 200,
+      contentType: fixture.contentType,
+    });
+  });
+
+  it('decodes a windows-1252 page declared only by <meta>, curly quotes and euro sign included', async () => {
+    const page = expectPage(await fetchOnServer('/recettes/creme-brulee.html'));
+    expect(page.title).toBe('Café notes – Crème brûlée à la façon de Zoë');
+    expect(normalizeText(page.text)).toContain('Environ 4,50 € pour six ramequins — un prix « raisonnable ».');
+    expect(page.text).toContain('“Smart quotes”, ‘single ones’');
+  });
+
+  it('asks as the extension asks: GET with its Accept and Accept-Language, and names itself', async () => {
+    received.length = 0;
+    expectPage(await fetchOnServer('/files/README.txt'));
+    expect(received[0]).toMatchObject({
+      accept: 'text/html,text/plain;q=0.9',
+      'accept-language': 'en;q=1.0, *;q=0.5',
+      'accept-encoding': 'identity',
+      'user-agent': expect.stringMatching(/^GleanerBot\//),
+    });
+    expect(received[0]).not.toHaveProperty('cookie');
+  });
+
+  it('follows a redirect and reads the page against where it ended', async () => {
+    const page = expectPage(await fetchOnServer('/moved'));
+    expect(page.finalUrl).toBe(`${origin}/docs/v2/install`);
+    expect(page.canonicalUrl).toBe(`${origin}/docs/v2/install`);
+  });
+
+  it('keeps only HTML and plain text: a PDF, a download and a page without a content type are refused', async () => {
+    expect(expectFailure(await fetchOnServer('/report.pdf'), 'content_type').detail).toBe(
+      'application/pdf is not a web page or plain text.',
+    );
+    expectFailure(await fetchOnServer('/download'), 'too_large');
+    expect(expectFailure(await fetchOnServer('/untyped'), 'content_type').detail).toBe(
+      'A missing content type is not a web page or plain text.',
+    );
+  });
+
+  it('fails an answer that is not 2xx with its status', async () => {
+    expect(expectFailure(await fetchOnServer('/missing'), 'http_error')).toMatchObject({
+      httpStatus: 404,
+      detail: 'The site answered HTTP 404.',
+    });
+    expect(expectFailure(await fetchOnServer('/busy'), 'http_error').httpStatus).toBe(503);
+  });
+
+  it('never follows a redirect into a private network, by address or by name', async () => {
+    expect(expectFailure(await fetchOnServer('/to-router'), 'redirect_blocked').detail).toContain('192.168.1.1');
+    const lookup = async () => [{ address: '192.168.7.20', family: 4 as const }];
+    const byName = expectFailure(await fetchOnServer('/to-intranet', { lookup }), 'private_ip');
+    expect(byName.detail).toContain('intranet.example resolves to 192.168.7.20');
+  });
+
+  it('refuses a URL the rules forbid before sending anything', async () => {
+    const result = await fetchPageOnServer('http://127.0.0.1:9/', {
+      maxBytes,
+      timeoutMs: 1_000,
+      allowedTestOrigins: [],
+    });
+    expectFailure(result, 'url_blocked');
+  });
+
+  it('refuses a page over the byte cap, one with no readable text, a compressed body and a slow site', async () => {
+    expectFailure(await fetchOnServer('/huge'), 'too_large');
+    expect(expectFailure(await fetchOnServer('/blank'), 'extraction_failed').detail).toBe(
+      'The page has no readable text.',
+    );
+    expectFailure(await fetchOnServer('/compressed'), 'network_error');
+    expectFailure(await fetchOnServer('/slow', { timeoutMs: 300 }), 'timeout');
+  });
+});
+
+// Where linkedom's own parser (htmlparser2) and the browser disagree, the server builds its tree with
+// parse5, the HTML standard's algorithm. Expected texts are Chromium's DOMParser + the shared extractor.
+describe('parseHtmlOnServer', () => {
+  const extract = (html: string) =>
+    extractBody(
+      { bytes: new TextEncoder().encode(html), contentType: 'text/html', finalUrl: 'https://site.example/dir/page' },
+      { parseHtml: parseHtmlOnServer, collectLinks: true },
+    );
+
+  it('reads a page that leaves out <html>, <head> and <body>, as HTML allows', () => {
+    const page = extract('<!doctype html><title>Notes</title><p>No body element at all, just text that goes on');
+    expect(page.title).toBe('Notes');
+    expect(page.text).toBe('No body element at all, just text that goes on');
+  });
+
+  it('finds upper-case attributes and elements, as the parser lower-cases them', () => {
+    const page = extract(
+      '<HTML LANG="FR"><HEAD><LINK REL="CANONICAL" HREF="/canon"></HEAD><BODY><P>Texte.<A HREF="/next">suite</A></BODY></HTML>',
+    );
+    expect(page).toMatchObject({ lang: 'FR', canonicalUrl: 'https://site.example/canon' });
+    expect(page.links).toEqual(['https://site.example/next']);
+  });
+
+  it('keeps text the parser moves into <body>: from <head>, after </html>, out of misnested tags', () => {
+    expect(extract('<html><head><p>paragraph in head</p></head><body><p>body para</p></body></html>').text).toBe(
+      'paragraph in head\n\nbody para',
+    );
+    expect(extract('<html><body><p>inside body</p></body></html><p>after html</p>').text).toBe(
+      'inside body\n\nafter html',
+    );
+    expect(extract('<article><p>Two <b>x<p>new para in b</b> after</p></article>').text).toBe(
+      'Two x\n\nnew para in b after',
+    );
+  });
+
+  it('reads <noscript> as markup, as DOMParser does (scripting off), and leaves it out of the text', () => {
+    const page = extract('<body><noscript><p>enable scripts</p></noscript><p>visible text</p></body>');
+    expect(page.text).toBe('visible text');
+  });
+
+  it('builds a page nested thousands deep without recursion, at most 512 deep as Chromium does', () => {
+    const depth = 5_000;
+    const doc = parseHtmlOnServer(`<body>${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}</body>`);
+    let levels = 0;
+    for (let node: Element | null = doc.body; node; node = node.firstElementChild) levels += 1;
+    expect(levels).toBeLessThanOrEqual(512);
+    expect(doc.querySelectorAll('div')).toHaveLength(depth);
+    expect(doc.body.textContent).toBe('deep text');
+  });
+});

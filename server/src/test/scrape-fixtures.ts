@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LeasedJob } from '@protocol/jobs';
+import { pointsSummarySchema } from '@protocol/points';
 import { type FetchedPage, normalizeText } from '@protocol/results';
 import type { FastifyInstance } from 'fastify';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
@@ -87,11 +88,5 @@ export async function upload(app: FastifyInstance, device: LocalAccount, results
 
 export async function points(app: FastifyInstance, device: LocalAccount) {
   const response = await signedInject(app, device, { method: 'GET', url: '/v1/devices/me/points' });
-  return response.json() as {
-    pending: number;
-    verified: number;
-    rejected: number;
-    trust: number;
-    recentRejections: Array<{ reason: string; url: string | null }>;
-  };
+  return pointsSummarySchema.parse(response.json());
 }

@@ -25,9 +25,9 @@ export function chanceToPass(fabricatedShare: number, k: number = passesToVerify
 export interface AuditSettings {
   /** Share of a device's accepted pages that draw an audit, for an established, trusted device. */
   rate: number;
-  /** The rate for a device with fewer than `newDevicePages` accepted pages. */
+  /** The rate for a new device: one with fewer than `newDeviceAudits` passed audits. */
   newDeviceRate: number;
-  newDevicePages: number;
+  newDeviceAudits: number;
   /** The rate for a device whose trust is below `lowTrust`. */
   lowTrustRate: number;
   lowTrust: number;
@@ -35,12 +35,14 @@ export interface AuditSettings {
   serverAfterSeconds: number;
   /** Pending pages this old, of a device with no audit under way, draw another audit (so a pool always settles). */
   settleAfterSeconds: number;
+  /** Where the draws' randomness comes from (tests pass a seeded one). */
+  random?: () => number;
 }
 
 export const defaultAuditSettings: AuditSettings = {
   rate: 0.1,
   newDeviceRate: 0.3,
-  newDevicePages: 100,
+  newDeviceAudits: 21,
   lowTrustRate: 0.5,
   lowTrust: 0.3,
   serverAfterSeconds: 600,
@@ -48,9 +50,9 @@ export const defaultAuditSettings: AuditSettings = {
 };
 
 /** The share of a device's new pages that draw an audit: higher for new and for low-trust devices. */
-export function auditRate(trust: number, acceptedPages: number, settings: AuditSettings): number {
+export function auditRate(trust: number, passedAudits: number, settings: AuditSettings): number {
   let rate = settings.rate;
-  if (acceptedPages < settings.newDevicePages) rate = Math.max(rate, settings.newDeviceRate);
+  if (passedAudits < settings.newDeviceAudits) rate = Math.max(rate, settings.newDeviceRate);
   if (trust < settings.lowTrust) rate = Math.max(rate, settings.lowTrustRate);
   return Math.min(1, rate);
 }

@@ -40,8 +40,8 @@ export async function verifyNewPages(
   device: string,
   pages: readonly NewPage[],
   settings: AuditSettings,
-  random: () => number = Math.random,
 ): Promise<CheckOutcome[]> {
+  const random = settings.random ?? Math.random;
   if (pages.length === 0) return [];
   const ledger = ledgerRepository(tx);
   const outcomes: CheckOutcome[] = [];
@@ -85,13 +85,14 @@ export async function verifyNewPages(
     }
   }
   if (ordinary > 0) {
-    const standing = await tx.query<{ trust: number; accepted: number }>(
-      `select d.trust, (select count(*)::int from pages where device = d.address) as accepted
+    const standing = await tx.query<{ trust: number; passes: number }>(
+      `select d.trust, (select count(*)::int from (select 1 from audits a where a.device = d.address and a.state = 'passed'
+                                                     limit $2) as enough) as passes
          from devices d where d.address = $1`,
-      [device],
+      [device, settings.newDeviceAudits],
     );
-    const rate = auditRate(standing[0]?.trust ?? 0.5, standing[0]?.accepted ?? 0, settings);
-    await drawAudits(tx, device, auditsToDraw(ordinary, rate, random));
+    const rate = auditRate(standing[0]?.trust ?? 0.5, standing[0]?.passes ?? 0, settings);
+    await drawAudits(tx, device, auditsToDraw(ordinary, rate, random), random);
   }
   return outcomes;
 }
@@ -128,8 +129,26 @@ async function checkAuditCopy(tx: Queryable, auditor: string, copy: NewPage): Pr
 }
 
 /** Draws `count` audits uniformly at random from the device's pending pool, each leased to another device as an ordinary-looking job. */
-export async function drawAudits(tx: Queryable, device: string, count: number): Promise<number> {
+export async function drawAudits(
+  tx: Queryable,
+  device: string,
+  count: number,
+  random: () => number = Math.random,
+): Promise<number> {
   if (count <= 0) return 0;
+  const pool = await tx.query<{ id: string }>(
+    `select p.id::text as id from pages p join jobs j on j.id = p.job_id
+      where p.device = $1 and p.verification = 'unverified' and j.audit_of_page is null and j.canary_sha256 is null
+      order by p.id`,
+    [device],
+  );
+  // A uniform draw without replacement (partial Fisher-Yates), with the caller's randomness.
+  const ids = pool.map((row) => row.id);
+  const take = Math.min(count, ids.length);
+  for (let i = 0; i < take; i += 1) {
+    const k = i + Math.floor(random() * (ids.length - i));
+    [ids[i], ids[k]] = [ids[k] as string, ids[i] as string];
+  }
   const drawn = await tx.query<{
     page_id: string;
     url: string;
@@ -139,9 +158,8 @@ export async function drawAudits(tx: Queryable, device: string, count: number): 
   }>(
     `select p.id::text as page_id, j.url, j.origin, c.keep_raw_html, (j.depth < c.max_depth) as collect_links
        from pages p join jobs j on j.id = p.job_id join campaigns c on c.id = j.campaign_id
-      where p.device = $1 and p.verification = 'unverified' and j.audit_of_page is null and j.canary_sha256 is null
-      order by random() limit $2`,
-    [device, count],
+      where p.id = any($1::text[]::bigint[]) order by p.id`,
+    [ids.slice(0, take)],
   );
   if (drawn.length === 0) return 0;
   const campaignId = await systemCampaign(tx, 'audits');
@@ -377,7 +395,7 @@ export async function drawSettlingAudits(db: Database, settings: AuditSettings, 
         `select count(*)::int as n from audits where device = $1 and state = 'passed' and drawn_at > $2`,
         [device, oldest],
       );
-      return drawAudits(tx, device, Math.max(1, passesToVerify - (passed[0]?.n ?? 0)));
+      return drawAudits(tx, device, Math.max(1, passesToVerify - (passed[0]?.n ?? 0)), settings.random);
     });
   }
   return drawn;

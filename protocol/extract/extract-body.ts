@@ -6,12 +6,16 @@ import { mediaTypeOf } from './page-rules';
 const maxTitleLength = 2_000;
 const maxTextLength = 5_000_000;
 
+/** A UTF-16 surrogate without its partner (what `String.prototype.toWellFormed` replaces). */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * A string as the server stores it: unpaired UTF-16 surrogates become U+FFFD and NUL characters are
- * removed (Postgres text holds no NUL). The extension's `cleanText` (lib/clean-text.ts) does the same.
+ * removed (Postgres text holds no NUL), as the extension's `cleanText` (lib/clean-text.ts) does. Written
+ * without the ES2024 string methods, which not every tsconfig that reads protocol/ has.
  */
 function cleanText(text: string): string {
-  return text.isWellFormed() && !text.includes('\u0000') ? text : text.toWellFormed().replaceAll('\u0000', '');
+  return text.replace(loneSurrogate, '\uFFFD').replaceAll('\u0000', '');
 }
 
 /** A page body that passed the fetch rules: HTML or plain text (`keptMediaTypes`), with where it ended up. */

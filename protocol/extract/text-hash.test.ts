@@ -10,8 +10,7 @@ describe('textSha256', () => {
   });
 
   it('equals the server’s hash of the same text, whatever its whitespace and Unicode form', async () => {
-    const serverHash = (text: string) =>
-      createHash('sha256').update(normalizeText(text.toWellFormed()), 'utf8').digest('hex');
+    const serverHash = (text: string) => createHash('sha256').update(normalizeText(text), 'utf8').digest('hex');
     const texts = [
       'Hello\n\n  world',
       'Cafe\u0301 déjà vu — “quotes” ✓',

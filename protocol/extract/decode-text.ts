@@ -45,7 +45,10 @@ function decodeWindows1252(bytes: Uint8Array): string {
  * The decoder of a charset label, null when the label is unknown. Node ≥ 20.18.3 decodes windows-1252
  * as Latin-1, turning €, curly quotes and dashes into C1 controls (nodejs/node#60888); browsers follow
  * the standard. That encoding is decoded from its table here, so both sides agree on pages that
- * declare any of its labels, the most common legacy charset of the web.
+ * declare any of its labels, the most common legacy charset of the web. Node's ICU still differs from
+ * the browsers on rare bytes of rarer charsets (koi8-u 0xAE, undefined bytes of windows-874/1253/1255,
+ * control bytes of ibm866 and shift_jis, invalid CJK sequences) and lacks iso-8859-16 and x-user-defined
+ * (read as UTF-8 here): the server's copy of such a page may differ by those characters.
  */
 function decoderFor(label: string): ((bytes: Uint8Array) => string) | null {
   let decoder: TextDecoder;

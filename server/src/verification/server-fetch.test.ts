@@ -7,6 +7,7 @@ import { textSha256 } from '@protocol/extract/text-hash';
 import { normalizeText } from '@protocol/results';
 import { Window } from 'happy-dom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeExtractionPool, createExtractionPool, type ExtractionPool } from './extraction-pool';
 import { fetchPageOnServer, type ServerPageFetch } from './server-fetch';
 
 /** What the extension's tests parse with: happy-dom's DOMParser, standing for the browser's. */
@@ -16,6 +17,8 @@ const parseLikeTheExtension = (html: string) => browserParser.parseFromString(ht
 
 const maxBytes = 200_000;
 const big = Buffer.alloc(maxBytes + 1, 'a');
+/** 100 KB that keep Readability busy for seconds (~10 s on a loaded 2-core machine). */
+const nestedDeep = `<!doctype html><body>${'<div>'.repeat(20_000)}deep text`;
 let server: Server;
 let origin: string;
 const received: IncomingHttpHeaders[] = [];
@@ -46,6 +49,7 @@ beforeAll(async () => {
       '/blank': () => response.writeHead(200, { 'content-type': 'text/html' }).end('<html><body> <script>x()</script>'),
       '/compressed': () =>
         response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' }).end('\x1f\x8b'),
+      '/nested': () => response.writeHead(200, { 'content-type': 'text/html' }).end(nestedDeep),
       '/slow': () => setTimeout(() => response.writeHead(200, { 'content-type': 'text/plain' }).end('late'), 2_000),
     };
     const route = routes[path];
@@ -57,6 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await closeExtractionPool();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   await browserLike.happyDOM.close();
@@ -64,13 +69,14 @@ afterAll(async () => {
 
 const fetchOnServer = (
   path: string,
-  options: { timeoutMs?: number; lookup?: Parameters<typeof fetchPageOnServer>[1]['lookup'] } = {},
+  options: Partial<Pick<Parameters<typeof fetchPageOnServer>[1], 'timeoutMs' | 'lookup' | 'extraction'>> = {},
 ) =>
   fetchPageOnServer(`${origin}${path}`, {
     maxBytes,
     timeoutMs: options.timeoutMs ?? 5_000,
     allowedTestOrigins: [origin],
     lookup: options.lookup,
+    extraction: options.extraction,
   });
 
 function expectPage(result: ServerPageFetch): Extract<ServerPageFetch, { ok: true }> {
@@ -175,5 +181,49 @@ describe('fetchPageOnServer', () => {
     );
     expectFailure(await fetchOnServer('/compressed'), 'network_error');
     expectFailure(await fetchOnServer('/slow', { timeoutMs: 300 }), 'timeout');
+  });
+});
+
+describe('fetchPageOnServer on a hostile page', () => {
+  let extraction: ExtractionPool;
+  beforeAll(() => {
+    extraction = createExtractionPool({ size: 1, deadlineMs: 2_000, maxHeapMb: 256 });
+  });
+  afterAll(() => extraction.close());
+
+  /** The longest a 10 ms timer fired late while `work` ran: how long this thread could not answer anyone. */
+  async function maxLateness<T>(work: () => Promise<T>): Promise<{ result: T; lateMs: number; tookMs: number }> {
+    let lateMs = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      lateMs = Math.max(lateMs, now - last - 10);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    try {
+      const result = await work();
+      return { result, lateMs, tookMs: performance.now() - started };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  it('reads a page nested 20,000 deep in a thread, so this thread keeps answering, and gives up at the deadline', async () => {
+    const { result, lateMs, tookMs } = await maxLateness(() => fetchOnServer('/nested', { extraction }));
+    // Either outcome is right (a fast machine may finish in time); what matters is that nothing waited on it.
+    if (!result.ok)
+      expect(result).toMatchObject({ code: 'extraction_failed', detail: 'Extraction took longer than 2 s.' });
+    expect(lateMs).toBeLessThan(200);
+    // The deadline, plus starting the thread (tsx compiles it) and the fetch.
+    expect(tookMs).toBeLessThan(15_000);
+  });
+
+  it('reads the next page in a new thread after one was ended at its deadline', async () => {
+    expectFailure(await fetchOnServer('/nested', { extraction }), 'extraction_failed');
+    const [fixture] = fixturePages;
+    if (!fixture) throw new Error('no fixture pages');
+    const again = expectPage(await fetchOnServer(fixture.path, { extraction }));
+    expect(again).toEqual(expectPage(await fetchOnServer(fixture.path)));
   });
 });

@@ -1,18 +1,17 @@
-import { extractBody } from '@protocol/extract/extract-body';
-import { ExtractionError } from '@protocol/extract/extract-page';
 import { keptMediaTypes, mediaTypeOf, pageRequestHeaders } from '@protocol/extract/page-rules';
-import { textSha256 } from '@protocol/extract/text-hash';
 import type { FetchFailureCode } from '@protocol/results';
 import { checkUrl } from '@protocol/url-guard';
 import { type Resolver, type SafeFetchFailureCode, safeFetch } from '../net/safe-fetch';
-import { parseHtmlOnServer } from './extract-worker-dom';
+import { type ExtractionPool, sharedExtractionPool } from './extraction-pool';
 
 /*
  * The server's own copy of a page, for auditing a contributor's when no other device can: fetched under
  * the server's network rules (`safeFetch`) and read by the extension's own extraction
  * (`@protocol/extract`), so an unchanged page gives the same text and hash as the contributor's.
  *
- * The DOM it reads pages on, built as the browser's DOMParser builds it, is in extract-worker-dom.ts.
+ * The reading runs in a thread (extraction-pool.ts), on a DOM built as the browser's DOMParser builds it
+ * (extract-worker-dom.ts): a hostile page keeps it busy for seconds, and on this thread every request
+ * would wait that long.
  */
 
 /** Result format limit of a Content-Type (`fetchedPageSchema`). */
@@ -31,6 +30,8 @@ export interface ServerFetchOptions {
   allowedTestOrigins: readonly string[];
   /** The resolver, injectable for tests; the system resolver by default. */
   lookup?: Resolver;
+  /** The threads that read the page, injectable for tests; the process's shared pool by default. */
+  extraction?: ExtractionPool;
 }
 
 export type ServerPageFetch =
@@ -82,8 +83,8 @@ const failureCodes: Record<SafeFetchFailureCode, FetchFailureCode> = {
  * Fetches a page from the server and reads it exactly as the extension would: GET with the extension's
  * Accept headers through `safeFetch` (URL rules on every hop, only public addresses, connected to the
  * address checked, streamed byte cap, one deadline), a 2xx answer of HTML or plain text only, decoded
- * and extracted by `@protocol/extract`, its normalized text hashed. Never throws: every failure comes
- * back with the code a device would report.
+ * and extracted by `@protocol/extract` in a thread under its own deadline, its normalized text hashed.
+ * Never throws: every failure comes back with the code a device would report.
  */
 export async function fetchPageOnServer(url: string, options: ServerFetchOptions): Promise<ServerPageFetch> {
   try {
@@ -109,26 +110,18 @@ export async function fetchPageOnServer(url: string, options: ServerFetchOptions
     const final = checkUrl(fetched.finalUrl, { allowedTestOrigins: options.allowedTestOrigins });
     if (!final.ok) return fail('redirect_blocked', `Ended at ${fetched.finalUrl}: ${final.reason}`);
 
-    let page: ReturnType<typeof extractBody>;
-    try {
-      page = extractBody(
-        { bytes: fetched.body, contentType, finalUrl: final.url },
-        { parseHtml: parseHtmlOnServer, collectLinks: false },
-      );
-    } catch (error) {
-      const detail = error instanceof ExtractionError ? error.message : `Extraction failed: ${messageOf(error)}`;
-      return fail('extraction_failed', detail);
-    }
+    const extracted = await (options.extraction ?? sharedExtractionPool()).extract({
+      bytes: fetched.body,
+      contentType,
+      finalUrl: final.url,
+    });
+    if (!extracted.ok) return fail('extraction_failed', extracted.detail);
     return {
       ok: true,
       finalUrl: final.url,
       httpStatus: fetched.status,
       contentType: contentType.slice(0, maxContentTypeLength),
-      title: page.title,
-      text: page.text,
-      lang: page.lang,
-      canonicalUrl: page.canonicalUrl,
-      textSha256: await textSha256(page.text),
+      ...extracted.page,
     };
   } catch (error) {
     return fail('network_error', `The server's fetch failed: ${messageOf(error)}`);

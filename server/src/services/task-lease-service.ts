@@ -25,6 +25,8 @@ const hasRoom = `
   i.usable_labels + (select count(*) from task_assignments t where t.item_id = i.id and t.state = 'leased') < p.overlap`;
 
 async function pick(tx: Queryable, device: string, projectId: string, gold: boolean): Promise<Candidate | undefined> {
+  // NO KEY UPDATE, not UPDATE: rows that reference the item (an aggregate or a label settlement written by the
+  // background worker) key-share lock it, and FOR UPDATE would skip it as locked, leaving a labeler without a task.
   const rows = await tx.query<Candidate>(
     `select i.id::text as id, i.project_id, p.name, p.instructions, p.label_schema, i.content
        from project_items i join projects p on p.id = i.project_id
@@ -32,7 +34,7 @@ async function pick(tx: Queryable, device: string, projectId: string, gold: bool
         and ${gold ? 'i.gold_answer is not null' : `i.gold_answer is null and ${hasRoom}`}
       order by ${gold ? 'random()' : 'i.usable_labels desc, i.id'}
       limit 1
-      for update of i skip locked`,
+      for no key update of i skip locked`,
     [device, projectId],
   );
   return rows[0];

@@ -159,7 +159,7 @@ export function startWorkQueue(
     }
   };
 
-  /** One pass of `fill` at a time; a call during a pass asks for one more pass after it. */
+  /** One pass of `fill` at a time; a call during a pass asks for one more pass after it, never lost. */
   const pump = (): Promise<void> => {
     if (closed || concurrency <= 0) return Promise.resolve();
     if (pumping) {
@@ -167,15 +167,16 @@ export function startWorkQueue(
       return pumping;
     }
     pumping = (async () => {
+      await pruneNow();
       do {
         pumpAgain = false;
         await fill();
       } while (pumpAgain && !closed);
-      await pruneNow();
     })()
       .catch((err: unknown) => log.warn({ err }, 'work queue: could not claim work'))
       .finally(() => {
         pumping = undefined;
+        if (pumpAgain) void pump();
       });
     return pumping;
   };
@@ -183,8 +184,7 @@ export function startWorkQueue(
   const claim = async (limit: number): Promise<ClaimedItem[]> => {
     // An item whose worker stopped answering after its last attempt is not tried again: it failed.
     await db.query(
-      `update work_items set state = 'failed', finished_at = now(), updated_at = now(), locked_by = null,
-              locked_until = null,
+      `update work_items set state = 'failed', finished_at = now(), updated_at = now(), locked_until = null,
               last_error = 'its worker (' || coalesce(locked_by, '?') || ') stopped before finishing its last attempt'
         where state = 'running' and locked_until < now() and attempts >= max_attempts and kind = any($1::text[])`,
       [kinds],
@@ -254,8 +254,8 @@ export function startWorkQueue(
       clearInterval(renew);
       if (!failed) {
         const done = await db.query(
-          `update work_items set state = 'done', finished_at = now(), updated_at = now(), locked_by = null,
-                  locked_until = null where ${mine} returning 1`,
+          `update work_items set state = 'done', finished_at = now(), updated_at = now(), locked_until = null
+            where ${mine} returning 1`,
           fence,
         );
         if (done.length === 0) log.warn({ item }, 'work queue: finished an item whose lease another worker had taken');
@@ -278,7 +278,7 @@ export function startWorkQueue(
       if (item.attempt >= item.maxAttempts) {
         await tx.query(
           `update work_items set state = 'failed', last_error = $4, finished_at = now(), updated_at = now(),
-                  locked_by = null, locked_until = null where ${mine}`,
+                  locked_until = null where ${mine}`,
           [...fence, message],
         );
         return 'failed' as const;

@@ -9,6 +9,7 @@ import type { AppContext } from './app-context';
 import { setupErrorHandler } from './plugins/error-handler';
 import { setupLimits } from './plugins/limits';
 import { setupRequestBody } from './plugins/request-body';
+import type { WorkQueue } from './queue/work-queue';
 import { nonceRepository } from './repositories/nonce-repository';
 import { adminRoutes } from './routes/admin';
 import { buyerRoutes } from './routes/buyers';
@@ -17,7 +18,12 @@ import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
-import { aggregationRunner } from './services/aggregation-runner';
+import {
+  type BackgroundWorkSettings,
+  enqueueAggregation,
+  loadBackgroundWorkSettings,
+  startBackgroundWork,
+} from './services/background-work';
 import { processPendingRobots } from './services/robots-service';
 
 export interface BuildAppOptions extends AppContext {
@@ -26,6 +32,15 @@ export interface BuildAppOptions extends AppContext {
   robotsIntervalMs?: number;
   /** Folder of the built web console; `/` explains how to build it when it is missing. */
   consoleDir?: string;
+  /** This process's part in the durable work queue; unset values come from the GLEANER_* environment. */
+  work?: Partial<BackgroundWorkSettings>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's worker of the durable work queue (tests `drain()` it). */
+    workQueue: WorkQueue;
+  }
 }
 
 /** Builds the Fastify app without listening, so tests can `inject` into it. */
@@ -92,9 +107,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(deviceRoutes, context);
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
-  const aggregation = aggregationRunner(options.db, app.log);
-  app.addHook('onClose', () => aggregation.close());
-  await app.register(scrapeJobRoutes, { ...context, onLabels: aggregation.schedule });
+  const work = startBackgroundWork(
+    options.db,
+    { ...loadBackgroundWorkSettings(process.env), ...options.work },
+    app.log,
+  );
+  app.decorate('workQueue', work);
+  app.addHook('onClose', () => work.close());
+  // Labels arrive: aggregate (and pay) their projects through the durable queue.
+  const onLabels = (projectIds: string[]) => work.enqueueInBackground((tx) => enqueueAggregation(tx, projectIds));
+  await app.register(scrapeJobRoutes, { ...context, onLabels });
   await app.register(projectRoutes, context);
   await app.register(adminRoutes, context);
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTestApp, signedInject } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import { createBuyerKey, registerDevice, upload } from '../test/scrape-fixtures';
+import { aggregateProject } from './label-aggregation';
 
 const sentiment = { type: 'single_choice', choices: ['positive', 'negative', 'neutral'] };
 
@@ -14,7 +15,8 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
   let apiKey: string;
 
   beforeAll(async () => {
-    app = await buildTestApp(database());
+    // Labels settle as soon as their item's aggregate is in (no settle window), so payments show at once.
+    app = await buildTestApp(database(), {}, { work: { labelSettleMs: 0 } });
     apiKey = await createBuyerKey(app);
   });
   afterAll(async () => {
@@ -186,8 +188,7 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
       created.project.id,
     ]);
     expect(stored.map((row) => JSON.parse(row.value).preferred)).toEqual(Array(16).fill('a'));
-    const { aggregateProject } = await import('./aggregation-runner');
-    expect((await aggregateProject(database(), created.project.id)).method).toBe('bt');
+    await app.workQueue.drain();
     const labels = await app.inject({
       method: 'GET',
       url: `/v1/projects/${created.project.id}/labels`,
@@ -304,9 +305,7 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
         );
       }
     }
-    const { aggregateProject } = await import('./aggregation-runner');
-    const result = await aggregateProject(database(), created.project.id);
-    expect(result.method).toBe('ds');
+    await app.workQueue.drain();
 
     const labels = await app.inject({
       method: 'GET',
@@ -317,11 +316,12 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
       id: string;
       gold: boolean;
       complete: boolean;
-      aggregate: { label: string; confidence: number } | null;
+      aggregate: { label: string; confidence: number; method: string } | null;
     }>;
     const work = items.filter((item) => !item.gold);
     expect(work.every((item) => item.complete)).toBe(true);
     for (const item of work) {
+      expect(item.aggregate?.method).toBe('ds');
       expect(item.aggregate?.label, item.id).toBe(Number(item.id.slice(1)) % 2 === 0 ? 'positive' : 'negative');
       expect(item.aggregate?.confidence).toBeGreaterThan(0.5);
     }
@@ -334,7 +334,8 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
 
     // Running it again pays nothing twice.
     const before = await database().query<{ n: number }>('select count(*)::int as n from points_ledger');
-    await aggregateProject(database(), created.project.id);
+    await aggregateProject(database(), created.project.id, { settleWindowMs: 0 });
+    await app.workQueue.drain();
     const after = await database().query<{ n: number }>('select count(*)::int as n from points_ledger');
     expect(after[0]?.n).toBe(before[0]?.n);
   });

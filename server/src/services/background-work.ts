@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { Database, Queryable } from '../db/database';
+import { enqueue, startWorkQueue, type WorkHandler, type WorkLog, type WorkQueue } from '../queue/work-queue';
+import { aggregateProject } from './label-aggregation';
+import { settleLabels, settleLabelsKind } from './label-settlement';
+
+/** The work item kind that re-aggregates a project and pays its labels (key: the project id). */
+export const aggregateProjectKind = 'aggregate_project';
+
+/** How this process takes part in the durable work queue, and the label settle window. */
+export interface BackgroundWorkSettings {
+  /** Work items this process runs at once; 0 makes it a process that only enqueues. */
+  concurrency: number;
+  /** How often an idle worker looks for due work (it is also kicked when labels arrive). */
+  pollMs: number;
+  /** How long a running item is held before another process may take it over; renewed while it runs. */
+  leaseMs: number;
+  /** How long an item's aggregate must keep its label before the item's labels are settled against it. */
+  labelSettleMs: number;
+}
+
+export const defaultBackgroundWorkSettings: BackgroundWorkSettings = {
+  concurrency: 2,
+  pollMs: 1000,
+  leaseMs: 60_000,
+  labelSettleMs: 10 * 60_000,
+};
+
+const envSchema = z.object({
+  GLEANER_WORK_CONCURRENCY: z.coerce.number().int().min(0).max(64).optional(),
+  GLEANER_WORK_POLL_MS: z.coerce.number().int().min(10).max(600_000).optional(),
+  GLEANER_WORK_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).optional(),
+  GLEANER_LABEL_SETTLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .optional(),
+});
+
+/** Reads the background work settings from the environment; throws naming every bad variable. */
+export function loadBackgroundWorkSettings(env: NodeJS.ProcessEnv): BackgroundWorkSettings {
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
+  if (!parsed.success) {
+    throw new Error(
+      `Invalid environment:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n')}`,
+    );
+  }
+  const value = parsed.data;
+  const defaults = defaultBackgroundWorkSettings;
+  return {
+    concurrency: value.GLEANER_WORK_CONCURRENCY ?? defaults.concurrency,
+    pollMs: value.GLEANER_WORK_POLL_MS ?? defaults.pollMs,
+    leaseMs:
+      value.GLEANER_WORK_LEASE_SECONDS === undefined ? defaults.leaseMs : value.GLEANER_WORK_LEASE_SECONDS * 1000,
+    labelSettleMs:
+      value.GLEANER_LABEL_SETTLE_SECONDS === undefined
+        ? defaults.labelSettleMs
+        : value.GLEANER_LABEL_SETTLE_SECONDS * 1000,
+  };
+}
+
+const projectPayloadSchema = z.object({ projectId: z.uuid() });
+
+/** Enqueues the aggregation (and so the payment) of each project, in the caller's transaction. */
+export async function enqueueAggregation(tx: Queryable, projectIds: readonly string[]): Promise<void> {
+  // In one order, so two transactions enqueueing the same projects take their rows' locks alike.
+  for (const projectId of [...new Set(projectIds)].sort()) {
+    await enqueue(tx, aggregateProjectKind, projectId, { projectId });
+  }
+}
+
+/** Starts this process's worker with every kind of background work the server does. */
+export function startBackgroundWork(db: Database, settings: BackgroundWorkSettings, log: WorkLog): WorkQueue {
+  const handlers: Record<string, WorkHandler> = {
+    [aggregateProjectKind]: async (payload, { db }) => {
+      await aggregateProject(db, projectPayloadSchema.parse(payload).projectId, {
+        settleWindowMs: settings.labelSettleMs,
+      });
+    },
+    [settleLabelsKind]: async (payload, { db }) => {
+      await settleLabels(db, projectPayloadSchema.parse(payload).projectId);
+    },
+  };
+  return startWorkQueue(db, handlers, {
+    concurrency: settings.concurrency,
+    pollMs: settings.pollMs,
+    leaseMs: settings.leaseMs,
+    log,
+  });
+}

@@ -1,0 +1,182 @@
+import { labelKey } from '@protocol/label-rules';
+import { goldPolicy, labelValueSchema } from '@protocol/labeling';
+import type { Database, Queryable } from '../db/database';
+import { enqueue } from '../queue/work-queue';
+import { ledgerRepository } from '../repositories/ledger-repository';
+import { goldRecordOf, isInGoodStanding } from './labeler-quality';
+import { labelPoints } from './points-rules';
+
+/**
+ * Label payment, as the README's "Labeling projects" section states it: a label's ledger row is written
+ * once its item is complete, pending; it is settled against the item's aggregate once that aggregate has
+ * kept its label for the settle window, and never revisited after. Gold answers are settled at once.
+ */
+
+export interface LabelPaymentSettings {
+  /** How long an item's aggregate must keep its label before the item's labels are settled against it. */
+  settleWindowMs: number;
+}
+
+/** The work item kind that settles a project's due labels (key: the project id). */
+export const settleLabelsKind = 'settle_labels';
+
+/** A label as aggregation found it: counted (its labeler is in good standing), with what paying it needs. */
+export interface PayableLabel {
+  id: string;
+  device: string;
+  itemId: string;
+  isGold: boolean;
+  goldCorrect: boolean;
+  /** Its item has all the usable labels it asked for. */
+  complete: boolean;
+  /** The labeler's reliability on gold now: sets what the label is worth. */
+  reliability: number;
+}
+
+const referenceOf = (labelId: string) => `label:${labelId}`;
+
+/**
+ * Pays what an aggregation made payable, in its transaction: gold answers are settled at once (verified
+ * if correct, rejected if not); each label of a complete item with an aggregate gets a pending row worth
+ * `labelPoints(reliability)` and is due for settlement one window later; items whose aggregate label
+ * changed (`changed`) have their unsettled labels' windows start again. Labels paid before are skipped.
+ */
+export async function payLabels(
+  tx: Queryable,
+  projectId: string,
+  settings: LabelPaymentSettings,
+  found: { labels: readonly PayableLabel[]; aggregated: ReadonlySet<string>; changed: readonly string[] },
+): Promise<void> {
+  const windowMs = Math.round(settings.settleWindowMs);
+  if (found.changed.length > 0) {
+    // In label id order, as settleLabels locks them, so the two never deadlock.
+    await tx.query(
+      `update label_settlements set due_at = now() + $2::int * interval '1 millisecond'
+        where label_id in (select label_id from label_settlements where item_id = any($1::text[]::bigint[])
+                            order by label_id for update)`,
+      [found.changed, windowMs],
+    );
+  }
+  const payable = found.labels
+    .filter((label) => label.isGold || (label.complete && found.aggregated.has(label.itemId)))
+    .sort((a, b) => Number(a.id) - Number(b.id));
+  if (payable.length > 0) {
+    const credited = new Set(
+      (
+        await tx.query<{ reference: string }>('select reference from points_ledger where reference = any($1::text[])', [
+          payable.map((label) => referenceOf(label.id)),
+        ])
+      ).map((row) => row.reference),
+    );
+    const ledger = ledgerRepository(tx);
+    const waiting: PayableLabel[] = [];
+    for (const label of payable) {
+      if (credited.has(referenceOf(label.id))) continue;
+      if (label.isGold) {
+        await ledger.credit({
+          device: label.device,
+          reference: referenceOf(label.id),
+          reason: 'label_gold',
+          points: label.goldCorrect ? labelPoints(label.reliability) : 0,
+          state: label.goldCorrect ? 'verified' : 'rejected',
+          rejectionReason: label.goldCorrect
+            ? undefined
+            : 'a check question: your answer differs from the known answer',
+          url: null,
+        });
+        continue;
+      }
+      const written = await ledger.credit({
+        device: label.device,
+        reference: referenceOf(label.id),
+        reason: 'label',
+        points: labelPoints(label.reliability),
+        state: 'pending',
+        url: null,
+      });
+      if (written) waiting.push(label);
+    }
+    if (waiting.length > 0) {
+      // In item id order, as uploads lock items (each new row key-share locks its item).
+      waiting.sort((a, b) => Number(a.itemId) - Number(b.itemId) || Number(a.id) - Number(b.id));
+      await tx.query(
+        `insert into label_settlements (label_id, project_id, item_id, due_at)
+         select t.label_id, $1, t.item_id, now() + $2::int * interval '1 millisecond'
+           from unnest($3::text[]::bigint[], $4::text[]::bigint[]) as t(label_id, item_id)
+         on conflict (label_id) do nothing`,
+        [projectId, windowMs, waiting.map((label) => label.id), waiting.map((label) => label.itemId)],
+      );
+    }
+  }
+  await scheduleSettlement(tx, projectId, 'any');
+}
+
+interface DueRow {
+  label_id: string;
+  device: string;
+  value: string;
+  aggregate: string | null;
+}
+
+/**
+ * Settles a project's labels whose window has passed, against the aggregate their item has now: verified
+ * if the label agrees, rejected with the reason if not, or if its labeler has meanwhile fallen below the
+ * gold threshold. Then schedules itself for the next label due. Safe to run again: a settled row is final.
+ */
+export async function settleLabels(db: Database, projectId: string): Promise<{ verified: number; rejected: number }> {
+  return db.transaction(async (tx) => {
+    // Rows an aggregation is moving right now are skipped: it schedules their settlement itself.
+    const due = await tx.query<DueRow>(
+      `select s.label_id::text as label_id, l.device, l.value, a.label as aggregate
+         from label_settlements s join labels l on l.id = s.label_id
+         left join aggregated_labels a on a.item_id = s.item_id
+        where s.project_id = $1 and s.due_at <= now()
+        order by s.label_id for update of s skip locked`,
+      [projectId],
+    );
+    const standing = new Map<string, boolean>();
+    for (const device of new Set(due.map((row) => row.device))) {
+      standing.set(device, isInGoodStanding(await goldRecordOf(tx, device)));
+    }
+    const ledger = ledgerRepository(tx);
+    const settled: string[] = [];
+    let verified = 0;
+    for (const row of due) {
+      // An item has an aggregate once it has a settlement row; should it lack one, the label waits.
+      if (row.aggregate === null) continue;
+      if (!standing.get(row.device)) {
+        await ledger.settle(
+          referenceOf(row.label_id),
+          'rejected',
+          `your accuracy on check questions fell below the ${Math.round(goldPolicy.minAccuracy * 100)}% needed before this label was settled`,
+        );
+      } else if (labelKey(labelValueSchema.parse(JSON.parse(row.value))) === row.aggregate) {
+        await ledger.settle(referenceOf(row.label_id), 'verified');
+        verified += 1;
+      } else {
+        await ledger.settle(
+          referenceOf(row.label_id),
+          'rejected',
+          'your label differs from the label the item was given',
+        );
+      }
+      settled.push(row.label_id);
+    }
+    if (settled.length > 0) {
+      await tx.query('delete from label_settlements where label_id = any($1::text[]::bigint[])', [settled]);
+    }
+    await scheduleSettlement(tx, projectId, 'later');
+    return { verified, rejected: settled.length - verified };
+  });
+}
+
+/** Enqueues the project's settlement for when its next label is due (`later`: only labels not due yet). */
+async function scheduleSettlement(tx: Queryable, projectId: string, which: 'any' | 'later'): Promise<void> {
+  const next = await tx.query<{ due_at: Date | null }>(
+    `select min(due_at) as due_at from label_settlements
+      where project_id = $1 and ($2::boolean or due_at > now())`,
+    [projectId, which === 'any'],
+  );
+  const dueAt = next[0]?.due_at;
+  if (dueAt) await enqueue(tx, settleLabelsKind, projectId, { projectId }, { runAt: dueAt });
+}

@@ -118,7 +118,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const onLabels = (projectIds: string[]) => work.enqueueInBackground((tx) => enqueueAggregation(tx, projectIds));
   await app.register(scrapeJobRoutes, { ...context, onLabels });
   await app.register(projectRoutes, context);
-  await app.register(adminRoutes, context);
+  await app.register(adminRoutes, { ...context, workQueue: work });
 
   if (options.consoleDir && existsSync(options.consoleDir)) {
     await app.register(fastifyStatic, { root: options.consoleDir, prefix: '/', index: ['index.html'] });

@@ -9,6 +9,7 @@ import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
 import { runAggregate } from './aggregate-command';
+import { listJobs, retryJob } from './jobs-command';
 
 const usage = `Gleaner operator CLI
 
@@ -22,6 +23,10 @@ Commands:
   key revoke KEY_ID                    revoke an API key
   devices                              registered extension devices
   check-url URL...                     whether each URL may be fetched, or which rule blocks it
+  jobs [--state S] [--kind K] [--limit N]
+                                       the background work queue: counts by state (queued, running,
+                                       done, failed), then the newest items with their last error
+  jobs retry ITEM_ID                   queue a failed work item again, due now, with fresh attempts
   aggregate --input FILE --method ds|mv [--gold FILE] [--output FILE]
                                        aggregate worker,task,label answers (offline, no server) into
                                        task,label,confidence; --gold task,label scores the result and
@@ -143,6 +148,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print(key, `Revoked key ${key.id} (at ${key.revokedAt}).\n`);
       return 0;
     }
+    if (command === 'jobs' && sub === undefined) return await listJobs(admin, values, print);
+    if (command === 'jobs' && sub === 'retry') return await retryJob(admin, arg, print);
     if (command === 'devices') {
       const { devices } = await admin.call('GET', '/v1/admin/devices', deviceListSchema);
       const lines = devices.map(
@@ -172,6 +179,9 @@ function parseCommand(argv: string[]) {
       method: { type: 'string' },
       gold: { type: 'string' },
       output: { type: 'string' },
+      state: { type: 'string' },
+      kind: { type: 'string' },
+      limit: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -2,11 +2,14 @@ import { apiKeySummarySchema, buyerCreateSchema, buyerListSchema, issuedApiKeySc
 import { deviceDetailSchema, deviceListSchema } from '@protocol/devices';
 import { BaseError, errorBodySchema } from '@protocol/errors';
 import { addressSchema } from '@protocol/primitives';
+import { workItemListQuerySchema, workItemListSchema, workItemRetrySchema } from '@protocol/work-queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getAddress } from 'viem';
 import { z } from 'zod';
 import type { AppContext } from '../app-context';
 import { operatorAuth } from '../plugins/operator-auth';
+import { workItemRepository } from '../queue/work-item-repository';
+import type { WorkQueue } from '../queue/work-queue';
 import { buyerRepository } from '../repositories/buyer-repository';
 import { deviceRepository } from '../repositories/device-repository';
 import { ledgerRepository } from '../repositories/ledger-repository';
@@ -14,7 +17,10 @@ import { addCanaries, canaryCreatedSchema, canaryCreateSchema } from '../service
 import { labelerStanding } from '../services/labeler-quality';
 
 /** The operator's API, used by `npm run gleaner`; every route needs the operator token. */
-export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, operatorToken, scraping }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AppContext & { workQueue: Pick<WorkQueue, 'kick'> }> = async (
+  app,
+  { db, operatorToken, scraping, workQueue },
+) => {
   const buyers = buyerRepository(db);
   const devices = deviceRepository(db);
   app.addHook('onRequest', operatorAuth(operatorToken));
@@ -110,6 +116,44 @@ export const adminRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db, 
         points: await ledgerRepository(db).summary(device.address),
         labeling: await labelerStanding(db, device.address),
       };
+    },
+  );
+
+  app.get(
+    '/v1/admin/jobs',
+    {
+      schema: {
+        ...common,
+        summary: 'The durable work queue: items newest first (by state and kind), and counts by state',
+        querystring: workItemListQuerySchema,
+        response: { 200: workItemListSchema, 400: errorBodySchema },
+      },
+    },
+    async (request) => workItemRepository(db).list(request.query),
+  );
+
+  app.post(
+    '/v1/admin/jobs/:id/retry',
+    {
+      schema: {
+        ...common,
+        summary: 'Queue a failed work item again, due now, with fresh attempts',
+        params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be a work item id (digits)') }),
+        response: { 200: workItemRetrySchema, 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const retried = await db.transaction((tx) => workItemRepository(tx).retryFailed(id));
+      if (!retried) throw new BaseError('not_found', `No work item ${id}.`);
+      if (retried.outcome === 'not_failed') {
+        throw new BaseError(
+          'bad_request',
+          `Work item ${id} is ${retried.item.state}, not failed: only a failed item can be retried.`,
+        );
+      }
+      workQueue.kick();
+      return { item: retried.item, alreadyQueued: retried.outcome === 'already_queued' };
     },
   );
 };

@@ -64,7 +64,17 @@ export function auditsToDraw(pages: number, rate: number, random: () => number):
   return draws;
 }
 
-/** Trust after a check: up a little for a pass, halved for a failure. */
+/** A device's pages are verified only while its trust is at least this. */
+export const trustToVerify = 0.5;
+
+/** What one passed audit adds to trust; 25 of them take a new device (trust 0) to `trustToVerify`. */
+export const trustPerPass = 0.02;
+
+/**
+ * Trust after a check: a pass adds 0.02, a failure takes it to 0. New devices start at 0. So a device
+ * earns only after 25 audits of distinct pages passed with no failure between: a device fabricating a
+ * fifth of its pages manages that with probability 0.8^25 < 0.004 each time it tries.
+ */
 export function nextTrust(trust: number, passed: boolean): number {
-  return passed ? Math.min(1, trust + 0.05) : trust * 0.5;
+  return passed ? Math.min(1, trust + trustPerPass) : 0;
 }

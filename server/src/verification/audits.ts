@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/database';
 import { ledgerRepository } from '../repositories/ledger-repository';
 import { pagePoints } from '../services/points-rules';
-import { type AuditSettings, auditRate, auditsToDraw, nextTrust, passesToVerify } from './audit-rules';
+import {
+  type AuditSettings,
+  auditRate,
+  auditsToDraw,
+  nextTrust,
+  passesToVerify,
+  trustPerPass,
+  trustToVerify,
+} from './audit-rules';
 import { sameContent } from './similarity';
 
 /** A page ingest has just stored (not a surplus copy), with what verification needs to know of its job. */
@@ -46,34 +54,23 @@ export async function verifyNewPages(
   const ledger = ledgerRepository(tx);
   const outcomes: CheckOutcome[] = [];
   const reference = (page: NewPage) => `scrape:${page.jobId}:${device}`;
-  const credited = pages.filter((page) => page.canarySha256 === null);
-  for (const reason of ['scrape', 'audit'] as const) {
+  const kindOf = (page: NewPage) =>
+    page.canarySha256 !== null ? 'canary' : page.auditOfPage !== null ? 'audit' : 'scrape';
+  for (const reason of ['scrape', 'audit', 'canary'] as const) {
     await ledger.creditManyPending(
       device,
       reason,
-      credited
-        .filter((page) => (page.auditOfPage === null) === (reason === 'scrape'))
-        .map((page) => ({ reference: reference(page), url: page.url })),
+      pages.filter((page) => kindOf(page) === reason).map((page) => ({ reference: reference(page), url: page.url })),
       pagePoints,
     );
   }
-  const ordinary = credited.filter((page) => page.auditOfPage === null).length;
+  const ordinary = pages.filter((page) => kindOf(page) === 'scrape').length;
   for (const page of pages) {
     if (page.canarySha256 !== null) {
+      // A canary is a page of the pool like any other (a passed one waits for audits too, so a device
+      // cannot earn by answering checks alone); its known text makes it a check drawn when it was leased.
       const passed = page.canarySha256 === page.textSha256;
-      await ledger.credit({
-        device,
-        reference: reference(page),
-        reason: 'canary',
-        points: passed ? pagePoints : 0,
-        state: passed ? 'verified' : 'rejected',
-        rejectionReason: passed
-          ? undefined
-          : `check page ${page.url}: the text you uploaded is not the page's known text`,
-        url: page.url,
-      });
-      await setPageVerification(tx, [page.pageId], passed ? 'verified' : 'rejected');
-      const reason = `a check of ${page.url} failed: the text you uploaded is not the page's known text`;
+      const reason = `a check of ${page.url} failed: the text you uploaded is not the page's known text; your pending pages are rejected`;
       await tx.query(
         `insert into audits (kind, page_id, device, drawn_at, state, checked_by, reason, settled_at)
          values ('canary', $1::bigint, $2, $3, $4, 'canary', $5, now())`,
@@ -123,8 +120,7 @@ async function checkAuditCopy(tx: Queryable, auditor: string, copy: NewPage): Pr
     `update audits set state = 'passed', similarity = $2, checked_by = $3, settled_at = now() where id = $1::bigint`,
     [audit.id, similarity, `device:${auditor}`],
   );
-  await setPageVerification(tx, [copy.pageId], 'verified');
-  await ledgerRepository(tx).settle(`scrape:${copy.jobId}:${auditor}`, 'verified');
+  // The auditor's copy is a page of its own pool: it waits for the auditor's audits like any other.
   return [{ device: audit.device, passed: true }];
 }
 
@@ -137,8 +133,9 @@ export async function drawAudits(
 ): Promise<number> {
   if (count <= 0) return 0;
   const pool = await tx.query<{ id: string }>(
-    `select p.id::text as id from pages p join jobs j on j.id = p.job_id
-      where p.device = $1 and p.verification = 'unverified' and j.audit_of_page is null and j.canary_sha256 is null
+    `select p.id::text as id from pages p
+      where p.device = $1 and p.verification = 'unverified'
+        and not exists (select 1 from audits a where a.page_id = p.id and a.state <> 'void')
       order by p.id`,
     [device],
   );
@@ -190,14 +187,6 @@ async function systemCampaign(tx: Queryable, name: 'audits'): Promise<string> {
   return id;
 }
 
-async function setPageVerification(tx: Queryable, pageIds: readonly string[], state: 'verified' | 'rejected') {
-  if (pageIds.length === 0) return;
-  await tx.query(
-    `update pages set verification = $2 where id = any($1::text[]::bigint[]) and verification = 'unverified'`,
-    [pageIds, state],
-  );
-}
-
 /**
  * Applies checks in device order, each under its device's row lock (devices come after jobs and hosts
  * in the global lock order): trust moves; a pass verifies every pending page with `passesToVerify`
@@ -220,15 +209,20 @@ export async function applyChecks(tx: Queryable, checks: readonly CheckOutcome[]
   }
 }
 
-/** Verifies the device's pending pages that have `passesToVerify` passed audits drawn after their upload. */
+/**
+ * Verifies the device's pending pages that passed an audit themselves, or have `passesToVerify`
+ * passed audits drawn after their upload, while the device's trust is at least `trustToVerify`.
+ */
 async function verifyCertifiedPages(tx: Queryable, device: string): Promise<void> {
   const verified = await tx.query<{ job_id: string }>(
     `update pages set verification = 'verified'
       where device = $1 and verification = 'unverified'
-        and received_at < (select drawn_at from audits where device = $1 and state = 'passed'
-                            order by drawn_at desc offset $2 limit 1)
+        and (select trust from devices where address = $1) >= $3
+        and (received_at < (select drawn_at from audits where device = $1 and state = 'passed'
+                             order by drawn_at desc offset $2 limit 1)
+             or exists (select 1 from audits a where a.page_id = pages.id and a.state = 'passed'))
       returning job_id::text as job_id`,
-    [device, passesToVerify - 1],
+    [device, passesToVerify - 1, trustToVerify],
   );
   if (verified.length === 0) return;
   await ledgerRepository(tx).settleMany(
@@ -345,7 +339,7 @@ export async function settleWithServerFetch(
 }
 
 const failureReason = (similarity: number) =>
-  `an audit of your work failed: another fetch of a page you uploaded found different text (similarity ${similarity.toFixed(2)}); your pending pages are rejected`;
+  `an audit of your work failed: another fetch of a page you uploaded found different text (similarity ${similarity.toFixed(2)}); your pending pages are rejected and your trust starts again from zero`;
 
 /** In a dispute, the auditor's copy is a check of the auditor: the same page as the server's passes, else fails. */
 async function judgeAuditorCopy(tx: Queryable, jobId: string, auditor: string, serverText: string) {
@@ -367,23 +361,21 @@ async function judgeAuditorCopy(tx: Queryable, jobId: string, auditor: string, s
       verdict.same ? null : failureReason(verdict.similarity),
     ],
   );
-  if (verdict.same) {
-    await setPageVerification(tx, [copy.id], 'verified');
-    await ledgerRepository(tx).settle(`scrape:${jobId}:${auditor}`, 'verified');
-  }
   return [{ device: auditor, passed: verdict.same, reason: failureReason(verdict.similarity) }];
 }
 
 /**
  * A pending pool must settle even when its device stops uploading: devices whose oldest pending page
- * waited `settleAfterSeconds` with no audit under way draw as many audits as their oldest page still needs.
+ * waited `settleAfterSeconds` with no audit under way draw as many audits as their oldest page still
+ * needs, from pages not audited yet (so a small quiet pool ends up with each page checked itself).
  */
 export async function drawSettlingAudits(db: Database, settings: AuditSettings, limit = 50): Promise<number> {
   const waiting = await db.query<{ device: string; oldest: Date }>(
     `select p.device, min(p.received_at) as oldest
-       from pages p join jobs j on j.id = p.job_id
-      where p.verification = 'unverified' and j.audit_of_page is null and j.canary_sha256 is null
+       from pages p
+      where p.verification = 'unverified'
         and p.received_at <= now() - make_interval(secs => $1)
+        and not exists (select 1 from audits a where a.page_id = p.id and a.state <> 'void')
         and not exists (select 1 from audits a where a.device = p.device and a.state in ('open', 'disputed'))
       group by p.device order by min(p.received_at) limit $2`,
     [settings.settleAfterSeconds, limit],
@@ -414,8 +406,15 @@ export async function pendingExplanation(
   settlesBy: string | null;
   message: string;
 } | null> {
-  const rows = await tx.query<{ pending: number; oldest: Date | null; under_way: number; newest_open: Date | null }>(
+  const rows = await tx.query<{
+    pending: number;
+    oldest: Date | null;
+    under_way: number;
+    newest_open: Date | null;
+    trust: number;
+  }>(
     `select (select count(*)::int from pages where device = $1 and verification = 'unverified') as pending,
+            (select trust from devices where address = $1) as trust,
             (select min(received_at) from pages where device = $1 and verification = 'unverified') as oldest,
             (select count(*)::int from audits where device = $1 and state in ('open', 'disputed')) as under_way,
             (select max(drawn_at) from audits where device = $1 and state in ('open', 'disputed')) as newest_open`,
@@ -442,6 +441,9 @@ export async function pendingExplanation(
     auditsPassed: passed,
     auditsNeeded: passesToVerify,
     settlesBy: settlesBy.toISOString(),
-    message: `${pages} wait for audits: ${underWay}; ${passed} of the ${passesToVerify} passed audits your oldest pending page needs are in.`,
+    message:
+      row.trust < trustToVerify
+        ? `${pages} wait for audits: ${underWay}. Your work starts earning once ${Math.ceil((trustToVerify - row.trust) / trustPerPass - 1e-9)} more audits of it pass (a new device, or one that failed an audit, earns after 25 passed audits in a row).`
+        : `${pages} wait for audits: ${underWay}; ${passed} of the ${passesToVerify} passed audits your oldest pending page needs are in.`,
   };
 }

@@ -36,3 +36,6 @@ update jobs set open_slots = 0 where canary_sha256 is not null;
 
 -- A device's pending pool: its unverified pages, oldest first.
 create index pages_device_pending on pages (device, received_at) where verification = 'unverified';
+
+-- New devices start with no trust: their pages are verified once 25 audits of them have passed.
+alter table devices alter column trust set default 0;

@@ -20,14 +20,17 @@ import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
 import {
   type BackgroundWorkSettings,
-  enqueueAggregation,
   loadBackgroundWorkSettings,
   startBackgroundWork,
 } from './services/background-work';
 import { processPendingRobots } from './services/robots-service';
+import { closeExtractionPool } from './verification/extraction-pool';
+import { startVerificationWorker } from './verification/worker';
 
 export interface BuildAppOptions extends AppContext {
   logger?: FastifyServerOptions['logger'];
+  /** How often quiet pools draw audits and late audits are settled by the server; 0: never (tests drive it by hand). */
+  verificationIntervalMs?: number;
   /** How often the server fetches missing robots.txt files; 0 turns the worker off (tests drive it by hand). */
   robotsIntervalMs?: number;
   /** Folder of the built web console; `/` explains how to build it when it is missing. */
@@ -103,6 +106,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     server: options.server,
   };
   const robotsWorker = startRobotsWorker(app, context, options.robotsIntervalMs ?? 2000);
+  const verification = startVerificationWorker(
+    options.db,
+    options.scraping,
+    app.log,
+    options.verificationIntervalMs ?? 30_000,
+  );
+  app.addHook('onClose', async () => {
+    await verification.close();
+    await closeExtractionPool();
+  });
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);
   await app.register(buyerRoutes, context);
@@ -114,8 +127,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   );
   app.decorate('workQueue', work);
   app.addHook('onClose', () => work.close());
-  // Labels arrive: aggregate (and pay) their projects through the durable queue.
-  const onLabels = (projectIds: string[]) => work.enqueueInBackground((tx) => enqueueAggregation(tx, projectIds));
+  // Labels arrive: ingest queued their projects' aggregation (and payment) in its transaction; run it now.
+  const onLabels = () => work.kick();
   await app.register(scrapeJobRoutes, { ...context, onLabels });
   await app.register(projectRoutes, context);
   await app.register(adminRoutes, { ...context, workQueue: work });

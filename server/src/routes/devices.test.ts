@@ -49,7 +49,7 @@ describeEachDatabase('device registration and signed requests', (database) => {
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({
       device: { address: device.address },
-      points: { pending: 0, verified: 0, trust: 0.5 },
+      points: { pending: 0, verified: 0, trust: 0 },
       labeling: { goldAnswered: 0, earning: true },
     });
     const missing = await app.inject({

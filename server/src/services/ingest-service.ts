@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 import { applyChecks, verifyNewPages } from '../verification/audits';
+import { enqueueAggregation } from './background-work';
 import { enqueueJobs } from './campaign-service';
 import { applyLabels } from './label-ingest';
 import { type CheckedRecord, checkAgainstLease, checkRecords, type LabelRecord, type Refusal } from './record-checks';
@@ -84,7 +85,11 @@ interface HostChange {
 export function ingestService(
   db: Database,
   settings: ScrapingSettings,
-  hooks: { onLabels?: (projectIds: string[]) => void; log?: FastifyBaseLogger } = {},
+  hooks: {
+    /** After a batch with labels committed (their aggregation is queued already): wake the worker. */
+    onLabels?: (projectIds: string[]) => void;
+    log?: FastifyBaseLogger;
+  } = {},
 ) {
   return {
     async ingest(device: string, batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
@@ -127,6 +132,8 @@ export function ingestService(
             }
           }
         }
+        // Aggregation (and label payment) is queued with the labels it is for: both commit, or neither.
+        if (projects.size > 0) await enqueueAggregation(tx, [...projects]);
         await tx.query('update result_batches set acks = $2 where batch_id = $1', [batchId, JSON.stringify(acks)]);
         return { acks, projects: [...projects] };
       });

@@ -51,6 +51,7 @@ export function buildTestApp(
     },
     server: { origins: [testSigningServer.origin], chainId: testSigningServer.chainId },
     robotsIntervalMs: 0,
+    verificationIntervalMs: 0,
     logger: process.env.GLEANER_TEST_LOG ? { level: 'error' } : false,
     ...options,
   });

@@ -106,7 +106,7 @@ async function checkAuditCopy(tx: Queryable, auditor: string, copy: NewPage): Pr
     [copy.jobId],
   );
   const audit = rows[0];
-  if (!audit || audit.state !== 'open') return [];
+  if (audit?.state !== 'open') return [];
   const { same, similarity } = sameContent(audit.text, copy.text);
   if (!same) {
     await tx.query(`update audits set state = 'disputed', similarity = $2, checked_by = $3 where id = $1::bigint`, [

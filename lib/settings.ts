@@ -86,11 +86,20 @@ export const uploadRetrySchema = z.object({
 export type UploadRetry = z.infer<typeof uploadRetrySchema>;
 
 /** The points summary as last read from the server, with when. */
-export const storedPointsSchema = pointsSummarySchema.extend({ fetchedAt: z.number().int().nonnegative() });
+// A cache of the server's last answer: versions before whole points stored fractions, read them as they are.
+export const storedPointsSchema = pointsSummarySchema.extend({
+  pending: z.number(),
+  verified: z.number(),
+  rejected: z.number(),
+  fetchedAt: z.number().int().nonnegative(),
+});
 export type StoredPoints = z.infer<typeof storedPointsSchema>;
 
 /** The labeler's standing (gold accuracy, whether labels count, label points) as last read, with when. */
-export const storedStandingSchema = labelerStandingSchema.extend({ fetchedAt: z.number().int().nonnegative() });
+export const storedStandingSchema = labelerStandingSchema.extend({
+  points: z.object({ pending: z.number(), verified: z.number() }),
+  fetchedAt: z.number().int().nonnegative(),
+});
 export type StoredStanding = z.infer<typeof storedStandingSchema>;
 
 /** A label the server refused when it was uploaded, with its reason, for the labeler to read. */

@@ -14,6 +14,7 @@ import { migrate } from '../server/src/db/migrate';
 import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { openPostgresDatabase } from '../server/src/db/postgres-database';
 import { defaultScrapingSettings, type ScrapingSettings } from '../server/src/scraping-settings';
+import { defaultAuditSettings } from '../server/src/verification/audit-rules';
 import { benchLimits, benchServerIdentity, benchSigningServer, median } from './stats';
 import { article } from './synthetic-site';
 
@@ -38,6 +39,8 @@ const settings: ScrapingSettings = {
   canaryRate: 0,
   testOrigins: origins,
   limits: benchLimits,
+  // The uploading device is measured as an established one: a tenth of its pages draw an audit.
+  audits: { ...defaultAuditSettings, newDeviceRate: 0.1, lowTrustRate: 0.1 },
 };
 
 /** The columns the ingest service writes, in the order the COPY anchor sends them. */
@@ -351,7 +354,7 @@ export async function benchIngest(): Promise<string> {
   const pageKb = jsonKb / batchSize;
   const line = (label: string, value: string) => `    ${label.padEnd(58)} ${value}`;
   const lines = [
-    `ingest (${batchesPerRun} sequential batches of ${batchSize} pages per run, ~${pageKb.toFixed(1)} KB JSON per page; medians)`,
+    `ingest (${batchesPerRun} sequential batches of ${batchSize} pages per run, ~${pageKb.toFixed(1)} KB JSON per page, a tenth drawing an audit; medians)`,
     `  PostgreSQL ${serverVersion}, fresh schema, default_toast_compression=${toastCompression}, ${postgresRuns} runs, each: HTTP ingest, then COPY of the same rows`,
     line(
       'COPY pages_copy FROM STDIN, one COPY per batch (anchor)',

@@ -48,6 +48,8 @@ interface JobRow {
   max_depth: number;
   max_pages: number | null;
   keep_raw_html: boolean;
+  /** This device already stored a page of this job (under an earlier lease). */
+  delivered: boolean;
 }
 
 /** What a job becomes after this batch: computed in memory, written in one statement with the others. */
@@ -226,22 +228,15 @@ async function applyScrapes(
   const jobIds = [...new Set(assignmentRows.map((row) => row.job_id))];
   const jobRows = await tx.query<JobRow>(
     `select j.id::text as id, j.url, j.state, j.canary_sha256, j.audit_of_page::text as audit_of_page, j.copies_wanted, j.copies_received, j.open_slots,
-            j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html
+            j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
+            exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered
        from jobs j join campaigns c on c.id = j.campaign_id
       where j.id = any($1::text[]::bigint[]) order by j.id for update of j`,
-    [jobIds],
+    [jobIds, device],
   );
   const jobs = new Map<string, JobChange>(jobRows.map((row) => [row.id, { row: { ...row }, retryInSeconds: null }]));
   // A device keeps one page per job: an earlier lease of the same job (expired, then leased again) may have delivered it.
-  const delivered = new Set(
-    (
-      await tx.query<{ job_id: string }>(
-        'select job_id::text as job_id from pages where device = $1 and job_id = any($2::text[]::bigint[])',
-        [device, jobIds],
-      )
-    ).map((row) => row.job_id),
-  );
-
+  const delivered = new Set(jobRows.filter((row) => row.delivered).map((row) => row.id));
   const now = new Date();
   const settled = new Map<string, 'submitted' | 'failed'>();
   const pages: StoredPage[] = [];
@@ -462,6 +457,7 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
 async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promise<void> {
   if (changes.length === 0) return;
   const sorted = [...changes].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  // Locked first, in origin order, in a statement of its own: an UPDATE locks rows in whatever order its plan meets them.
   await tx.query('select 1 from hosts where origin = any($1::text[]) order by origin for update', [
     sorted.map((change) => change.origin),
   ]);

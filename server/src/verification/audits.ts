@@ -160,19 +160,25 @@ export async function drawAudits(
   );
   if (drawn.length === 0) return 0;
   const campaignId = await systemCampaign(tx, 'audits');
-  for (const page of drawn) {
-    const job = await tx.query<{ id: string }>(
-      `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots, audit_of_page, not_for_device,
+  // One statement for all the audit jobs and their audits (ingest is the hot path).
+  await tx.query(
+    `with job as (
+       insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots, audit_of_page, not_for_device,
                          keep_raw_html, collect_links)
-       values ($1, $2, $3, 0, 1, 1, $4::bigint, $5, $6, $7) returning id::text as id`,
-      [campaignId, page.url, page.origin, page.page_id, device, page.keep_raw_html, page.collect_links],
-    );
-    await tx.query(`insert into audits (kind, page_id, device, job_id) values ('audit', $1::bigint, $2, $3::bigint)`, [
-      page.page_id,
+       select $1, t.url, t.origin, 0, 1, 1, t.page_id::bigint, $2, t.keep::boolean, t.links::boolean
+         from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) as t(page_id, url, origin, keep, links)
+       returning id, audit_of_page)
+     insert into audits (kind, page_id, device, job_id) select 'audit', audit_of_page, $2, id from job`,
+    [
+      campaignId,
       device,
-      job[0]?.id,
-    ]);
-  }
+      drawn.map((page) => page.page_id),
+      drawn.map((page) => page.url),
+      drawn.map((page) => page.origin),
+      drawn.map((page) => String(page.keep_raw_html)),
+      drawn.map((page) => String(page.collect_links)),
+    ],
+  );
   return drawn.length;
 }
 

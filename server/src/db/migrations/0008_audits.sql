@@ -18,6 +18,7 @@ create index audits_device_passed on audits (device, drawn_at desc) where state 
 create index audits_device_failed on audits (device, drawn_at desc) where state = 'failed';
 create index audits_unsettled on audits (drawn_at) where state in ('open', 'disputed');
 create unique index audits_job on audits (job_id) where job_id is not null;
+create index audits_page on audits (page_id);
 
 -- Audit jobs live in a system campaign and look like any job to the device that takes them: they carry
 -- the options of the job they check. The audited device is never offered its own audit.

@@ -1,4 +1,5 @@
 import { benchAggregation } from './aggregation';
+import { benchAuditOverhead } from './audit-overhead';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
@@ -12,6 +13,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['health-under-load', benchHealthUnderLoad],
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
+  ['audit-overhead', benchAuditOverhead],
   ['similarity', benchSimilarity],
 ];
 

@@ -310,16 +310,20 @@ async function applyScrapes(
     }
   }
 
-  if (settled.size > 0) {
-    await tx.query(
-      `update assignments set state = t.state from unnest($1::text[]::bigint[], $2::text[]) as t(id, state)
-        where assignments.id = t.id`,
-      [[...settled.keys()], [...settled.values()]],
-    );
-  }
-  const pageIds = await insertPages(tx, device, pages);
-  await writeJobs(tx, [...jobs.values()]);
-  await writeHosts(tx, [...hosts.values()]);
+  // Sent together, one after another on the transaction's connection (so in this order, which keeps the
+  // lock order): the driver pipelines them instead of waiting a round trip for each.
+  const [, pageIds] = await Promise.all([
+    settled.size > 0
+      ? tx.query(
+          `update assignments set state = t.state from unnest($1::text[]::bigint[], $2::text[]) as t(id, state)
+            where assignments.id = t.id`,
+          [[...settled.keys()], [...settled.values()]],
+        )
+      : undefined,
+    insertPages(tx, device, pages),
+    writeJobs(tx, [...jobs.values()]),
+    writeHosts(tx, [...hosts.values()]),
+  ]);
   const checks = await verifyNewPages(
     tx,
     device,

@@ -1,13 +1,13 @@
 import { webcrypto } from 'node:crypto';
 import { AuthError } from '@protocol/errors';
 import { checkRequestSigner, checkSignedServer, readSignatureHeaders } from '@protocol/signing';
-import type { FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Address } from 'viem';
 import { bytesToHex } from 'viem';
 import type { AppContext } from '../app-context';
 import { deviceRepository } from '../repositories/device-repository';
 import { nonceRepository } from '../repositories/nonce-repository';
-import { decodeJsonBody } from './request-body';
+import { decodeJsonBody, defaultBodyLimits } from './request-body';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +19,8 @@ declare module 'fastify' {
 export interface DeviceAuthOptions {
   /** Registration is the one request a device may sign before the server knows it. */
   allowUnknownDevice?: boolean;
+  /** The most this route's body may inflate to (default: the server's cap, 32 MB). */
+  maxInflatedBytes?: number;
 }
 
 /** SHA-256 of the body on WebCrypto, which digests on libuv's thread pool: a 16 MB body never blocks the event loop. */
@@ -40,7 +42,7 @@ export function deviceSigned(
   const nonces = nonceRepository(context.db);
   return {
     config: { deviceSigned: true },
-    preValidation: async (request: FastifyRequest) => {
+    preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
       const claimed = readSignatureHeaders(request.headers);
       checkSignedServer(claimed, context.server.origins);
       if (!options.allowUnknownDevice && !(await devices.findByAddress(claimed.device))) {
@@ -59,7 +61,12 @@ export function deviceSigned(
         );
       }
       request.device = claimed.device;
-      await decodeJsonBody(request);
+      // The device's budget is spent before its body costs anything beyond its digest.
+      if (request.server.hasDecorator('spendDeviceBudget')) await request.server.spendDeviceBudget(request, reply);
+      await decodeJsonBody(request, {
+        ...defaultBodyLimits,
+        maxInflatedBytes: options.maxInflatedBytes ?? defaultBodyLimits.maxInflatedBytes,
+      });
     },
   };
 }

@@ -1,3 +1,4 @@
+import zlib, { gzipSync } from 'node:zlib';
 import { signatureHeaders } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -15,6 +16,7 @@ describeEachDatabase('limits on every door', (database) => {
     return app;
   };
   afterEach(async () => {
+    vi.restoreAllMocks();
     await app?.close();
     app = undefined;
   });
@@ -65,6 +67,34 @@ describeEachDatabase('limits on every door', (database) => {
     const lease = await signedInject(server, victim, { method: 'POST', url: '/v1/jobs/lease', body: { max: 1 } });
     expect(lease.statusCode).toBe(429);
     expect((await me(bystander)).statusCode).toBe(200);
+  });
+
+  it('refuses a device over its budget before inflating its body, and a registration that inflates past 16 KB', async () => {
+    const server = await start({ deviceRequestsPerMinute: 2 });
+    const device = await registerDevice(server);
+    expect((await signedInject(server, device, { method: 'GET', url: '/v1/devices/me' })).statusCode).toBe(200);
+    const big = gzipSync(
+      JSON.stringify({ batchId: crypto.randomUUID(), results: Array(400).fill({ pad: 'x'.repeat(50_000) }) }),
+    );
+    const gunzip = vi.spyOn(zlib, 'gunzip');
+    const refused = await signedInject(server, device, {
+      method: 'POST',
+      url: '/v1/results',
+      rawBody: new Uint8Array(big),
+      contentEncoding: 'gzip',
+    });
+    expect(refused.statusCode).toBe(429);
+    expect(gunzip).not.toHaveBeenCalled();
+    const fresh = privateKeyToAccount(generatePrivateKey());
+    const padded = gzipSync(JSON.stringify({ ...registration, pad: 'x'.repeat(100_000) }));
+    expect(padded.length).toBeLessThan(4096);
+    const registered = await signedInject(server, fresh, {
+      method: 'POST',
+      url: '/v1/devices',
+      rawBody: new Uint8Array(padded),
+      contentEncoding: 'gzip',
+    });
+    expect(registered.statusCode).toBe(413);
   });
 
   it('sheds load with 503 overloaded and Retry-After while the event loop lags, and recovers', async () => {

@@ -5,6 +5,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitSettings } from '../scraping-settings';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Counts a signed request against its verified device's budget, and refuses it (429) when the
+     * budget is spent. `deviceSigned` calls it right after the signature check, before the body is
+     * inflated or parsed, so a device over its budget costs no more than an unsigned request.
+     */
+    spendDeviceBudget: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
   interface FastifyContextConfig {
     /**
      * Requests to this route are counted per client IP before anything else runs (registration:
@@ -88,28 +96,28 @@ export async function setupLimits(app: FastifyInstance, limits: LimitSettings): 
     });
   }
 
-  if (limits.deviceRequestsPerMinute > 0) {
-    const perDevice = app.createRateLimit({
-      max: limits.deviceRequestsPerMinute,
-      timeWindow: 60_000,
-      // Only ever the verified device (set once its signature checked out): keyed on a header,
-      // anyone could spend a victim's quota by naming it.
-      keyGenerator: (request) => {
-        if (!request.device) throw new Error('per-device rate limit ran before device auth');
-        return request.device;
-      },
-    });
-    // preHandler: after `deviceSigned` verified the signature in preValidation. One budget per
-    // device across every device route.
-    app.addHook('preHandler', async (request, reply) => {
-      if (!request.routeOptions.config.deviceSigned || !request.device) return;
-      const verdict = await perDevice(request);
-      if (verdict.isAllowed || !verdict.isExceeded) return;
-      refuse(
-        reply,
-        verdict.ttlInSeconds,
-        `Device ${request.device} sent more than ${verdict.max} signed requests in a minute; retry in ${verdict.ttlInSeconds} s.`,
-      );
-    });
+  if (limits.deviceRequestsPerMinute <= 0) {
+    app.decorate('spendDeviceBudget', async () => {});
+    return;
   }
+  const perDevice = app.createRateLimit({
+    max: limits.deviceRequestsPerMinute,
+    timeWindow: 60_000,
+    // Only ever the verified device (set once its signature checked out): keyed on a header,
+    // anyone could spend a victim's quota by naming it.
+    keyGenerator: (request) => {
+      if (!request.device) throw new Error('per-device rate limit ran before device auth');
+      return request.device;
+    },
+  });
+  // One budget per device across every device route.
+  app.decorate('spendDeviceBudget', async (request: FastifyRequest, reply: FastifyReply) => {
+    const verdict = await perDevice(request);
+    if (verdict.isAllowed || !verdict.isExceeded) return;
+    refuse(
+      reply,
+      verdict.ttlInSeconds,
+      `Device ${request.device} sent more than ${verdict.max} signed requests in a minute; retry in ${verdict.ttlInSeconds} s.`,
+    );
+  });
 }

@@ -8,7 +8,7 @@ import { deviceRepository } from '../repositories/device-repository';
 export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
   const devices = deviceRepository(db);
-  const registration = deviceSigned(context, { allowUnknownDevice: true });
+  const registration = deviceSigned(context, { allowUnknownDevice: true, maxInflatedBytes: 16 * 1024 });
 
   app.post(
     '/v1/devices',

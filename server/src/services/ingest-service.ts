@@ -221,7 +221,7 @@ async function applyScrapes(
   const ids = [...new Set(scrapes.map((s) => s.result.assignmentId).filter((id) => /^\d{1,18}$/.test(id)))];
   const assignmentRows = await tx.query<AssignmentRow>(
     `select id::text as id, job_id::text as job_id, state, leased_at, expires_at from assignments
-      where id = any($1::text[]::bigint[]) and device = $2 order by id for update`,
+      where id = any($1::text[]::bigint[]) and device = $2 order by id for no key update`,
     [ids, device],
   );
   const assignments = new Map(assignmentRows.map((row) => [row.id, row]));
@@ -231,7 +231,7 @@ async function applyScrapes(
             j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
             exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered
        from jobs j join campaigns c on c.id = j.campaign_id
-      where j.id = any($1::text[]::bigint[]) order by j.id for update of j`,
+      where j.id = any($1::text[]::bigint[]) order by j.id for no key update of j`,
     [jobIds, device],
   );
   const jobs = new Map<string, JobChange>(jobRows.map((row) => [row.id, { row: { ...row }, retryInSeconds: null }]));
@@ -260,7 +260,7 @@ async function applyScrapes(
     }
     const verdict = checkAgainstLease(
       result,
-      { jobId: job.row.id, jobUrl: job.row.url, leasedAt: assignment.leased_at, expiresAt: assignment.expires_at },
+      { jobId: assignment.id, jobUrl: job.row.url, leasedAt: assignment.leased_at, expiresAt: assignment.expires_at },
       now,
       settings.testOrigins,
     );
@@ -462,7 +462,9 @@ async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promis
   if (changes.length === 0) return;
   const sorted = [...changes].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
   // Locked first, in origin order, in a statement of its own: an UPDATE locks rows in whatever order its plan meets them.
-  await tx.query('select 1 from hosts where origin = any($1::text[]) order by origin for update', [
+  // FOR NO KEY UPDATE (as every lock of ingest): rows inserted later in the transaction (audit jobs, pages)
+  // take KEY SHARE locks on the rows they reference, which FOR UPDATE would block across two batches.
+  await tx.query('select 1 from hosts where origin = any($1::text[]) order by origin for no key update', [
     sorted.map((change) => change.origin),
   ]);
   await tx.query(

@@ -49,7 +49,7 @@ export async function applyLabels(
                 t.expires_at, i.content, i.gold_answer, p.label_schema, p.overlap
            from task_assignments t join project_items i on i.id = t.item_id join projects p on p.id = t.project_id
           where t.id = any($1::text[]::bigint[]) and t.device = $2
-          order by t.id for update of t`,
+          order by t.id for no key update of t`,
         [ids, device],
       )
     ).map((task) => [task.id, task]),
@@ -59,7 +59,7 @@ export async function applyLabels(
     (
       await tx.query<ItemRow>(
         `select id::text as id, usable_labels from project_items where id = any($1::text[]::bigint[])
-          order by id for update`,
+          order by id for no key update`,
         [itemIds],
       )
     ).map((item) => [item.id, item]),

@@ -108,7 +108,9 @@ describeEachDatabase('job leases: a cap per device, and expiry that never waits'
       });
       const holder = database().transaction(async (tx) => {
         await tx.query('select 1 from assignments where id = $1 for update', [job.assignmentId]);
-        await tx.query('select 1 from jobs where id = $1 for update', [job.jobId]);
+        await tx.query('select 1 from jobs where id = (select job_id from assignments where id = $1) for update', [
+          job.assignmentId,
+        ]);
         holding();
         await released;
       });
@@ -128,12 +130,13 @@ describeEachDatabase('job leases: a cap per device, and expiry that never waits'
       }
 
       const again = await lease(app, second, 1);
-      expect(again.jobs.map((leased) => leased.jobId)).toEqual([job.jobId]);
+      expect(again.jobs.map((leased) => leased.url)).toEqual([job.url]);
       const third = await registerDevice(app);
       expect((await lease(app, third, 1)).jobs).toHaveLength(0);
-      const slots = await database().query<{ open_slots: number }>('select open_slots from jobs where id = $1', [
-        job.jobId,
-      ]);
+      const slots = await database().query<{ open_slots: number }>(
+        'select open_slots from jobs where id = (select job_id from assignments where id = $1)',
+        [job.assignmentId],
+      );
       expect(slots[0]?.open_slots).toBe(0);
     },
   );

@@ -1,14 +1,18 @@
 import type { LeasedJob, LeaseResponse } from '@protocol/jobs';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { trustToVerify } from '../verification/audit-rules';
 
 /**
  * The conditions under which a job may go to `$1` (the device): open, ready, not already this
- * device's, and not an audit of this device's own page.
+ * device's, and not an audit of this device's own page. Audits go only to devices with a record of
+ * passed audits (trust at least what earning needs): a fresh device, perhaps the audited device's own
+ * twin, never checks anyone; until one qualifies, the server does.
  */
 const leasableJob = `
   j.open_slots > 0 and j.state in ('queued', 'fetched') and j.available_at <= now()
   and (j.not_for_device is null or j.not_for_device <> $1)
+  and (j.audit_of_page is null or (select d.trust from devices d where d.address = $1) >= ${trustToVerify})
   and not exists (select 1 from assignments a where a.job_id = j.id and a.device = $1 and a.state <> 'expired')`;
 
 /** The options a lease carries: the job's own (audit jobs copy the job they check), else its campaign's. */
@@ -90,7 +94,9 @@ async function assign(tx: Queryable, device: string, job: JobRow, settings: Scra
   await tx.query('update jobs set open_slots = open_slots - 1 where id = $1', [job.id]);
   return {
     assignmentId: assignment.id,
-    jobId: job.id,
+    // The lease's own id, not the job's: job ids would tell a job made just now (a canary, an audit)
+    // from the campaign's older ones; lease ids are all minted now, in lease order.
+    jobId: assignment.id,
     url: job.url,
     keepRawHtml: job.keep_raw_html,
     collectLinks: job.collect_links,

@@ -91,6 +91,7 @@ export function checkRecords(results: readonly unknown[]): CheckedRecord[] {
 
 /** What a page or failure is checked against: its assignment, as the database holds it. */
 export interface LeaseFacts {
+  /** The job id the lease gave the device (the lease's own id). */
   jobId: string;
   jobUrl: string;
   leasedAt: Date;
@@ -113,7 +114,7 @@ export function checkAgainstLease(
   if (lease.jobId !== result.jobId) {
     return {
       code: 'wrong_job',
-      reason: `assignment ${result.assignmentId} is for job ${lease.jobId}, not ${result.jobId}`,
+      reason: `assignment ${result.assignmentId} was leased as job ${lease.jobId}, not ${result.jobId}`,
     };
   }
   if (result.url !== lease.jobUrl) {

@@ -129,7 +129,7 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
       const answers = await Promise.all(devices.map((device) => lease(app, device, 3)));
       const jobs = answers.flatMap((answer) => answer.jobs);
       if (jobs.length === 0) break;
-      seen.push(...jobs.map((job) => job.jobId));
+      seen.push(...jobs.map((job) => job.url));
     }
     expect(seen.length).toBe(30);
     expect(new Set(seen).size).toBe(30);
@@ -246,8 +246,8 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     expect(again.acks[0]?.status).toBe('duplicate');
     expect(await points(app, device)).toEqual(before);
     const rows = await database().query<{ count: number }>(
-      'select count(*)::int as count from pages where job_id = $1',
-      [job.jobId],
+      'select count(*)::int as count from pages where job_id = (select job_id from assignments where id = $1)',
+      [job.assignmentId],
     );
     expect(rows[0]?.count).toBe(1);
     const ledger = await database().query<{ count: number }>(

@@ -201,7 +201,7 @@ async function systemCampaign(tx: Queryable, name: 'audits'): Promise<string> {
 export async function applyChecks(tx: Queryable, checks: readonly CheckOutcome[]): Promise<void> {
   if (checks.length === 0) return;
   const sorted = [...checks].sort(byDevice);
-  await tx.query('select 1 from devices where address = any($1::text[]) order by address for update', [
+  await tx.query('select 1 from devices where address = any($1::text[]) order by address for no key update', [
     [...new Set(sorted.map((check) => check.device))],
   ]);
   for (const check of sorted) {
@@ -224,6 +224,8 @@ async function verifyCertifiedPages(tx: Queryable, device: string): Promise<void
     `update pages set verification = 'verified'
       where device = $1 and verification = 'unverified'
         and (select trust from devices where address = $1) >= $3
+        -- An audit still under way may yet fail and reject the pool: nothing is verified before it is settled.
+        and not exists (select 1 from audits where device = $1 and state in ('open', 'disputed'))
         and (received_at < (select drawn_at from audits where device = $1 and state = 'passed'
                              order by drawn_at desc offset $2 limit 1)
              or exists (select 1 from audits a where a.page_id = pages.id and a.state = 'passed'))
@@ -260,7 +262,7 @@ async function markJobsVerified(tx: Queryable, jobIds: readonly string[]): Promi
   await tx.query(
     `update jobs set state = 'verified', open_slots = 0
       where id in (select id from jobs where id = any($1::text[]::bigint[]) and state = 'fetched'
-                    order by id for update skip locked)`,
+                    order by id for no key update skip locked)`,
     [jobIds],
   );
 }
@@ -315,9 +317,16 @@ export async function settleWithServerFetch(
         [row.job_id],
       );
       if (!fetched.ok) {
+        const reason = `the server could not fetch the page: ${fetched.detail}`.slice(0, 500);
+        // A dispute stays open (it blocks the pool's verification) until the server can judge it;
+        // an audit nobody disputed is void, and the pool draws another.
+        if (row.state === 'disputed') {
+          await tx.query('update audits set reason = $2 where id = $1::bigint', [row.id, reason]);
+          return;
+        }
         await tx.query(`update audits set state = 'void', reason = $2, settled_at = now() where id = $1::bigint`, [
           row.id,
-          `the server could not fetch the page: ${fetched.detail}`.slice(0, 500),
+          reason,
         ]);
         return;
       }

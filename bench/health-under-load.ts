@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
 import { startGleanerServer } from '../e2e/gleaner-server';
 import type { LeasedJob, LeaseResponse } from '../protocol/jobs';
 import { signRequest } from '../protocol/signing';
+import { gzipBomb } from '../server/src/test/gzip-bomb';
 import { pageOf } from './ingest';
 import { median } from './stats';
 
@@ -31,18 +32,6 @@ async function startSites(): Promise<{ origins: string[]; close: () => Promise<v
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     },
   };
-}
-
-async function gzipBomb(): Promise<Buffer> {
-  const gzip = createGzip({ level: 9 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = once(gzip, 'end');
-  const zeros = Buffer.alloc(16 * 1024 * 1024);
-  for (let i = 0; i < 16; i += 1) gzip.write(zeros);
-  gzip.end();
-  await ended;
-  return Buffer.concat(chunks);
 }
 
 const percentile = (values: number[], p: number) => {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import zlib from 'node:zlib';
 import { signatureHeaders } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
@@ -6,20 +5,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, signedInject } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
+import { gzipBomb } from '../test/gzip-bomb';
 import { checkJsonShape } from './request-body';
-
-/** About a quarter of a megabyte of gzip that inflates to 256 MB of zeros. */
-async function gzipBomb(): Promise<Buffer> {
-  const gzip = zlib.createGzip({ level: 9 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = once(gzip, 'end');
-  const zeros = Buffer.alloc(16 * 1024 * 1024);
-  for (let i = 0; i < 16; i += 1) gzip.write(zeros);
-  gzip.end();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 describe('the JSON shape check', () => {
   it('refuses nesting deeper than the limit and counts values, ignoring brackets inside strings', () => {

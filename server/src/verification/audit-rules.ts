@@ -35,6 +35,8 @@ export interface AuditSettings {
   serverAfterSeconds: number;
   /** Pending pages this old, of a device with no audit under way, draw another audit (so a pool always settles). */
   settleAfterSeconds: number;
+  /** Share of audits two devices agreed on that the server judges too (against collusion). */
+  spotCheckRate: number;
   /** Where the draws' randomness comes from (tests pass a seeded one). */
   random?: () => number;
 }
@@ -47,6 +49,7 @@ export const defaultAuditSettings: AuditSettings = {
   lowTrust: 0.3,
   serverAfterSeconds: 600,
   settleAfterSeconds: 300,
+  spotCheckRate: 0.1,
 };
 
 /** The share of a device's new pages that draw an audit: higher for new and for low-trust devices. */

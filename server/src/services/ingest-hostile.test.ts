@@ -17,7 +17,7 @@ import {
   startRobotsSite,
   upload,
 } from '../test/scrape-fixtures';
-import { maxOriginBackoffSeconds } from './ingest-service';
+import { maxOriginBackoffSeconds, uncorroboratedBackoffSeconds } from './ingest-service';
 import { processPendingRobots } from './robots-service';
 
 type Site = Awaited<ReturnType<typeof startRobotsSite>>;
@@ -173,33 +173,43 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     expect(late[0]?.n).toBe(0);
   });
 
-  it('never backs an origin off for longer than the clamp, whatever Retry-After a device reports', async () => {
+  it('backs an origin off a minute at most on one device’s word, and never beyond the clamp on two', async () => {
     await campaign(1);
-    const device = await registerDevice(app);
-    const [job] = await leaseMany(device, 1);
+    const overloaded = (job: LeasedJob): FailedFetch => ({
+      outcome: 'failed',
+      assignmentId: job.assignmentId,
+      jobId: job.jobId,
+      url: job.url,
+      fetchedAt: new Date().toISOString(),
+      bytesFetched: 0,
+      error: 'http_error',
+      detail: 'HTTP 429',
+      httpStatus: 429,
+      retryAfterSeconds: 300 * 24 * 3600,
+    });
+    const waitOf = async (origin: string) =>
+      (
+        await database().query<{ wait: number }>(
+          `select extract(epoch from next_fetch_at - now())::float8 as wait from hosts where origin = $1`,
+          [origin],
+        )
+      )[0]?.wait ?? 0;
+    const first = await registerDevice(app);
+    const [job] = await leaseMany(first, 1);
     if (!job) throw new Error('expected a job');
-    const answer = await upload(app, device, [
-      {
-        outcome: 'failed',
-        assignmentId: job.assignmentId,
-        jobId: job.jobId,
-        url: job.url,
-        fetchedAt: new Date().toISOString(),
-        bytesFetched: 0,
-        error: 'http_error',
-        detail: 'HTTP 429',
-        httpStatus: 429,
-        retryAfterSeconds: 300 * 24 * 3600,
-      },
-    ]);
-    expect(answer.acks[0]?.status).toBe('accepted');
     const origin = new URL(job.url).origin;
-    const rows = await database().query<{ wait: number }>(
-      `select extract(epoch from next_fetch_at - now())::float8 as wait from hosts where origin = $1`,
-      [origin],
-    );
-    expect(rows[0]?.wait).toBeGreaterThan(maxOriginBackoffSeconds - 60);
-    expect(rows[0]?.wait).toBeLessThanOrEqual(maxOriginBackoffSeconds);
+    expect((await upload(app, first, [overloaded(job)])).acks[0]?.status).toBe('accepted');
+    expect(await waitOf(origin)).toBeGreaterThan(uncorroboratedBackoffSeconds - 10);
+    expect(await waitOf(origin)).toBeLessThanOrEqual(uncorroboratedBackoffSeconds);
+
+    // The minute passes; another device finds the site overloaded too.
+    await database().query('update hosts set next_fetch_at = now() where origin = $1', [origin]);
+    const second = await registerDevice(app);
+    const [again] = await leaseMany(second, 1);
+    if (!again) throw new Error('expected the job again');
+    expect((await upload(app, second, [overloaded(again)])).acks[0]?.status).toBe('accepted');
+    expect(await waitOf(origin)).toBeGreaterThan(maxOriginBackoffSeconds - 60);
+    expect(await waitOf(origin)).toBeLessThanOrEqual(maxOriginBackoffSeconds);
     await database().query(`update hosts set next_fetch_at = now(), consecutive_errors = 0 where origin = $1`, [
       origin,
     ]);

@@ -20,8 +20,14 @@ const permanentFailures = new Set([
   'extraction_failed',
 ]);
 const maxAttempts = 3;
-/** The longest any origin is backed off for, whatever Retry-After a device reports: one device cannot freeze a site for everyone. */
+/** The longest any origin is backed off for, whatever Retry-After devices report. */
 export const maxOriginBackoffSeconds = 3600;
+/**
+ * The longest one device's reports can back an origin off: longer needs another device's report within
+ * `corroborationSeconds`, so no single device can freeze a site for everyone.
+ */
+export const uncorroboratedBackoffSeconds = 60;
+const corroborationSeconds = 600;
 
 interface AssignmentRow {
   id: string;
@@ -322,7 +328,7 @@ async function applyScrapes(
       : undefined,
     insertPages(tx, device, pages),
     writeJobs(tx, [...jobs.values()]),
-    writeHosts(tx, [...hosts.values()]),
+    writeHosts(tx, device, [...hosts.values()]),
   ]);
   const checks = await verifyNewPages(
     tx,
@@ -456,9 +462,10 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
 
 /**
  * A fetched page clears its origin's error streak; a failure the site caused backs the origin off
- * for every device: Retry-After or exponential from the crawl delay, never beyond the clamp.
+ * for every device: Retry-After or exponential from the crawl delay, never beyond the clamp, and
+ * beyond a minute only when another device reported the origin overloaded in the last ten minutes.
  */
-async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promise<void> {
+async function writeHosts(tx: Queryable, device: string, changes: readonly HostChange[]): Promise<void> {
   if (changes.length === 0) return;
   const sorted = [...changes].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
   // Locked first, in origin order, in a statement of its own: an UPDATE locks rows in whatever order its plan meets them.
@@ -472,9 +479,14 @@ async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promis
         consecutive_errors = case when t.backoff is not null then hosts.consecutive_errors + 1
                                   when t.fetched then 0 else hosts.consecutive_errors end,
         next_fetch_at = case when t.backoff is null then hosts.next_fetch_at
-          else greatest(hosts.next_fetch_at, now() + make_interval(secs => least($4::double precision, greatest(
-            t.backoff::double precision,
-            hosts.crawl_delay_ms / 1000.0 * power(2, least(hosts.consecutive_errors + 1, 10)))))) end
+          else greatest(hosts.next_fetch_at, now() + make_interval(secs => least(
+            case when hosts.backoff_reporter is not null and hosts.backoff_reporter <> $5
+                      and hosts.backoff_reported_at > now() - make_interval(secs => $7)
+                 then $4::double precision else $6::double precision end,
+            greatest(t.backoff::double precision,
+                     hosts.crawl_delay_ms / 1000.0 * power(2, least(hosts.consecutive_errors + 1, 10)))))) end,
+        backoff_reporter = case when t.backoff is null then hosts.backoff_reporter else $5 end,
+        backoff_reported_at = case when t.backoff is null then hosts.backoff_reported_at else now() end
        from unnest($1::text[], $2::text[]::boolean[], $3::text[]::int[]) as t(origin, fetched, backoff)
       where hosts.origin = t.origin`,
     [
@@ -482,6 +494,9 @@ async function writeHosts(tx: Queryable, changes: readonly HostChange[]): Promis
       sorted.map((change) => String(change.fetched)),
       sorted.map((change) => (change.backoff ? String(change.backoff.retryAfterSeconds) : null)),
       maxOriginBackoffSeconds,
+      device,
+      uncorroboratedBackoffSeconds,
+      corroborationSeconds,
     ],
   );
 }

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
 import { startGleanerServer } from '../e2e/gleaner-server';
 import type { LeasedJob, LeaseResponse } from '../protocol/jobs';
 import { signRequest } from '../protocol/signing';
 import { gzipBomb } from '../server/src/test/gzip-bomb';
+import { startDynamicSites } from '../server/src/verification/simulated-network';
 import { pageOf } from './ingest';
 import { median } from './stats';
 
@@ -16,23 +14,6 @@ const pagesPerBatch = 100;
 const batches = 40;
 const phaseMs = 8_000;
 const healthEveryMs = 5;
-
-/** Tiny sites whose robots.txt is missing (404: everything allowed); nothing else is ever fetched here. */
-async function startSites(): Promise<{ origins: string[]; close: () => Promise<void> }> {
-  const servers: Server[] = [];
-  for (let i = 0; i < originCount; i += 1) {
-    const server = createServer((_request, response) => response.writeHead(404).end());
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    servers.push(server);
-  }
-  return {
-    origins: servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    close: async () => {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-    },
-  };
-}
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -65,7 +46,8 @@ async function pollHealth(url: string, stop: Promise<unknown>): Promise<number[]
  * request body is built and signed before a phase starts, so the client's own work does not skew it.
  */
 export async function benchHealthUnderLoad(): Promise<string> {
-  const sites = await startSites();
+  // Their robots.txt is missing (404: everything allowed); the pages are never fetched here.
+  const sites = await startDynamicSites(originCount);
   const server = await startGleanerServer({
     env: {
       GLEANER_TEST_ORIGINS: sites.origins.join(','),

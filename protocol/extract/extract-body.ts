@@ -1,3 +1,4 @@
+import { cleanText } from '../clean-text';
 import { decodeBody } from './decode-text';
 import { type ExtractedPage, type ExtractionDom, extractPage, extractPlainText } from './extract-page';
 import { mediaTypeOf } from './page-rules';
@@ -5,18 +6,6 @@ import { mediaTypeOf } from './page-rules';
 /** Limits of the result format (`fetchedPageSchema` in ../results.ts). */
 const maxTitleLength = 2_000;
 const maxTextLength = 5_000_000;
-
-/** A UTF-16 surrogate without its partner (what `String.prototype.toWellFormed` replaces). */
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * A string as the server stores it: unpaired UTF-16 surrogates become U+FFFD and NUL characters are
- * removed (Postgres text holds no NUL), as the extension's `cleanText` (lib/clean-text.ts) does. Written
- * without the ES2024 string methods, which not every tsconfig that reads protocol/ has.
- */
-function cleanText(text: string): string {
-  return text.replace(loneSurrogate, '\uFFFD').replaceAll('\u0000', '');
-}
 
 /** A page body that passed the fetch rules: HTML or plain text (`keptMediaTypes`), with where it ended up. */
 export interface PageBody {

@@ -69,6 +69,23 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     return jobs;
   }
 
+  /** One job leased by `late`, whose lease then runs out (the page fetched while it held), and leased again by `prompt`. */
+  async function leasedTwiceAfterExpiry() {
+    await campaign(1);
+    const late = await registerDevice(app);
+    const prompt = await registerDevice(app);
+    const [first] = await leaseMany(late, 1);
+    if (!first) throw new Error('expected a job');
+    const fetchedAt = new Date().toISOString();
+    await database().query(
+      `update assignments set expires_at = now() - interval '1 second', leased_at = now() - interval '6 minutes' where id = $1`,
+      [first.assignmentId],
+    );
+    const [second] = await leaseMany(prompt, 1);
+    if (second?.url !== first.url) throw new Error('expected the job to be leased again');
+    return { late, prompt, first, second, fetchedAt };
+  }
+
   /** The server's job behind a lease (leases name themselves, not their job). */
   const jobOf = async (leased: LeasedJob) =>
     (
@@ -273,20 +290,7 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
   });
 
   it('pays a job once: a late original after the job was leased again is kept as an unpaid duplicate', async () => {
-    await campaign(1);
-    const late = await registerDevice(app);
-    const prompt = await registerDevice(app);
-    const [first] = await leaseMany(late, 1);
-    if (!first) throw new Error('expected a job');
-    const fetchedAt = new Date().toISOString();
-    // The first lease runs out before its page arrives; the job goes to another device, who delivers.
-    await database().query(
-      `update assignments set expires_at = now() - interval '1 second', leased_at = now() - interval '6 minutes' where id = $1`,
-      [first.assignmentId],
-    );
-    const [second] = await leaseMany(prompt, 1);
-    expect(second?.url).toBe(first.url);
-    if (!second) throw new Error('expected the job again');
+    const { late, prompt, first, second, fetchedAt } = await leasedTwiceAfterExpiry();
     expect((await upload(app, prompt, [pageFor(second, 'the page')])).acks[0]?.status).toBe('accepted');
     const answer = await upload(app, late, [{ ...pageFor(first, 'the page'), fetchedAt }]);
     expect(answer.acks[0]).toMatchObject({ status: 'duplicate', code: 'job_complete' });
@@ -297,18 +301,7 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
   });
 
   it('pays a job once when the late original arrives first, and the second copy is the duplicate', async () => {
-    await campaign(1);
-    const late = await registerDevice(app);
-    const prompt = await registerDevice(app);
-    const [first] = await leaseMany(late, 1);
-    if (!first) throw new Error('expected a job');
-    const fetchedAt = new Date().toISOString();
-    await database().query(
-      `update assignments set expires_at = now() - interval '1 second', leased_at = now() - interval '6 minutes' where id = $1`,
-      [first.assignmentId],
-    );
-    const [second] = await leaseMany(prompt, 1);
-    if (!second) throw new Error('expected the job again');
+    const { late, prompt, first, second, fetchedAt } = await leasedTwiceAfterExpiry();
     expect((await upload(app, late, [{ ...pageFor(first, 'the page'), fetchedAt }])).acks[0]?.status).toBe('accepted');
     const answer = await upload(app, prompt, [pageFor(second, 'the page')]);
     expect(answer.acks[0]).toMatchObject({ status: 'duplicate', code: 'job_complete' });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { findUncleanText } from '@protocol/clean-text';
 import { labelResultSchema } from '@protocol/labeling';
 import {
   type FailedFetch,
@@ -30,31 +31,6 @@ const assignmentIdOf = (raw: unknown): string | null => {
   return typeof id === 'string' ? id.slice(0, 64) : null;
 };
 
-/**
- * The first string in `value` (at any depth) holding a NUL or an unpaired surrogate, as a path.
- * PostgreSQL text cannot hold NUL, and a lone surrogate is not text: either would fail the whole
- * write, so such records are refused one by one before any write.
- */
-export function badTextPath(value: unknown, path = 'result'): string | null {
-  if (typeof value === 'string') {
-    return value.includes('\u0000') || !value.isWellFormed() ? path : null;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) {
-      const found = badTextPath(value[i], `${path}[${i}]`);
-      if (found) return found;
-    }
-    return null;
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const [key, inner] of Object.entries(value)) {
-      const found = badTextPath(inner, `${path}.${key}`);
-      if (found) return found;
-    }
-  }
-  return null;
-}
-
 const describeIssues = (issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
   issues
     .slice(0, 5)
@@ -73,8 +49,10 @@ export function checkRecords(results: readonly unknown[]): CheckedRecord[] {
       assignmentId: assignmentIdOf(raw),
       refusal: { code, reason },
     });
-    const badText = badTextPath(raw);
-    if (badText) {
+    // PostgreSQL text cannot hold NUL, and a lone surrogate is not text: either would fail the whole
+    // write, so such records are refused one by one before any write.
+    const badText = findUncleanText(raw, ['result']);
+    if (badText !== null) {
       return refuse('invalid_text', `${badText} holds a NUL character or an unpaired surrogate`);
     }
     const isLabel = typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'label';

@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const errorCodes = [
   'bad_request',
   'not_found',
+  /** The request is well formed but the resource's state forbids it (resume a cancelled campaign, download a dataset still building). */
+  'conflict',
+  /** A pre-signed download URL that is expired or altered. */
+  'download_url_invalid',
   'payload_too_large',
   'internal_error',
   'signature_missing',
@@ -66,6 +70,10 @@ export function httpStatusOf(code: ErrorCode): number {
       return 400;
     case 'not_found':
       return 404;
+    case 'conflict':
+      return 409;
+    case 'download_url_invalid':
+      return 403;
     case 'payload_too_large':
       return 413;
     case 'signature_missing':

@@ -3,7 +3,7 @@ import { describeIssues } from '@/lib/errors';
 import { formatBytes } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import { defaultSettings, serverUrlSchema } from '@/lib/settings';
-import { ErrorText } from './error-text';
+import { ErrorText } from './ui/error-text';
 import { ServerUrlField } from './server-url-field';
 import { useAction } from './use-action';
 

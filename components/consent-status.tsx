@@ -2,7 +2,7 @@ import { useCallback } from 'react';
 import { formatDateTime } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import type { Consent } from '@/lib/settings';
-import { ErrorText } from './error-text';
+import { ErrorText } from './ui/error-text';
 import { useAction } from './use-action';
 
 /** When consent was given, and the button that withdraws it (which stops everything at once). */

@@ -4,7 +4,7 @@ import { formatDateTime } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import { describeBatchRefusal } from '@/lib/verdicts';
 import { useDb } from './db-context';
-import { ErrorText } from './error-text';
+import { ErrorText } from './ui/error-text';
 import { useAction } from './use-action';
 
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;

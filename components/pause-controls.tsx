@@ -2,7 +2,7 @@ import { useCallback } from 'react';
 import { formatDateTime } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import { isPaused } from '@/lib/settings';
-import { ErrorText } from './error-text';
+import { ErrorText } from './ui/error-text';
 import { useAction } from './use-action';
 import { useNow } from './use-now';
 

@@ -8,7 +8,7 @@ import {
   minDailyBudgetMegabytes,
   serverUrlSchema,
 } from '@/lib/settings';
-import { ErrorText } from './error-text';
+import { ErrorText } from './ui/error-text';
 import { ServerUrlField } from './server-url-field';
 import { useAction } from './use-action';
 

@@ -1,4 +1,5 @@
 import type { ConnectionState } from '@/lib/settings';
+import { Badge, type BadgeTone } from './ui/badge';
 
 /** The word shown for each connection state; e2e tests read these exact words. */
 const connectionStateLabels: Record<ConnectionState, string> = {
@@ -9,21 +10,19 @@ const connectionStateLabels: Record<ConnectionState, string> = {
   paused: 'Paused',
 };
 
-const colors: Record<ConnectionState, string> = {
-  'no-consent': 'bg-slate-100 text-slate-700',
-  registering: 'bg-amber-100 text-amber-800',
-  connected: 'bg-emerald-100 text-emerald-800',
-  offline: 'bg-red-100 text-red-800',
-  paused: 'bg-sky-100 text-sky-800',
+const tones: Record<ConnectionState, BadgeTone> = {
+  'no-consent': 'neutral',
+  registering: 'working',
+  connected: 'good',
+  offline: 'bad',
+  paused: 'paused',
 };
 
+/** The extension's connection state as a badge. */
 export function StatusBadge({ state }: { state: ConnectionState }) {
   return (
-    <span
-      data-testid="status"
-      className={`inline-flex items-center rounded-full px-2.5 py-0.5 text-sm font-medium ${colors[state]}`}
-    >
+    <Badge tone={tones[state]} testId="status">
       {connectionStateLabels[state]}
-    </span>
+    </Badge>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
 import { DeadLetterNotice } from '@/components/dead-letters';
-import { ErrorText } from '@/components/error-text';
+import { ErrorText } from '@/components/ui/error-text';
 import { LabelingPanel } from '@/components/labeling-panel';
 import { PointsSummary } from '@/components/points-summary';
 import { TodaySummary } from '@/components/today-summary';

@@ -1,9 +1,0 @@
-/** An error for people to read, announced to screen readers; renders nothing without one. */
-export function ErrorText({ error, testId }: { error: string | null | undefined; testId?: string }) {
-  if (!error) return null;
-  return (
-    <p role="alert" data-testid={testId} className="mt-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
-      {error}
-    </p>
-  );
-}

@@ -108,7 +108,7 @@ export class MerkleTreeBuilder {
       magic.copy(header, 0);
       header.writeUInt32LE(formatVersion, 8);
       header.writeUInt32LE(sizes.length, 12);
-      sizes.forEach((size, level) => header.writeBigUInt64LE(BigInt(size), 16 + level * 8));
+      for (const [level, size] of sizes.entries()) header.writeBigUInt64LE(BigInt(size), 16 + level * 8);
       await this.file.write(header, 0, header.length, 0);
       let below = treeHeaderBytes;
       for (let level = 1; level < sizes.length; level += 1) {

@@ -19,7 +19,6 @@ import {
   Struct,
   Table,
   TimestampMillisecond,
-  TimeUnit,
   tableToIPC,
   Utf8,
   vectorFromArray,

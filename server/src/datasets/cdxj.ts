@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { endSink, writeToSink } from './sink-writes';
+import { destroySink, endSink, writeToSink } from './sink-writes';
 import { surtKey } from './surt';
 
 /**
@@ -113,7 +113,7 @@ export function createCdxjWriter(
     },
     async discard(reason) {
       held = [];
-      sink.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+      destroySink(sink, reason);
       if (runDirectory) await rm(runDirectory, { recursive: true, force: true });
     },
   };

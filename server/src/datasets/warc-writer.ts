@@ -235,7 +235,10 @@ function contentRecord(record: {
     ...record.links,
     ['WARC-Block-Digest', `sha256:${digest}`],
     ['WARC-Payload-Digest', `sha256:${digest}`],
-    ...record.extraHeaders.map(([name, value]): [string, string] => [name, headerValue(value)]),
+    // An empty value is dropped: readers (warcio among them) skip such a header line anyway.
+    ...record.extraHeaders
+      .map(([name, value]): [string, string] => [name, headerValue(value).trim()])
+      .filter(([, value]) => value !== ''),
     ['Content-Type', record.contentType],
     ['Content-Length', String(record.block.length)],
   ];

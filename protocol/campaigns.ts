@@ -63,10 +63,26 @@ export const campaignCountsSchema = z.object({
   failed: z.number().int(),
 });
 
+/**
+ * Where a campaign or project stands: `active` hands out work, `paused` hands out none until resumed,
+ * `cancelled` never again (its queued work failed as cancelled), `complete` is active with nothing left to do.
+ * Leases already handed out may finish in every state: their uploads are accepted and paid.
+ */
+export const workStateSchema = z.enum(['active', 'paused', 'cancelled', 'complete']);
+export type WorkState = z.infer<typeof workStateSchema>;
+
+/** `GET /v1/campaigns`, `GET /v1/projects`: newest first; `before` is the `next` of the previous page. */
+export const buyerListQuerySchema = z.object({
+  before: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type BuyerListQuery = z.infer<typeof buyerListQuerySchema>;
+
 export const campaignSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   createdAt: isoDateSchema,
+  state: workStateSchema,
   keepRawHtml: z.boolean(),
   maxDepth: z.number().int(),
   maxPages: z.number().int().nullable(),
@@ -84,6 +100,14 @@ export const campaignCreatedSchema = z.object({
 });
 export type CampaignCreated = z.infer<typeof campaignCreatedSchema>;
 
+/** `GET /v1/campaigns`: the buyer's campaigns, newest first. */
+export const campaignListSchema = z.object({
+  campaigns: z.array(campaignSchema),
+  /** Pass as `before` for the next (older) campaigns; null at the end. */
+  next: z.string().nullable(),
+});
+export type CampaignList = z.infer<typeof campaignListSchema>;
+
 /** What became of URLs added to a campaign: `duplicates` counts repeats in the request and URLs it had already. */
 export const campaignUrlsAddedSchema = campaignCreatedSchema.omit({ campaign: true });
 export type CampaignUrlsAdded = z.infer<typeof campaignUrlsAddedSchema>;
@@ -92,12 +116,20 @@ export type CampaignUrlsAdded = z.infer<typeof campaignUrlsAddedSchema>;
 export const campaignPagesQuerySchema = z.object({
   after: z.coerce.number().int().nonnegative().default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** `html` adds each page's raw HTML (when the campaign kept it); such pages come at most `maxPagesWithHtml` at a time. */
+  include: z.enum(['html']).optional(),
 });
+export type CampaignPagesQuery = z.input<typeof campaignPagesQuerySchema>;
+
+/** Most pages one answer carries with their HTML (up to 20 MB each): the list stays a sane size. */
+export const maxPagesWithHtml = 20;
 
 export const storedPageSchema = z.object({
   id: z.number().int(),
   url: z.string(),
   finalUrl: z.string(),
+  httpStatus: z.number().int(),
+  contentType: z.string(),
   fetchedAt: isoDateSchema,
   title: z.string(),
   text: z.string(),
@@ -106,6 +138,12 @@ export const storedPageSchema = z.object({
   /** Pseudonymous: the device address, never a person. */
   device: z.string(),
   verification: z.enum(['unverified', 'verified', 'rejected', 'duplicate']),
+  /** The page's links as the device uploaded them (collected only while the campaign follows links). */
+  links: z.array(z.string()),
+  /** Whether raw HTML was kept for this page (the campaign's `keepRawHtml`). */
+  hasHtml: z.boolean(),
+  /** The raw HTML, with `include=html` or from `GET /v1/campaigns/{id}/pages/{pageId}`; else null. */
+  html: z.string().nullable(),
 });
 export type StoredPage = z.infer<typeof storedPageSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { workStateSchema } from './campaigns';
 import { isoDateSchema } from './primitives';
 
 /** What a labeler is asked to give for each item of a project. */
@@ -93,6 +94,7 @@ export const projectSchema = z.object({
   overlap: z.number().int(),
   goldRate: z.number(),
   createdAt: isoDateSchema,
+  state: workStateSchema,
   progress: z.object({
     items: z.number().int(),
     goldItems: z.number().int(),
@@ -118,6 +120,14 @@ export const projectSchema = z.object({
   }),
 });
 export type Project = z.infer<typeof projectSchema>;
+
+/** `GET /v1/projects`: the buyer's projects, newest first. */
+export const projectListSchema = z.object({
+  projects: z.array(projectSchema),
+  /** Pass as `before` for the next (older) projects; null at the end. */
+  next: z.string().nullable(),
+});
+export type ProjectList = z.infer<typeof projectListSchema>;
 
 export const itemsAddedSchema = z.object({
   added: z.number().int(),
@@ -188,6 +198,8 @@ export const projectLabelsSchema = z.object({
   items: z.array(
     z.object({
       id: z.string(),
+      /** The item as the buyer gave it. */
+      content: itemContentSchema,
       gold: z.boolean(),
       complete: z.boolean(),
       aggregate: z.object({ label: z.string(), confidence: z.number(), method: z.enum(['ds', 'mv', 'bt']) }).nullable(),

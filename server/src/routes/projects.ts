@@ -1,3 +1,4 @@
+import { buyerListQuerySchema } from '@protocol/campaigns';
 import { BaseError, errorBodySchema } from '@protocol/errors';
 import {
   itemsAddedSchema,
@@ -6,6 +7,7 @@ import {
   projectCreatedSchema,
   projectCreateSchema,
   projectLabelsSchema,
+  projectListSchema,
   projectSchema,
   taskLeaseRequestSchema,
   taskLeaseResponseSchema,
@@ -16,10 +18,19 @@ import type { AppContext } from '../app-context';
 import { buyerAuth } from '../plugins/buyer-auth';
 import { deviceSigned } from '../plugins/device-auth';
 import { labelerStanding } from '../services/labeler-quality';
-import { parseItemUpload, projectService } from '../services/project-service';
+import { type ProjectAction, parseItemUpload, projectService } from '../services/project-service';
 import { taskLeaseService } from '../services/task-lease-service';
 
 const projectParams = z.object({ projectId: z.uuid() });
+
+/** What each control does, as the API reference says it. */
+const controlSummaries: Record<ProjectAction, string> = {
+  pause:
+    'Pause a project: no new labeling tasks until resumed; tasks already out may be labeled, and those labels are kept and paid',
+  resume: 'Resume a paused project (409 conflict for a cancelled one)',
+  cancel:
+    'Cancel a project for good: its items are never handed out again (kept for the record); tasks already out may be labeled and are paid; it takes no more items',
+};
 
 /** Labeling: buyers' projects and items; labelers' task leases and standing. */
 export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
@@ -86,7 +97,13 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
         summary: `Add at most ${maxItemsPerRequest} items per request: a JSON array, {"items": [...]}, or JSONL (application/x-ndjson)`,
         params: projectParams,
         body: z.unknown(),
-        response: { 200: itemsAddedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema },
+        response: {
+          200: itemsAddedSchema,
+          400: errorBodySchema,
+          401: errorBodySchema,
+          404: errorBodySchema,
+          409: errorBodySchema,
+        },
       },
     },
     async (request) => {
@@ -104,7 +121,8 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       ...asBuyer,
       schema: {
         ...buyerCommon,
-        summary: 'Aggregated labels with confidence, and every raw label (paged by item)',
+        summary:
+          'Each item with its content, its aggregated label with confidence, and every raw label (paged by item)',
         params: projectParams,
         querystring: z.object({
           after: z.coerce.number().int().nonnegative().default(0),
@@ -119,6 +137,40 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       return labels;
     },
   );
+
+  app.get(
+    '/v1/projects',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary: "The buyer's projects with their progress, newest first (pass next as before for older ones)",
+        querystring: buyerListQuerySchema,
+        response: { 200: projectListSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => projects.list(buyerOf(request), request.query),
+  );
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    app.post(
+      `/v1/projects/:projectId/${action}`,
+      {
+        ...asBuyer,
+        schema: {
+          ...buyerCommon,
+          summary: controlSummaries[action],
+          params: projectParams,
+          response: { 200: projectSchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+        },
+      },
+      async (request) => {
+        const project = await projects.control(buyerOf(request), request.params.projectId, action);
+        if (!project) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
+        return project;
+      },
+    );
+  }
 
   app.post(
     '/v1/tasks/lease',

@@ -1,9 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Campaign, CampaignCreated, CampaignUrlsAdded, RejectedUrl, StoredPage } from '@protocol/campaigns';
+import {
+  type BuyerListQuery,
+  type Campaign,
+  type CampaignCreated,
+  type CampaignList,
+  type CampaignUrlsAdded,
+  maxPagesWithHtml,
+  type RejectedUrl,
+  type StoredPage,
+} from '@protocol/campaigns';
+import { BaseError } from '@protocol/errors';
 import { checkUrl } from '@protocol/url-guard';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { decodeListCursor, encodeListCursor, listCursorSql } from './list-cursor';
 import { robotsRules } from './robots-service';
 
 interface CampaignInput {
@@ -81,6 +92,12 @@ export async function enqueueJobs(
   options: { recordRefusals?: boolean } = {},
 ): Promise<{ added: number; rejected: RejectedUrl[] }> {
   if (jobs.length === 0) return { added: 0, rejected: [] };
+  const campaign = await tx.query<{ state: string }>('select state from campaigns where id = $1', [campaignId]);
+  const state = campaign[0]?.state ?? 'active';
+  // A cancelled campaign takes no more work (links found by its last live leases are dropped); a paused
+  // one keeps what it is given, held out of the leasable index until it is resumed.
+  if (state === 'cancelled') return { added: 0, rejected: [] };
+  const held = state !== 'active';
   // Sorted, so two transactions adding the same new origins take their unique-index locks in one order.
   const origins = [...new Set(jobs.map((job) => job.origin))].sort();
   await tx.query(
@@ -122,11 +139,11 @@ export async function enqueueJobs(
     }
     if (chunk.length === 0) continue;
     const rows = await tx.query(
-      `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots)
-       select $1, u, o, d, 1, 1 from unnest($2::text[], $3::text[], $4::int[]) as t(u, o, d)
+      `insert into jobs (campaign_id, url, origin, depth, copies_wanted, open_slots, held)
+       select $1, u, o, d, 1, 1, $5 from unnest($2::text[], $3::text[], $4::int[]) as t(u, o, d)
        on conflict (campaign_id, url) where audit_of_page is null and for_device is null do nothing
        returning id`,
-      [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth)],
+      [campaignId, chunk.map((job) => job.url), chunk.map((job) => job.origin), chunk.map((job) => job.depth), held],
     );
     added += rows.length;
   }
@@ -149,7 +166,166 @@ export async function enqueueJobs(
   return { added, rejected };
 }
 
+/** A buyer's control over a campaign: `POST /v1/campaigns/:id/pause|resume|cancel`. */
+export type CampaignAction = 'pause' | 'resume' | 'cancel';
+
+/**
+ * Jobs held or released per statement when a campaign is paused, resumed or cancelled: each chunk
+ * commits on its own and the event loop runs between chunks, so a campaign of a million jobs never
+ * holds PGlite's one connection (or many row locks) for long. The campaign's state changes first and
+ * is what leasing obeys, so a pause takes effect at once; a chunk that finds the state changed again
+ * (a resume racing a pause) touches nothing, so the last word wins.
+ */
+const holdChunk = 5000;
+
+/** Holds (or releases) a chunk of the campaign's unfinished jobs while its state still asks for it; returns how many. */
+async function holdJobs(db: Database, campaignId: string, hold: boolean): Promise<number> {
+  const rows = await db.query(
+    `update jobs set held = $2
+      where id in (select id from jobs where campaign_id = $1 and held <> $2 and state in ('queued', 'fetched')
+                    order by id limit $3)
+        and exists (select 1 from campaigns c where c.id = $1 and (c.state = 'active') <> $2)
+      returning 1`,
+    [campaignId, hold, holdChunk],
+  );
+  return rows.length;
+}
+
+/**
+ * Cancels a chunk of the campaign's unfinished jobs: queued jobs fail as `campaign_cancelled` (kept
+ * for the record), fetched ones keep their pages; all are held and take no further lease. Leases
+ * already out may still deliver: ingest stores and pays those pages, it never re-opens the job.
+ */
+async function cancelJobs(db: Database, campaignId: string): Promise<number> {
+  const rows = await db.query(
+    `update jobs set held = true, open_slots = 0,
+            state = case when state = 'queued' then 'failed' else state end,
+            failure_reason = case when state = 'queued' then $2 else failure_reason end
+      where id in (select id from jobs where campaign_id = $1 and (state = 'queued' or (state = 'fetched' and not held))
+                    order by id limit $3)
+      returning 1`,
+    [campaignId, cancelledReason, holdChunk],
+  );
+  return rows.length;
+}
+
+/** The failure reason of jobs a cancellation ended before they were fetched. */
+export const cancelledReason = 'campaign_cancelled: the buyer cancelled the campaign before this page was fetched';
+
+interface CampaignRow {
+  id: string;
+  name: string;
+  created_at: Date;
+  cursor: string;
+  state: 'active' | 'paused' | 'cancelled';
+  keep_raw_html: boolean;
+  max_depth: number;
+  max_pages: number | null;
+}
+
+const campaignColumns = `id, name, created_at, ${listCursorSql('created_at')} as cursor, state, keep_raw_html, max_depth, max_pages`;
+
+/**
+ * Campaign records with their progress for any number of campaigns in two queries (counts by bucket,
+ * and the top failure reasons per campaign), never one query per campaign.
+ */
+async function withProgress(db: Database, rows: readonly CampaignRow[]): Promise<Campaign[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  // `busy` counts what keeps a campaign from being complete: work not yet handed out, or out on a lease.
+  const counts = await db.query<{ campaign_id: string; bucket: string; count: number; busy: number }>(
+    `select j.campaign_id::text as campaign_id,
+            case when j.state = 'queued' and live.any then 'leased' else j.state end as bucket,
+            count(*)::int as count,
+            count(*) filter (where j.state = 'queued' or (j.state = 'fetched' and j.open_slots > 0) or live.any)::int as busy
+       from jobs j
+       cross join lateral (select exists (select 1 from assignments a where a.job_id = j.id and a.state = 'leased') as any) live
+      where j.campaign_id = any($1::uuid[]) group by 1, 2`,
+    [ids],
+  );
+  const failures = await db.query<{ campaign_id: string; reason: string; count: number }>(
+    `select campaign_id, reason, count from (
+       select campaign_id::text as campaign_id, coalesce(failure_reason, 'unknown') as reason, count(*)::int as count,
+              row_number() over (partition by campaign_id order by count(*) desc, coalesce(failure_reason, 'unknown')) as rank
+         from jobs where campaign_id = any($1::uuid[]) and state = 'failed'
+        group by jobs.campaign_id, coalesce(failure_reason, 'unknown')) ranked
+      where rank <= 20 order by campaign_id, count desc, reason`,
+    [ids],
+  );
+  return rows.map((row) => {
+    const mine = counts.filter((entry) => entry.campaign_id === row.id);
+    const count = (bucket: string) => mine.find((entry) => entry.bucket === bucket)?.count ?? 0;
+    const busy = mine.reduce((sum, entry) => sum + entry.busy, 0);
+    return {
+      id: row.id,
+      name: row.name,
+      createdAt: row.created_at.toISOString(),
+      // Complete is derived, not stored: ingest, lease expiry, the robots worker and added URLs all
+      // change what is left, and none of them has to remember to update the campaign.
+      state: row.state === 'active' && busy === 0 ? 'complete' : row.state,
+      keepRawHtml: row.keep_raw_html,
+      maxDepth: row.max_depth,
+      maxPages: row.max_pages,
+      counts: {
+        queued: count('queued'),
+        leased: count('leased'),
+        fetched: count('fetched'),
+        verified: count('verified'),
+        failed: count('failed'),
+      },
+      failures: failures
+        .filter((entry) => entry.campaign_id === row.id)
+        .map((entry) => ({ reason: entry.reason, count: entry.count })),
+    };
+  });
+}
+
+interface PageRow {
+  id: number;
+  url: string;
+  final_url: string;
+  http_status: number;
+  content_type: string;
+  fetched_at: Date;
+  title: string;
+  text: string;
+  lang: string | null;
+  text_sha256: string;
+  device: string;
+  verification: StoredPage['verification'];
+  links: string | null;
+  has_html: boolean;
+  html: string | null;
+}
+
+/** The page columns a buyer reads; the HTML itself only when asked for (it may be megabytes a page). */
+const pageColumns = (withHtml: boolean) =>
+  `id::float8 as id, url, final_url, http_status, content_type, fetched_at, title, text, lang, text_sha256, device,
+   verification, links::text as links, html is not null as has_html, ${withHtml ? 'html' : 'null::text as html'}`;
+
+const toStoredPage = (row: PageRow): StoredPage => ({
+  id: row.id,
+  url: row.url,
+  finalUrl: row.final_url,
+  httpStatus: row.http_status,
+  contentType: row.content_type,
+  fetchedAt: row.fetched_at.toISOString(),
+  title: row.title,
+  text: row.text,
+  lang: row.lang,
+  textSha256: row.text_sha256,
+  device: row.device,
+  verification: row.verification,
+  // Pages stored before links were kept have none recorded.
+  links: row.links === null ? [] : (JSON.parse(row.links) as string[]),
+  hasHtml: row.has_html,
+  html: row.html,
+});
+
 export function campaignService(db: Database, settings: ScrapingSettings) {
+  const owned = async (buyerId: string, id: string) =>
+    (await db.query('select 1 from campaigns where id = $1 and buyer_id = $2', [id, buyerId])).length > 0;
+
   return {
     /** Creates a campaign for a buyer from URLs and seeds; every refused URL comes back with its reason. */
     async create(buyerId: string, input: CampaignInput): Promise<CampaignCreated> {
@@ -183,12 +359,17 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
      * undefined when the campaign is not theirs. URLs it has already count as duplicates.
      */
     async addUrls(buyerId: string, id: string, urls: readonly string[]): Promise<CampaignUrlsAdded | undefined> {
-      const owned = await db.query<{ max_pages: number | null }>(
-        'select max_pages from campaigns where id = $1 and buyer_id = $2',
+      const owned = await db.query<{ max_pages: number | null; state: string }>(
+        'select max_pages, state from campaigns where id = $1 and buyer_id = $2',
         [id, buyerId],
       );
       const campaign = owned[0];
       if (!campaign) return undefined;
+      if (campaign.state === 'cancelled') {
+        throw new BaseError('conflict', `Campaign ${id} is cancelled: it takes no more URLs.`, {
+          details: { state: 'cancelled' },
+        });
+      }
       const vetted = await vetUrls(urls, settings);
       const known = new Set(
         (
@@ -225,86 +406,83 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
     async pages(
       buyerId: string,
       id: string,
-      query: { after: number; limit: number },
+      query: { after: number; limit: number; include?: 'html' | undefined },
     ): Promise<{ pages: StoredPage[]; next: number | null } | undefined> {
-      const owned = await db.query('select 1 from campaigns where id = $1 and buyer_id = $2', [id, buyerId]);
-      if (owned.length === 0) return undefined;
-      const rows = await db.query<{
-        id: number;
-        url: string;
-        final_url: string;
-        fetched_at: Date;
-        title: string;
-        text: string;
-        lang: string | null;
-        text_sha256: string;
-        device: string;
-        verification: StoredPage['verification'];
-      }>(
-        `select id::float8 as id, url, final_url, fetched_at, title, text, lang, text_sha256, device, verification
-           from pages where campaign_id = $1 and id > $2 order by id limit $3`,
-        [id, query.after, query.limit],
+      if (!(await owned(buyerId, id))) return undefined;
+      const withHtml = query.include === 'html';
+      const limit = withHtml ? Math.min(query.limit, maxPagesWithHtml) : query.limit;
+      const rows = await db.query<PageRow>(
+        `select ${pageColumns(withHtml)} from pages where campaign_id = $1 and id > $2 order by id limit $3`,
+        [id, query.after, limit],
       );
       return {
-        pages: rows.map((row) => ({
-          id: row.id,
-          url: row.url,
-          finalUrl: row.final_url,
-          fetchedAt: row.fetched_at.toISOString(),
-          title: row.title,
-          text: row.text,
-          lang: row.lang,
-          textSha256: row.text_sha256,
-          device: row.device,
-          verification: row.verification,
-        })),
-        next: rows.length === query.limit ? (rows.at(-1)?.id ?? null) : null,
+        pages: rows.map(toStoredPage),
+        next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
       };
+    },
+
+    /** One stored page with its raw HTML (when kept); undefined when the campaign is not theirs or has no such page. */
+    async page(buyerId: string, id: string, pageId: number): Promise<StoredPage | undefined> {
+      const rows = await db.query<PageRow>(
+        `select ${pageColumns(true)} from pages
+          where id = $3 and campaign_id = $1 and exists (select 1 from campaigns c where c.id = $1 and c.buyer_id = $2)`,
+        [id, buyerId, pageId],
+      );
+      return rows[0] ? toStoredPage(rows[0]) : undefined;
     },
 
     /** A campaign with its progress, or undefined when it is not this buyer's. */
     async get(buyerId: string, id: string): Promise<Campaign | undefined> {
-      const rows = await db.query<{
-        id: string;
-        name: string;
-        created_at: Date;
-        keep_raw_html: boolean;
-        max_depth: number;
-        max_pages: number | null;
-      }>('select * from campaigns where id = $1 and buyer_id = $2', [id, buyerId]);
-      const row = rows[0];
-      if (!row) return undefined;
-      const counts = await db.query<{ bucket: string; count: number }>(
-        `select case
-                  when j.state = 'queued' and exists (
-                    select 1 from assignments a where a.job_id = j.id and a.state = 'leased') then 'leased'
-                  else j.state end as bucket,
-                count(*)::int as count
-           from jobs j where j.campaign_id = $1 group by 1`,
-        [id],
+      const rows = await db.query<CampaignRow>(
+        `select ${campaignColumns} from campaigns where id = $1 and buyer_id = $2`,
+        [id, buyerId],
       );
-      const count = (bucket: string) => counts.find((entry) => entry.bucket === bucket)?.count ?? 0;
-      const failures = await db.query<{ reason: string; count: number }>(
-        `select coalesce(failure_reason, 'unknown') as reason, count(*)::int as count
-           from jobs where campaign_id = $1 and state = 'failed' group by 1 order by 2 desc, 1 limit 20`,
-        [id],
+      return (await withProgress(db, rows))[0];
+    },
+
+    /** The buyer's campaigns, newest first, keyset paged by (created_at, id). */
+    async list(buyerId: string, query: BuyerListQuery): Promise<CampaignList> {
+      const before = query.before === undefined ? null : decodeListCursor(query.before);
+      const rows = await db.query<CampaignRow>(
+        `select ${campaignColumns} from campaigns
+          where buyer_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+          order by created_at desc, id desc limit $4`,
+        [buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit],
       );
+      const last = rows.at(-1);
       return {
-        id: row.id,
-        name: row.name,
-        createdAt: row.created_at.toISOString(),
-        keepRawHtml: row.keep_raw_html,
-        maxDepth: row.max_depth,
-        maxPages: row.max_pages,
-        counts: {
-          queued: count('queued'),
-          leased: count('leased'),
-          fetched: count('fetched'),
-          verified: count('verified'),
-          failed: count('failed'),
-        },
-        failures,
+        campaigns: await withProgress(db, rows),
+        next: rows.length === query.limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
       };
+    },
+
+    /**
+     * Pauses, resumes or cancels a buyer's campaign and returns it; undefined when it is not theirs.
+     * Pausing or resuming twice is harmless; a cancelled campaign stays cancelled (409 to resume or pause it).
+     */
+    async control(buyerId: string, id: string, action: CampaignAction): Promise<Campaign | undefined> {
+      const target = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'cancelled';
+      // The update alone decides (it re-reads a row another control just changed), so a cancel racing
+      // a resume cannot leave a cancelled campaign active; `owner` only tells 404 from 409.
+      const rows = await db.query<{ owner: boolean; changed: boolean }>(
+        `with changed as (update campaigns set state = $3 where id = $1 and buyer_id = $2 and state <> 'cancelled'
+                           returning 1)
+         select exists (select 1 from campaigns where id = $1 and buyer_id = $2) as owner,
+                exists (select 1 from changed) as changed`,
+        [id, buyerId, target],
+      );
+      if (!rows[0]?.owner) return undefined;
+      if (!rows[0].changed && target !== 'cancelled') {
+        throw new BaseError('conflict', `Campaign ${id} is cancelled; a cancelled campaign cannot be ${action}d.`, {
+          details: { state: 'cancelled' },
+        });
+      }
+      for (;;) {
+        const done = target === 'cancelled' ? await cancelJobs(db, id) : await holdJobs(db, id, target === 'paused');
+        if (done < holdChunk) break;
+        await yieldToEventLoop();
+      }
+      return this.get(buyerId, id);
     },
   };
 }

@@ -404,14 +404,15 @@ async function insertPages(tx: Queryable, device: string, pages: readonly Stored
   const column = <T>(pick: (page: StoredPage) => T) => pages.map(pick);
   const rows = await tx.query<{ id: string; job_id: string }>(
     `insert into pages (job_id, assignment_id, device, campaign_id, url, final_url, http_status, content_type,
-                        fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
+                        fetched_at, bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification, links)
      select t.job_id::bigint, t.assignment_id::bigint, $1, t.campaign_id::uuid, t.url, t.final_url, t.http_status,
             t.content_type, t.fetched_at::timestamptz, t.bytes_fetched, t.title, t.text, t.lang, t.canonical_url,
-            t.text_sha256, t.html, t.verification
+            t.text_sha256, t.html, t.verification, t.links::jsonb
        from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::int[], $8::text[], $9::text[],
-                   $10::text[]::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+                   $10::text[]::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+                   $18::text[])
          as t(job_id, assignment_id, campaign_id, url, final_url, http_status, content_type, fetched_at,
-              bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification)
+              bytes_fetched, title, text, lang, canonical_url, text_sha256, html, verification, links)
      on conflict (job_id, device) do nothing
      returning id::text as id, job_id::text as job_id`,
     [
@@ -432,6 +433,8 @@ async function insertPages(tx: Queryable, device: string, pages: readonly Stored
       column((p) => p.textSha256),
       column((p) => (p.job.keep_raw_html && p.page.html !== undefined ? p.page.html : null)),
       column((p) => (p.surplus ? 'duplicate' : 'unverified')),
+      // As uploaded (protocol/results.ts bounds them: 5,000 links of 4,096 characters at most), for the buyer to read.
+      column((p) => JSON.stringify(p.page.links)),
     ],
   );
   return new Map(rows.map((row) => [row.job_id, row.id]));

@@ -4,13 +4,19 @@ import type { ScrapingSettings } from '../scraping-settings';
 import { trustToVerify } from '../verification/audit-rules';
 
 /**
- * The conditions under which a job may go to `$1` (the device): open, ready, not already this
- * device's, and not an audit of this device's own page. Audits go only to devices with a record of
- * passed audits (trust at least what earning needs): a fresh device, perhaps the audited device's own
- * twin, never checks anyone; until one qualifies, the server does.
+ * The conditions under which a job may go to `$1` (the device): open, ready, of an active campaign,
+ * not already this device's, and not an audit of this device's own page. Audits go only to devices
+ * with a record of passed audits (trust at least what earning needs): a fresh device, perhaps the
+ * audited device's own twin, never checks anyone; until one qualifies, the server does.
+ *
+ * A paused or cancelled campaign's jobs are `held`, which takes them out of the `jobs_leasable`
+ * partial index, so they cost the lease query nothing. The campaign's state is checked as well (a
+ * primary-key probe per candidate) because it is the rule: a job inserted while its campaign was being
+ * paused, or not yet reached by a pause that holds jobs in chunks, is still never leased.
  */
 const leasableJob = `
-  j.open_slots > 0 and j.state in ('queued', 'fetched') and j.available_at <= now()
+  j.open_slots > 0 and j.state in ('queued', 'fetched') and not j.held and j.available_at <= now()
+  and exists (select 1 from campaigns lc where lc.id = j.campaign_id and lc.state = 'active')
   and (j.not_for_device is null or j.not_for_device <> $1)
   and (j.audit_of_page is null or (select d.trust from devices d where d.address = $1) >= ${trustToVerify})
   and not exists (select 1 from assignments a where a.job_id = j.id and a.device = $1 and a.state <> 'expired')`;

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { BuyerListQuery } from '@protocol/campaigns';
 import { BaseError } from '@protocol/errors';
 import { itemProblem } from '@protocol/label-rules';
 import {
   type ItemContent,
+  itemContentSchema,
   type LabelSchema,
   labelSchemaSchema,
   labelValueSchema,
@@ -11,6 +13,7 @@ import {
   type Project,
   type ProjectCreated,
   type ProjectLabels,
+  type ProjectList,
   projectItemInputSchema,
   tooManyItems,
 } from '@protocol/labeling';
@@ -19,6 +22,7 @@ import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { decodeListCursor, encodeListCursor, listCursorSql } from './list-cursor';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
 
@@ -30,7 +34,15 @@ interface ProjectRow {
   overlap: number;
   gold_rate: number;
   created_at: Date;
+  cursor: string;
+  state: 'active' | 'paused' | 'cancelled';
 }
+
+const projectColumns = `id, name, instructions, label_schema, overlap, gold_rate, created_at,
+  ${listCursorSql('created_at')} as cursor, state`;
+
+/** A buyer's control over a project: `POST /v1/projects/:id/pause|resume|cancel`. */
+export type ProjectAction = 'pause' | 'resume' | 'cancel';
 
 /**
  * Items checked and inserted per step: one multi-row insert in its own transaction, with the event
@@ -168,67 +180,110 @@ export function parseItemUpload(
 }
 
 export function projectService(db: Database, settings: Pick<ScrapingSettings, 'testOrigins'>) {
-  /** Each labeler's left/right tendency over the project's pairwise labels, from the recorded order. */
-  const pairwiseBias = async (projectId: string) => {
-    const rows = await db.query<{ device: string; item_id: string; value: string; shown_left: 'a' | 'b' }>(
-      `select device, item_id::text as item_id, value, shown_left from labels
-        where project_id = $1 and shown_left is not null`,
-      [projectId],
+  /** Each labeler's left/right tendency over each pairwise project's labels, from the recorded order. */
+  const pairwiseBias = async (projectIds: readonly string[]) => {
+    const byProject = new Map<string, NonNullable<Project['progress']['positionBias']>>();
+    if (projectIds.length === 0) return byProject;
+    const rows = await db.query<{
+      project_id: string;
+      device: string;
+      item_id: string;
+      value: string;
+      shown_left: 'a' | 'b';
+    }>(
+      `select project_id::text as project_id, device, item_id::text as item_id, value, shown_left from labels
+        where project_id = any($1::uuid[]) and shown_left is not null`,
+      [projectIds],
     );
-    const labels = rows.map((row) => ({
-      worker: row.device,
-      item: row.item_id,
-      a: `${row.item_id}:a`,
-      b: `${row.item_id}:b`,
-      preferred: (JSON.parse(row.value) as { preferred: 'a' | 'b' | 'tie' }).preferred,
-      shownLeft: row.shown_left,
-    }));
-    return positionBias(labels).map((bias) => ({
-      labeler: bias.worker,
-      decisive: bias.decisive,
-      leftShare: bias.leftShare,
-      biased: bias.biased,
-    }));
+    for (const projectId of projectIds) {
+      const labels = rows
+        .filter((row) => row.project_id === projectId)
+        .map((row) => ({
+          worker: row.device,
+          item: row.item_id,
+          a: `${row.item_id}:a`,
+          b: `${row.item_id}:b`,
+          preferred: (JSON.parse(row.value) as { preferred: 'a' | 'b' | 'tie' }).preferred,
+          shownLeft: row.shown_left,
+        }));
+      byProject.set(
+        projectId,
+        positionBias(labels).map((bias) => ({
+          labeler: bias.worker,
+          decisive: bias.decisive,
+          leftShare: bias.leftShare,
+          biased: bias.biased,
+        })),
+      );
+    }
+    return byProject;
   };
 
-  const toProject = async (row: ProjectRow): Promise<Project> => {
+  /**
+   * Project records with their progress for any number of projects in a fixed number of queries
+   * (grouped counts, and one read of the pairwise projects' labels), never one query per project.
+   */
+  const withProgress = async (rows: readonly ProjectRow[]): Promise<Project[]> => {
+    if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
     const counts = await db.query<{
+      project_id: string;
       items: number;
       gold_items: number;
       complete: number;
+      complete_work: number;
       labels: number;
       labelers: number;
       agreement: number | null;
     }>(
-      `select
-         (select count(*)::int from project_items where project_id = $1 and gold_answer is null) as items,
-         (select count(*)::int from project_items where project_id = $1 and gold_answer is not null) as gold_items,
-         (select count(*)::int from project_items where project_id = $1 and complete) as complete,
-         (select count(*)::int from labels where project_id = $1) as labels,
-         (select count(distinct device)::int from labels where project_id = $1) as labelers,
-         (select avg(confidence)::float8 from aggregated_labels where project_id = $1) as agreement`,
-      [row.id],
+      `with items as (
+         select project_id, count(*) filter (where gold_answer is null)::int as items,
+                count(*) filter (where gold_answer is not null)::int as gold_items,
+                count(*) filter (where complete)::int as complete,
+                count(*) filter (where gold_answer is null and complete)::int as complete_work
+           from project_items where project_id = any($1::uuid[]) group by project_id),
+       labeled as (
+         select project_id, count(*)::int as labels, count(distinct device)::int as labelers
+           from labels where project_id = any($1::uuid[]) group by project_id),
+       agreed as (
+         select project_id, avg(confidence)::float8 as agreement
+           from aggregated_labels where project_id = any($1::uuid[]) group by project_id)
+       select p.id::text as project_id, coalesce(i.items, 0) as items, coalesce(i.gold_items, 0) as gold_items,
+              coalesce(i.complete, 0) as complete, coalesce(i.complete_work, 0) as complete_work,
+              coalesce(l.labels, 0) as labels, coalesce(l.labelers, 0) as labelers, a.agreement
+         from unnest($1::uuid[]) as p(id)
+         left join items i on i.project_id = p.id
+         left join labeled l on l.project_id = p.id
+         left join agreed a on a.project_id = p.id`,
+      [ids],
     );
-    const count = counts[0];
-    const labelSchema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
-    return {
-      id: row.id,
-      name: row.name,
-      instructions: row.instructions,
-      labelSchema,
-      overlap: row.overlap,
-      goldRate: row.gold_rate,
-      createdAt: row.created_at.toISOString(),
-      progress: {
-        items: count?.items ?? 0,
-        goldItems: count?.gold_items ?? 0,
-        itemsComplete: count?.complete ?? 0,
-        labels: count?.labels ?? 0,
-        labelers: count?.labelers ?? 0,
-        agreement: count?.agreement ?? null,
-        positionBias: labelSchema.type === 'pairwise' ? await pairwiseBias(row.id) : null,
-      },
-    };
+    const schemas = new Map(rows.map((row) => [row.id, labelSchemaSchema.parse(JSON.parse(row.label_schema))]));
+    const bias = await pairwiseBias(ids.filter((id) => schemas.get(id)?.type === 'pairwise'));
+    return rows.map((row) => {
+      const count = counts.find((entry) => entry.project_id === row.id);
+      const labelSchema = schemas.get(row.id) as LabelSchema;
+      const items = count?.items ?? 0;
+      return {
+        id: row.id,
+        name: row.name,
+        instructions: row.instructions,
+        labelSchema,
+        overlap: row.overlap,
+        goldRate: row.gold_rate,
+        createdAt: row.created_at.toISOString(),
+        // Complete is derived: every (non-gold) item has its labels. Items added later make it active again.
+        state: row.state === 'active' && items > 0 && (count?.complete_work ?? 0) === items ? 'complete' : row.state,
+        progress: {
+          items,
+          goldItems: count?.gold_items ?? 0,
+          itemsComplete: count?.complete ?? 0,
+          labels: count?.labels ?? 0,
+          labelers: count?.labelers ?? 0,
+          agreement: count?.agreement ?? null,
+          positionBias: labelSchema.type === 'pairwise' ? (bias.get(row.id) ?? []) : null,
+        },
+      };
+    });
   };
 
   return {
@@ -256,12 +311,17 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
     },
 
     async addItems(buyerId: string, projectId: string, items: readonly unknown[]) {
-      const rows = await db.query<ProjectRow>('select * from projects where id = $1 and buyer_id = $2', [
-        projectId,
-        buyerId,
-      ]);
+      const rows = await db.query<ProjectRow>(
+        `select ${projectColumns} from projects where id = $1 and buyer_id = $2`,
+        [projectId, buyerId],
+      );
       const row = rows[0];
       if (!row) return undefined;
+      if (row.state === 'cancelled') {
+        throw new BaseError('conflict', `Project ${projectId} is cancelled: it takes no more items.`, {
+          details: { state: 'cancelled' },
+        });
+      }
       const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
       return insertItems(db, projectId, schema, items, settings);
     },
@@ -277,13 +337,14 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
       const items = await db.query<{
         id: number;
         external_id: string;
+        content: string;
         gold: boolean;
         complete: boolean;
         label: string | null;
         confidence: number | null;
         method: 'ds' | 'mv' | 'bt' | null;
       }>(
-        `select i.id::float8 as id, i.external_id, i.gold_answer is not null as gold, i.complete,
+        `select i.id::float8 as id, i.external_id, i.content, i.gold_answer is not null as gold, i.complete,
                 a.label, a.confidence, a.method
            from project_items i left join aggregated_labels a on a.item_id = i.id
           where i.project_id = $1 and i.id > $2 order by i.id limit $3`,
@@ -297,6 +358,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
       return {
         items: items.map((item) => ({
           id: item.external_id,
+          content: itemContentSchema.parse(JSON.parse(item.content)),
           gold: item.gold,
           complete: item.complete,
           aggregate:
@@ -316,11 +378,55 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
     },
 
     async get(buyerId: string, projectId: string): Promise<Project | undefined> {
-      const rows = await db.query<ProjectRow>('select * from projects where id = $1 and buyer_id = $2', [
-        projectId,
-        buyerId,
-      ]);
-      return rows[0] ? toProject(rows[0]) : undefined;
+      const rows = await db.query<ProjectRow>(
+        `select ${projectColumns} from projects where id = $1 and buyer_id = $2`,
+        [projectId, buyerId],
+      );
+      return (await withProgress(rows))[0];
+    },
+
+    /** The buyer's projects, newest first, keyset paged by (created_at, id). */
+    async list(buyerId: string, query: BuyerListQuery): Promise<ProjectList> {
+      const before = query.before === undefined ? null : decodeListCursor(query.before);
+      const rows = await db.query<ProjectRow>(
+        `select ${projectColumns} from projects
+          where buyer_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+          order by created_at desc, id desc limit $4`,
+        [buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit],
+      );
+      const last = rows.at(-1);
+      return {
+        projects: await withProgress(rows),
+        next: rows.length === query.limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
+      };
+    },
+
+    /**
+     * Pauses, resumes or cancels a buyer's project and returns it; undefined when it is not theirs.
+     * Paused and cancelled projects hand out no task (task-lease-service.ts reads the state); tasks
+     * already out may still be labeled, and those labels are kept and paid. Pausing or resuming twice
+     * is harmless; a cancelled project stays cancelled (409 to resume or pause it).
+     */
+    async control(buyerId: string, projectId: string, action: ProjectAction): Promise<Project | undefined> {
+      const target = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'cancelled';
+      const rows = await db.query<{ owner: boolean; changed: boolean }>(
+        `with changed as (update projects set state = $3 where id = $1 and buyer_id = $2 and state <> 'cancelled'
+                           returning 1)
+         select exists (select 1 from projects where id = $1 and buyer_id = $2) as owner,
+                exists (select 1 from changed) as changed`,
+        [projectId, buyerId, target],
+      );
+      if (!rows[0]?.owner) return undefined;
+      if (!rows[0].changed && target !== 'cancelled') {
+        throw new BaseError(
+          'conflict',
+          `Project ${projectId} is cancelled; a cancelled project cannot be ${action}d.`,
+          {
+            details: { state: 'cancelled' },
+          },
+        );
+      }
+      return this.get(buyerId, projectId);
     },
   };
 }

@@ -90,11 +90,12 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
         const room = Math.min(max, settings.limits.taskLeasesPerDevice - (await lockLiveTaskLeases(tx, device)));
         const tasks: LeasedTask[] = [];
         for (let n = 0; n < room; n += 1) {
-          // The oldest project with real work left for this labeler (gold alone is no reason to
-          // hand out tasks); gold items are mixed in at that project's rate.
+          // The oldest active project with real work left for this labeler (gold alone is no reason to
+          // hand out tasks); gold items are mixed in at that project's rate. Paused and cancelled
+          // projects are skipped by the `projects_active` partial index before their items are looked at.
           const projects = await tx.query<{ id: string; gold_rate: number }>(
             `select p.id, p.gold_rate from projects p
-              where exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+              where p.state = 'active' and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
                               and i.gold_answer is null and ${hasRoom})
               order by p.created_at limit 1`,
             [device],

@@ -1,0 +1,36 @@
+import { BaseError } from '@protocol/errors';
+
+/**
+ * The opaque cursor of a buyer's newest-first lists (campaigns, projects): the last row's
+ * (created_at, id), keyset order. The time travels as PostgreSQL printed it, to the microsecond:
+ * a JavaScript Date keeps milliseconds only, and a cursor rounded to them would skip or repeat
+ * rows created within the same millisecond.
+ */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+/** SQL for a row's created_at as cursor text: UTC, microseconds, read back exactly by `::timestamptz`. */
+export const listCursorSql = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Encodes a cursor as base64url text: opaque to clients, who only pass it back as `before`. */
+export function encodeListCursor(cursor: ListCursor): string {
+  return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
+}
+
+/** Decodes a `before` parameter; anything not made by `encodeListCursor` is a 400 that says so. */
+export function decodeListCursor(text: string): ListCursor {
+  const [createdAt, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  if (rest.length > 0 || !createdAt || !id || !cursorTime.test(createdAt) || !uuid.test(id)) {
+    throw new BaseError(
+      'bad_request',
+      'before is not a cursor from this list: pass the next value of a previous page.',
+    );
+  }
+  return { createdAt, id };
+}

@@ -1,23 +1,20 @@
 import { healthSchema } from '@protocol/health';
 import { useQuery } from '@tanstack/react-query';
 import { useAccount, useConnect, useDisconnect } from 'wagmi';
+import { createApiClient } from '../api/api-client';
+import { Section } from '../layout/page-header';
+import { QueryError } from '../layout/query-error';
 
-async function fetchHealth() {
-  const response = await fetch('/health');
-  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
-  return healthSchema.parse(await response.json());
-}
+const publicApi = createApiClient({ apiKey: null });
 
 function ServerStatus() {
-  const health = useQuery({ queryKey: ['health'], queryFn: fetchHealth, refetchInterval: 5000 });
+  const health = useQuery({
+    queryKey: ['health'],
+    queryFn: () => publicApi.request('/health', healthSchema),
+    refetchInterval: 5000,
+  });
   if (health.isPending) return <p data-testid="server-status">Checking the server…</p>;
-  if (health.isError) {
-    return (
-      <p data-testid="server-status" className="text-red-700">
-        Server unreachable: {health.error.message}
-      </p>
-    );
-  }
+  if (health.isError) return <QueryError error={health.error} testId="server-status" />;
   const { data } = health;
   return (
     <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
@@ -72,23 +69,19 @@ function WalletPanel() {
   );
 }
 
-export function ConsoleApp() {
+/** The landing page: the server's health and the contributor's wallet (the wallet pages grow here later). */
+export function StatusPage() {
   return (
-    <main className="mx-auto max-w-3xl space-y-8 p-8">
-      <header>
-        <h1 className="text-2xl font-semibold">Gleaner console</h1>
-        <p className="text-stone-600">
-          Contributors link wallets and claim rewards; buyers manage campaigns, projects and datasets.
-        </p>
-      </header>
-      <section className="rounded-lg border bg-white p-5">
-        <h2 className="mb-3 font-medium">Server</h2>
+    <div className="space-y-6">
+      <p className="text-stone-600">
+        Contributors link wallets and claim rewards; buyers manage campaigns, projects and datasets.
+      </p>
+      <Section title="Server">
         <ServerStatus />
-      </section>
-      <section className="rounded-lg border bg-white p-5">
-        <h2 className="mb-3 font-medium">Wallet</h2>
+      </Section>
+      <Section title="Wallet">
         <WalletPanel />
-      </section>
+      </Section>
       <footer className="text-sm text-stone-500">
         API reference:{' '}
         <a className="underline" href="/docs">
@@ -99,6 +92,6 @@ export function ConsoleApp() {
           openapi.json
         </a>
       </footer>
-    </main>
+    </div>
   );
 }

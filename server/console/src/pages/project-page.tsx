@@ -1,0 +1,192 @@
+import type { Project } from '@protocol/labeling';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button } from '@ui/button';
+import { ProgressBar } from '@ui/progress-bar';
+import { Cell, Table } from '@ui/table';
+import { type FormEvent, useState } from 'react';
+import { describeError } from '../api/api-client';
+import { buyerApi, type WorkAction } from '../api/buyer-api';
+import { queryKeys } from '../api/query-keys';
+import { useApi } from '../auth/api-key-context';
+import { formatDateTime, formatShare } from '../layout/format';
+import { PageHeader, Section } from '../layout/page-header';
+import { QueryError } from '../layout/query-error';
+import { WorkControls } from '../layout/work-controls';
+import { WorkStateBadge } from '../layout/work-state';
+import { ItemsFileField, useItemsFile } from './items-file-field';
+import { labelerQuality } from './labeler-quality';
+import { itemsHint } from './new-project-page';
+import { RefusalTable } from './project-refusals';
+import { addItemsInBatches, type ProjectUpload, type SourcedItem } from './project-upload';
+
+/** One labeling project: progress, agreement, per-labeler quality, more items, and its controls. */
+export function ProjectPage({ projectId }: { projectId: string }) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const project = useQuery({
+    queryKey: queryKeys.project(projectId),
+    queryFn: () => buyerApi.project(api, projectId),
+    refetchInterval: (query) => (query.state.data?.state === 'active' ? 5000 : false),
+  });
+  const act = async (action: WorkAction) => {
+    const updated = await buyerApi.controlProject(api, projectId, action);
+    queryClient.setQueryData(queryKeys.project(projectId), updated);
+    await queryClient.invalidateQueries({ queryKey: queryKeys.projects });
+  };
+  if (project.isPending) return <p>Loading the project…</p>;
+  if (project.isError) return <QueryError error={project.error} />;
+  const { data } = project;
+  return (
+    <>
+      <PageHeader title={data.name}>
+        <WorkStateBadge state={data.state} />
+      </PageHeader>
+      <div className="space-y-6">
+        <Section title="Progress">
+          <ProgressBar label="Items labeled" value={data.progress.itemsComplete} max={data.progress.items} />
+          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
+            <dt className="text-stone-500">Items</dt>
+            <dd>
+              {data.progress.items} ({data.progress.goldItems} gold)
+            </dd>
+            <dt className="text-stone-500">Labels</dt>
+            <dd>{data.progress.labels}</dd>
+            <dt className="text-stone-500">Labelers</dt>
+            <dd>{data.progress.labelers}</dd>
+            <dt className="text-stone-500">Agreement (mean confidence)</dt>
+            <dd data-testid="agreement">{formatShare(data.progress.agreement)}</dd>
+            <dt className="text-stone-500">Labels per item</dt>
+            <dd>{data.overlap}</dd>
+            <dt className="text-stone-500">Gold share</dt>
+            <dd>{formatShare(data.goldRate)}</dd>
+            <dt className="text-stone-500">Schema</dt>
+            <dd>{describeSchema(data)}</dd>
+            <dt className="text-stone-500">Created</dt>
+            <dd>{formatDateTime(data.createdAt)}</dd>
+          </dl>
+          <WorkControls what="project" state={data.state} act={act} />
+        </Section>
+        <Section title="Instructions">
+          <p className="whitespace-pre-wrap text-sm">{data.instructions}</p>
+        </Section>
+        <LabelerQualitySection project={data} />
+        {data.state !== 'cancelled' && <AddItems project={data} />}
+      </div>
+    </>
+  );
+}
+
+function describeSchema({ labelSchema }: Project): string {
+  switch (labelSchema.type) {
+    case 'single_choice':
+      return `one of ${labelSchema.choices.join(', ')}`;
+    case 'multi_choice':
+      return `any of ${labelSchema.choices.join(', ')}`;
+    case 'pairwise':
+      return 'pairwise preference';
+    case 'spans':
+      return `spans labeled ${labelSchema.labels.join(', ')}`;
+  }
+}
+
+function LabelerQualitySection({ project }: { project: Project }) {
+  const api = useApi();
+  const labels = useQuery({
+    queryKey: queryKeys.projectLabels(project.id),
+    queryFn: () => buyerApi.projectLabels(api, project.id, 0, 1000),
+    refetchInterval: project.state === 'active' ? 15_000 : false,
+  });
+  const quality = labels.data ? labelerQuality(labels.data.items) : [];
+  const bias = new Map((project.progress.positionBias ?? []).map((entry) => [entry.labeler, entry]));
+  return (
+    <Section title="Labelers">
+      <QueryError error={labels.error} />
+      {labels.data && quality.length === 0 && <p className="text-sm text-stone-600">No labels yet.</p>}
+      {quality.length > 0 && (
+        <Table
+          caption="Each labeler's labels and agreement with the aggregated label"
+          columns={[
+            'Labeler',
+            'Labels',
+            'Agrees with aggregate',
+            ...(project.progress.positionBias ? ['Left share', 'Position bias'] : []),
+          ]}
+        >
+          {quality.map((entry) => {
+            const leaning = bias.get(entry.labeler);
+            return (
+              <tr key={entry.labeler}>
+                <Cell className="font-mono text-xs">{entry.labeler}</Cell>
+                <Cell>{entry.labels}</Cell>
+                <Cell>{entry.compared > 0 ? `${formatShare(entry.agreement)} of ${entry.compared}` : '—'}</Cell>
+                {project.progress.positionBias && (
+                  <>
+                    <Cell>{formatShare(leaning?.leftShare)}</Cell>
+                    <Cell>{leaning?.biased ? 'biased' : 'fair'}</Cell>
+                  </>
+                )}
+              </tr>
+            );
+          })}
+        </Table>
+      )}
+      {labels.data?.next != null && <p className="text-xs text-stone-500">Counted over the first 1,000 items.</p>}
+    </Section>
+  );
+}
+
+function AddItems({ project }: { project: Project }) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const items = useItemsFile(project.labelSchema, false);
+  const gold = useItemsFile(project.labelSchema, true);
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [upload, setUpload] = useState<ProjectUpload | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const sourced: SourcedItem[] = [items.parsed, gold.parsed].flatMap((file) =>
+      file
+        ? file.upload.items.map((item, index) => ({ item, file: file.name, line: file.upload.lines[index] ?? 0 }))
+        : [],
+    );
+    const start: ProjectUpload = { project, sent: 0, total: sourced.length, added: 0, refused: [] };
+    setPending(true);
+    setError(null);
+    setUpload(start);
+    try {
+      setUpload(await addItemsInBatches(api, start, sourced, setUpload));
+      await queryClient.invalidateQueries({ queryKey: queryKeys.project(project.id) });
+    } catch (cause) {
+      setError(describeError(cause));
+    } finally {
+      setPending(false);
+    }
+  };
+  const count = (items.parsed?.upload.items.length ?? 0) + (gold.parsed?.upload.items.length ?? 0);
+  return (
+    <Section title="Add items">
+      <form onSubmit={submit} className="space-y-4">
+        <ItemsFileField label="Items file" hint={itemsHint} state={items} />
+        <ItemsFileField label="Gold file" hint="Items with their known answer (gold), same formats." state={gold} />
+        <Button type="submit" disabled={pending || count === 0}>
+          {pending ? 'Sending…' : `Add ${count.toLocaleString('en-US')} items`}
+        </Button>
+        {error && (
+          <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+            {error}
+          </p>
+        )}
+      </form>
+      {upload && upload.total > 0 && (
+        <>
+          <ProgressBar label="Items sent" value={upload.sent} max={upload.total} />
+          <p className="text-sm">
+            {upload.added} added, {upload.refused.length} refused.
+          </p>
+          <RefusalTable refused={upload.refused} />
+        </>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,90 @@
+import { createHashHistory, createRootRoute, createRoute, createRouter } from '@tanstack/react-router';
+import { BuyerOnly, ConsoleLayout } from './layout/console-layout';
+import { CampaignPage } from './pages/campaign-page';
+import { CampaignsPage } from './pages/campaigns-page';
+import { DatasetPage } from './pages/dataset-page';
+import { DatasetsPage } from './pages/datasets-page';
+import { NewCampaignPage } from './pages/new-campaign-page';
+import { NewDatasetPage } from './pages/new-dataset-page';
+import { NewProjectPage } from './pages/new-project-page';
+import { ProjectPage } from './pages/project-page';
+import { ProjectsPage } from './pages/projects-page';
+import { SignInPage } from './pages/sign-in-page';
+import { StatusPage } from './pages/status-page';
+
+const rootRoute = createRootRoute({ component: ConsoleLayout });
+const statusRoute = createRoute({ getParentRoute: () => rootRoute, path: '/', component: StatusPage });
+const signInRoute = createRoute({ getParentRoute: () => rootRoute, path: '/sign-in', component: () => <SignInPage /> });
+const buyerRoute = createRoute({ getParentRoute: () => rootRoute, id: 'buyer', component: BuyerOnly });
+
+const campaignsRoute = createRoute({ getParentRoute: () => buyerRoute, path: '/campaigns', component: CampaignsPage });
+const newCampaignRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/campaigns/new',
+  component: NewCampaignPage,
+});
+const campaignRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/campaigns/$campaignId',
+  component: function CampaignRoute() {
+    return <CampaignPage campaignId={campaignRoute.useParams().campaignId} />;
+  },
+});
+
+const projectsRoute = createRoute({ getParentRoute: () => buyerRoute, path: '/projects', component: ProjectsPage });
+const newProjectRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/projects/new',
+  component: NewProjectPage,
+});
+const projectRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/projects/$projectId',
+  component: function ProjectRoute() {
+    return <ProjectPage projectId={projectRoute.useParams().projectId} />;
+  },
+});
+
+const datasetsRoute = createRoute({ getParentRoute: () => buyerRoute, path: '/datasets', component: DatasetsPage });
+const newDatasetRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/datasets/new',
+  component: NewDatasetPage,
+});
+const datasetRoute = createRoute({
+  getParentRoute: () => buyerRoute,
+  path: '/datasets/$datasetId',
+  component: function DatasetRoute() {
+    return <DatasetPage datasetId={datasetRoute.useParams().datasetId} />;
+  },
+});
+
+const routeTree = rootRoute.addChildren([
+  statusRoute,
+  signInRoute,
+  buyerRoute.addChildren([
+    campaignsRoute,
+    newCampaignRoute,
+    campaignRoute,
+    projectsRoute,
+    newProjectRoute,
+    projectRoute,
+    datasetsRoute,
+    newDatasetRoute,
+    datasetRoute,
+  ]),
+]);
+
+/**
+ * Code-based routes under hash history (`/#/campaigns/…`): the server serves only `/` and the built
+ * files, so every console path must load the same index.html; a hash keeps the path on the client.
+ */
+export function createConsoleRouter() {
+  return createRouter({ routeTree, history: createHashHistory(), defaultPreload: false });
+}
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: ReturnType<typeof createConsoleRouter>;
+  }
+}

@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { median } from './stats';
+
+/**
+ * Our streamed Parquet writer against DuckDB's `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` on the same
+ * synthetic pages (about 8 KB of text each), every measurement in its own child process so its peak RSS is
+ * its own. Both sides read the same JSONL file, untimed to prepare: DuckDB with `read_json` (its fastest
+ * path), ours line by line with `JSON.parse` in batches of 500, as rows would come from a database cursor.
+ *
+ * Env: GLEANER_BENCH_PAGES (rows in the head-to-head, default 20000), GLEANER_BENCH_RUNS (default 3),
+ * GLEANER_BENCH_PARQUET_SCALES (rows for the memory scaling, default "10000,100000"; add 1000000 to check
+ * the 1M point, which takes several minutes).
+ */
+
+const run = promisify(execFile);
+const child = fileURLToPath(new URL('./dataset-parquet-child.ts', import.meta.url));
+const tsconfig = fileURLToPath(new URL('../server/tsconfig.json', import.meta.url));
+
+interface Measurement {
+  rows: number;
+  bytes: number;
+  ms: number;
+  maxRssMb: number;
+}
+
+async function measure(...args: string[]): Promise<Measurement> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, ...args], {
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Measurement;
+}
+
+const numberFromEnv = (name: string, fallback: number) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+
+const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+/** `npm run bench dataset-parquet`: rows/s and peak RSS of our writer vs DuckDB, and our RSS at growing sizes. */
+export async function benchDatasetParquet(): Promise<string> {
+  const pages = numberFromEnv('GLEANER_BENCH_PAGES', 20_000);
+  const runs = numberFromEnv('GLEANER_BENCH_RUNS', 3);
+  const scales = (process.env.GLEANER_BENCH_PARQUET_SCALES ?? '10000,100000')
+    .split(',')
+    .map(Number)
+    .filter((value) => value > 0);
+  const directory = await mkdtemp(join(tmpdir(), 'gleaner-bench-parquet-'));
+  try {
+    const jsonl = join(directory, 'pages.jsonl');
+    const prepared = await measure('write-jsonl', String(pages), jsonl);
+    const idle = await measure('idle');
+
+    const ours: Measurement[] = [];
+    const duckdb: Measurement[] = [];
+    for (let attempt = 0; attempt < runs; attempt += 1) {
+      // Alternate so drift on the shared machine hits both sides alike.
+      ours.push(await measure('ours-jsonl', jsonl, join(directory, 'ours.parquet')));
+      duckdb.push(await measure('duckdb-jsonl', jsonl, join(directory, 'duckdb.parquet')));
+    }
+    for (const measurement of [...ours, ...duckdb]) {
+      if (measurement.rows !== pages) throw new Error(`a writer wrote ${measurement.rows} rows, not ${pages}`);
+    }
+    const summary = (list: Measurement[]) => ({
+      rowsPerSecond: median(list.map((m) => (m.rows / m.ms) * 1000)),
+      maxRssMb: median(list.map((m) => m.maxRssMb)),
+      mb: median(list.map((m) => m.bytes / 1024 / 1024)),
+    });
+    const oursSummary = summary(ours);
+    const duckdbSummary = summary(duckdb);
+
+    const scaling: Array<[number, Measurement]> = [];
+    for (const rows of scales) {
+      const out = join(directory, `scale-${rows}.parquet`);
+      scaling.push([rows, await measure('ours-generated', String(rows), out)]);
+      await rm(out, { force: true });
+    }
+
+    const aboveIdle = (mb: number) => Math.max(mb - idle.maxRssMb, 1);
+    const lines = [
+      `dataset-parquet: ${format(pages)} synthetic pages (${format(prepared.bytes / pages / 1024, 1)} KB JSON each), median of ${runs} runs, each in its own process`,
+      `writer                    rows/s     peak RSS MB   file MB`,
+      `ours (parquet-wasm zstd)  ${format(oursSummary.rowsPerSecond).padStart(7)}  ${format(oursSummary.maxRssMb).padStart(12)}  ${format(oursSummary.mb, 1).padStart(8)}`,
+      `DuckDB COPY zstd          ${format(duckdbSummary.rowsPerSecond).padStart(7)}  ${format(duckdbSummary.maxRssMb).padStart(12)}  ${format(duckdbSummary.mb, 1).padStart(8)}`,
+      `ours/DuckDB: ${format(oursSummary.rowsPerSecond / duckdbSummary.rowsPerSecond, 2)}x rows/s (goal >= 0.5), ${format(oursSummary.maxRssMb / duckdbSummary.maxRssMb, 2)}x peak RSS (goal <= 0.33)`,
+      `  above an idle child's ${format(idle.maxRssMb)} MB (Node + tsx): ${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(duckdbSummary.maxRssMb), 2)}x peak RSS`,
+      `our peak RSS by size (rows generated in process, batches of 500):`,
+      ...scaling.map(
+        ([rows, m]) =>
+          `  ${format(rows).padStart(9)} rows  ${format(m.maxRssMb).padStart(5)} MB  ${format((m.rows / m.ms) * 1000).padStart(6)} rows/s  ${format(m.bytes / 1024 / 1024, 1)} MB file`,
+      ),
+    ];
+    return lines.join('\n');
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}

@@ -126,13 +126,13 @@ export function parseRange(header: string, size: number): ByteRange | 'unsatisfi
   if (first === '') {
     // A suffix: the last n bytes (all of them if the file is shorter).
     const length = Number(last);
-    if (!Number.isSafeInteger(length)) return undefined;
     if (length === 0 || size === 0) return 'unsatisfiable';
     return { start: Math.max(0, size - length), end: size - 1 };
   }
+  // Digits only, so Number() is a whole number (huge ones lose precision but still compare right).
   const start = Number(first);
-  const end = last === '' ? size - 1 : Number(last);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return undefined;
+  const end = last === '' ? Number.POSITIVE_INFINITY : Number(last);
+  if (end < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   return { start, end: Math.min(end, size - 1) };
 }
@@ -156,10 +156,7 @@ export function contentTypeOf(fileName: string): string {
 export function contentDisposition(fileName: string): string {
   const name = fileName.toWellFormed();
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(name).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 

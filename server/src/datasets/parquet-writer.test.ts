@@ -282,6 +282,27 @@ describe('createParquetWriter (edges)', () => {
     await expect(writer.writeRows([{ ...pageRow(1), title: null as unknown as string }])).rejects.toThrow(/title/);
   });
 
+  it('waits for a slow sink instead of buffering the file in memory', async () => {
+    let received = 0;
+    let mostBuffered = 0;
+    const sink = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.byteLength;
+        setTimeout(callback, 5);
+      },
+    });
+    const writer = createParquetWriter('pages', sink, { rowGroupBytes: 64 * 1024 });
+    for (let batch = 0; batch < 40; batch += 1) {
+      await writer.writeRows(Array.from({ length: 20 }, (_, index) => pageRow(batch * 20 + index)));
+      mostBuffered = Math.max(mostBuffered, sink.writableLength);
+    }
+    const summary = await writer.close();
+    expect(received).toBe(summary.bytes);
+    // At most about one row group waits in the sink, never the file so far.
+    expect(mostBuffered).toBeLessThan(summary.bytes / 4);
+  });
+
   it('fails the caller, not hangs, when the sink breaks mid-file', async () => {
     let written = 0;
     const sink = new Writable({

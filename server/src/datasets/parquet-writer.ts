@@ -263,6 +263,10 @@ export function createParquetWriter(
       if (batchRows.length === 0) return;
       await send(recordBatchOf(schema, kind, batchRows));
       rows += batchRows.length;
+      // parquet-wasm's side runs on promises only: without this wait a fast caller never lets the event loop
+      // open or flush the sink, and the whole file piles up in the sink's buffer.
+      if (sink.writableNeedDrain) await waitForDrain(sink);
+      throwIfFailed();
     },
     async close() {
       throwIfFailed();

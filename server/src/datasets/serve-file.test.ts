@@ -172,7 +172,7 @@ describe('serving a stored file', () => {
     const lastModified = first.headers.get('last-modified') as string;
     await first.arrayBuffer();
     for (const headers of [
-      { 'if-none-match': etag },
+      { 'if-none-match': etag } as Record<string, string>,
       { 'if-none-match': `"other", W/${etag}` },
       { 'if-none-match': '*' },
       { 'if-modified-since': lastModified },

@@ -193,6 +193,10 @@ describe('the dataset card body', () => {
   });
 });
 
+const pyyaml = spawnSync('python3', ['-c', 'import yaml']).status === 0;
+if (!pyyaml)
+  console.warn('\n!!! python3 with PyYAML not found: the card is NOT checked with the parser Hugging Face uses\n');
+
 describe('buyer-given names in the card', () => {
   const hostile = [
     '---\nlicense: mit\n---\n# Owned',
@@ -206,6 +210,13 @@ describe('buyer-given names in the card', () => {
     '\\| escaped pipe \\\\| double',
     '   ',
     'true',
+    'yes',
+    'Off',
+    '12:30',
+    '0777',
+    '=',
+    '<<',
+    '~',
     '12345',
     '...\n...',
   ];
@@ -229,6 +240,20 @@ describe('buyer-given names in the card', () => {
         .trim(),
     );
     expect(meta.dataset_info.features).toHaveLength(pageColumns.length);
+    if (pyyaml) {
+      // What huggingface_hub does: its front-matter pattern, then PyYAML's safe_load (YAML 1.1).
+      const result = spawnSync(
+        'python3',
+        ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read()), default=str))'],
+        { input: (hfFrontMatter.exec(card) as RegExpExecArray)[2], encoding: 'utf8' },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const py = JSON.parse(result.stdout);
+      expect(py.pretty_name).toBe(meta.pretty_name);
+      expect(py.license).toBe('cc-by-4.0');
+      expect(py.dataset_info).toEqual(meta.dataset_info);
+      expect(py.gleaner).toEqual(meta.gleaner);
+    }
 
     // The front matter ends where it should: the card's own first heading follows it.
     const afterFrontMatter = card.slice((hfFrontMatter.exec(card) as RegExpExecArray)[0].length);

@@ -26,7 +26,16 @@ export type DatasetCardInput = DatasetDescription;
 
 /** The card's Markdown, front matter first. */
 export function buildDatasetCard(input: DatasetCardInput): string {
-  const frontMatter = stringify(cardMetadata(input), { lineWidth: 0 });
+  // YAML 1.1 and every string double-quoted: Hugging Face reads the card with PyYAML (YAML 1.1), where a
+  // plain `yes`, `12:30`, `=` or `<<` would be a boolean, a number or an error. Without the merge tag,
+  // the serializer quotes `<<` like any other string instead of writing it as a merge key.
+  const frontMatter = stringify(cardMetadata(input), {
+    lineWidth: 0,
+    version: '1.1',
+    defaultStringType: 'QUOTE_DOUBLE',
+    defaultKeyType: 'PLAIN',
+    customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:merge'),
+  });
   const body = [
     titleSection(input),
     collectionSection(input),

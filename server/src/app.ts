@@ -6,6 +6,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './app-context';
+import type { DatasetSettings } from './datasets/dataset-settings';
+import { temporaryDatasetSettings } from './datasets/temporary-dataset-settings';
 import { setupErrorHandler } from './plugins/error-handler';
 import { setupLimits } from './plugins/limits';
 import { setupRequestBody } from './plugins/request-body';
@@ -14,6 +16,7 @@ import { nonceRepository } from './repositories/nonce-repository';
 import { adminRoutes } from './routes/admin';
 import { buyerRoutes } from './routes/buyers';
 import { campaignRoutes } from './routes/campaigns';
+import { datasetRoutes } from './routes/datasets';
 import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
@@ -37,6 +40,8 @@ export interface BuildAppOptions extends AppContext {
   consoleDir?: string;
   /** This process's part in the durable work queue; unset values come from the GLEANER_* environment. */
   work?: Partial<BackgroundWorkSettings>;
+  /** Where dataset files go and how builds size them; unset (tests, benches): local files in a temporary folder removed on close. */
+  datasets?: DatasetSettings;
 }
 
 declare module 'fastify' {
@@ -120,9 +125,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(deviceRoutes, context);
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
+  const datasets = options.datasets ?? (await temporaryDatasetSettings());
+  if (!options.datasets) app.addHook('onClose', () => datasets.storage.close());
   const work = startBackgroundWork(
     options.db,
     { ...loadBackgroundWorkSettings(process.env), ...options.work },
+    datasets,
     app.log,
   );
   app.decorate('workQueue', work);
@@ -131,6 +139,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const onLabels = () => work.kick();
   await app.register(scrapeJobRoutes, { ...context, onLabels });
   await app.register(projectRoutes, context);
+  await app.register(datasetRoutes, { ...context, datasets, onDatasetCreated: () => work.kick() });
   await app.register(adminRoutes, { ...context, workQueue: work });
 
   if (options.consoleDir && existsSync(options.consoleDir)) {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app';
 import { loadConfig } from './config';
+import { loadDatasetSettings } from './datasets/dataset-settings';
 import { openDatabase } from './open-database';
 import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
 import { loadScrapingSettings } from './scraping-settings';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const scraping = loadScrapingSettings(process.env);
   const { db, applied } = await openDatabase(config);
   const operatorToken = await loadOrCreateOperatorToken(config.dataDir, config.operatorToken);
+  const datasets = await loadDatasetSettings(process.env, config.dataDir);
   const app = await buildApp({
     db,
     operatorToken,
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
     scraping,
     server: { origins: config.publicOrigins, chainId: config.chainId },
     consoleDir,
+    datasets,
     logger: { level: config.logLevel },
   });
   if (applied.length > 0) app.log.info({ applied }, 'database migrated');
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     forceExit.unref();
     try {
       await app.close();
+      await datasets.storage.close();
       await db.close();
       process.exit(0);
     } catch (err) {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { buildDataset, buildDatasetKind } from '../datasets/dataset-build';
+import type { DatasetSettings } from '../datasets/dataset-settings';
 import type { Database, Queryable } from '../db/database';
 import { enqueue, startWorkQueue, type WorkHandler, type WorkLog, type WorkQueue } from '../queue/work-queue';
 import { aggregateProject } from './label-aggregation';
@@ -61,6 +63,7 @@ export function loadBackgroundWorkSettings(env: NodeJS.ProcessEnv): BackgroundWo
 }
 
 const projectPayloadSchema = z.object({ projectId: z.uuid() });
+const datasetPayloadSchema = z.object({ datasetId: z.uuid() });
 
 /** Enqueues the aggregation (and so the payment) of each project, in the caller's transaction. */
 export async function enqueueAggregation(tx: Queryable, projectIds: readonly string[]): Promise<void> {
@@ -71,7 +74,12 @@ export async function enqueueAggregation(tx: Queryable, projectIds: readonly str
 }
 
 /** Starts this process's worker with every kind of background work the server does. */
-export function startBackgroundWork(db: Database, settings: BackgroundWorkSettings, log: WorkLog): WorkQueue {
+export function startBackgroundWork(
+  db: Database,
+  settings: BackgroundWorkSettings,
+  datasets: DatasetSettings,
+  log: WorkLog,
+): WorkQueue {
   const handlers: Record<string, WorkHandler> = {
     [aggregateProjectKind]: async (payload, { db }) => {
       await aggregateProject(db, projectPayloadSchema.parse(payload).projectId, {
@@ -80,6 +88,13 @@ export function startBackgroundWork(db: Database, settings: BackgroundWorkSettin
     },
     [settleLabelsKind]: async (payload, { db }) => {
       await settleLabels(db, projectPayloadSchema.parse(payload).projectId);
+    },
+    [buildDatasetKind]: async (payload, { db, item, log }) => {
+      await buildDataset(db, datasetPayloadSchema.parse(payload).datasetId, datasets, {
+        attempt: item.attempt,
+        maxAttempts: item.maxAttempts,
+        log,
+      });
     },
   };
   return startWorkQueue(db, handlers, {

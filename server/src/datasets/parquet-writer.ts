@@ -41,14 +41,21 @@ import {
  * held (by arrow-rs, compressed), plus the batch being converted: never the whole file.
  */
 
-/** Uncompressed bytes per row group unless told otherwise: inside the 64-128 MB that readers handle well. */
-export const defaultRowGroupBytes = 96 * 1024 * 1024;
+/**
+ * Row-group bound unless told otherwise. arrow-rs applies it to the bytes it buffers, which are already
+ * zstd-compressed: measured on 8 KB prose-like pages, a 96 MiB bound gave 293 MB uncompressed groups, so
+ * 32 MiB lands near the 64-128 MB (uncompressed) readers handle well, and bounds what the writer holds.
+ */
+export const defaultRowGroupBytes = 32 * 1024 * 1024;
 
 /** Hugging Face's advice is shards of at most about 500 MB; callers roll to a new file before this. */
 export const maxShardBytes = 500 * 1024 * 1024;
 
 export interface ParquetWriterOptions {
-  /** Upper bound on a row group's uncompressed size (arrow-rs `max_row_group_bytes`). */
+  /**
+   * Bound on a row group's buffered, compressed size (arrow-rs `max_row_group_bytes`). Best effort: arrow-rs
+   * turns it into a row count from the batch that opens the group, so one huge row can overshoot it.
+   */
   rowGroupBytes?: number;
 }
 

@@ -1,4 +1,10 @@
-import { createHashHistory, createRootRoute, createRoute, createRouter } from '@tanstack/react-router';
+import {
+  createHashHistory,
+  createRootRoute,
+  createRoute,
+  createRouter,
+  type RouterHistory,
+} from '@tanstack/react-router';
 import { BuyerOnly, ConsoleLayout } from './layout/console-layout';
 import { CampaignPage } from './pages/campaign-page';
 import { CampaignsPage } from './pages/campaigns-page';
@@ -59,7 +65,7 @@ const datasetRoute = createRoute({
   },
 });
 
-const routeTree = rootRoute.addChildren([
+export const routeTree = rootRoute.addChildren([
   statusRoute,
   signInRoute,
   buyerRoute.addChildren([
@@ -78,9 +84,10 @@ const routeTree = rootRoute.addChildren([
 /**
  * Code-based routes under hash history (`/#/campaigns/…`): the server serves only `/` and the built
  * files, so every console path must load the same index.html; a hash keeps the path on the client.
+ * Tests pass a memory history.
  */
-export function createConsoleRouter() {
-  return createRouter({ routeTree, history: createHashHistory(), defaultPreload: false });
+export function createConsoleRouter(history: RouterHistory = createHashHistory()) {
+  return createRouter({ routeTree, history, defaultPreload: false });
 }
 
 declare module '@tanstack/react-router' {

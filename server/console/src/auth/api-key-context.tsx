@@ -6,6 +6,8 @@ import { readApiKey, writeApiKey } from './api-key-store';
 interface ApiKeyState {
   apiKey: string | null;
   api: ApiClient;
+  /** A client for another key, to try a key before keeping it. */
+  clientFor: (key: string) => ApiClient;
   signIn: (key: string) => void;
   /** Forgets the key and every answer fetched with it. */
   signOut: () => void;
@@ -17,11 +19,12 @@ const ApiKeyContext = createContext<ApiKeyState | null>(null);
 export function ApiKeyProvider({
   children,
   initialKey = readApiKey(),
-  fetch: fetchImpl,
+  baseUrl,
 }: {
   children: ReactNode;
   initialKey?: string | null;
-  fetch?: typeof fetch;
+  /** Where the API is; the page's own origin by default (tests point it at their server). */
+  baseUrl?: string;
 }) {
   const [apiKey, setApiKey] = useState<string | null>(initialKey);
   const queryClient = useQueryClient();
@@ -34,8 +37,9 @@ export function ApiKeyProvider({
     setApiKey(null);
     queryClient.clear();
   }, [queryClient]);
-  const api = useMemo(() => createApiClient({ apiKey, fetch: fetchImpl }), [apiKey, fetchImpl]);
-  const value = useMemo(() => ({ apiKey, api, signIn, signOut }), [apiKey, api, signIn, signOut]);
+  const clientFor = useCallback((key: string | null) => createApiClient({ apiKey: key, baseUrl }), [baseUrl]);
+  const api = useMemo(() => clientFor(apiKey), [clientFor, apiKey]);
+  const value = useMemo(() => ({ apiKey, api, clientFor, signIn, signOut }), [apiKey, api, clientFor, signIn, signOut]);
   return <ApiKeyContext.Provider value={value}>{children}</ApiKeyContext.Provider>;
 }
 

@@ -2,7 +2,7 @@ import { useMutation } from '@tanstack/react-query';
 import { Button } from '@ui/button';
 import { TextField } from '@ui/field';
 import { type FormEvent, useState } from 'react';
-import { createApiClient, describeError } from '../api/api-client';
+import { describeError } from '../api/api-client';
 import { buyerApi } from '../api/buyer-api';
 import { useApiKey } from '../auth/api-key-context';
 
@@ -10,11 +10,11 @@ import { useApiKey } from '../auth/api-key-context';
  * Sign in with a buyer API key. The key is tried against `GET /v1/buyer` before it is kept, so a wrong
  * or revoked key shows the API's own words under the field instead of failing later on every page.
  */
-export function SignInPage({ fetch: fetchImpl }: { fetch?: typeof fetch }) {
-  const { signIn } = useApiKey();
+export function SignInPage() {
+  const { signIn, clientFor } = useApiKey();
   const [key, setKey] = useState('');
   const check = useMutation({
-    mutationFn: (candidate: string) => buyerApi.me(createApiClient({ apiKey: candidate, fetch: fetchImpl })),
+    mutationFn: (candidate: string) => buyerApi.me(clientFor(candidate)),
     onSuccess: (_buyer, candidate) => signIn(candidate),
   });
   const submit = (event: FormEvent) => {

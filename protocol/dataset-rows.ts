@@ -5,7 +5,9 @@ import { keccak256, stringToBytes } from 'viem';
  * file and the row proofs. Column order is the canonical order: a row's hash is keccak256 of the UTF-8 of
  * `canonicalRowJson(row)`, which a reader recomputes from any format with, in Python,
  * `json.dumps(row, separators=(",", ":"), ensure_ascii=False)` over the columns in this order
- * (timestamps as ISO 8601 UTC strings with milliseconds and `Z`).
+ * (timestamps as ISO 8601 UTC strings with milliseconds and `Z`), except that numbers are written as JavaScript's
+ * `JSON.stringify` writes them: `1` not `1.0`, `1e-7` not `1e-07` (the dataset card carries a Python function
+ * that does this).
  */
 
 export type ColumnType = 'string' | 'int32' | 'int64' | 'float64' | 'timestamp' | 'raw_labels';

@@ -139,7 +139,7 @@ export const datasetListSchema = z.object({
   next: z.string().nullable(),
 });
 
-/** `GET /v1/datasets/:id/urls`: pre-signed download links that need no header. */
+/** `GET /v1/datasets/:id/urls`: pre-signed download links that need no header (absolute URLs). */
 export const datasetUrlsQuerySchema = z.object({
   expiresIn: z.coerce
     .number()

@@ -106,7 +106,11 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
   }
   const kind: DatasetRowKind = record.source.kind === 'campaign' ? 'pages' : 'labels';
   const stats = { ...emptyStats(), sourceRows };
-  const checkpoint = async (phase: string, done: number) => {
+  let lastCheckpoint = 0;
+  /** Records progress and stops a cancelled build; `force`, or at most every `progressIntervalMs`. */
+  const checkpoint = async (phase: string, done: number, force = true) => {
+    if (!force && Date.now() - lastCheckpoint < settings.progressIntervalMs) return;
+    lastCheckpoint = Date.now();
     if (!(await datasets.isStillBuilding(id))) throw new BuildStopped();
     await datasets.setProgress(id, phase, done, sourceRows);
   };
@@ -115,7 +119,6 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
   const output = await openOutputs({ ...record, snapshotAt: snapshotAt.toISOString() }, settings, kind, scratch);
   let rowsSeen = 0;
   let rowsOut = 0;
-  let sinceCheckpoint = 0;
   await checkpoint('writing', 0);
   if (kind === 'pages' && clusters) {
     for await (const batch of snapshotPages(db, id, settings.batchSize, record.options.includeRawHtml)) {
@@ -133,11 +136,7 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
         rowsOut += 1;
       }
       await output.write(rows);
-      sinceCheckpoint += batch.length;
-      if (sinceCheckpoint >= settings.progressEvery) {
-        sinceCheckpoint = 0;
-        await checkpoint('writing', rowsSeen);
-      }
+      await checkpoint('writing', rowsSeen, false);
     }
   } else {
     for await (const batch of snapshotItems(db, id, settings.batchSize)) {
@@ -151,11 +150,7 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
         rows.push(toLabelRow(item, record.pseudonymKey));
       }
       await output.write(rows);
-      sinceCheckpoint += batch.length;
-      if (sinceCheckpoint >= settings.progressEvery) {
-        sinceCheckpoint = 0;
-        await checkpoint('writing', rowsSeen);
-      }
+      await checkpoint('writing', rowsSeen, false);
     }
   }
   await checkpoint('publishing', rowsSeen);
@@ -218,14 +213,13 @@ async function decidePages(
   record: DatasetRecord,
   settings: DatasetSettings,
   stats: DatasetStats,
-  checkpoint: (phase: string, done: number) => Promise<void>,
+  checkpoint: (phase: string, done: number, force?: boolean) => Promise<void>,
 ): Promise<PageDecisions> {
   const index = new NearDuplicateIndex();
   const removed = new Set<number>();
   const removing = record.options.removeNearDuplicates;
   let indexed = 0;
   let seen = 0;
-  let sinceCheckpoint = 0;
   await checkpoint('cleaning', 0);
   for await (const batch of snapshotPages(db, record.id, settings.batchSize, false)) {
     for (const page of batch) {
@@ -242,11 +236,7 @@ async function decidePages(
         removed.add(page.id);
       }
     }
-    sinceCheckpoint += batch.length;
-    if (sinceCheckpoint >= settings.progressEvery) {
-      sinceCheckpoint = 0;
-      await checkpoint('cleaning', seen);
-    }
+    await checkpoint('cleaning', seen, false);
   }
   return { removed, clusterOfRow: (row) => (removing ? null : index.clusterOf(row)) };
 }

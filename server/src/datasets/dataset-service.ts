@@ -97,14 +97,14 @@ export function datasetService(db: Database, settings: DatasetSettings) {
     },
 
     /** Pre-signed links to every file of a ready dataset, valid for `expiresIn` seconds. */
-    async urls(buyerId: string, id: string, expiresIn: number): Promise<DatasetUrls> {
+    async urls(buyerId: string, id: string, expiresIn: number, origin: string): Promise<DatasetUrls> {
       const record = await readyDataset(buyerId, id);
       const expiresAt = new Date(Date.now() + expiresIn * 1000);
       return {
         expiresAt: expiresAt.toISOString(),
         files: record.files.map((file) => ({
           path: file.path,
-          url: signDownloadPath({ datasetId: id, path: file.path, expiresAt }, settings.urlSecret),
+          url: `${origin}${signDownloadPath({ datasetId: id, path: file.path, expiresAt }, settings.urlSecret)}`,
         })),
       };
     },

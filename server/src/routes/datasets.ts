@@ -125,7 +125,12 @@ export const datasetRoutes: FastifyPluginAsyncZod<
         response: { 200: datasetUrlsSchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
       },
     },
-    async (request) => datasets.urls(buyerOf(request), request.params.datasetId, request.query.expiresIn),
+    async (request) => {
+      // Absolute, as the buyer reached this server (behind a proxy, as it forwarded): pasted into pandas,
+      // DuckDB or `datasets` as they are.
+      const origin = `${request.protocol}://${request.host}`;
+      return datasets.urls(buyerOf(request), request.params.datasetId, request.query.expiresIn, origin);
+    },
   );
 
   app.get(
@@ -187,7 +192,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<
         );
       }
       const record = await datasetRepository(db).findById(datasetId);
-      if (!record || record.state !== 'ready' || !record.files.some((file) => file.path === path)) {
+      if (record?.state !== 'ready' || !record.files.some((file) => file.path === path)) {
         throw new BaseError('not_found', `Dataset ${datasetId} has no file ${path} (deleted?).`);
       }
       return sendStoredFile(request, reply, settings.storage, datasetFileKey(datasetId, path), {

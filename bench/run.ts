@@ -1,5 +1,7 @@
 import { benchAggregation } from './aggregation';
 import { benchAuditOverhead } from './audit-overhead';
+import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
+import { benchDatasetParquet } from './dataset-parquet';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
@@ -15,6 +17,8 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['aggregation', benchAggregation],
   ['audit-overhead', benchAuditOverhead],
   ['similarity', benchSimilarity],
+  ['dataset-parquet', benchDatasetParquet],
+  ['dataset-near-duplicates', () => benchDatasetNearDuplicates()],
 ];
 
 const only = process.argv[2];

@@ -445,7 +445,8 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
       const before = query.before === undefined ? null : decodeListCursor(query.before);
       const rows = await db.query<CampaignRow>(
         `select ${campaignColumns} from campaigns
-          where buyer_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+          -- The cursor's time goes in as text: the postgres driver would turn a timestamptz parameter into a JS Date, to the millisecond.
+          where buyer_id = $1 and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
           order by created_at desc, id desc limit $4`,
         [buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit],
       );

@@ -322,6 +322,50 @@ describeEachDatabase('datasets: frozen snapshots, files, downloads and proofs', 
     ).toBe(200);
   });
 
+  it('cancels a build: nothing is published, its files are gone, and a second cancel is refused', async () => {
+    const { campaignId } = await seedCampaignPages(
+      database(),
+      buyer.id,
+      Array.from({ length: 30 }, (_, i) => ({ text: words(500 + i, 100) })),
+    );
+    const created = await createDataset({ source: { kind: 'campaign', campaignId } });
+    const { id } = created.json() as { id: string };
+    const cancelled = await app.inject({ method: 'POST', url: `/v1/datasets/${id}/cancel`, headers: as(buyer.key) });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    await app.workQueue.drain();
+    const dataset = datasetSchema.parse(
+      (await app.inject({ method: 'GET', url: `/v1/datasets/${id}`, headers: as(buyer.key) })).json(),
+    );
+    expect(dataset.state).toBe('cancelled');
+    expect(dataset.files).toEqual([]);
+    expect(await settings.storage.stat(`datasets/${id}/data/train-00000-of-00001.parquet`)).toBeNull();
+    const urls = await app.inject({ method: 'GET', url: `/v1/datasets/${id}/urls`, headers: as(buyer.key) });
+    expect(urls.statusCode).toBe(409);
+    const again = await app.inject({ method: 'POST', url: `/v1/datasets/${id}/cancel`, headers: as(buyer.key) });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'conflict' });
+  });
+
+  it('refuses a WARC of a project and a dataset of a campaign that does not exist, saying why', async () => {
+    const warc = await createDataset({
+      source: { kind: 'project', projectId: '00000000-0000-4000-8000-000000000000' },
+      formats: ['warc'],
+    });
+    expect(warc.statusCode).toBe(404);
+    const badFormat = await createDataset({
+      source: { kind: 'campaign', campaignId: '00000000-0000-4000-8000-000000000000' },
+      formats: ['csv'],
+    });
+    expect(badFormat.statusCode).toBe(400);
+    expect(badFormat.json().message).toMatch(/formats/);
+    const badLicense = await createDataset({
+      source: { kind: 'campaign', campaignId: '00000000-0000-4000-8000-000000000000' },
+      options: { license: 'CC BY 4.0!' },
+    });
+    expect(badLicense.statusCode).toBe(400);
+    expect(badLicense.json().message).toMatch(/license/);
+  });
+
   it('lists datasets newest first, a page at a time', async () => {
     const { campaignId } = await seedCampaignPages(database(), other.id, [{ text: words(400, 30) }]);
     const ids: string[] = [];

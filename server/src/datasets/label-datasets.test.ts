@@ -1,0 +1,164 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labelColumns } from '@protocol/dataset-rows';
+import { type Dataset, datasetSchema } from '@protocol/datasets';
+import type { LeasedTask } from '@protocol/labeling';
+import type { FastifyInstance } from 'fastify';
+import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import type { LocalAccount } from 'viem/accounts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildTestApp, signedInject } from '../test/app';
+import { describeEachDatabase } from '../test/databases';
+import { registerDevice, upload } from '../test/scrape-fixtures';
+import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
+import { createLocalStorage } from './storage/local-storage';
+import { createBuyer } from './test-fixtures';
+
+/** The right answer for an item whose text ends in a number: even positive, odd negative. */
+const truth = (text: string) => (Number(/(\d+)$/.exec(text)?.[1]) % 2 === 0 ? 'positive' : 'negative');
+
+describeEachDatabase('label datasets: items with their content, aggregate and raw labels, frozen', (database) => {
+  let app: FastifyInstance;
+  let folder: string;
+  let buyer: { key: string; id: string };
+  const as = () => ({ authorization: `Bearer ${buyer.key}` });
+
+  /** A labeler answers every task it is given; `wrongOn` items get the other answer. */
+  const labelAll = async (labeler: LocalAccount, wrongOn: (text: string) => boolean = () => false) => {
+    for (let round = 0; round < 50; round += 1) {
+      const response = await signedInject(app, labeler, { method: 'POST', url: '/v1/tasks/lease', body: { max: 10 } });
+      const tasks = (response.json() as { tasks: LeasedTask[] }).tasks;
+      if (tasks.length === 0) return;
+      await upload(
+        app,
+        labeler,
+        tasks.map((task) => {
+          const text = task.content.type === 'text' ? task.content.text : '';
+          const right = truth(text);
+          return {
+            kind: 'label',
+            assignmentId: task.assignmentId,
+            labeledAt: new Date().toISOString(),
+            answer: {
+              type: 'single_choice',
+              choice: wrongOn(text) ? (right === 'positive' ? 'negative' : 'positive') : right,
+            },
+          };
+        }),
+        randomUUID(),
+      );
+    }
+  };
+  const build = async (projectId: string): Promise<Dataset> => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: as(),
+      payload: { source: { kind: 'project', projectId }, options: { verification: 'all' } },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    await app.workQueue.drain();
+    const read = await app.inject({ method: 'GET', url: `/v1/datasets/${created.json().id}`, headers: as() });
+    const dataset = datasetSchema.parse(read.json());
+    expect(dataset.state, dataset.error ?? '').toBe('ready');
+    return dataset;
+  };
+  const rowsOf = async (dataset: Dataset) => {
+    const response = await app.inject({
+      method: 'GET',
+      url: `/v1/datasets/${dataset.id}/files/data/train-00000-of-00001.parquet`,
+      headers: as(),
+    });
+    const bytes = response.rawPayload;
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return { file, rows: await parquetReadObjects({ file, compressors }) };
+  };
+
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'gleaner-label-datasets-'));
+    const settings: DatasetSettings = {
+      ...defaultBuildSizes,
+      storage: createLocalStorage(join(folder, 'files')),
+      urlSecret: randomBytes(32).toString('hex'),
+      scratchDir: join(folder, 'scratch'),
+    };
+    app = await buildTestApp(
+      database(),
+      {},
+      { datasets: settings, work: { concurrency: 1, pollMs: 0, labelSettleMs: 0 } },
+    );
+    buyer = await createBuyer(app, 'Label Buyer');
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('writes each item with its content, aggregate, agreement and every raw label with pseudonymous labelers', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => ({
+      id: `item-${i}`,
+      content: { type: 'text', text: `review ${i}` },
+    }));
+    const gold = Array.from({ length: 4 }, (_, i) => ({
+      id: `gold-${i}`,
+      content: { type: 'text', text: `gold review ${i + 10}` },
+      gold: { type: 'single_choice', choice: truth(`x ${i + 10}`) },
+    }));
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: as(),
+      payload: {
+        name: 'sentiment',
+        instructions: 'Label the sentiment.',
+        labelSchema: { type: 'single_choice', choices: ['positive', 'negative', 'neutral'] },
+        overlap: 3,
+        goldRate: 0.5,
+        items: [...items, ...gold],
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const projectId = (created.json() as { project: { id: string } }).project.id;
+    const labelers = [await registerDevice(app), await registerDevice(app), await registerDevice(app)];
+    await labelAll(labelers[0] as LocalAccount);
+    await labelAll(labelers[1] as LocalAccount);
+    // The third labeler is wrong on review 1: that item's agreement is 2/3.
+    await labelAll(labelers[2] as LocalAccount, (text) => text === 'review 1');
+    await app.workQueue.drain();
+
+    const dataset = await build(projectId);
+    const { file, rows } = await rowsOf(dataset);
+    // Gold items are the buyer's own checks, not data: six items, in upload order.
+    expect(rows.map((row) => row.item_id)).toEqual(items.map((item) => item.id));
+    expect(parquetSchema(parquetMetadata(file)).children.map((child) => child.element.name)).toEqual(
+      labelColumns.map((column) => column.name),
+    );
+    for (const [index, row] of rows.entries()) {
+      expect(JSON.parse(row.content as string)).toEqual({ type: 'text', text: `review ${index}` });
+      expect(row.label).toBe(truth(`review ${index}`));
+      const raw = row.raw_labels as Array<{ labeler: string; value: string; gold_accuracy: number | null }>;
+      expect(raw).toHaveLength(3);
+      for (const label of raw) {
+        expect(label.labeler).toMatch(/^[0-9a-f]{32}$/);
+        expect(labelers.map((l) => l.address.toLowerCase().slice(2))).not.toContain(label.labeler);
+        expect(JSON.parse(label.value)).toMatchObject({ type: 'single_choice' });
+      }
+      expect(new Set(raw.map((label) => label.labeler)).size).toBe(3);
+      expect(row.agreement).toBeCloseTo(index === 1 ? 2 / 3 : 1, 6);
+    }
+
+    // Frozen: a label that arrives after the build changes nothing in it; a new build has it.
+    const late = await registerDevice(app);
+    await database().query('update project_items set complete = false where project_id = $1', [projectId]);
+    await database().query('update projects set overlap = 4 where id = $1', [projectId]);
+    await labelAll(late);
+    await app.workQueue.drain();
+    const again = await rowsOf(dataset);
+    expect(again.rows).toEqual(rows);
+    const rebuilt = await rowsOf(await build(projectId));
+    expect((rebuilt.rows[0]?.raw_labels as unknown[]).length).toBe(4);
+  });
+});

@@ -13,6 +13,7 @@ import {
 } from '@protocol/datasets';
 import { z } from 'zod';
 import type { Queryable } from '../db/database';
+import { decodeListCursor, encodeListCursor, listCursorSql } from '../services/list-cursor';
 
 /** A dataset as stored: the wire record plus what only the server sees. */
 export interface DatasetRecord extends Dataset {
@@ -40,10 +41,12 @@ interface DatasetRow {
   files: unknown;
   created_at: Date | string;
   finished_at: Date | string | null;
+  cursor: string;
 }
 
 const columns = `id, buyer_id, name, source_kind, source_id, formats, options, state, phase, rows_done, rows_total,
-  error, pseudonym_key, snapshot_at, merkle_root, stats, files, created_at, finished_at`;
+  error, pseudonym_key, snapshot_at, merkle_root, stats, files, created_at, finished_at,
+  ${listCursorSql('created_at')} as cursor`;
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 const json = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
@@ -82,17 +85,6 @@ function toRecord(row: DatasetRow): DatasetRecord {
 export function publicDataset(record: DatasetRecord): Dataset {
   const { buyerId: _buyer, pseudonymKey: _key, ...dataset } = record;
   return dataset;
-}
-
-/** Keyset cursor over (created_at, id), newest first; opaque to clients. */
-export function encodeCursor(record: Pick<Dataset, 'createdAt' | 'id'>): string {
-  return Buffer.from(`${record.createdAt}|${record.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) return null;
-  return { createdAt, id };
 }
 
 /** Data access for datasets; every read by a buyer names the buyer, so nobody reads another's dataset. */
@@ -143,25 +135,28 @@ export function datasetRepository(db: Queryable) {
       return row ? toRecord(row) : null;
     },
 
-    /** A buyer's datasets, newest first, `limit` at a time after a cursor; `next` is null at the end. */
+    /** A buyer's datasets, newest first, `limit` at a time after a cursor (400 for a cursor not made here). */
     async listForBuyer(
       buyerId: string,
       before: string | undefined,
       limit: number,
-    ): Promise<{ datasets: DatasetRecord[]; next: string | null } | null> {
-      const cursor = before === undefined ? null : decodeCursor(before);
-      if (before !== undefined && cursor === null) return null;
+    ): Promise<{ datasets: DatasetRecord[]; next: string | null }> {
+      const cursor = before === undefined ? null : decodeListCursor(before);
       const rows = await db.query<DatasetRow>(
         `select ${columns} from datasets
+          -- The cursor's time goes in as text, to the microsecond (a JS Date would round it to milliseconds).
           where buyer_id = $1 and deleted_at is null
-            and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+            and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
           order by created_at desc, id desc
           limit $4`,
         [buyerId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
       );
-      const datasets = rows.slice(0, limit).map(toRecord);
-      const last = datasets.at(-1);
-      return { datasets, next: rows.length > limit && last ? encodeCursor(last) : null };
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        datasets: page.map(toRecord),
+        next: rows.length > limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
+      };
     },
 
     async setProgress(id: string, phase: string, rowsDone: number, rowsTotal: number | null): Promise<void> {

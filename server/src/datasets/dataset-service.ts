@@ -67,7 +67,6 @@ export function datasetService(db: Database, settings: DatasetSettings) {
 
     async list(buyerId: string, before: string | undefined, limit: number) {
       const page = await datasets.listForBuyer(buyerId, before, limit);
-      if (!page) throw new BaseError('bad_request', 'before: not a cursor this server gave out.');
       return { datasets: page.datasets.map(publicDataset), next: page.next };
     },
 

@@ -383,6 +383,27 @@ describeEachDatabase('datasets: frozen snapshots, files, downloads and proofs', 
     const rest = second.json() as { datasets: Array<{ id: string }>; next: string | null };
     expect([...page.datasets, ...rest.datasets].map((d) => d.id)).toEqual([...ids].reverse());
     expect(rest.next).toBeNull();
+    // Created within one microsecond: the cursor keeps microseconds and breaks ties by id.
+    await database().query('update datasets set created_at = $1 where id = any($2::uuid[])', [
+      '2026-01-01T00:00:00.000001Z',
+      ids,
+    ]);
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/v1/datasets?limit=1${next ? `&before=${next}` : ''}`,
+        headers: as(other.key),
+      });
+      const listed = response.json() as { datasets: Array<{ id: string }>; next: string | null };
+      seen.push(...listed.datasets.map((d) => d.id));
+      next = listed.next;
+    } while (next);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect(new Set(seen).size).toBe(3);
+    const garbage = await app.inject({ method: 'GET', url: '/v1/datasets?before=nonsense', headers: as(other.key) });
+    expect(garbage.statusCode).toBe(400);
     await app.workQueue.drain();
   });
 });

@@ -176,7 +176,7 @@ export type CampaignAction = 'pause' | 'resume' | 'cancel';
  * is what leasing obeys, so a pause takes effect at once; a chunk that finds the state changed again
  * (a resume racing a pause) touches nothing, so the last word wins.
  */
-const holdChunk = 5000;
+const holdChunk = 1000;
 
 /** Holds (or releases) a chunk of the campaign's unfinished jobs while its state still asks for it; returns how many. */
 async function holdJobs(db: Database, campaignId: string, hold: boolean): Promise<number> {

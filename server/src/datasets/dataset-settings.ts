@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadOrCreateUrlSecret } from './download-urls';
+import { defaultRowGroupBytes } from './parquet-writer';
 import type { DatasetStorage } from './storage/dataset-storage';
 import { createDatasetStorage, loadStorageConfig } from './storage/storage-config';
 
@@ -13,7 +14,7 @@ export interface DatasetSettings {
   scratchDir: string;
   /** A Parquet shard is closed before it grows past this (Hugging Face advises at most about 500 MB). */
   shardBytes: number;
-  /** Uncompressed bytes per Parquet row group. */
+  /** The Parquet writer's row-group bound (see parquet-writer.ts for what it bounds). */
   rowGroupBytes: number;
   /** Rows read from the database per query while building. */
   batchSize: number;
@@ -21,10 +22,10 @@ export interface DatasetSettings {
   progressIntervalMs: number;
 }
 
-/** Build sizes for production: ~400 MB shards of ~96 MB row groups, 500 rows per read, progress twice a second. */
+/** Build sizes for production: ~400 MB shards, the Parquet writer's row groups, 500 rows per read, progress twice a second. */
 export const defaultBuildSizes = {
   shardBytes: 400 * 1024 * 1024,
-  rowGroupBytes: 96 * 1024 * 1024,
+  rowGroupBytes: defaultRowGroupBytes,
   batchSize: 500,
   progressIntervalMs: 500,
 } as const;
@@ -34,7 +35,7 @@ const envSchema = z.object({
   GLEANER_DATASET_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).optional(),
   /** Largest Parquet shard, in MB (Hugging Face advises at most about 500). */
   GLEANER_DATASET_SHARD_MB: z.coerce.number().int().min(1).max(5_000).optional(),
-  /** Uncompressed MB per Parquet row group. */
+  /** The Parquet row-group bound in MB. */
   GLEANER_DATASET_ROW_GROUP_MB: z.coerce.number().int().min(1).max(1_024).optional(),
 });
 

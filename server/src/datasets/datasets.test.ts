@@ -366,6 +366,26 @@ describeEachDatabase('datasets: frozen snapshots, files, downloads and proofs', 
     expect(badLicense.json().message).toMatch(/license/);
   });
 
+  it('documents every dataset route in the OpenAPI document', async () => {
+    const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { summary?: string }>>;
+    };
+    const routes = [
+      ['post', '/v1/datasets'],
+      ['get', '/v1/datasets'],
+      ['get', '/v1/datasets/{datasetId}'],
+      ['post', '/v1/datasets/{datasetId}/cancel'],
+      ['delete', '/v1/datasets/{datasetId}'],
+      ['get', '/v1/datasets/{datasetId}/urls'],
+      ['get', '/v1/datasets/{datasetId}/files/{*}'],
+      ['get', '/v1/datasets/{datasetId}/rows/{n}/proof'],
+      ['get', '/v1/files/{datasetId}/{*}'],
+    ] as const;
+    for (const [method, path] of routes) {
+      expect(spec.paths[path]?.[method]?.summary, `${method} ${path}`).toBeTruthy();
+    }
+  });
+
   it('lists datasets newest first, a page at a time', async () => {
     const { campaignId } = await seedCampaignPages(database(), other.id, [{ text: words(400, 30) }]);
     const ids: string[] = [];

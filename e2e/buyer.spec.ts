@@ -45,7 +45,7 @@ test('a buyer signs in, runs a campaign to completion, builds a Parquet dataset 
     // A wrong key is refused in the API's words, next to the field.
     await buyerConsole.page.getByLabel('API key').fill('glk_not_a_real_key');
     await buyerConsole.page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(buyerConsole.page.getByRole('alert')).toContainText(/key/i);
+    await expect(buyerConsole.page.getByRole('alert')).toHaveText('This API key is not valid.');
     await buyerConsole.signIn(apiKey);
     await expect(buyerConsole.page.getByTestId('signed-in-as')).toHaveText('Console Buyer');
 
@@ -63,6 +63,11 @@ test('a buyer signs in, runs a campaign to completion, builds a Parquet dataset 
     await expect(buyerConsole.campaignProgress()).toHaveAttribute('aria-valuemax', String(urls.length));
     await expect(buyerConsole.failures()).toContainText('content_type');
     await expect(buyerConsole.page.getByTestId('count-failed')).toHaveText('1');
+    const storedPages = buyerConsole.storedPages();
+    await expect(storedPages.getByRole('row')).toHaveCount(1 + articles.length);
+    await expect(storedPages.getByRole('row').filter({ hasText: `${testSiteOrigin}/article/3` })).toContainText(
+      /200\s*text\/html/,
+    );
 
     // New devices' pages are not verified yet: build from every stored page, with its state.
     await buyerConsole.buildDataset('console articles', { rows: 'All stored rows, with their verification state' });

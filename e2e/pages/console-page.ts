@@ -44,6 +44,10 @@ export class ConsolePage {
     return this.page.getByRole('table', { name: 'Why pages failed, most frequent first' });
   }
 
+  storedPages(): Locator {
+    return this.page.getByRole('table', { name: 'Pages stored for this campaign, oldest first' });
+  }
+
   /** Starts a dataset build from a campaign with the chosen rows and opens its page. */
   async buildDataset(
     campaignName: string,

@@ -4,7 +4,9 @@ export const queryKeys = {
   campaigns: ['campaigns'] as const,
   campaignList: (before: string | undefined) => ['campaigns', 'list', before ?? null] as const,
   campaign: (id: string) => ['campaigns', 'one', id] as const,
-  campaignPages: (id: string, after: number) => ['campaigns', 'one', id, 'pages', after] as const,
+  /** `stored` (pages stored so far) is part of the key: a new page stored reads the list again. */
+  campaignPages: (id: string, after: number, stored: number) =>
+    ['campaigns', 'one', id, 'pages', after, stored] as const,
   projects: ['projects'] as const,
   projectList: (before: string | undefined) => ['projects', 'list', before ?? null] as const,
   project: (id: string) => ['projects', 'one', id] as const,

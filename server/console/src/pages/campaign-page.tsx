@@ -1,4 +1,4 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button } from '@ui/button';
 import { ProgressBar } from '@ui/progress-bar';
 import { Cell, Table } from '@ui/table';
@@ -79,20 +79,24 @@ export function CampaignPage({ campaignId }: { campaignId: string }) {
             </Table>
           )}
         </Section>
-        <StoredPages campaignId={campaignId} live={campaignIsLive(data)} />
+        <StoredPages campaignId={campaignId} stored={data.counts.fetched + data.counts.verified} />
       </div>
     </>
   );
 }
 
-function StoredPages({ campaignId, live }: { campaignId: string; live: boolean }) {
+/**
+ * The pages table follows the campaign's own numbers: when more pages are stored the list is read again,
+ * and the rows shown stay in place while it loads.
+ */
+function StoredPages({ campaignId, stored }: { campaignId: string; stored: number }) {
   const api = useApi();
   const [afters, setAfters] = useState<number[]>([0]);
   const after = afters[afters.length - 1] ?? 0;
   const pages = useQuery({
-    queryKey: queryKeys.campaignPages(campaignId, after),
+    queryKey: queryKeys.campaignPages(campaignId, after, stored),
     queryFn: () => buyerApi.campaignPages(api, campaignId, after, pageSize),
-    refetchInterval: live ? 5000 : false,
+    placeholderData: keepPreviousData,
   });
   return (
     <Section title="Stored pages">

@@ -3,8 +3,8 @@ import { describeIssues } from '@/lib/errors';
 import { formatBytes } from '@/lib/format';
 import { sendMessage } from '@/lib/messages';
 import { defaultSettings, serverUrlSchema } from '@/lib/settings';
-import { ErrorText } from './ui/error-text';
 import { ServerUrlField } from './server-url-field';
+import { ErrorText } from './ui/error-text';
 import { useAction } from './use-action';
 
 /**

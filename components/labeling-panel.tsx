@@ -15,11 +15,11 @@ import { logger } from '@/lib/logger';
 import { type NextTask, type NoTaskReason, sendMessage } from '@/lib/messages';
 import { hasConsent, isPaused, type Settings } from '@/lib/settings';
 import { AnswerControls, focusRing } from './answer-controls';
-import { ErrorText } from './ui/error-text';
 import { KeysHelp } from './keys-help';
 import { LabelerStanding } from './labeler-standing';
 import { selectedOffsets } from './span-text';
 import { TaskContent } from './task-content';
+import { ErrorText } from './ui/error-text';
 import { useLabelKeys } from './use-label-keys';
 import { useNow } from './use-now';
 

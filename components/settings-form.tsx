@@ -8,8 +8,8 @@ import {
   minDailyBudgetMegabytes,
   serverUrlSchema,
 } from '@/lib/settings';
-import { ErrorText } from './ui/error-text';
 import { ServerUrlField } from './server-url-field';
+import { ErrorText } from './ui/error-text';
 import { useAction } from './use-action';
 
 /** Server address and daily budget, checked here and again by the background, saved together. */

@@ -1,10 +1,10 @@
 import { useEffect } from 'react';
 import { ConnectionSummary } from '@/components/connection-summary';
 import { DeadLetterNotice } from '@/components/dead-letters';
-import { ErrorText } from '@/components/ui/error-text';
 import { LabelingPanel } from '@/components/labeling-panel';
 import { PointsSummary } from '@/components/points-summary';
 import { TodaySummary } from '@/components/today-summary';
+import { ErrorText } from '@/components/ui/error-text';
 import { useAction } from '@/components/use-action';
 import { useSettings } from '@/components/use-settings';
 import { formatDateTime } from '@/lib/format';

@@ -159,6 +159,6 @@ describeEachDatabase('label datasets: items with their content, aggregate and ra
     const again = await rowsOf(dataset);
     expect(again.rows).toEqual(rows);
     const rebuilt = await rowsOf(await build(projectId));
-    expect((rebuilt.rows[0]?.raw_labels as unknown[]).length).toBe(4);
+    expect(rebuilt.rows[0]?.raw_labels).toHaveLength(4);
   });
 });

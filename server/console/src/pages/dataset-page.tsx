@@ -1,5 +1,6 @@
 import type { Dataset } from '@protocol/datasets';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
 import { Button } from '@ui/button';
 import { CopyButton } from '@ui/copy-button';
 import { Cell, Table } from '@ui/table';
@@ -50,9 +51,15 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
           <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
             <dt className="text-stone-500">Source</dt>
             <dd>
-              {data.source.kind === 'campaign'
-                ? `campaign ${data.source.campaignId}`
-                : `project ${data.source.projectId}`}
+              {data.source.kind === 'campaign' ? (
+                <Link to="/campaigns/$campaignId" params={{ campaignId: data.source.campaignId }} className="underline">
+                  the campaign
+                </Link>
+              ) : (
+                <Link to="/projects/$projectId" params={{ projectId: data.source.projectId }} className="underline">
+                  the project
+                </Link>
+              )}
             </dd>
             <dt className="text-stone-500">Formats</dt>
             <dd>{data.formats.join(', ')}</dd>

@@ -144,7 +144,7 @@ export function NewProjectPage() {
             type="number"
             min={0}
             max={0.5}
-            step={0.01}
+            step="any"
             value={goldRate}
             onChange={(event) => setGoldRate(event.target.value)}
             hint="Default 0.1: one task in ten is a gold item, unseen."

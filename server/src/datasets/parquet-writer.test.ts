@@ -303,6 +303,33 @@ describe('createParquetWriter (edges)', () => {
     expect(mostBuffered).toBeLessThan(summary.bytes / 4);
   });
 
+  it('keeps a real file advancing when rows come faster than the disk takes them', async () => {
+    // Rows already in memory and a tight loop: every step of parquet-wasm resolves on promises alone, so
+    // nothing here yields to the event loop unless the writer waits for the file stream itself. Without
+    // that wait the stream never even opens its file: all the output queues in its buffer until close()
+    // (checked: with neither the output pump's drain wait nor writeRows' own, 0 bytes reached the disk).
+    const path = join(directory, 'fast-source.parquet');
+    const sink = createWriteStream(path);
+    const writer = createParquetWriter('pages', sink, { rowGroupBytes: 64 * 1024 });
+    const rows = Array.from({ length: 2000 }, (_, index) => pageRow(index));
+    let mostBuffered = 0;
+    let onDiskBeforeClose = 0;
+    for (let offset = 0; offset < rows.length; offset += 50) {
+      await writer.writeRows(rows.slice(offset, offset + 50));
+      // Read synchronously: an await here would itself let the stream work and hide the bug.
+      mostBuffered = Math.max(mostBuffered, sink.writableLength);
+      onDiskBeforeClose = sink.bytesWritten;
+    }
+    const summary = await writer.close();
+    expect(summary.bytes).toBe((await stat(path)).size);
+    expect(writer.bytesWritten).toBeGreaterThan(8 * 64 * 1024);
+    // The file grew while rows were still being written, and the stream held about a row group, not the file.
+    expect(onDiskBeforeClose).toBeGreaterThan(summary.bytes / 2);
+    expect(mostBuffered).toBeLessThan(summary.bytes / 4);
+    const [count] = await query(connection, `SELECT count(*) AS n FROM read_parquet('${path}')`);
+    expect(count?.n).toBe(BigInt(rows.length));
+  });
+
   it('fails the caller, not hangs, when the sink breaks mid-file', async () => {
     let written = 0;
     const sink = new Writable({

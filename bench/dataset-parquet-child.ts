@@ -121,7 +121,8 @@ async function writeDuckdb(jsonl: string, out: string) {
 async function writeJsonl(count: number, out: string) {
   const sink = createWriteStream(out);
   for (let index = 0; index < count; index += 1) {
-    if (!sink.write(`${JSON.stringify(syntheticPage(index))}\n`)) await new Promise((r) => sink.once('drain', r));
+    const line = `${JSON.stringify(syntheticPage(index))}\n`;
+    if (!sink.write(line)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve) => sink.end(resolve));
   return { rows: count, bytes: sink.bytesWritten };

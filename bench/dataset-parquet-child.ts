@@ -4,12 +4,12 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { PageRow } from '../protocol/dataset-rows';
-import { createParquetWriter } from '../server/src/datasets/parquet-writer';
 
 /**
  * One measurement in its own process, so its peak RSS is its own: `ours-generated <rows> <out>`,
  * `ours-jsonl <jsonl> <out>`, `duckdb-jsonl <jsonl> <out>`, `write-jsonl <rows> <out>` or `idle`.
- * Prints one JSON line: { rows, ms, bytes, maxRssMb }.
+ * Prints one JSON line: { rows, ms, bytes, maxRssMb, wasmMb? }. Our writer (with parquet-wasm and Arrow JS)
+ * is imported only in our modes, so the DuckDB and idle children do not carry it.
  */
 
 /** Rows per `writeRows` call: what a database cursor would hand over at a time. */
@@ -87,6 +87,7 @@ async function* generatedRows(count: number): AsyncGenerator<PageRow> {
 }
 
 async function writeOurs(rows: AsyncIterable<PageRow>, out: string) {
+  const { createParquetWriter } = await import('../server/src/datasets/parquet-writer');
   const writer = createParquetWriter('pages', createWriteStream(out));
   let batch: PageRow[] = [];
   for await (const row of rows) {
@@ -140,7 +141,11 @@ async function main() {
   else throw new Error(`unknown mode ${mode}`);
   const ms = performance.now() - start;
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ...result, ms, maxRssMb })}\n`);
+  // WASM memory never shrinks, so its size now is its peak: the part of our RSS that parquet-wasm holds.
+  const wasmMb = mode.startsWith('ours')
+    ? (await import('parquet-wasm/node')).wasmMemory().buffer.byteLength / 1024 / 1024
+    : undefined;
+  process.stdout.write(`${JSON.stringify({ ...result, ms, maxRssMb, wasmMb })}\n`);
 }
 
 await main();

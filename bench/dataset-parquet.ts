@@ -28,6 +28,8 @@ interface Measurement {
   bytes: number;
   ms: number;
   maxRssMb: number;
+  /** Size of parquet-wasm's memory at the end (its peak: it never shrinks); ours only. */
+  wasmMb?: number;
   /** 1-minute load average when the child started. */
   load: number;
 }
@@ -105,6 +107,7 @@ export async function benchDatasetParquet(): Promise<string> {
       rowsPerSecond: median(list.map((m) => (m.rows / m.ms) * 1000)),
       maxRssMb: median(list.map((m) => m.maxRssMb)),
       mb: median(list.map((m) => m.bytes / 1024 / 1024)),
+      wasmMb: median(list.map((m) => m.wasmMb ?? 0)),
     });
     const oursSummary = summary(ours);
     const duckdbSummary = summary(duckdb);
@@ -126,14 +129,14 @@ export async function benchDatasetParquet(): Promise<string> {
       `ours (parquet-wasm zstd)  ${format(oursSummary.rowsPerSecond).padStart(7)}  ${format(oursSummary.maxRssMb).padStart(12)}  ${format(oursSummary.mb, 1).padStart(8)}   ${loads(ours)}`,
       `DuckDB COPY zstd          ${format(duckdbSummary.rowsPerSecond).padStart(7)}  ${format(duckdbSummary.maxRssMb).padStart(12)}  ${format(duckdbSummary.mb, 1).padStart(8)}   ${loads(duckdb)}`,
       `  each run (rows/s, MB): ours ${ours.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ')}; DuckDB ${duckdb.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ')}`,
-      `  ours: ${oursGroups}`,
+      `  ours: ${oursGroups}; parquet-wasm memory ${format(oursSummary.wasmMb)} MB of its peak RSS`,
       `  DuckDB: ${duckdbGroups}`,
       `ours/DuckDB: ${format(oursSummary.rowsPerSecond / duckdbSummary.rowsPerSecond, 2)}x rows/s (goal >= 0.5), ${format(oursSummary.maxRssMb / duckdbSummary.maxRssMb, 2)}x peak RSS (goal <= 0.33)`,
       `  above an idle child's ${format(idle.maxRssMb)} MB (Node + tsx): ${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(duckdbSummary.maxRssMb), 2)}x peak RSS`,
       `our peak RSS by size (rows generated in process, batches of 500):`,
       ...scaling.map(
         ([rows, m, groups]) =>
-          `  ${format(rows).padStart(9)} rows  ${format(m.maxRssMb).padStart(5)} MB  ${format((m.rows / m.ms) * 1000).padStart(6)} rows/s  ${format(m.bytes / 1024 / 1024, 1)} MB file  load ${format(m.load, 1)}; ${groups}`,
+          `  ${format(rows).padStart(9)} rows  ${format(m.maxRssMb).padStart(5)} MB  ${format((m.rows / m.ms) * 1000).padStart(6)} rows/s  ${format(m.bytes / 1024 / 1024, 1)} MB file  load ${format(m.load, 1)}; WASM ${format(m.wasmMb ?? 0)} MB; ${groups}`,
       ),
     ];
     return lines.join('\n');

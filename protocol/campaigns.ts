@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateSchema } from './primitives';
+import { isoDateSchema, nameSchema } from './primitives';
 
 /**
  * Most URLs one request may carry (campaign creation, urls and seeds together, or one addition):
@@ -15,7 +15,7 @@ const urlListSchema = z.array(z.string().max(4096)).max(maxUrlsPerRequest, tooMa
 /** `POST /v1/campaigns`: a list of URLs, or seeds whose same-site links are followed to a depth and a page cap. */
 export const campaignCreateSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: nameSchema,
     urls: urlListSchema.default([]),
     seeds: z.array(z.string().max(4096)).max(1_000).default([]),
     followLinks: z

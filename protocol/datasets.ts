@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateSchema } from './primitives';
+import { isoDateSchema, nameSchema } from './primitives';
 
 /**
  * Datasets: frozen snapshots of a campaign's pages or a project's labels, built by a durable job and laid
@@ -54,7 +54,7 @@ export type DatasetOptions = z.infer<typeof datasetOptionsSchema>;
 
 /** `POST /v1/datasets`. */
 export const datasetCreateSchema = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: nameSchema.optional(),
   source: datasetSourceSchema,
   formats: z
     .array(datasetFormatSchema)

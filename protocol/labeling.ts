@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { workStateSchema } from './campaigns';
-import { isoDateSchema } from './primitives';
+import { isoDateSchema, nameSchema, storedTextSchema } from './primitives';
 
 /** What a labeler is asked to give for each item of a project. */
 export const labelSchemaSchema = z.discriminatedUnion('type', [
@@ -72,8 +72,8 @@ export const tooManyItems = (count?: number) =>
 
 /** `POST /v1/projects`. Items may also come later (`POST /v1/projects/:id/items`, JSON or JSONL). */
 export const projectCreateSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  instructions: z.string().min(1).max(20_000),
+  name: nameSchema,
+  instructions: z.string().min(1).max(20_000).pipe(storedTextSchema),
   labelSchema: labelSchemaSchema,
   /** How many usable labels each item needs. */
   overlap: z.number().int().min(1).max(25).default(3),

@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type DatasetRowKind, type LabelRow, type PageRow, rowHash } from '@protocol/dataset-rows';
+import { canonicalRowJson, type DatasetRowKind, type LabelRow, type PageRow } from '@protocol/dataset-rows';
 import type { DatasetFile, DatasetStats } from '@protocol/datasets';
+import { keccak256, stringToBytes } from 'viem';
 import type { Database } from '../db/database';
 import type { WorkLog } from '../queue/work-queue';
 import { serverVersion } from '../version';
@@ -18,6 +19,7 @@ import { MerkleTreeBuilder } from './merkle';
 import { NearDuplicateIndex } from './near-duplicates';
 import { createParquetWriter, type ParquetWriter } from './parquet-writer';
 import { emptyStats, itemKept, pageDropReason, toLabelRow, toPageRow } from './row-cleaning';
+import { destroySink } from './sink-writes';
 import type { StorageWriter } from './storage/dataset-storage';
 import { createWarcWriter } from './warc-writer';
 
@@ -117,43 +119,14 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
 
   const clusters = kind === 'pages' ? await decidePages(db, record, settings, stats, checkpoint) : null;
   const output = await openOutputs({ ...record, snapshotAt: snapshotAt.toISOString() }, settings, kind, scratch);
-  let rowsSeen = 0;
-  let rowsOut = 0;
-  await checkpoint('writing', 0);
-  if (kind === 'pages' && clusters) {
-    for await (const batch of snapshotPages(db, id, settings.batchSize, record.options.includeRawHtml)) {
-      const rows: PageRow[] = [];
-      for (const page of batch) {
-        rowsSeen += 1;
-        if (pageDropReason(page, record.options) !== null || clusters.removed.has(page.id)) continue;
-        rows.push(
-          toPageRow(page, record.options, {
-            datasetKey: record.pseudonymKey,
-            nearDupCluster: clusters.clusterOfRow(rowsOut),
-            stats,
-          }),
-        );
-        rowsOut += 1;
-      }
-      await output.write(rows);
-      await checkpoint('writing', rowsSeen, false);
-    }
-  } else {
-    for await (const batch of snapshotItems(db, id, settings.batchSize)) {
-      const rows: LabelRow[] = [];
-      for (const item of batch) {
-        rowsSeen += 1;
-        if (!itemKept(item, record.options)) {
-          stats.notVerified += 1;
-          continue;
-        }
-        rows.push(toLabelRow(item, record.pseudonymKey));
-      }
-      await output.write(rows);
-      await checkpoint('writing', rowsSeen, false);
-    }
+  try {
+    await writeRows(db, record, settings, kind, output, clusters, stats, checkpoint);
+  } catch (error) {
+    // Close every file this run opened (a cancel, a failed write): nothing is left open on a deleted file.
+    await output.abort(error);
+    throw error;
   }
-  await checkpoint('publishing', rowsSeen);
+  await checkpoint('publishing', stats.sourceRows);
   const written = await output.finish();
   stats.rows = written.rows;
 
@@ -194,6 +167,56 @@ async function runBuild(db: Database, record: DatasetRecord, settings: DatasetSe
     rows: written.rows,
   });
   if (!published) throw new BuildStopped();
+}
+
+/** Second pass: every kept row, in order, to every format at once. */
+async function writeRows(
+  db: Database,
+  record: DatasetRecord,
+  settings: DatasetSettings,
+  kind: DatasetRowKind,
+  output: Outputs,
+  clusters: PageDecisions | null,
+  stats: DatasetStats,
+  checkpoint: (phase: string, done: number, force?: boolean) => Promise<void>,
+): Promise<void> {
+  const id = record.id;
+  let rowsSeen = 0;
+  let rowsOut = 0;
+  await checkpoint('writing', 0);
+  if (kind === 'pages' && clusters) {
+    for await (const batch of snapshotPages(db, id, settings.batchSize, record.options.includeRawHtml)) {
+      const rows: PageRow[] = [];
+      for (const page of batch) {
+        rowsSeen += 1;
+        if (pageDropReason(page, record.options) !== null || clusters.removed.has(page.id)) continue;
+        rows.push(
+          toPageRow(page, record.options, {
+            datasetKey: record.pseudonymKey,
+            nearDupCluster: clusters.clusterOfRow(rowsOut),
+            stats,
+          }),
+        );
+        rowsOut += 1;
+      }
+      await output.write(rows);
+      await checkpoint('writing', rowsSeen, false);
+    }
+  } else {
+    for await (const batch of snapshotItems(db, id, settings.batchSize)) {
+      const rows: LabelRow[] = [];
+      for (const item of batch) {
+        rowsSeen += 1;
+        if (!itemKept(item, record.options)) {
+          stats.notVerified += 1;
+          continue;
+        }
+        rows.push(toLabelRow(item, record.pseudonymKey));
+      }
+      await output.write(rows);
+      await checkpoint('writing', rowsSeen, false);
+    }
+  }
 }
 
 interface PageDecisions {
@@ -243,6 +266,8 @@ async function decidePages(
 
 interface Outputs {
   write(rows: readonly (PageRow | LabelRow)[]): Promise<void>;
+  /** Destroys every file being written (their partial bytes are discarded) and closes the tree file. */
+  abort(reason: unknown): Promise<void>;
   finish(): Promise<{ files: DatasetFile[]; rows: number; merkleRoot: `0x${string}`; treePath: string }>;
 }
 
@@ -258,7 +283,7 @@ async function openOutputs(
   const staged = (path: string) => `${stagingPrefix(id)}/${path}`;
   const tree = await MerkleTreeBuilder.create(join(scratch, 'merkle-tree.bin'));
   const shards: Array<{ tempPath: string; rows: number; bytes: number; sha256: string }> = [];
-  let shard: { writer: ParquetWriter; storage: StorageWriter; tempPath: string } | null = null;
+  let shard: { writer: ParquetWriter; storage: StorageWriter; tempPath: string; rowBytes: number } | null = null;
   const openShard = () => {
     const tempPath = `data/part-${String(shards.length).padStart(5, '0')}.parquet`;
     const target = storage.openWriter(staged(tempPath));
@@ -266,6 +291,7 @@ async function openOutputs(
       writer: createParquetWriter(kind, target.sink, { rowGroupBytes: settings.rowGroupBytes }),
       storage: target,
       tempPath,
+      rowBytes: 0,
     };
   };
   const closeShard = async () => {
@@ -296,14 +322,27 @@ async function openOutputs(
   return {
     async write(batch) {
       if (batch.length === 0) return;
-      for (const row of batch) await tree.append(rowHash(kind, row));
-      // A shard closes once the next row group could take it past the limit, so no file outgrows it.
-      if (shard && shard.writer.bytesWritten + shard.writer.rowGroupBytes > settings.shardBytes) await closeShard();
+      let batchBytes = 0;
+      for (const row of batch) {
+        // The canonical JSON is what the row hash commits to, and its size bounds the row's compressed size.
+        const json = canonicalRowJson(kind, row);
+        batchBytes += Buffer.byteLength(json);
+        await tree.append(keccak256(stringToBytes(json)));
+      }
+      // A shard closes before the rows it holds, uncompressed, would pass the limit. What the Parquet writer
+      // has flushed lags far behind what it holds (a row group is written whole at its end), so only the
+      // uncompressed size is a bound that no shard can outgrow; compressed, shards come out smaller.
+      if (shard && shard.rowBytes > 0 && shard.rowBytes + batchBytes > settings.shardBytes) await closeShard();
       shard ??= openShard();
+      shard.rowBytes += batchBytes;
       await shard.writer.writeRows(batch);
       await jsonlWriter?.writeRows(batch);
       if (warcWriter) for (const row of batch) await warcWriter.writePage(row as PageRow);
       rows += batch.length;
+    },
+    async abort(reason) {
+      for (const target of [shard?.storage, jsonl, warc, cdxj]) if (target) destroySink(target.sink, reason);
+      await tree.abort();
     },
     async finish() {
       // An empty dataset still has one (empty) shard, so every reader finds the schema.
@@ -342,7 +381,7 @@ async function openOutputs(
             path: 'warc/pages.cdxj',
             kind: 'cdxj',
             bytes: storedCdxj.bytes,
-            rows: summary.records,
+            rows: summary.cdxjLines,
             sha256: storedCdxj.sha256,
           },
         );

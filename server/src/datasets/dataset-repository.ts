@@ -229,15 +229,15 @@ export function datasetRepository(db: Queryable) {
       return rows.length > 0;
     },
 
-    /** Marks a dataset deleted (its files are removed after); false when it is not this buyer's. */
-    async markDeleted(buyerId: string, id: string): Promise<boolean> {
-      const rows = await db.query(
+    /** Marks a dataset deleted (its files are removed after); its id as stored, or null when it is not this buyer's. */
+    async markDeleted(buyerId: string, id: string): Promise<string | null> {
+      const [row] = await db.query<{ id: string }>(
         `update datasets set deleted_at = now(),
                 state = case when state in ('queued', 'building') then 'cancelled' else state end
-          where id = $1 and buyer_id = $2 and deleted_at is null returning id`,
+          where id = $1 and buyer_id = $2 and deleted_at is null returning id::text`,
         [id, buyerId],
       );
-      return rows.length > 0;
+      return row?.id ?? null;
     },
   };
 }

@@ -91,8 +91,9 @@ export function datasetService(db: Database, settings: DatasetSettings) {
 
     /** Deletes a dataset and its files; its URLs stop working at once. */
     async remove(buyerId: string, id: string): Promise<void> {
-      if (!(await datasets.markDeleted(buyerId, id))) throw notFound(id);
-      await settings.storage.deletePrefix(`datasets/${id}`);
+      const deleted = await datasets.markDeleted(buyerId, id);
+      if (!deleted) throw notFound(id);
+      await settings.storage.deletePrefix(`datasets/${deleted}`);
     },
 
     /** Pre-signed links to every file of a ready dataset, valid for `expiresIn` seconds. */
@@ -103,7 +104,7 @@ export function datasetService(db: Database, settings: DatasetSettings) {
         expiresAt: expiresAt.toISOString(),
         files: record.files.map((file) => ({
           path: file.path,
-          url: `${origin}${signDownloadPath({ datasetId: id, path: file.path, expiresAt }, settings.urlSecret)}`,
+          url: `${origin}${signDownloadPath({ datasetId: record.id, path: file.path, expiresAt }, settings.urlSecret)}`,
         })),
       };
     },
@@ -114,7 +115,7 @@ export function datasetService(db: Database, settings: DatasetSettings) {
       if (!record.files.some((file) => file.path === path)) {
         throw new BaseError('not_found', `Dataset ${id} has no file ${path}.`);
       }
-      return datasetFileKey(id, path);
+      return datasetFileKey(record.id, path);
     },
 
     /** Row `n` as published and its inclusion proof against the dataset's Merkle root. */
@@ -133,9 +134,14 @@ export function datasetService(db: Database, settings: DatasetSettings) {
           return false;
         });
       if (!shard) throw new Error(`dataset ${id} lists no shard holding row ${n}`);
-      const values = await readParquetRow(settings.storage, datasetFileKey(id, shard.path), shard.bytes, n - first);
+      const values = await readParquetRow(
+        settings.storage,
+        datasetFileKey(record.id, shard.path),
+        shard.bytes,
+        n - first,
+      );
       const proof = await proofFromTree(
-        (offset, length) => settings.storage.readBytes(merkleTreeKey(id), offset, length),
+        (offset, length) => settings.storage.readBytes(merkleTreeKey(record.id), offset, length),
         n,
       );
       return {

@@ -19,8 +19,10 @@ import { verifyDownload } from '../datasets/download-urls';
 import { sendStoredFile } from '../datasets/serve-file';
 import { buyerAuth } from '../plugins/buyer-auth';
 
-const datasetParams = z.object({ datasetId: z.uuid() });
-const fileParams = z.object({ datasetId: z.uuid(), '*': z.string().min(1).max(1024) });
+/** Dataset ids in lower case, however the URL spells them: storage keys and signatures use that one spelling. */
+const datasetId = z.uuid().transform((id) => id.toLowerCase());
+const datasetParams = z.object({ datasetId });
+const fileParams = z.object({ datasetId, '*': z.string().min(1).max(1024) });
 
 /** Buyers' datasets: create (a durable build), list, read, cancel, delete, download, and prove rows. */
 export const datasetRoutes: FastifyPluginAsyncZod<
@@ -158,7 +160,13 @@ export const datasetRoutes: FastifyPluginAsyncZod<
         ...common,
         summary:
           "Row n (0-based, in file order across shards) as published, and its inclusion proof against the dataset's Merkle root",
-        params: z.object({ datasetId: z.uuid(), n: z.coerce.number().int().min(0) }),
+        params: z.object({
+          datasetId,
+          n: z
+            .string()
+            .regex(/^\d{1,15}$/, 'a row number in decimal digits, such as 0 or 41')
+            .transform(Number),
+        }),
         response: { 200: rowProofSchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
       },
     },

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Dataset, datasetSchema } from '@protocol/datasets';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildTestApp } from '../test/app';
+import { describeEachDatabase } from '../test/databases';
+import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
+import { createLocalStorage } from './storage/local-storage';
+import { createBuyer, seedCampaignPages } from './test-fixtures';
+
+const words = (seed: number, count: number) =>
+  Array.from({ length: count }, (_, i) => `w${(seed * 7919 + i * 104729) % 9973}`).join(' ');
+
+describeEachDatabase('dataset defects found by attack', (database) => {
+  let app: FastifyInstance;
+  let folder: string;
+  let settings: DatasetSettings;
+  let buyer: { key: string; id: string };
+  const as = () => ({ authorization: `Bearer ${buyer.key}` });
+  const read = async (id: string) =>
+    datasetSchema.parse((await app.inject({ method: 'GET', url: `/v1/datasets/${id}`, headers: as() })).json());
+  const built = async (body: unknown): Promise<Dataset> => {
+    const response = await app.inject({ method: 'POST', url: '/v1/datasets', headers: as(), payload: body as object });
+    expect(response.statusCode, response.body).toBe(201);
+    await app.workQueue.drain();
+    const dataset = await read(response.json().id);
+    expect(dataset.state).toBe('ready');
+    return dataset;
+  };
+  const storedFiles = async (id: string) => {
+    const walk = async (dir: string): Promise<string[]> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      const nested = await Promise.all(
+        entries.map((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)])),
+      );
+      return nested.flat();
+    };
+    return walk(join(folder, 'files', 'datasets', id));
+  };
+
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'gleaner-dataset-defects-'));
+    settings = {
+      ...defaultBuildSizes,
+      storage: createLocalStorage(join(folder, 'files')),
+      urlSecret: randomBytes(32).toString('hex'),
+      scratchDir: join(folder, 'scratch'),
+      batchSize: 5,
+      progressIntervalMs: 0,
+      rowGroupBytes: 8 * 1024,
+      shardBytes: 24 * 1024,
+    };
+    app = await buildTestApp(database(), {}, { datasets: settings, work: { concurrency: 1, pollMs: 0 } });
+    buyer = await createBuyer(app, 'Defect Buyer');
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  // D1
+  it('treats an upper-case dataset id like the lower-case one on every route (the route accepts it)', async () => {
+    const { campaignId } = await seedCampaignPages(database(), buyer.id, [{ text: words(1, 40) }]);
+    const dataset = await built({ source: { kind: 'campaign', campaignId } });
+    const upper = dataset.id.toUpperCase();
+    expect((await app.inject({ method: 'GET', url: `/v1/datasets/${upper}`, headers: as() })).statusCode).toBe(200);
+    const download = await app.inject({ method: 'GET', url: `/v1/datasets/${upper}/files/README.md`, headers: as() });
+    expect(download.statusCode, download.body).toBe(200);
+    const proof = await app.inject({ method: 'GET', url: `/v1/datasets/${upper}/rows/0/proof`, headers: as() });
+    expect(proof.statusCode, proof.body).toBe(200);
+    const urls = await app.inject({ method: 'GET', url: `/v1/datasets/${upper}/urls`, headers: as() });
+    const readme = (urls.json() as { files: Array<{ path: string; url: string }> }).files.find(
+      (file) => file.path === 'README.md',
+    );
+    const viaUrl = await app.inject({ method: 'GET', url: (readme?.url ?? '').replace(/^https?:\/\/[^/]+/, '') });
+    expect(viaUrl.statusCode, viaUrl.body).toBe(200);
+    const removed = await app.inject({ method: 'DELETE', url: `/v1/datasets/${upper}`, headers: as() });
+    expect(removed.statusCode).toBe(204);
+    expect(await storedFiles(dataset.id)).toEqual([]);
+  });
+
+  // D2
+  it('refuses a dataset name holding a NUL character with a 400, not a 500', async () => {
+    const { campaignId } = await seedCampaignPages(database(), buyer.id, [{ text: words(2, 40) }]);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: as(),
+      payload: { source: { kind: 'campaign', campaignId }, name: 'ok\u0000null' },
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().message).toContain('body.name');
+  });
+
+  // D3
+  it('never writes a Parquet shard larger than shardBytes', async () => {
+    const { campaignId } = await seedCampaignPages(
+      database(),
+      buyer.id,
+      Array.from({ length: 200 }, (_, i) => ({ text: words(100 + i, 150) })),
+    );
+    const dataset = await built({ source: { kind: 'campaign', campaignId } });
+    const shards = dataset.files.filter((file) => file.kind === 'parquet');
+    expect(shards.length).toBeGreaterThan(1);
+    for (const shard of shards) expect(shard.bytes, shard.path).toBeLessThanOrEqual(settings.shardBytes);
+  });
+
+  // D4
+  it("lists the CDXJ index's rows as its lines, not the WARC's records", async () => {
+    for (const pages of [[], [{ text: words(3, 40) }, { text: words(4, 40), html: '<p>x</p>' }]]) {
+      const { campaignId } = await seedCampaignPages(database(), buyer.id, pages, { keepRawHtml: true });
+      const dataset = await built({ source: { kind: 'campaign', campaignId }, formats: ['parquet', 'warc'] });
+      const cdxj = dataset.files.find((file) => file.kind === 'cdxj');
+      const served = await app.inject({
+        method: 'GET',
+        url: `/v1/datasets/${dataset.id}/files/warc/pages.cdxj`,
+        headers: as(),
+      });
+      const lines = served.rawPayload.toString('utf8').split('\n').filter(Boolean).length;
+      expect(cdxj?.rows, `${pages.length} pages`).toBe(lines);
+    }
+  });
+
+  // D5
+  it('closes every file it had open when a build is cancelled midway', async () => {
+    const { campaignId } = await seedCampaignPages(
+      database(),
+      buyer.id,
+      Array.from({ length: 300 }, (_, i) => ({ text: words(1000 + i, 200) })),
+    );
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: as(),
+      payload: { source: { kind: 'campaign', campaignId }, formats: ['parquet', 'jsonl', 'warc'] },
+    });
+    const id = created.json().id as string;
+    for (;;) {
+      const dataset = await read(id);
+      if (dataset.progress.phase === 'writing' && dataset.progress.rowsDone > 0) break;
+      if (dataset.state !== 'queued' && dataset.state !== 'building') throw new Error(`ended ${dataset.state}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await app.inject({ method: 'POST', url: `/v1/datasets/${id}/cancel`, headers: as() });
+    await app.workQueue.drain();
+    const open: string[] = [];
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target.includes(id)) open.push(target);
+    }
+    expect(open).toEqual([]);
+  });
+
+  // D6
+  it('refuses a row number that is not written in decimal digits', async () => {
+    const { campaignId } = await seedCampaignPages(
+      database(),
+      buyer.id,
+      Array.from({ length: 12 }, (_, i) => ({ text: words(50 + i, 40) })),
+    );
+    const dataset = await built({ source: { kind: 'campaign', campaignId } });
+    for (const n of ['%20', '0x1', '+1', '1e1', '1.0']) {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/v1/datasets/${dataset.id}/rows/${n}/proof`,
+        headers: as(),
+      });
+      expect(response.statusCode, n).toBe(400);
+    }
+  });
+});

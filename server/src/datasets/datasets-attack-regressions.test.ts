@@ -96,6 +96,36 @@ describeEachDatabase('dataset defects found by attack', (database) => {
   });
 
   // D3
+  it('refuses campaign and project names or instructions holding a NUL character with a 400 that names the field', async () => {
+    const campaign = await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: as(),
+      payload: { name: 'a\u0000b', urls: ['https://example.com/'] },
+    });
+    expect(campaign.statusCode, campaign.body).toBe(400);
+    expect(campaign.json().message).toContain('body.name');
+    for (const [field, value] of [
+      ['name', 'p\u0000'],
+      ['instructions', 'Label\u0000 it'],
+    ] as const) {
+      const project = await app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: as(),
+        payload: {
+          name: 'p',
+          instructions: 'Label it.',
+          labelSchema: { type: 'single_choice', choices: ['a', 'b'] },
+          items: [{ id: '1', content: { type: 'text', text: 'x' } }],
+          [field]: value,
+        },
+      });
+      expect(project.statusCode, project.body).toBe(400);
+      expect(project.json().message).toContain(`body.${field}`);
+    }
+  });
+
   it('never writes a Parquet shard larger than shardBytes', async () => {
     const { campaignId } = await seedCampaignPages(
       database(),

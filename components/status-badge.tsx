@@ -1,28 +1,16 @@
 import type { ConnectionState } from '@/lib/settings';
-import { Badge, type BadgeTone } from './ui/badge';
+import { StateBadge, type StateLooks } from './ui/state-badge';
 
-/** The word shown for each connection state; e2e tests read these exact words. */
-const connectionStateLabels: Record<ConnectionState, string> = {
-  'no-consent': 'No consent',
-  registering: 'Registering',
-  connected: 'Connected',
-  offline: 'Offline',
-  paused: 'Paused',
-};
-
-const tones: Record<ConnectionState, BadgeTone> = {
-  'no-consent': 'neutral',
-  registering: 'working',
-  connected: 'good',
-  offline: 'bad',
-  paused: 'paused',
+/** Each connection state's tone and words; e2e tests read these exact words. */
+const connectionStateLooks: StateLooks<ConnectionState> = {
+  'no-consent': { tone: 'neutral', words: 'No consent' },
+  registering: { tone: 'working', words: 'Registering' },
+  connected: { tone: 'good', words: 'Connected' },
+  offline: { tone: 'bad', words: 'Offline' },
+  paused: { tone: 'paused', words: 'Paused' },
 };
 
 /** The extension's connection state as a badge. */
 export function StatusBadge({ state }: { state: ConnectionState }) {
-  return (
-    <Badge tone={tones[state]} testId="status">
-      {connectionStateLabels[state]}
-    </Badge>
-  );
+  return <StateBadge state={state} looks={connectionStateLooks} testId="status" />;
 }

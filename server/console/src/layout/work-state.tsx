@@ -1,25 +1,14 @@
 import type { WorkState } from '@protocol/campaigns';
-import { Badge, type BadgeTone } from '@ui/badge';
+import { StateBadge, type StateLooks } from '@ui/state-badge';
 
-const tones: Record<WorkState, BadgeTone> = {
-  active: 'working',
-  paused: 'paused',
-  cancelled: 'bad',
-  complete: 'good',
-};
-
-const words: Record<WorkState, string> = {
-  active: 'Active',
-  paused: 'Paused',
-  cancelled: 'Cancelled',
-  complete: 'Complete',
+const workStateLooks: StateLooks<WorkState> = {
+  active: { tone: 'working', words: 'Active' },
+  paused: { tone: 'paused', words: 'Paused' },
+  cancelled: { tone: 'bad', words: 'Cancelled' },
+  complete: { tone: 'good', words: 'Complete' },
 };
 
 /** A campaign's or project's state as a badge; e2e tests read these words. */
 export function WorkStateBadge({ state }: { state: WorkState }) {
-  return (
-    <Badge tone={tones[state]} testId="work-state">
-      {words[state]}
-    </Badge>
-  );
+  return <StateBadge state={state} looks={workStateLooks} testId="work-state" />;
 }

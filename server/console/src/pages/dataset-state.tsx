@@ -1,30 +1,18 @@
 import type { Dataset, DatasetState } from '@protocol/datasets';
-import { Badge, type BadgeTone } from '@ui/badge';
 import { ProgressBar } from '@ui/progress-bar';
+import { StateBadge, type StateLooks } from '@ui/state-badge';
 
-const tones: Record<DatasetState, BadgeTone> = {
-  queued: 'neutral',
-  building: 'working',
-  ready: 'good',
-  failed: 'bad',
-  cancelled: 'paused',
-};
-
-const words: Record<DatasetState, string> = {
-  queued: 'Queued',
-  building: 'Building',
-  ready: 'Ready',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
+const datasetStateLooks: StateLooks<DatasetState> = {
+  queued: { tone: 'neutral', words: 'Queued' },
+  building: { tone: 'working', words: 'Building' },
+  ready: { tone: 'good', words: 'Ready' },
+  failed: { tone: 'bad', words: 'Failed' },
+  cancelled: { tone: 'paused', words: 'Cancelled' },
 };
 
 /** A dataset's state as a badge; e2e tests read these words. */
 export function DatasetStateBadge({ state }: { state: DatasetState }) {
-  return (
-    <Badge tone={tones[state]} testId="dataset-state">
-      {words[state]}
-    </Badge>
-  );
+  return <StateBadge state={state} looks={datasetStateLooks} testId="dataset-state" />;
 }
 
 /** Whether the build can still move. */

@@ -1,7 +1,7 @@
 import { type Campaign, type CampaignCreate, maxUrlsPerRequest, type RejectedUrl } from '@protocol/campaigns';
 import type { ApiClient } from '../api/api-client';
 import { buyerApi } from '../api/buyer-api';
-import { batches } from '../parse/url-list';
+import { sendInBatches } from './send-in-batches';
 
 /** Where a campaign upload stands: what the API said of the URLs sent so far. */
 export interface CampaignUpload {
@@ -50,14 +50,18 @@ export async function sendRemainingUrls(
 ): Promise<CampaignUpload> {
   const campaign = upload.campaign;
   if (!campaign) throw new Error('the campaign was not created');
-  const current = { ...upload, rejected: [...upload.rejected] };
-  for (const batch of batches(remaining, maxUrlsPerRequest)) {
-    const added = await buyerApi.addCampaignUrls(api, campaign.id, batch);
-    current.sent += batch.length;
-    current.accepted += added.accepted;
-    current.duplicates += added.duplicates;
-    current.rejected.push(...added.rejected);
-    onProgress({ ...current, rejected: [...current.rejected] });
-  }
-  return current;
+  return sendInBatches({
+    upload,
+    items: remaining,
+    size: maxUrlsPerRequest,
+    send: (batch) => buyerApi.addCampaignUrls(api, campaign.id, batch),
+    fold: (sofar, batch, added) => ({
+      ...sofar,
+      sent: sofar.sent + batch.length,
+      accepted: sofar.accepted + added.accepted,
+      duplicates: sofar.duplicates + added.duplicates,
+      rejected: [...sofar.rejected, ...added.rejected],
+    }),
+    onProgress,
+  });
 }

@@ -4,6 +4,7 @@ import { type ChangeEvent, useMemo, useState } from 'react';
 import { describeError } from '../api/api-client';
 import { ProblemList } from '../layout/problem-list';
 import { formatOfFile, type ItemUpload, parseItemUpload } from '../parse/items-upload';
+import type { SourcedItem } from './project-upload';
 
 export interface ItemsFile {
   name: string;
@@ -36,6 +37,15 @@ export function useItemsFile(labelSchema: LabelSchema | null, requireGold: boole
     }
   };
   return { parsed, readError, onChange, clear: () => setFile(null) };
+}
+
+/** The items of the files read so far, each with its file and line, so refusals can point back at them. */
+export function sourcedItems(files: (ItemsFile | null)[]): SourcedItem[] {
+  return files.flatMap((file) =>
+    file
+      ? file.upload.items.map((item, index) => ({ item, file: file.name, line: file.upload.lines[index] ?? 0 }))
+      : [],
+  );
 }
 
 export function ItemsFileField({

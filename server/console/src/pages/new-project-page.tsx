@@ -9,9 +9,9 @@ import { describeError } from '../api/api-client';
 import { queryKeys } from '../api/query-keys';
 import { useApi } from '../auth/api-key-context';
 import { PageHeader, Section } from '../layout/page-header';
-import { ItemsFileField, useItemsFile } from './items-file-field';
+import { ItemsFileField, sourcedItems, useItemsFile } from './items-file-field';
 import { RefusalTable } from './project-refusals';
-import { createProjectInBatches, type ProjectUpload, type SourcedItem } from './project-upload';
+import { createProjectInBatches, type ProjectUpload } from './project-upload';
 
 type SchemaType = LabelSchema['type'];
 
@@ -59,11 +59,7 @@ export function NewProjectPage() {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!labelSchema) return;
-    const sourced: SourcedItem[] = [items.parsed, gold.parsed].flatMap((file) =>
-      file
-        ? file.upload.items.map((item, index) => ({ item, file: file.name, line: file.upload.lines[index] ?? 0 }))
-        : [],
-    );
+    const sourced = sourcedItems([items.parsed, gold.parsed]);
     setPending(true);
     setError(null);
     setUpload(null);

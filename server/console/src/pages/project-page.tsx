@@ -13,11 +13,11 @@ import { PageHeader, Section } from '../layout/page-header';
 import { QueryError } from '../layout/query-error';
 import { WorkControls } from '../layout/work-controls';
 import { WorkStateBadge } from '../layout/work-state';
-import { ItemsFileField, useItemsFile } from './items-file-field';
+import { ItemsFileField, sourcedItems, useItemsFile } from './items-file-field';
 import { labelerQuality } from './labeler-quality';
 import { itemsHint } from './new-project-page';
 import { RefusalTable } from './project-refusals';
-import { addItemsInBatches, type ProjectUpload, type SourcedItem } from './project-upload';
+import { addItemsInBatches, type ProjectUpload } from './project-upload';
 
 /** One labeling project: progress, agreement, per-labeler quality, more items, and its controls. */
 export function ProjectPage({ projectId }: { projectId: string }) {
@@ -145,11 +145,7 @@ function AddItems({ project }: { project: Project }) {
   const [upload, setUpload] = useState<ProjectUpload | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const sourced: SourcedItem[] = [items.parsed, gold.parsed].flatMap((file) =>
-      file
-        ? file.upload.items.map((item, index) => ({ item, file: file.name, line: file.upload.lines[index] ?? 0 }))
-        : [],
-    );
+    const sourced = sourcedItems([items.parsed, gold.parsed]);
     const start: ProjectUpload = { project, sent: 0, total: sourced.length, added: 0, refused: [] };
     setPending(true);
     setError(null);

@@ -2,6 +2,7 @@ import { maxItemsPerRequest, type Project, type ProjectCreate, type ProjectItemI
 import type { ApiClient } from '../api/api-client';
 import { buyerApi } from '../api/buyer-api';
 import { batches } from '../parse/url-list';
+import { sendInBatches } from './send-in-batches';
 
 /** An item to send, with the file and line it came from, so refusals can point back at them. */
 export interface SourcedItem {
@@ -18,6 +19,7 @@ export interface ItemRefusal {
   reason: string;
 }
 
+/** Where a project upload stands: what the API said of the items sent so far. */
 export interface ProjectUpload {
   project: Project | null;
   sent: number;
@@ -59,19 +61,24 @@ export async function addItemsInBatches(
 ): Promise<ProjectUpload> {
   const project = upload.project;
   if (!project) throw new Error('the project was not created');
-  const current = { ...upload, refused: [...upload.refused] };
-  for (const batch of batches(items, maxItemsPerRequest)) {
-    const added = await buyerApi.addProjectItems(
-      api,
-      project.id,
-      batch.map((entry) => entry.item),
-    );
-    current.sent += batch.length;
-    current.added += added.added;
-    current.refused.push(...refusalsOf(added.rejected, batch));
-    onProgress({ ...current, refused: [...current.refused] });
-  }
-  return current;
+  return sendInBatches({
+    upload,
+    items,
+    size: maxItemsPerRequest,
+    send: (batch) =>
+      buyerApi.addProjectItems(
+        api,
+        project.id,
+        batch.map((entry) => entry.item),
+      ),
+    fold: (sofar, batch, added) => ({
+      ...sofar,
+      sent: sofar.sent + batch.length,
+      added: sofar.added + added.added,
+      refused: [...sofar.refused, ...refusalsOf(added.rejected, batch)],
+    }),
+    onProgress,
+  });
 }
 
 function refusalsOf(

@@ -40,16 +40,18 @@ import {
  * whose output bytes are piped to the sink as each row group closes. Only the row group being built is
  * held (by arrow-rs, compressed), plus about 1 MB of rows being converted: never the whole file.
  *
- * Where the memory goes (measured on 8 KB pages, 32 MiB bound): WASM memory peaks near 3.5x the compressed
- * row group (its encoded pages, then arrow-rs's output buffer, then the copy handed to JS, all alive while
- * a group is flushed) and never shrinks, so it stays at its first peak: about 115 MB. The group's bytes
- * then live once more in JS until the sink has written them. This is the floor for a given row-group size.
+ * Where the memory goes (bench, 8 KB pages, default bound: 90 MB uncompressed, 28 MB compressed groups):
+ * WASM memory grows to several times the compressed row group (its encoded pages, arrow-rs's output
+ * buffer growing by doubling, the copy handed to JS, all alive while a group is flushed) and never shrinks:
+ * 104-180 MB, reached at the first flush and flat after. The group's bytes then live once more in JS until
+ * the sink has written them. Without changing parquet-wasm itself, that is the floor for a row-group size.
  */
 
 /**
  * Row-group bound unless told otherwise. arrow-rs applies it to the bytes it buffers, which are already
- * zstd-compressed: measured on 8 KB prose-like pages, a 96 MiB bound gave 293 MB uncompressed groups, so
- * 32 MiB lands near the 64-128 MB (uncompressed) readers handle well, and bounds what the writer holds.
+ * zstd-compressed: measured on 8 KB prose-like pages, a 96 MiB bound gave 293 MB uncompressed groups and
+ * 32 MiB gives 90 MB (11,500 rows), within the 64-128 MB readers handle well. Text that compresses better
+ * (raw HTML) makes larger uncompressed groups; a smaller bound holds less (16 MiB: WASM about 70-90 MB).
  */
 export const defaultRowGroupBytes = 32 * 1024 * 1024;
 

@@ -1,11 +1,13 @@
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Button } from '@ui/button';
 import { ProgressBar } from '@ui/progress-bar';
 import { Cell, Table } from '@ui/table';
 import { useState } from 'react';
 import { buyerApi, type WorkAction } from '../api/buyer-api';
 import { queryKeys } from '../api/query-keys';
+import { useApplyUpdate } from '../api/use-apply-update';
 import { useApi } from '../auth/api-key-context';
+import { Fact, Facts } from '../layout/facts';
 import { formatDateTime } from '../layout/format';
 import { PageHeader, Section } from '../layout/page-header';
 import { QueryError } from '../layout/query-error';
@@ -18,17 +20,13 @@ const pageSize = 50;
 /** One campaign: live progress, failures with their reasons, the stored pages, and its controls. */
 export function CampaignPage({ campaignId }: { campaignId: string }) {
   const api = useApi();
-  const queryClient = useQueryClient();
+  const applyUpdate = useApplyUpdate(queryKeys.campaign(campaignId), queryKeys.campaigns);
   const campaign = useQuery({
     queryKey: queryKeys.campaign(campaignId),
     queryFn: () => buyerApi.campaign(api, campaignId),
     refetchInterval: (query) => (query.state.data && campaignIsLive(query.state.data) ? 2000 : false),
   });
-  const act = async (action: WorkAction) => {
-    const updated = await buyerApi.controlCampaign(api, campaignId, action);
-    queryClient.setQueryData(queryKeys.campaign(campaignId), updated);
-    await queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
-  };
+  const act = async (action: WorkAction) => applyUpdate(await buyerApi.controlCampaign(api, campaignId, action));
   if (campaign.isPending) return <p>Loading the campaign…</p>;
   if (campaign.isError) return <QueryError error={campaign.error} />;
   const { data } = campaign;
@@ -41,28 +39,30 @@ export function CampaignPage({ campaignId }: { campaignId: string }) {
       <div className="space-y-6">
         <Section title="Progress">
           <ProgressBar label="Campaign progress" value={progress.done} max={progress.total} />
-          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
-            <dt className="text-stone-500">Queued</dt>
-            <dd data-testid="count-queued">{data.counts.queued}</dd>
-            <dt className="text-stone-500">Being fetched</dt>
-            <dd data-testid="count-leased">{data.counts.leased}</dd>
-            <dt className="text-stone-500">Fetched, awaiting verification</dt>
-            <dd data-testid="count-fetched">{data.counts.fetched}</dd>
-            <dt className="text-stone-500">Verified</dt>
-            <dd data-testid="count-verified">{data.counts.verified}</dd>
-            <dt className="text-stone-500">Failed</dt>
-            <dd data-testid="count-failed">{data.counts.failed}</dd>
-            <dt className="text-stone-500">Created</dt>
-            <dd>{formatDateTime(data.createdAt)}</dd>
-            <dt className="text-stone-500">Follows links</dt>
-            <dd>
+          <Facts>
+            <Fact term="Queued" testId="count-queued">
+              {data.counts.queued}
+            </Fact>
+            <Fact term="Being fetched" testId="count-leased">
+              {data.counts.leased}
+            </Fact>
+            <Fact term="Fetched, awaiting verification" testId="count-fetched">
+              {data.counts.fetched}
+            </Fact>
+            <Fact term="Verified" testId="count-verified">
+              {data.counts.verified}
+            </Fact>
+            <Fact term="Failed" testId="count-failed">
+              {data.counts.failed}
+            </Fact>
+            <Fact term="Created">{formatDateTime(data.createdAt)}</Fact>
+            <Fact term="Follows links">
               {data.maxDepth > 0
                 ? `to depth ${data.maxDepth}${data.maxPages === null ? '' : `, at most ${data.maxPages.toLocaleString('en-US')} pages`}`
                 : 'no'}
-            </dd>
-            <dt className="text-stone-500">Keeps raw HTML</dt>
-            <dd>{data.keepRawHtml ? 'yes' : 'no'}</dd>
-          </dl>
+            </Fact>
+            <Fact term="Keeps raw HTML">{data.keepRawHtml ? 'yes' : 'no'}</Fact>
+          </Facts>
           <WorkControls what="campaign" state={data.state} act={act} />
         </Section>
         <Section title="Failures">

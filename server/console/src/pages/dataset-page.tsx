@@ -1,12 +1,14 @@
 import type { Dataset } from '@protocol/datasets';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { Button } from '@ui/button';
 import { CopyButton } from '@ui/copy-button';
 import { Cell, Table } from '@ui/table';
 import { buyerApi } from '../api/buyer-api';
 import { queryKeys } from '../api/query-keys';
+import { useApplyUpdate } from '../api/use-apply-update';
 import { useApi } from '../auth/api-key-context';
+import { Fact, Facts } from '../layout/facts';
 import { formatBytes, formatDateTime } from '../layout/format';
 import { PageHeader, Section } from '../layout/page-header';
 import { QueryError } from '../layout/query-error';
@@ -19,7 +21,7 @@ const linkLifetimeSeconds = 3600;
 /** One dataset: a live progress bar while it builds; then its files, stats and ready-to-paste readers. */
 export function DatasetPage({ datasetId }: { datasetId: string }) {
   const api = useApi();
-  const queryClient = useQueryClient();
+  const applyUpdate = useApplyUpdate(queryKeys.dataset(datasetId), queryKeys.datasets);
   const dataset = useQuery({
     queryKey: queryKeys.dataset(datasetId),
     queryFn: () => buyerApi.dataset(api, datasetId),
@@ -28,8 +30,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const cancel = useMutation({
     mutationFn: () => buyerApi.cancelDataset(api, datasetId),
     onSuccess: (updated) => {
-      queryClient.setQueryData(queryKeys.dataset(datasetId), updated);
-      void queryClient.invalidateQueries({ queryKey: queryKeys.datasets });
+      void applyUpdate(updated);
     },
   });
   if (dataset.isPending) return <p>Loading the dataset…</p>;
@@ -48,9 +49,8 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               The build failed: {data.error ?? 'no reason given'}
             </p>
           )}
-          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
-            <dt className="text-stone-500">Source</dt>
-            <dd>
+          <Facts>
+            <Fact term="Source">
               {data.source.kind === 'campaign' ? (
                 <Link to="/campaigns/$campaignId" params={{ campaignId: data.source.campaignId }} className="underline">
                   the campaign
@@ -60,26 +60,16 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
                   the project
                 </Link>
               )}
-            </dd>
-            <dt className="text-stone-500">Formats</dt>
-            <dd>{data.formats.join(', ')}</dd>
-            <dt className="text-stone-500">Created</dt>
-            <dd>{formatDateTime(data.createdAt)}</dd>
-            {data.snapshotAt && (
-              <>
-                <dt className="text-stone-500">Snapshot</dt>
-                <dd>{formatDateTime(data.snapshotAt)}</dd>
-              </>
-            )}
+            </Fact>
+            <Fact term="Formats">{data.formats.join(', ')}</Fact>
+            <Fact term="Created">{formatDateTime(data.createdAt)}</Fact>
+            {data.snapshotAt && <Fact term="Snapshot">{formatDateTime(data.snapshotAt)}</Fact>}
             {data.merkleRoot && (
-              <>
-                <dt className="text-stone-500">Merkle root</dt>
-                <dd className="break-all font-mono text-xs" data-testid="merkle-root">
-                  {data.merkleRoot}
-                </dd>
-              </>
+              <Fact term="Merkle root" className="break-all font-mono text-xs" testId="merkle-root">
+                {data.merkleRoot}
+              </Fact>
             )}
-          </dl>
+          </Facts>
           {datasetIsBuilding(data) && (
             <Button variant="secondary" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
               Cancel the build
@@ -110,14 +100,13 @@ function Stats({ dataset }: { dataset: Dataset }) {
   ];
   return (
     <Section title="Cleaning">
-      <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
+      <Facts>
         {rows.map(([label, value]) => (
-          <div key={label} className="contents">
-            <dt className="text-stone-500">{label}</dt>
-            <dd>{value.toLocaleString('en-US')}</dd>
-          </div>
+          <Fact key={label} term={label}>
+            {value.toLocaleString('en-US')}
+          </Fact>
         ))}
-      </dl>
+      </Facts>
     </Section>
   );
 }

@@ -7,7 +7,9 @@ import { type FormEvent, useState } from 'react';
 import { describeError } from '../api/api-client';
 import { buyerApi, type WorkAction } from '../api/buyer-api';
 import { queryKeys } from '../api/query-keys';
+import { useApplyUpdate } from '../api/use-apply-update';
 import { useApi } from '../auth/api-key-context';
+import { Fact, Facts } from '../layout/facts';
 import { formatDateTime, formatShare } from '../layout/format';
 import { PageHeader, Section } from '../layout/page-header';
 import { QueryError } from '../layout/query-error';
@@ -22,17 +24,13 @@ import { addItemsInBatches, type ProjectUpload } from './project-upload';
 /** One labeling project: progress, agreement, per-labeler quality, more items, and its controls. */
 export function ProjectPage({ projectId }: { projectId: string }) {
   const api = useApi();
-  const queryClient = useQueryClient();
+  const applyUpdate = useApplyUpdate(queryKeys.project(projectId), queryKeys.projects);
   const project = useQuery({
     queryKey: queryKeys.project(projectId),
     queryFn: () => buyerApi.project(api, projectId),
     refetchInterval: (query) => (query.state.data?.state === 'active' ? 5000 : false),
   });
-  const act = async (action: WorkAction) => {
-    const updated = await buyerApi.controlProject(api, projectId, action);
-    queryClient.setQueryData(queryKeys.project(projectId), updated);
-    await queryClient.invalidateQueries({ queryKey: queryKeys.projects });
-  };
+  const act = async (action: WorkAction) => applyUpdate(await buyerApi.controlProject(api, projectId, action));
   if (project.isPending) return <p>Loading the project…</p>;
   if (project.isError) return <QueryError error={project.error} />;
   const { data } = project;
@@ -44,26 +42,20 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       <div className="space-y-6">
         <Section title="Progress">
           <ProgressBar label="Items labeled" value={data.progress.itemsComplete} max={data.progress.items} />
-          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
-            <dt className="text-stone-500">Items</dt>
-            <dd>
+          <Facts>
+            <Fact term="Items">
               {data.progress.items} ({data.progress.goldItems} gold)
-            </dd>
-            <dt className="text-stone-500">Labels</dt>
-            <dd>{data.progress.labels}</dd>
-            <dt className="text-stone-500">Labelers</dt>
-            <dd>{data.progress.labelers}</dd>
-            <dt className="text-stone-500">Agreement (mean confidence)</dt>
-            <dd data-testid="agreement">{formatShare(data.progress.agreement)}</dd>
-            <dt className="text-stone-500">Labels per item</dt>
-            <dd>{data.overlap}</dd>
-            <dt className="text-stone-500">Gold share</dt>
-            <dd>{formatShare(data.goldRate)}</dd>
-            <dt className="text-stone-500">Schema</dt>
-            <dd>{describeSchema(data)}</dd>
-            <dt className="text-stone-500">Created</dt>
-            <dd>{formatDateTime(data.createdAt)}</dd>
-          </dl>
+            </Fact>
+            <Fact term="Labels">{data.progress.labels}</Fact>
+            <Fact term="Labelers">{data.progress.labelers}</Fact>
+            <Fact term="Agreement (mean confidence)" testId="agreement">
+              {formatShare(data.progress.agreement)}
+            </Fact>
+            <Fact term="Labels per item">{data.overlap}</Fact>
+            <Fact term="Gold share">{formatShare(data.goldRate)}</Fact>
+            <Fact term="Schema">{describeSchema(data)}</Fact>
+            <Fact term="Created">{formatDateTime(data.createdAt)}</Fact>
+          </Facts>
           <WorkControls what="project" state={data.state} act={act} />
         </Section>
         <Section title="Instructions">

@@ -2,6 +2,7 @@ import { healthSchema } from '@protocol/health';
 import { useQuery } from '@tanstack/react-query';
 import { useAccount, useConnect, useDisconnect } from 'wagmi';
 import { createApiClient } from '../api/api-client';
+import { Fact, Facts } from '../layout/facts';
 import { Section } from '../layout/page-header';
 import { QueryError } from '../layout/query-error';
 
@@ -17,20 +18,19 @@ function ServerStatus() {
   if (health.isError) return <QueryError error={health.error} testId="server-status" />;
   const { data } = health;
   return (
-    <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm">
-      <dt className="text-stone-500">Status</dt>
-      <dd data-testid="server-status" className="font-medium text-emerald-700">
+    <Facts>
+      <Fact term="Status" testId="server-status" className="font-medium text-emerald-700">
         {data.status === 'ok' ? 'Online' : data.status}
-      </dd>
-      <dt className="text-stone-500">Version</dt>
-      <dd>{data.version}</dd>
-      <dt className="text-stone-500">Database</dt>
-      <dd data-testid="server-database">{data.database === 'pglite' ? 'Embedded (PGlite)' : 'PostgreSQL'}</dd>
-      <dt className="text-stone-500">Registered devices</dt>
-      <dd data-testid="server-devices">{data.devices}</dd>
-      <dt className="text-stone-500">Uptime</dt>
-      <dd>{data.uptimeSeconds} s</dd>
-    </dl>
+      </Fact>
+      <Fact term="Version">{data.version}</Fact>
+      <Fact term="Database" testId="server-database">
+        {data.database === 'pglite' ? 'Embedded (PGlite)' : 'PostgreSQL'}
+      </Fact>
+      <Fact term="Registered devices" testId="server-devices">
+        {data.devices}
+      </Fact>
+      <Fact term="Uptime">{data.uptimeSeconds} s</Fact>
+    </Facts>
   );
 }
 

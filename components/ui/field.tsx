@@ -36,9 +36,14 @@ function Frame({ id, label, hint, error, children }: FieldFrame & { id: string; 
   );
 }
 
-function describedBy(id: string, { hint, error }: FieldFrame): string | undefined {
-  const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
-  return ids.length > 0 ? ids.join(' ') : undefined;
+/** The id and ARIA attributes that tie a control to its frame's label, hint and error. */
+function controlWiring(id: string, { hint, error }: Omit<FieldFrame, 'label'>) {
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
+  return {
+    id,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': described.length > 0 ? described.join(' ') : undefined,
+  };
 }
 
 /** A labelled text (or number, password, file…) input. */
@@ -46,13 +51,7 @@ export function TextField({ label, hint, error, ...props }: FieldFrame & InputHT
   const id = useId();
   return (
     <Frame id={id} label={label} hint={hint} error={error}>
-      <input
-        id={id}
-        className={controlClasses}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy(id, { label, hint, error })}
-        {...props}
-      />
+      <input {...controlWiring(id, { hint, error })} className={controlClasses} {...props} />
     </Frame>
   );
 }
@@ -67,13 +66,7 @@ export function TextAreaField({
   const id = useId();
   return (
     <Frame id={id} label={label} hint={hint} error={error}>
-      <textarea
-        id={id}
-        className={`${controlClasses} font-mono`}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy(id, { label, hint, error })}
-        {...props}
-      />
+      <textarea {...controlWiring(id, { hint, error })} className={`${controlClasses} font-mono`} {...props} />
     </Frame>
   );
 }
@@ -89,13 +82,7 @@ export function SelectField({
   const id = useId();
   return (
     <Frame id={id} label={label} hint={hint} error={error}>
-      <select
-        id={id}
-        className={controlClasses}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy(id, { label, hint, error })}
-        {...props}
-      >
+      <select {...controlWiring(id, { hint, error })} className={controlClasses} {...props}>
         {children}
       </select>
     </Frame>

@@ -8,6 +8,7 @@ import { Cell, Table } from '@ui/table';
 import { type ChangeEvent, type FormEvent, useState } from 'react';
 import { describeError } from '../api/api-client';
 import { queryKeys } from '../api/query-keys';
+import { usePendingWork } from '../api/use-pending-work';
 import { useApi } from '../auth/api-key-context';
 import { PageHeader, Section } from '../layout/page-header';
 import { ProblemList } from '../layout/problem-list';
@@ -35,8 +36,7 @@ export function NewCampaignPage() {
   const [csv, setCsv] = useState<{ name: string; urls: string[]; problems: LineProblem[] } | null>(null);
   const [csvError, setCsvError] = useState<string | null>(null);
   const [keepRawHtml, setKeepRawHtml] = useState(false);
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { pending, error, run } = usePendingWork();
   const [upload, setUpload] = useState<CampaignUpload | null>(null);
   /** The URLs of the upload under way, to resume after a failed batch. */
   const [sending, setSending] = useState<{ urls: string[]; seeds: number } | null>(null);
@@ -53,19 +53,12 @@ export function NewCampaignPage() {
     }
   };
 
-  const run = async (work: () => Promise<CampaignUpload>) => {
-    setPending(true);
-    setError(null);
-    try {
+  const send = (work: () => Promise<CampaignUpload>) =>
+    run(async () => {
       setUpload(await work());
       setSending(null);
       await queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
-    } catch (cause) {
-      setError(describeError(cause));
-    } finally {
-      setPending(false);
-    }
-  };
+    });
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -73,7 +66,7 @@ export function NewCampaignPage() {
     const urls = source === 'list' ? urlsFromText(urlText) : source === 'csv' ? (csv?.urls ?? []) : [];
     setUpload(null);
     setSending({ urls, seeds: seeds.length });
-    void run(() =>
+    void send(() =>
       createCampaignInBatches(
         api,
         {
@@ -91,7 +84,7 @@ export function NewCampaignPage() {
   const resume = () => {
     if (!upload || !sending) return;
     const remaining = sending.urls.slice(upload.sent - sending.seeds);
-    void run(() => sendRemainingUrls(api, upload, remaining, setUpload));
+    void send(() => sendRemainingUrls(api, upload, remaining, setUpload));
   };
 
   const stalled = !pending && error !== null && upload?.campaign != null && upload.sent < upload.total;

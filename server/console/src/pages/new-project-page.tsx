@@ -5,8 +5,8 @@ import { Button } from '@ui/button';
 import { SelectField, TextAreaField, TextField } from '@ui/field';
 import { ProgressBar } from '@ui/progress-bar';
 import { type FormEvent, useMemo, useState } from 'react';
-import { describeError } from '../api/api-client';
 import { queryKeys } from '../api/query-keys';
+import { usePendingWork } from '../api/use-pending-work';
 import { useApi } from '../auth/api-key-context';
 import { PageHeader, Section } from '../layout/page-header';
 import { ItemsFileField, sourcedItems, useItemsFile } from './items-file-field';
@@ -52,18 +52,15 @@ export function NewProjectPage() {
   const labelSchema = useMemo(() => labelSchemaOf(type, optionsText), [type, optionsText]);
   const items = useItemsFile(labelSchema, false);
   const gold = useItemsFile(labelSchema, true);
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { pending, error, run } = usePendingWork();
   const [upload, setUpload] = useState<ProjectUpload | null>(null);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!labelSchema) return;
     const sourced = sourcedItems([items.parsed, gold.parsed]);
-    setPending(true);
-    setError(null);
     setUpload(null);
-    try {
+    await run(async () => {
       setUpload(
         await createProjectInBatches(
           api,
@@ -73,11 +70,7 @@ export function NewProjectPage() {
         ),
       );
       await queryClient.invalidateQueries({ queryKey: queryKeys.projects });
-    } catch (cause) {
-      setError(describeError(cause));
-    } finally {
-      setPending(false);
-    }
+    });
   };
 
   return (

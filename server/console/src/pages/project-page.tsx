@@ -4,10 +4,10 @@ import { Button } from '@ui/button';
 import { ProgressBar } from '@ui/progress-bar';
 import { Cell, Table } from '@ui/table';
 import { type FormEvent, useState } from 'react';
-import { describeError } from '../api/api-client';
 import { buyerApi, type WorkAction } from '../api/buyer-api';
 import { queryKeys } from '../api/query-keys';
 import { useApplyUpdate } from '../api/use-apply-update';
+import { usePendingWork } from '../api/use-pending-work';
 import { useApi } from '../auth/api-key-context';
 import { Fact, Facts } from '../layout/facts';
 import { formatDateTime, formatShare } from '../layout/format';
@@ -132,24 +132,17 @@ function AddItems({ project }: { project: Project }) {
   const queryClient = useQueryClient();
   const items = useItemsFile(project.labelSchema, false);
   const gold = useItemsFile(project.labelSchema, true);
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { pending, error, run } = usePendingWork();
   const [upload, setUpload] = useState<ProjectUpload | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const sourced = sourcedItems([items.parsed, gold.parsed]);
     const start: ProjectUpload = { project, sent: 0, total: sourced.length, added: 0, refused: [] };
-    setPending(true);
-    setError(null);
     setUpload(start);
-    try {
+    await run(async () => {
       setUpload(await addItemsInBatches(api, start, sourced, setUpload));
       await queryClient.invalidateQueries({ queryKey: queryKeys.project(project.id) });
-    } catch (cause) {
-      setError(describeError(cause));
-    } finally {
-      setPending(false);
-    }
+    });
   };
   const count = (items.parsed?.upload.items.length ?? 0) + (gold.parsed?.upload.items.length ?? 0);
   return (

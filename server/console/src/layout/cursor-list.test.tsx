@@ -2,23 +2,18 @@ import { cleanup, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ApiStandIn, startApiStandIn } from '../../testing/api-stand-in';
+import { campaignFixture } from '../../testing/campaign-fixture';
 import { renderConsole } from '../../testing/render-console';
 
 const apiKey = `glk_abcdefghijkl_${'s'.repeat(43)}`;
 const buyer = { id: 'b', name: 'Buyer', email: null, createdAt: '2026-01-01T00:00:00.000Z' };
 
 function campaign(n: number) {
-  return {
+  return campaignFixture({
     id: `0b7c2f7e-61a4-4b8e-9d54-3c1f4f9a2b${String(n).padStart(2, '0')}`,
     name: `campaign ${n}`,
-    createdAt: '2026-01-01T00:00:00.000Z',
     state: 'complete',
-    keepRawHtml: false,
-    maxDepth: 0,
-    maxPages: null,
-    counts: { queued: 0, leased: 0, fetched: 1, verified: 1, failed: 0 },
-    failures: [],
-  };
+  });
 }
 
 let standIn: ApiStandIn | undefined;

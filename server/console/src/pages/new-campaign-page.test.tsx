@@ -3,21 +3,12 @@ import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ApiStandIn, type ReceivedRequest, startApiStandIn } from '../../testing/api-stand-in';
+import { campaignFixture } from '../../testing/campaign-fixture';
 import { renderConsole } from '../../testing/render-console';
 
 const apiKey = `glk_abcdefghijkl_${'s'.repeat(43)}`;
-const campaignId = '0b7c2f7e-61a4-4b8e-9d54-3c1f4f9a2b10';
-const campaign = {
-  id: campaignId,
-  name: 'big list',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  state: 'active',
-  keepRawHtml: false,
-  maxDepth: 0,
-  maxPages: null,
-  counts: { queued: 0, leased: 0, fetched: 0, verified: 0, failed: 0 },
-  failures: [],
-};
+const campaign = campaignFixture();
+const campaignId = campaign.id;
 
 let standIn: ApiStandIn | undefined;
 

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { PageRow } from '../protocol/dataset-rows';
 
 /**
  * One measurement in its own process, so its peak RSS is its own: `ours-generated <rows> <out>`,
- * `ours-jsonl <jsonl> <out>`, `duckdb-jsonl <jsonl> <out>`, `write-jsonl <rows> <out>` or `idle`.
+ * `ours-jsonl <jsonl> <out>`, `duckdb-jsonl <jsonl> <out> [rows per row group]`, `write-jsonl <rows> <out>`
+ * or `idle`.
  * Prints one JSON line: { rows, ms, bytes, maxRssMb, wasmMb? }. Our writer (with parquet-wasm and Arrow JS)
- * is imported only in our modes, so the DuckDB and idle children do not carry it.
+ * is imported only in our modes and DuckDB only in its own, so no child carries the other's library.
  */
 
 /** Rows per `writeRows` call: what a database cursor would hand over at a time. */
@@ -86,8 +86,9 @@ async function* generatedRows(count: number): AsyncGenerator<PageRow> {
   for (let index = 0; index < count; index += 1) yield syntheticPage(index);
 }
 
-async function writeOurs(rows: AsyncIterable<PageRow>, out: string) {
-  const { createParquetWriter } = await import('../server/src/datasets/parquet-writer');
+type WriterModule = typeof import('../server/src/datasets/parquet-writer');
+
+async function writeOurs({ createParquetWriter }: WriterModule, rows: AsyncIterable<PageRow>, out: string) {
   const writer = createParquetWriter('pages', createWriteStream(out));
   let batch: PageRow[] = [];
   for await (const row of rows) {
@@ -102,7 +103,12 @@ async function writeOurs(rows: AsyncIterable<PageRow>, out: string) {
 }
 
 /** DuckDB reads the JSONL itself (its fastest path, as the data recipe measured) with the schema spelled out. */
-async function writeDuckdb(jsonl: string, out: string) {
+async function writeDuckdb(
+  { DuckDBInstance }: typeof import('@duckdb/node-api'),
+  jsonl: string,
+  out: string,
+  rowGroupRows?: number,
+) {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const columns = `{url: 'VARCHAR', final_url: 'VARCHAR', fetched_at: 'TIMESTAMPTZ', http_status: 'INTEGER',
@@ -111,7 +117,7 @@ async function writeDuckdb(jsonl: string, out: string) {
     verification: 'VARCHAR'}`;
   await connection.run(
     `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited', columns = ${columns}))
-       TO '${out}' (FORMAT parquet, COMPRESSION zstd)`,
+       TO '${out}' (FORMAT parquet, COMPRESSION zstd${rowGroupRows ? `, ROW_GROUP_SIZE ${rowGroupRows}` : ''})`,
   );
   const reader = await connection.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${out}')`);
   const rows = Number(reader.getRowObjectsJS()[0]?.n);
@@ -130,12 +136,24 @@ async function writeJsonl(count: number, out: string) {
 }
 
 async function main() {
-  const [mode, input = '', out = ''] = process.argv.slice(2);
+  const [mode, input = '', out = '', option] = process.argv.slice(2);
+  // Each child loads only its own writer, before the clock starts: neither library's memory counts for the other.
+  const writerModule: WriterModule | null = mode?.startsWith('ours')
+    ? await import('../server/src/datasets/parquet-writer')
+    : null;
+  const duckdbModule = mode?.startsWith('duckdb') ? await import('@duckdb/node-api') : null;
   const start = performance.now();
   let result: { rows: number; bytes: number };
-  if (mode === 'ours-generated') result = await writeOurs(generatedRows(Number(input)), out);
-  else if (mode === 'ours-jsonl') result = await writeOurs(jsonlRows(input), out);
-  else if (mode === 'duckdb-jsonl') result = await writeDuckdb(input, out);
+  if (mode === 'ours-generated')
+    result = await writeOurs(writerModule as WriterModule, generatedRows(Number(input)), out);
+  else if (mode === 'ours-jsonl') result = await writeOurs(writerModule as WriterModule, jsonlRows(input), out);
+  else if (mode === 'duckdb-jsonl')
+    result = await writeDuckdb(
+      duckdbModule as typeof import('@duckdb/node-api'),
+      input,
+      out,
+      option ? Number(option) : undefined,
+    );
   else if (mode === 'write-jsonl') result = await writeJsonl(Number(input), out);
   else if (mode === 'idle') result = { rows: 0, bytes: 0 };
   else throw new Error(`unknown mode ${mode}`);

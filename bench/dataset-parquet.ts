@@ -70,6 +70,9 @@ function describeRowGroups(groups: Array<{ rows: number; uncompressedMb: number 
   )} MB uncompressed`;
 }
 
+const runsOf = (list: Measurement[]) =>
+  list.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ');
+
 const loads = (list: Measurement[]) => `load ${list.map((m) => format(m.load, 1)).join('/')}`;
 
 const numberFromEnv = (name: string, fallback: number) => {
@@ -95,12 +98,19 @@ export async function benchDatasetParquet(): Promise<string> {
 
     const ours: Measurement[] = [];
     const duckdb: Measurement[] = [];
+    // DuckDB's default row group is 122,880 rows (about 1 GB of 8 KB pages), which is most of its memory: also
+    // measure it cut into row groups of as many rows as ours, the like-for-like comparison.
+    const duckdbMatched: Measurement[] = [];
+    let oursGroupRows = 0;
     for (let attempt = 0; attempt < runs; attempt += 1) {
-      // Alternate so drift on the shared machine hits both sides alike.
+      // Alternate so drift on the shared machine hits all sides alike.
       ours.push(await measure('ours-jsonl', jsonl, join(directory, 'ours.parquet')));
+      oursGroupRows ||= (await rowGroupsOf(join(directory, 'ours.parquet')))[0]?.rows ?? pages;
       duckdb.push(await measure('duckdb-jsonl', jsonl, join(directory, 'duckdb.parquet')));
+      const matchedOut = join(directory, 'duckdb-matched.parquet');
+      duckdbMatched.push(await measure('duckdb-jsonl', jsonl, matchedOut, String(oursGroupRows)));
     }
-    for (const measurement of [...ours, ...duckdb]) {
+    for (const measurement of [...ours, ...duckdb, ...duckdbMatched]) {
       if (measurement.rows !== pages) throw new Error(`a writer wrote ${measurement.rows} rows, not ${pages}`);
     }
     const summary = (list: Measurement[]) => ({
@@ -111,8 +121,10 @@ export async function benchDatasetParquet(): Promise<string> {
     });
     const oursSummary = summary(ours);
     const duckdbSummary = summary(duckdb);
+    const matchedSummary = summary(duckdbMatched);
     const oursGroups = describeRowGroups(await rowGroupsOf(join(directory, 'ours.parquet')));
     const duckdbGroups = describeRowGroups(await rowGroupsOf(join(directory, 'duckdb.parquet')));
+    const matchedGroups = describeRowGroups(await rowGroupsOf(join(directory, 'duckdb-matched.parquet')));
 
     const scaling: Array<[number, Measurement, string]> = [];
     for (const rows of scales) {
@@ -128,11 +140,14 @@ export async function benchDatasetParquet(): Promise<string> {
       `writer                    rows/s     peak RSS MB   file MB`,
       `ours (parquet-wasm zstd)  ${format(oursSummary.rowsPerSecond).padStart(7)}  ${format(oursSummary.maxRssMb).padStart(12)}  ${format(oursSummary.mb, 1).padStart(8)}   ${loads(ours)}`,
       `DuckDB COPY zstd          ${format(duckdbSummary.rowsPerSecond).padStart(7)}  ${format(duckdbSummary.maxRssMb).padStart(12)}  ${format(duckdbSummary.mb, 1).padStart(8)}   ${loads(duckdb)}`,
-      `  each run (rows/s, MB): ours ${ours.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ')}; DuckDB ${duckdb.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ')}`,
+      `DuckDB, ours' row groups  ${format(matchedSummary.rowsPerSecond).padStart(7)}  ${format(matchedSummary.maxRssMb).padStart(12)}  ${format(matchedSummary.mb, 1).padStart(8)}   ${loads(duckdbMatched)}`,
+      `  each run (rows/s/MB): ours ${runsOf(ours)}; DuckDB ${runsOf(duckdb)}; DuckDB matched ${runsOf(duckdbMatched)}`,
       `  ours: ${oursGroups}; parquet-wasm memory ${format(oursSummary.wasmMb)} MB of its peak RSS`,
       `  DuckDB: ${duckdbGroups}`,
+      `  DuckDB matched: ${matchedGroups}`,
       `ours/DuckDB: ${format(oursSummary.rowsPerSecond / duckdbSummary.rowsPerSecond, 2)}x rows/s (goal >= 0.5), ${format(oursSummary.maxRssMb / duckdbSummary.maxRssMb, 2)}x peak RSS (goal <= 0.33)`,
       `  above an idle child's ${format(idle.maxRssMb)} MB (Node + tsx): ${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(duckdbSummary.maxRssMb), 2)}x peak RSS`,
+      `ours/DuckDB with ours' row groups: ${format(oursSummary.rowsPerSecond / matchedSummary.rowsPerSecond, 2)}x rows/s, ${format(oursSummary.maxRssMb / matchedSummary.maxRssMb, 2)}x peak RSS (${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(matchedSummary.maxRssMb), 2)}x above idle)`,
       `our peak RSS by size (rows generated in process, batches of 500):`,
       ...scaling.map(
         ([rows, m, groups]) =>

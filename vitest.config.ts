@@ -26,6 +26,8 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['server/**/*.test.ts'],
+          // The console's tests run in their own browser-like project (server/console/vitest.config.ts).
+          exclude: ['server/console/**', '**/node_modules/**'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

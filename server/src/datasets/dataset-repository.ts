@@ -13,7 +13,7 @@ import {
 } from '@protocol/datasets';
 import { z } from 'zod';
 import type { Queryable } from '../db/database';
-import { decodeListCursor, encodeListCursor, listCursorSql } from '../services/list-cursor';
+import { listCursorSql, listNewestFirst } from '../services/list-cursor';
 
 /** A dataset as stored: the wire record plus what only the server sees. */
 export interface DatasetRecord extends Dataset {
@@ -141,22 +141,13 @@ export function datasetRepository(db: Queryable) {
       before: string | undefined,
       limit: number,
     ): Promise<{ datasets: DatasetRecord[]; next: string | null }> {
-      const cursor = before === undefined ? null : decodeListCursor(before);
-      const rows = await db.query<DatasetRow>(
-        `select ${columns} from datasets
-          -- The cursor's time goes in as text, to the microsecond (a JS Date would round it to milliseconds).
-          where buyer_id = $1 and deleted_at is null
-            and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
-          order by created_at desc, id desc
-          limit $4`,
-        [buyerId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
-      );
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        datasets: page.map(toRecord),
-        next: rows.length > limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
-      };
+      const page = await listNewestFirst<DatasetRow>(db, 'datasets', columns, {
+        buyerId,
+        before,
+        limit,
+        where: 'deleted_at is null',
+      });
+      return { datasets: page.rows.map(toRecord), next: page.next };
     },
 
     async setProgress(id: string, phase: string, rowsDone: number, rowsTotal: number | null): Promise<void> {

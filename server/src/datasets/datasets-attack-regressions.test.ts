@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Dataset, datasetSchema } from '@protocol/datasets';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTestApp } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
-import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
-import { createLocalStorage } from './storage/local-storage';
+import { type TemporaryDatasetSettings, temporaryDatasetSettings } from './temporary-dataset-settings';
 import { createBuyer, seedCampaignPages } from './test-fixtures';
 
 const words = (seed: number, count: number) =>
@@ -16,8 +13,7 @@ const words = (seed: number, count: number) =>
 
 describeEachDatabase('dataset defects found by attack', (database) => {
   let app: FastifyInstance;
-  let folder: string;
-  let settings: DatasetSettings;
+  let settings: TemporaryDatasetSettings;
   let buyer: { key: string; id: string };
   const as = () => ({ authorization: `Bearer ${buyer.key}` });
   const read = async (id: string) =>
@@ -38,27 +34,22 @@ describeEachDatabase('dataset defects found by attack', (database) => {
       );
       return nested.flat();
     };
-    return walk(join(folder, 'files', 'datasets', id));
+    return walk(join(settings.filesDir, 'datasets', id));
   };
 
   beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'gleaner-dataset-defects-'));
-    settings = {
-      ...defaultBuildSizes,
-      storage: createLocalStorage(join(folder, 'files')),
-      urlSecret: randomBytes(32).toString('hex'),
-      scratchDir: join(folder, 'scratch'),
+    settings = await temporaryDatasetSettings({
       batchSize: 5,
       progressIntervalMs: 0,
       rowGroupBytes: 8 * 1024,
       shardBytes: 24 * 1024,
-    };
+    });
     app = await buildTestApp(database(), {}, { datasets: settings, work: { concurrency: 1, pollMs: 0 } });
     buyer = await createBuyer(app, 'Defect Buyer');
   });
   afterAll(async () => {
     await app.close();
-    await rm(folder, { recursive: true, force: true });
+    await settings.storage.close();
   });
 
   // D1

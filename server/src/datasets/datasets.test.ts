@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildTestApp } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
-import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
 import { signDownloadPath } from './download-urls';
-import { createLocalStorage } from './storage/local-storage';
+import { type TemporaryDatasetSettings, temporaryDatasetSettings } from './temporary-dataset-settings';
 import { createBuyer, type SeedPage, seedCampaignPages } from './test-fixtures';
 
 const words = (seed: number, count: number) =>
@@ -23,8 +22,7 @@ const words = (seed: number, count: number) =>
 
 describeEachDatabase('datasets: frozen snapshots, files, downloads and proofs', (database) => {
   let app: FastifyInstance;
-  let folder: string;
-  let settings: DatasetSettings;
+  let settings: TemporaryDatasetSettings;
   let buyer: { key: string; id: string };
   let other: { key: string; id: string };
 
@@ -64,25 +62,20 @@ describeEachDatabase('datasets: frozen snapshots, files, downloads and proofs', 
   };
 
   beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'gleaner-datasets-test-'));
-    settings = {
-      ...defaultBuildSizes,
-      storage: createLocalStorage(join(folder, 'files')),
-      urlSecret: randomBytes(32).toString('hex'),
-      scratchDir: join(folder, 'scratch'),
+    settings = await temporaryDatasetSettings({
       batchSize: 7,
       progressIntervalMs: 0,
       // Small enough that 60 pages make several row groups and several shards.
       rowGroupBytes: 16 * 1024,
       shardBytes: 40 * 1024,
-    };
+    });
     app = await buildTestApp(database(), {}, { datasets: settings, work: { concurrency: 1, pollMs: 0 } });
     buyer = await createBuyer(app, 'Buyer One');
     other = await createBuyer(app, 'Buyer Two');
   });
   afterAll(async () => {
     await app.close();
-    await rm(folder, { recursive: true, force: true });
+    await settings.storage.close();
   });
 
   it('builds Parquet shards, JSONL.gz and WARC that independent readers read back row for row', async () => {

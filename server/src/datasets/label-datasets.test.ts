@@ -1,7 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { labelColumns } from '@protocol/dataset-rows';
 import { type Dataset, datasetSchema } from '@protocol/datasets';
 import type { LeasedTask } from '@protocol/labeling';
@@ -13,8 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTestApp, signedInject } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import { registerDevice, upload } from '../test/scrape-fixtures';
-import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
-import { createLocalStorage } from './storage/local-storage';
+import { type TemporaryDatasetSettings, temporaryDatasetSettings } from './temporary-dataset-settings';
 import { createBuyer } from './test-fixtures';
 
 /** The right answer for an item whose text ends in a number: even positive, odd negative. */
@@ -22,7 +18,7 @@ const truth = (text: string) => (Number(/(\d+)$/.exec(text)?.[1]) % 2 === 0 ? 'p
 
 describeEachDatabase('label datasets: items with their content, aggregate and raw labels, frozen', (database) => {
   let app: FastifyInstance;
-  let folder: string;
+  let settings: TemporaryDatasetSettings;
   let buyer: { key: string; id: string };
   const as = () => ({ authorization: `Bearer ${buyer.key}` });
 
@@ -78,13 +74,7 @@ describeEachDatabase('label datasets: items with their content, aggregate and ra
   };
 
   beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'gleaner-label-datasets-'));
-    const settings: DatasetSettings = {
-      ...defaultBuildSizes,
-      storage: createLocalStorage(join(folder, 'files')),
-      urlSecret: randomBytes(32).toString('hex'),
-      scratchDir: join(folder, 'scratch'),
-    };
+    settings = await temporaryDatasetSettings();
     app = await buildTestApp(
       database(),
       {},
@@ -94,7 +84,7 @@ describeEachDatabase('label datasets: items with their content, aggregate and ra
   });
   afterAll(async () => {
     await app.close();
-    await rm(folder, { recursive: true, force: true });
+    await settings.storage.close();
   });
 
   it('writes each item with its content, aggregate, agreement and every raw label with pseudonymous labelers', async () => {

@@ -5,24 +5,33 @@ import { join } from 'node:path';
 import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
 import { createLocalStorage } from './storage/local-storage';
 
+/** Dataset settings in a temporary folder: `filesDir` holds the stored files (storage key = path below it). */
+export interface TemporaryDatasetSettings extends DatasetSettings {
+  filesDir: string;
+}
+
 /**
  * Dataset settings for an app that was given none (tests, benches): files on local disk in a fresh temporary
- * folder with a fresh URL key; closing the storage removes the folder.
+ * folder with a fresh URL key, the build sizes overridable; closing the storage removes the folder.
  */
-export async function temporaryDatasetSettings(): Promise<DatasetSettings> {
+export async function temporaryDatasetSettings(
+  overrides: Partial<Omit<DatasetSettings, 'storage' | 'scratchDir'>> = {},
+): Promise<TemporaryDatasetSettings> {
   const folder = await mkdtemp(join(tmpdir(), 'gleaner-datasets-'));
-  const storage = createLocalStorage(join(folder, 'files'));
+  const filesDir = join(folder, 'files');
+  const storage = createLocalStorage(filesDir);
   return {
     ...defaultBuildSizes,
+    urlSecret: randomBytes(32).toString('hex'),
+    ...overrides,
     storage: {
       ...storage,
-      kind: storage.kind,
       async close() {
         await storage.close();
         await rm(folder, { recursive: true, force: true });
       },
     },
-    urlSecret: randomBytes(32).toString('hex'),
     scratchDir: join(folder, 'scratch'),
+    filesDir,
   };
 }

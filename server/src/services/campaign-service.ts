@@ -14,8 +14,9 @@ import { BaseError } from '@protocol/errors';
 import { checkUrl } from '@protocol/url-guard';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
-import { decodeListCursor, encodeListCursor, listCursorSql } from './list-cursor';
+import { listCursorSql, listNewestFirst } from './list-cursor';
 import { robotsRules } from './robots-service';
+import { changeWorkState, type WorkAction } from './work-state';
 
 interface CampaignInput {
   name: string;
@@ -167,7 +168,7 @@ export async function enqueueJobs(
 }
 
 /** A buyer's control over a campaign: `POST /v1/campaigns/:id/pause|resume|cancel`. */
-export type CampaignAction = 'pause' | 'resume' | 'cancel';
+export type CampaignAction = WorkAction;
 
 /**
  * Jobs held or released per statement when a campaign is paused, resumed or cancelled: each chunk
@@ -442,19 +443,8 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
 
     /** The buyer's campaigns, newest first, keyset paged by (created_at, id). */
     async list(buyerId: string, query: BuyerListQuery): Promise<CampaignList> {
-      const before = query.before === undefined ? null : decodeListCursor(query.before);
-      const rows = await db.query<CampaignRow>(
-        `select ${campaignColumns} from campaigns
-          -- The cursor's time goes in as text: the postgres driver would turn a timestamptz parameter into a JS Date, to the millisecond.
-          where buyer_id = $1 and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
-          order by created_at desc, id desc limit $4`,
-        [buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit],
-      );
-      const last = rows.at(-1);
-      return {
-        campaigns: await withProgress(db, rows),
-        next: rows.length === query.limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
-      };
+      const page = await listNewestFirst<CampaignRow>(db, 'campaigns', campaignColumns, { buyerId, ...query });
+      return { campaigns: await withProgress(db, page.rows), next: page.next };
     },
 
     /**
@@ -462,22 +452,8 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
      * Pausing or resuming twice is harmless; a cancelled campaign stays cancelled (409 to resume or pause it).
      */
     async control(buyerId: string, id: string, action: CampaignAction): Promise<Campaign | undefined> {
-      const target = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'cancelled';
-      // The update alone decides (it re-reads a row another control just changed), so a cancel racing
-      // a resume cannot leave a cancelled campaign active; `owner` only tells 404 from 409.
-      const rows = await db.query<{ owner: boolean; changed: boolean }>(
-        `with changed as (update campaigns set state = $3 where id = $1 and buyer_id = $2 and state <> 'cancelled'
-                           returning 1)
-         select exists (select 1 from campaigns where id = $1 and buyer_id = $2) as owner,
-                exists (select 1 from changed) as changed`,
-        [id, buyerId, target],
-      );
-      if (!rows[0]?.owner) return undefined;
-      if (!rows[0].changed && target !== 'cancelled') {
-        throw new BaseError('conflict', `Campaign ${id} is cancelled; a cancelled campaign cannot be ${action}d.`, {
-          details: { state: 'cancelled' },
-        });
-      }
+      const target = await changeWorkState(db, 'campaigns', { id, buyerId, action });
+      if (target === null) return undefined;
       for (;;) {
         const done = target === 'cancelled' ? await cancelJobs(db, id) : await holdJobs(db, id, target === 'paused');
         if (done < holdChunk) break;

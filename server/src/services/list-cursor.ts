@@ -1,4 +1,5 @@
 import { BaseError } from '@protocol/errors';
+import type { Queryable } from '../db/database';
 
 /**
  * The opaque cursor of a buyer's newest-first lists (campaigns, projects): the last row's
@@ -33,4 +34,35 @@ export function decodeListCursor(text: string): ListCursor {
     );
   }
   return { createdAt, id };
+}
+
+/** The tables a buyer lists newest first. */
+type BuyerListTable = 'campaigns' | 'projects' | 'datasets';
+
+/**
+ * One page of a buyer's rows, newest first: `limit` rows after the `before` cursor (400 for a cursor not made
+ * here) and the cursor of the next page, null at the end. `columns` must select `id` and
+ * `${listCursorSql('created_at')} as cursor`; `where` adds a condition on the table's own columns.
+ */
+export async function listNewestFirst<Row extends { id: string; cursor: string }>(
+  db: Queryable,
+  table: BuyerListTable,
+  columns: string,
+  query: { buyerId: string; before?: string | undefined; limit: number; where?: string },
+): Promise<{ rows: Row[]; next: string | null }> {
+  const before = query.before === undefined ? null : decodeListCursor(query.before);
+  const rows = await db.query<Row>(
+    `select ${columns} from ${table}
+      -- The cursor's time goes in as text: the postgres driver would turn a timestamptz parameter into a JS Date, to the millisecond.
+      where buyer_id = $1 ${query.where ? `and ${query.where}` : ''}
+        and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
+      order by created_at desc, id desc limit $4`,
+    [query.buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit + 1],
+  );
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    rows: page,
+    next: rows.length > query.limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
+  };
 }

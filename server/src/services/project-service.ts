@@ -22,7 +22,8 @@ import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
-import { decodeListCursor, encodeListCursor, listCursorSql } from './list-cursor';
+import { listCursorSql, listNewestFirst } from './list-cursor';
+import { changeWorkState, type WorkAction } from './work-state';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
 
@@ -42,7 +43,7 @@ const projectColumns = `id, name, instructions, label_schema, overlap, gold_rate
   ${listCursorSql('created_at')} as cursor, state`;
 
 /** A buyer's control over a project: `POST /v1/projects/:id/pause|resume|cancel`. */
-export type ProjectAction = 'pause' | 'resume' | 'cancel';
+export type ProjectAction = WorkAction;
 
 /**
  * Items checked and inserted per step: one multi-row insert in its own transaction, with the event
@@ -387,19 +388,8 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
 
     /** The buyer's projects, newest first, keyset paged by (created_at, id). */
     async list(buyerId: string, query: BuyerListQuery): Promise<ProjectList> {
-      const before = query.before === undefined ? null : decodeListCursor(query.before);
-      const rows = await db.query<ProjectRow>(
-        `select ${projectColumns} from projects
-          -- The cursor's time goes in as text: the postgres driver would turn a timestamptz parameter into a JS Date, to the millisecond.
-          where buyer_id = $1 and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
-          order by created_at desc, id desc limit $4`,
-        [buyerId, before?.createdAt ?? null, before?.id ?? null, query.limit],
-      );
-      const last = rows.at(-1);
-      return {
-        projects: await withProgress(rows),
-        next: rows.length === query.limit && last ? encodeListCursor({ createdAt: last.cursor, id: last.id }) : null,
-      };
+      const page = await listNewestFirst<ProjectRow>(db, 'projects', projectColumns, { buyerId, ...query });
+      return { projects: await withProgress(page.rows), next: page.next };
     },
 
     /**
@@ -409,24 +399,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
      * is harmless; a cancelled project stays cancelled (409 to resume or pause it).
      */
     async control(buyerId: string, projectId: string, action: ProjectAction): Promise<Project | undefined> {
-      const target = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'cancelled';
-      const rows = await db.query<{ owner: boolean; changed: boolean }>(
-        `with changed as (update projects set state = $3 where id = $1 and buyer_id = $2 and state <> 'cancelled'
-                           returning 1)
-         select exists (select 1 from projects where id = $1 and buyer_id = $2) as owner,
-                exists (select 1 from changed) as changed`,
-        [projectId, buyerId, target],
-      );
-      if (!rows[0]?.owner) return undefined;
-      if (!rows[0].changed && target !== 'cancelled') {
-        throw new BaseError(
-          'conflict',
-          `Project ${projectId} is cancelled; a cancelled project cannot be ${action}d.`,
-          {
-            details: { state: 'cancelled' },
-          },
-        );
-      }
+      if ((await changeWorkState(db, 'projects', { id: projectId, buyerId, action })) === null) return undefined;
       return this.get(buyerId, projectId);
     },
   };

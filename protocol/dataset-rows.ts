@@ -23,7 +23,7 @@ export interface ColumnDefinition {
 export interface RawLabel {
   labeler: string;
   value: string;
-  /** The labeler's accuracy on gold items of the project; null when they answered too few. */
+  /** The labeler's accuracy on gold (check) items over all projects as of the snapshot, the rule their pay rests on; null during the warm-up. */
   gold_accuracy: number | null;
 }
 
@@ -106,7 +106,8 @@ export const labelColumns: readonly ColumnDefinition[] = [
     name: 'raw_labels',
     type: 'raw_labels',
     nullable: false,
-    description: 'Every label given: pseudonymous labeler id, value (JSON), the labeler gold accuracy.',
+    description:
+      'Every label given: pseudonymous labeler id, value (JSON), and the labeler accuracy on gold (check) items as of the snapshot.',
   },
 ];
 

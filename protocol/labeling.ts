@@ -194,6 +194,30 @@ export const labelerStandingSchema = z.object({
 export type LabelerStanding = z.infer<typeof labelerStandingSchema>;
 
 /** `GET /v1/projects/:id/labels`: each item's aggregated label with its confidence, and the raw labels. */
+/** `GET /v1/projects/:id/labelers`: each labeler of the project and how good their work is. */
+export const projectLabelersSchema = z.object({
+  labelers: z.array(
+    z.object({
+      /** Pseudonymous: the device address, as in the labels. */
+      labeler: z.string(),
+      /** Labels given in this project (gold items excluded). */
+      labels: z.number().int(),
+      /** Gold (check) answers over all projects, and how many were right: the rule every payment uses. */
+      goldAnswered: z.number().int(),
+      goldCorrect: z.number().int(),
+      /** Null during the warm-up (fewer than `goldPolicy.minGold` gold answers). */
+      goldAccuracy: z.number().nullable(),
+      /** Whether their labels count and earn (warm-up, or accuracy at or above `goldPolicy.minAccuracy`). */
+      counted: z.boolean(),
+      /** Labels on items that have an aggregate. */
+      compared: z.number().int(),
+      /** Share of compared labels that equal the aggregate; null with none compared. */
+      agreement: z.number().nullable(),
+    }),
+  ),
+});
+export type ProjectLabelers = z.infer<typeof projectLabelersSchema>;
+
 export const projectLabelsSchema = z.object({
   items: z.array(
     z.object({

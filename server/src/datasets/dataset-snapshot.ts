@@ -1,5 +1,4 @@
 import type { DatasetOptions, DatasetSource } from '@protocol/datasets';
-import { goldPolicy } from '@protocol/labeling';
 import type { Queryable } from '../db/database';
 
 /**
@@ -12,7 +11,8 @@ import type { Queryable } from '../db/database';
  * eligible means it passes the verification and language filters, so a dropped copy never hides a kept one.
  *
  * Labels: one row per item that is not gold, holding its aggregate and raw labels as they are now, with each
- * labeler's accuracy on the project's gold items (null below the gold policy's minimum).
+ * labeler's gold record as it is now (answers and right answers over all projects: what their standing and
+ * pay rest on; labeler-quality.ts turns it into an accuracy).
  */
 export async function takeSnapshot(
   tx: Queryable,
@@ -41,9 +41,11 @@ export async function takeSnapshot(
     );
   } else {
     await tx.query(
-      `with accuracy as (
-         select device, count(*) as gold, avg(case when gold_correct then 1.0 else 0.0 end)::float8 as accuracy
-           from labels where project_id = $2 and is_gold group by device
+      `with gold as (
+         select device, count(*)::int as answered, count(*) filter (where gold_correct)::int as correct
+           from labels
+          where is_gold and device in (select device from labels where project_id = $2)
+          group by device
        )
        insert into dataset_snapshot_rows (dataset_id, source_id, verification, frozen)
        select $1, i.id,
@@ -55,12 +57,12 @@ export async function takeSnapshot(
                 'raw', coalesce((
                   select jsonb_agg(jsonb_build_object(
                            'device', l.device, 'value', l.value,
-                           'gold_accuracy', case when acc.gold >= $3 then acc.accuracy end) order by l.id)
-                    from labels l left join accuracy acc on acc.device = l.device
+                           'gold_answered', coalesce(g.answered, 0), 'gold_correct', coalesce(g.correct, 0)) order by l.id)
+                    from labels l left join gold g on g.device = l.device
                    where l.item_id = i.id), '[]'::jsonb))
          from project_items i left join aggregated_labels a on a.item_id = i.id
         where i.project_id = $2 and i.gold_answer is null`,
-      [datasetId, source.projectId, goldPolicy.minGold],
+      [datasetId, source.projectId],
     );
   }
   const [count] = await tx.query<{ n: number }>(
@@ -96,7 +98,7 @@ export interface SnapshotItem {
   label: string | null;
   confidence: number | null;
   method: string | null;
-  raw: Array<{ device: string; value: string; gold_accuracy: number | null }>;
+  raw: Array<{ device: string; value: string; gold_answered: number; gold_correct: number }>;
 }
 
 /**

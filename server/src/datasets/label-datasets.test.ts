@@ -115,9 +115,31 @@ describeEachDatabase('label datasets: items with their content, aggregate and ra
     const labelers = [await registerDevice(app), await registerDevice(app), await registerDevice(app)];
     await labelAll(labelers[0] as LocalAccount);
     await labelAll(labelers[1] as LocalAccount);
-    // The third labeler is wrong on review 1: that item's agreement is 2/3.
-    await labelAll(labelers[2] as LocalAccount, (text) => text === 'review 1');
+    // The third labeler is wrong on review 1 (that item's agreement is 2/3) and on one check question.
+    await labelAll(labelers[2] as LocalAccount, (text) => text === 'review 1' || text === 'gold review 10');
     await app.workQueue.drain();
+
+    // The buyer sees each labeler's quality: gold record and standing by the payment rule, and agreement.
+    const quality = await app.inject({ method: 'GET', url: `/v1/projects/${projectId}/labelers`, headers: as() });
+    expect(quality.statusCode, quality.body).toBe(200);
+    const standing = (quality.json() as { labelers: Array<Record<string, unknown>> }).labelers;
+    const third = standing.find(
+      (entry) => String(entry.labeler).toLowerCase() === (labelers[2] as LocalAccount).address.toLowerCase(),
+    );
+    expect(standing, JSON.stringify(standing)).toHaveLength(3);
+    expect(third, JSON.stringify(standing)).toBeDefined();
+    expect(third).toMatchObject({
+      labels: 6,
+      goldAnswered: 4,
+      goldCorrect: 3,
+      goldAccuracy: 0.75,
+      counted: true,
+      compared: 6,
+    });
+    expect(third?.agreement).toBeCloseTo(5 / 6, 6);
+    for (const entry of standing.filter((e) => e !== third)) {
+      expect(entry).toMatchObject({ labels: 6, goldAnswered: 4, goldAccuracy: 1, agreement: 1 });
+    }
 
     const dataset = await build(projectId);
     const { file, rows } = await rowsOf(dataset);
@@ -137,6 +159,8 @@ describeEachDatabase('label datasets: items with their content, aggregate and ra
         expect(JSON.parse(label.value)).toMatchObject({ type: 'single_choice' });
       }
       expect(new Set(raw.map((label) => label.labeler)).size).toBe(3);
+      // Each labeler's gold accuracy as the payment rule has it at the snapshot.
+      expect(raw.map((label) => label.gold_accuracy).sort()).toEqual([0.75, 1, 1]);
       expect(row.agreement).toBeCloseTo(index === 1 ? 2 / 3 : 1, 6);
     }
 

@@ -3,6 +3,7 @@ import type { LabelRow, PageRow } from '@protocol/dataset-rows';
 import type { DatasetOptions, DatasetStats } from '@protocol/datasets';
 import { labelKey } from '@protocol/label-rules';
 import { labelValueSchema } from '@protocol/labeling';
+import { goldAccuracy } from '../services/labeler-quality';
 import type { SnapshotItem, SnapshotPage } from './dataset-snapshot';
 import { redactPii } from './pii';
 
@@ -126,7 +127,7 @@ export function toLabelRow(item: SnapshotItem, datasetKey: string): LabelRow {
     raw_labels: item.raw.map((raw) => ({
       labeler: contributorPseudonym(datasetKey, raw.device),
       value: raw.value,
-      gold_accuracy: raw.gold_accuracy,
+      gold_accuracy: goldAccuracy({ answered: raw.gold_answered, correct: raw.gold_correct }),
     })),
   };
 }

@@ -6,6 +6,7 @@ import {
   maxItemsPerRequest,
   projectCreatedSchema,
   projectCreateSchema,
+  projectLabelersSchema,
   projectLabelsSchema,
   projectListSchema,
   projectSchema,
@@ -112,6 +113,25 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       if (!added) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
       const rejected = [...added.rejected.filter((entry) => items[entry.index] !== undefined), ...unreadable];
       return { added: added.added, rejected: rejected.sort((a, b) => a.index - b.index) };
+    },
+  );
+
+  app.get(
+    '/v1/projects/:projectId/labelers',
+    {
+      ...asBuyer,
+      schema: {
+        ...buyerCommon,
+        summary:
+          'Each labeler of the project: labels given, gold answers and accuracy, whether their labels count, and agreement with the aggregate',
+        params: projectParams,
+        response: { 200: projectLabelersSchema, 401: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const labelers = await projects.labelers(buyerOf(request), request.params.projectId);
+      if (!labelers) throw new BaseError('not_found', `No project ${request.params.projectId} for this buyer.`);
+      return labelers;
     },
   );
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { BuyerListQuery } from '@protocol/campaigns';
 import { BaseError } from '@protocol/errors';
-import { itemProblem } from '@protocol/label-rules';
+import { itemProblem, labelKey } from '@protocol/label-rules';
 import {
   type ItemContent,
   itemContentSchema,
@@ -12,6 +12,7 @@ import {
   maxItemsPerRequest,
   type Project,
   type ProjectCreated,
+  type ProjectLabelers,
   type ProjectLabels,
   type ProjectList,
   projectItemInputSchema,
@@ -22,6 +23,7 @@ import type { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { goldAccuracy, isInGoodStanding } from './labeler-quality';
 import { listCursorSql, listNewestFirst } from './list-cursor';
 import { changeWorkState, type WorkAction } from './work-state';
 
@@ -325,6 +327,57 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
       }
       const schema = labelSchemaSchema.parse(JSON.parse(row.label_schema));
       return insertItems(db, projectId, schema, items, settings);
+    },
+
+    /**
+     * Each labeler of the project: labels given, gold record and standing (the rule payments use, from
+     * labeler-quality.ts), and agreement with the aggregate; undefined when the project is not theirs.
+     */
+    async labelers(buyerId: string, projectId: string): Promise<ProjectLabelers | undefined> {
+      const owned = await db.query('select 1 from projects where id = $1 and buyer_id = $2', [projectId, buyerId]);
+      if (owned.length === 0) return undefined;
+      const labels = await db.query<{ device: string; value: string; aggregate: string | null }>(
+        `select l.device, l.value, a.label as aggregate
+           from labels l left join aggregated_labels a on a.item_id = l.item_id
+          where l.project_id = $1 and not l.is_gold`,
+        [projectId],
+      );
+      const devices = [...new Set(labels.map((label) => label.device))];
+      const gold = await db.query<{ device: string; answered: number; correct: number }>(
+        `select device, count(*)::int as answered, count(*) filter (where gold_correct)::int as correct
+           from labels where is_gold and device = any($1::text[]) group by device`,
+        [devices],
+      );
+      const goldOf = new Map(gold.map((row) => [row.device, { answered: row.answered, correct: row.correct }]));
+      const tally = new Map<string, { labels: number; compared: number; agreed: number }>();
+      for (const label of labels) {
+        const entry = tally.get(label.device) ?? { labels: 0, compared: 0, agreed: 0 };
+        entry.labels += 1;
+        if (label.aggregate !== null) {
+          entry.compared += 1;
+          // The aggregate is a label key (a choice, sorted choices, a preferred answer, spans): compare keys.
+          const value = labelValueSchema.safeParse(JSON.parse(label.value));
+          if (value.success && labelKey(value.data) === label.aggregate) entry.agreed += 1;
+        }
+        tally.set(label.device, entry);
+      }
+      return {
+        labelers: [...tally.entries()]
+          .map(([labeler, entry]) => {
+            const record = goldOf.get(labeler) ?? { answered: 0, correct: 0 };
+            return {
+              labeler,
+              labels: entry.labels,
+              goldAnswered: record.answered,
+              goldCorrect: record.correct,
+              goldAccuracy: goldAccuracy(record),
+              counted: isInGoodStanding(record),
+              compared: entry.compared,
+              agreement: entry.compared > 0 ? entry.agreed / entry.compared : null,
+            };
+          })
+          .sort((a, b) => b.labels - a.labels || a.labeler.localeCompare(b.labeler)),
+      };
     },
 
     /** Items after an item id with their aggregate and raw labels; undefined when the project is not theirs. */

@@ -13,7 +13,7 @@ import {
   type ProjectCreate,
   type ProjectItemInput,
   projectCreatedSchema,
-  projectLabelsSchema,
+  projectLabelersSchema,
   projectListSchema,
   projectSchema,
 } from '@protocol/labeling';
@@ -49,8 +49,8 @@ export const buyerApi = {
   projects: (api: ApiClient, before?: string, limit = 20) =>
     api.request(`/v1/projects?${listQuery(before, limit)}`, projectListSchema),
   project: (api: ApiClient, projectId: string) => api.request(`/v1/projects/${id(projectId)}`, projectSchema),
-  projectLabels: (api: ApiClient, projectId: string, after = 0, limit = 200) =>
-    api.request(`/v1/projects/${id(projectId)}/labels?after=${after}&limit=${limit}`, projectLabelsSchema),
+  projectLabelers: (api: ApiClient, projectId: string) =>
+    api.request(`/v1/projects/${id(projectId)}/labelers`, projectLabelersSchema),
   createProject: (api: ApiClient, body: ProjectCreate) => api.request('/v1/projects', projectCreatedSchema, { body }),
   addProjectItems: (api: ApiClient, projectId: string, items: ProjectItemInput[]) =>
     api.request(`/v1/projects/${id(projectId)}/items`, itemsAddedSchema, { body: { items } }),

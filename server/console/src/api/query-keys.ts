@@ -10,7 +10,7 @@ export const queryKeys = {
   projects: ['projects'] as const,
   projectList: (before: string | undefined) => ['projects', 'list', before ?? null] as const,
   project: (id: string) => ['projects', 'one', id] as const,
-  projectLabels: (id: string) => ['projects', 'one', id, 'labels'] as const,
+  projectLabelers: (id: string) => ['projects', 'one', id, 'labelers'] as const,
   datasets: ['datasets'] as const,
   datasetList: (before: string | undefined) => ['datasets', 'list', before ?? null] as const,
   dataset: (id: string) => ['datasets', 'one', id] as const,

@@ -16,7 +16,6 @@ import { QueryError } from '../layout/query-error';
 import { WorkControls } from '../layout/work-controls';
 import { WorkStateBadge } from '../layout/work-state';
 import { ItemsFileField, sourcedItems, useItemsFile } from './items-file-field';
-import { labelerQuality } from './labeler-quality';
 import { itemsHint } from './new-project-page';
 import { RefusalTable } from './project-refusals';
 import { addItemsInBatches, type ProjectUpload } from './project-upload';
@@ -83,23 +82,25 @@ function describeSchema({ labelSchema }: Project): string {
 
 function LabelerQualitySection({ project }: { project: Project }) {
   const api = useApi();
-  const labels = useQuery({
-    queryKey: queryKeys.projectLabels(project.id),
-    queryFn: () => buyerApi.projectLabels(api, project.id, 0, 1000),
+  const labelers = useQuery({
+    queryKey: queryKeys.projectLabelers(project.id),
+    queryFn: () => buyerApi.projectLabelers(api, project.id),
     refetchInterval: project.state === 'active' ? 15_000 : false,
   });
-  const quality = labels.data ? labelerQuality(labels.data.items) : [];
+  const quality = labelers.data?.labelers ?? [];
   const bias = new Map((project.progress.positionBias ?? []).map((entry) => [entry.labeler, entry]));
   return (
     <Section title="Labelers">
-      <QueryError error={labels.error} />
-      {labels.data && quality.length === 0 && <p className="text-sm text-stone-600">No labels yet.</p>}
+      <QueryError error={labelers.error} />
+      {labelers.data && quality.length === 0 && <p className="text-sm text-stone-600">No labels yet.</p>}
       {quality.length > 0 && (
         <Table
-          caption="Each labeler's labels and agreement with the aggregated label"
+          caption="Each labeler's labels, accuracy on check questions, and agreement with the aggregated label"
           columns={[
             'Labeler',
             'Labels',
+            'Gold accuracy',
+            'Counted',
             'Agrees with aggregate',
             ...(project.progress.positionBias ? ['Left share', 'Position bias'] : []),
           ]}
@@ -110,6 +111,12 @@ function LabelerQualitySection({ project }: { project: Project }) {
               <tr key={entry.labeler}>
                 <Cell className="font-mono text-xs">{entry.labeler}</Cell>
                 <Cell>{entry.labels}</Cell>
+                <Cell>
+                  {entry.goldAccuracy === null
+                    ? `warming up (${entry.goldAnswered} answered)`
+                    : `${formatShare(entry.goldAccuracy)} of ${entry.goldAnswered}`}
+                </Cell>
+                <Cell>{entry.counted ? 'yes' : 'no: below the gold threshold'}</Cell>
                 <Cell>{entry.compared > 0 ? `${formatShare(entry.agreement)} of ${entry.compared}` : '—'}</Cell>
                 {project.progress.positionBias && (
                   <>
@@ -122,7 +129,6 @@ function LabelerQualitySection({ project }: { project: Project }) {
           })}
         </Table>
       )}
-      {labels.data?.next != null && <p className="text-xs text-stone-500">Counted over the first 1,000 items.</p>}
     </Section>
   );
 }

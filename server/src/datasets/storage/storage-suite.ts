@@ -165,9 +165,11 @@ export function describeDatasetStorage(name: string, storage: () => DatasetStora
       }
     });
 
-    it('streams a 50 MB file through without holding it in memory', async () => {
+    it('streams a 96 MB file through without holding it in memory', async () => {
       const key = freshKey();
-      const size = 50 * 1024 * 1024;
+      // Large enough that holding it would stand far above what a streamed write holds (one S3 part of 5 MB,
+      // s3rver's own buffers in this process, the collector's slack: 16-29 MB measured under load).
+      const size = 96 * 1024 * 1024;
       const chunkSize = 256 * 1024;
       const writer = storage().openWriter(key);
       const expected = createHash('sha256');
@@ -198,8 +200,9 @@ export function describeDatasetStorage(name: string, storage: () => DatasetStora
       expect(readBytes).toBe(size);
       expect(read.digest('hex')).toBe(written.sha256);
       const growth = peak - baseline;
-      console.info(`${name}: RSS grew ${(growth / 1024 / 1024).toFixed(1)} MB while writing and reading 50 MB`);
-      expect(growth).toBeLessThan(size / 2);
+      console.info(`${name}: RSS grew ${(growth / 1024 / 1024).toFixed(1)} MB while writing and reading 96 MB`);
+      // Holding the file would take at least its size; a streamed write stays far below, with room for a loaded machine.
+      expect(growth).toBeLessThan(size * 0.75);
     });
   });
 }

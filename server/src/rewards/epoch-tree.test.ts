@@ -60,7 +60,7 @@ function openZeppelinTree(entries: readonly EpochEntry[]) {
 }
 
 /** The library's dump with its bigint amounts as decimal strings, as ours writes them. */
-function openZeppelinDump(tree: StandardMerkleTree<unknown[]>) {
+function openZeppelinDump(tree: ReturnType<typeof openZeppelinTree>) {
   const dump = tree.dump();
   return {
     ...dump,

@@ -18,6 +18,8 @@ export interface AnvilOptions {
   chainId?: number;
   /** How long to wait for the first JSON-RPC answer; default 30 s (the machines are shared and slow). */
   startTimeoutMs?: number;
+  /** More anvil flags, e.g. `['--state', 'data/chain']` to keep the chain between runs. */
+  extraArgs?: readonly string[];
 }
 
 const require = createRequire(import.meta.url);
@@ -42,11 +44,11 @@ export function anvilBinaryPath(): string {
 
 /** Starts anvil on a free port of 127.0.0.1 and resolves once it answers JSON-RPC. */
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
-  const { chainId = 31337, startTimeoutMs = 30_000 } = options;
+  const { chainId = 31337, startTimeoutMs = 30_000, extraArgs = [] } = options;
   const child = spawn(
     anvilBinaryPath(),
     // Port 0: the system picks a free port and anvil prints it, so two chains never race for one.
-    ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(chainId), '--hardfork', EVM_VERSION],
+    ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(chainId), '--hardfork', EVM_VERSION, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stderr: string[] = [];

@@ -104,10 +104,8 @@ async function readArtifacts(inputHash: string): Promise<Map<string, ContractArt
   return artifacts;
 }
 
-async function compileAndWrite(
-  sources: Record<string, { content: string }>,
-  inputHash: string,
-): Promise<Map<string, ContractArtifact>> {
+/** Compiles Solidity sources (name → content) with the pinned settings; throws the compiler's messages on failure. */
+export function compileSolidity(sources: Record<string, { content: string }>): Map<string, ContractArtifact> {
   const input = { language: 'Solidity', sources, settings };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: resolveImport })) as SolcOutput;
   // Warnings in our own sources fail too (they are usually bugs); OpenZeppelin's are not ours to fix.
@@ -133,7 +131,14 @@ async function compileAndWrite(
       });
     }
   }
+  return artifacts;
+}
 
+async function compileAndWrite(
+  sources: Record<string, { content: string }>,
+  inputHash: string,
+): Promise<Map<string, ContractArtifact>> {
+  const artifacts = compileSolidity(sources);
   await mkdir(artifactsDir, { recursive: true });
   for (const artifact of artifacts.values()) {
     await writeAtomically(path.join(artifactsDir, `${artifact.contractName}.json`), artifact);

@@ -135,7 +135,7 @@ export const storedPageSchema = z.object({
   text: z.string(),
   lang: z.string().nullable(),
   textSha256: z.string(),
-  /** Pseudonymous: the device address, never a person. */
+  /** The contributor's id in this campaign: a keyed hash of the device, the same for its pages here, another in every other campaign and dataset. */
   device: z.string(),
   verification: z.enum(['unverified', 'verified', 'rejected', 'duplicate']),
   /** The page's links as the device uploaded them (collected only while the campaign follows links). */

@@ -198,7 +198,7 @@ export type LabelerStanding = z.infer<typeof labelerStandingSchema>;
 export const projectLabelersSchema = z.object({
   labelers: z.array(
     z.object({
-      /** Pseudonymous: the device address, as in the labels. */
+      /** The labeler's id in this project (a keyed hash of the device), as in the labels and the position bias. */
       labeler: z.string(),
       /** Labels given in this project (gold items excluded). */
       labels: z.number().int(),

@@ -1,9 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { LabelRow, PageRow } from '@protocol/dataset-rows';
 import type { DatasetOptions, DatasetStats } from '@protocol/datasets';
 import { labelKey } from '@protocol/label-rules';
 import { labelValueSchema } from '@protocol/labeling';
 import { goldAccuracy } from '../services/labeler-quality';
+import { contributorPseudonym } from '../services/pseudonyms';
 import type { SnapshotItem, SnapshotPage } from './dataset-snapshot';
 import { redactPii } from './pii';
 
@@ -64,11 +65,6 @@ export function pageDropReason(page: SnapshotPage, options: DatasetOptions): Dro
   if (wordCount(page.text) < options.minWords) return 'tooShort';
   if (options.removeExactDuplicates && page.exactDuplicate) return 'exactDuplicates';
   return null;
-}
-
-/** A contributor's id in one dataset: a keyed hash of the device, so datasets cannot be joined on it. */
-export function contributorPseudonym(datasetKey: string, device: string): string {
-  return createHmac('sha256', datasetKey).update(device.toLowerCase()).digest('hex').slice(0, 32);
 }
 
 /** Turns a kept page into its dataset row, redacting PII when asked and counting what was redacted. */

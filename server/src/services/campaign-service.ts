@@ -15,6 +15,7 @@ import { checkUrl } from '@protocol/url-guard';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 import { listCursorSql, listNewestFirst } from './list-cursor';
+import { pseudonymsFor } from './pseudonyms';
 import { robotsRules } from './robots-service';
 import { changeWorkState, type WorkAction } from './work-state';
 
@@ -304,7 +305,7 @@ const pageColumns = (withHtml: boolean) =>
   `id::float8 as id, url, final_url, http_status, content_type, fetched_at, title, text, lang, text_sha256, device,
    verification, links::text as links, html is not null as has_html, ${withHtml ? 'html' : 'null::text as html'}`;
 
-const toStoredPage = (row: PageRow): StoredPage => ({
+const toStoredPage = (row: PageRow, pseudonym: (device: string) => string): StoredPage => ({
   id: row.id,
   url: row.url,
   finalUrl: row.final_url,
@@ -315,7 +316,7 @@ const toStoredPage = (row: PageRow): StoredPage => ({
   text: row.text,
   lang: row.lang,
   textSha256: row.text_sha256,
-  device: row.device,
+  device: pseudonym(row.device),
   verification: row.verification,
   // Pages stored before links were kept have none recorded.
   links: row.links === null ? [] : (JSON.parse(row.links) as string[]),
@@ -416,8 +417,9 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
         `select ${pageColumns(withHtml)} from pages where campaign_id = $1 and id > $2 order by id limit $3`,
         [id, query.after, limit],
       );
+      const pseudonym = await pseudonymsFor(db, 'campaigns', id);
       return {
-        pages: rows.map(toStoredPage),
+        pages: rows.map((row) => toStoredPage(row, pseudonym)),
         next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
       };
     },
@@ -429,7 +431,7 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
           where id = $3 and campaign_id = $1 and exists (select 1 from campaigns c where c.id = $1 and c.buyer_id = $2)`,
         [id, buyerId, pageId],
       );
-      return rows[0] ? toStoredPage(rows[0]) : undefined;
+      return rows[0] ? toStoredPage(rows[0], await pseudonymsFor(db, 'campaigns', id)) : undefined;
     },
 
     /** A campaign with its progress, or undefined when it is not this buyer's. */

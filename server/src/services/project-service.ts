@@ -25,6 +25,7 @@ import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 import { goldAccuracy, isInGoodStanding } from './labeler-quality';
 import { listCursorSql, listNewestFirst } from './list-cursor';
+import { contributorPseudonym, pseudonymKeys, pseudonymsFor } from './pseudonyms';
 import { changeWorkState, type WorkAction } from './work-state';
 
 type RejectedItem = { index: number; id: string | null; reason: string };
@@ -198,6 +199,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
         where project_id = any($1::uuid[]) and shown_left is not null`,
       [projectIds],
     );
+    const keys = await pseudonymKeys(db, 'projects', projectIds);
     for (const projectId of projectIds) {
       const labels = rows
         .filter((row) => row.project_id === projectId)
@@ -209,10 +211,11 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
           preferred: (JSON.parse(row.value) as { preferred: 'a' | 'b' | 'tie' }).preferred,
           shownLeft: row.shown_left,
         }));
+      const key = keys.get(projectId) ?? '';
       byProject.set(
         projectId,
         positionBias(labels).map((bias) => ({
-          labeler: bias.worker,
+          labeler: contributorPseudonym(key, bias.worker),
           decisive: bias.decisive,
           leftShare: bias.leftShare,
           biased: bias.biased,
@@ -361,12 +364,13 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
         }
         tally.set(label.device, entry);
       }
+      const pseudonym = await pseudonymsFor(db, 'projects', projectId);
       return {
         labelers: [...tally.entries()]
-          .map(([labeler, entry]) => {
-            const record = goldOf.get(labeler) ?? { answered: 0, correct: 0 };
+          .map(([device, entry]) => {
+            const record = goldOf.get(device) ?? { answered: 0, correct: 0 };
             return {
-              labeler,
+              labeler: pseudonym(device),
               labels: entry.labels,
               goldAnswered: record.answered,
               goldCorrect: record.correct,
@@ -409,6 +413,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
           where item_id = any($1::bigint[]) order by id`,
         [items.map((item) => item.id)],
       );
+      const pseudonym = await pseudonymsFor(db, 'projects', projectId);
       return {
         items: items.map((item) => ({
           id: item.external_id,
@@ -422,7 +427,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
           labels: raw
             .filter((label) => label.item_id === item.id)
             .map((label) => ({
-              labeler: label.device,
+              labeler: pseudonym(label.device),
               value: labelValueSchema.parse(JSON.parse(label.value)),
               labeledAt: label.labeled_at.toISOString(),
             })),

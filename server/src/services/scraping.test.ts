@@ -327,13 +327,34 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     const url = `/v1/campaigns/${created.campaign.id}/pages?limit=1`;
     const first = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${apiKey}` } });
     expect(first.json().pages).toHaveLength(1);
-    expect(first.json().pages[0]).toMatchObject({ url: `${site.origin}/listed-1`, device: device.address });
+    expect(first.json().pages[0]).toMatchObject({ url: `${site.origin}/listed-1` });
     const rest = await app.inject({
       method: 'GET',
       url: `${url}&after=${first.json().next}`,
       headers: { authorization: `Bearer ${apiKey}` },
     });
     expect(rest.json().pages.map((page: { text: string }) => page.text)).toEqual([`Text of ${site.origin}/listed-2`]);
+    // The contributor is a pseudonym of this campaign: the same for both pages, never the device address,
+    // and another in a second campaign the same device fetched for, so a buyer cannot join them on a person.
+    const pseudonym = first.json().pages[0].device as string;
+    expect(pseudonym).toMatch(/^[0-9a-f]{32}$/);
+    expect(pseudonym).not.toContain(device.address.slice(2).toLowerCase());
+    expect(rest.json().pages[0].device).toBe(pseudonym);
+    const second = await createCampaign({ urls: [`${site.origin}/listed-3`] });
+    const { jobs } = await lease(app, device);
+    await upload(
+      app,
+      device,
+      jobs.map((job) => pageFor(job, `Text of ${job.url}`)),
+    );
+    const elsewhere = await app.inject({
+      method: 'GET',
+      url: `/v1/campaigns/${second.campaign.id}/pages`,
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(elsewhere.json().pages).toHaveLength(1);
+    expect(elsewhere.json().pages[0].device).toMatch(/^[0-9a-f]{32}$/);
+    expect(elsewhere.json().pages[0].device).not.toBe(pseudonym);
     const otherKey = await createBuyerKey(app, 'Someone Else');
     const other = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${otherKey}` } });
     expect(other.statusCode).toBe(404);

@@ -2,6 +2,7 @@ import { benchAggregation } from './aggregation';
 import { benchAuditOverhead } from './audit-overhead';
 import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
 import { benchDatasetParquet } from './dataset-parquet';
+import { benchEpochTree } from './epoch-tree';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
 import { benchRequestSigning } from './request-signing';
@@ -19,6 +20,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['similarity', benchSimilarity],
   ['dataset-parquet', benchDatasetParquet],
   ['dataset-near-duplicates', () => benchDatasetNearDuplicates()],
+  ['epoch-tree', benchEpochTree],
 ];
 
 const only = process.argv[2];

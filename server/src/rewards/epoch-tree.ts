@@ -44,20 +44,19 @@ const addressPattern = /^0x[0-9a-fA-F]{40}$/;
 /** A built epoch tree: its root, each entry's proof, and the library's dump format. */
 export class EpochTree {
   private readonly hexes: Array<Hex | undefined>;
-  private readonly indexByAccount: Map<string, number>;
 
   /** @internal Built by `buildEpochTree`. */
   constructor(
-    /** The entries as given, in their order: `proof(i)` and `leafIndex` count in this order. */
+    /** The entries as given (not copied: leave them unchanged), in their order: `proof(i)` and `leafIndex` count in it. */
     readonly entries: readonly EpochEntry[],
     /** 2n-1 nodes of 32 bytes in OpenZeppelin's order: the root first, the sorted leaves last. */
     private readonly nodes: Buffer,
     /** The tree index of each entry's leaf. */
     private readonly treeIndexes: Uint32Array,
-    indexByAccount: Map<string, number>,
+    /** Lower-case account to its position in the entries. */
+    private readonly indexByAccount: Map<string, number>,
   ) {
     this.hexes = new Array(nodes.length / nodeBytes);
-    this.indexByAccount = indexByAccount;
   }
 
   /** The root the distributor is given for this epoch. */

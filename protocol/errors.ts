@@ -24,6 +24,25 @@ export const errorCodes = [
   'overloaded',
   'server_unreachable',
   'server_rejected',
+  /** A Sign-In with Ethereum message that does not parse, is not in canonical form, or does not say what the action needs. */
+  'siwe_message_invalid',
+  'siwe_domain_mismatch',
+  'siwe_chain_mismatch',
+  /** Its expirationTime has passed. */
+  'siwe_expired',
+  /** Its issuedAt or notBefore is still in the future. */
+  'siwe_not_yet_valid',
+  'siwe_nonce_unknown',
+  'siwe_nonce_used',
+  'siwe_nonce_expired',
+  /** The signature is not the named address's (for a contract wallet: its EIP-1271/6492 check on the chain said no). */
+  'siwe_signature_invalid',
+  /** No such code for the named device (mistyped, or another device's). */
+  'link_code_invalid',
+  'link_code_used',
+  'link_code_expired',
+  /** Unlink asked for a device that is not linked to the signing wallet. */
+  'wallet_not_linked',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -67,10 +86,12 @@ export class AuthError extends BaseError {
 export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'bad_request':
+    case 'siwe_message_invalid':
       return 400;
     case 'not_found':
       return 404;
     case 'conflict':
+    case 'wallet_not_linked':
       return 409;
     case 'download_url_invalid':
       return 403;
@@ -86,6 +107,17 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'api_key_invalid':
     case 'api_key_revoked':
     case 'operator_token_invalid':
+    case 'siwe_domain_mismatch':
+    case 'siwe_chain_mismatch':
+    case 'siwe_expired':
+    case 'siwe_not_yet_valid':
+    case 'siwe_nonce_unknown':
+    case 'siwe_nonce_used':
+    case 'siwe_nonce_expired':
+    case 'siwe_signature_invalid':
+    case 'link_code_invalid':
+    case 'link_code_used':
+    case 'link_code_expired':
       return 401;
     case 'rate_limited':
       return 429;

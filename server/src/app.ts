@@ -21,6 +21,7 @@ import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
+import { walletRoutes } from './routes/wallets';
 import {
   type BackgroundWorkSettings,
   loadBackgroundWorkSettings,
@@ -123,6 +124,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);
+  await app.register(walletRoutes, { ...context, chainRpcUrl: process.env.CHAIN_RPC_URL || undefined });
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
   const datasets = options.datasets ?? (await temporaryDatasetSettings());

@@ -41,6 +41,8 @@ export interface BuildAppOptions extends AppContext {
   consoleDir?: string;
   /** This process's part in the durable work queue; unset values come from the GLEANER_* environment. */
   work?: Partial<BackgroundWorkSettings>;
+  /** JSON-RPC of the reward chain, through which wallet signatures are verified (smart-contract wallets too); unset: plain keys only. */
+  chainRpcUrl?: string;
   /** Where dataset files go and how builds size them; unset (tests, benches): local files in a temporary folder removed on close. */
   datasets?: DatasetSettings;
 }
@@ -124,7 +126,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);
-  await app.register(walletRoutes, { ...context, chainRpcUrl: process.env.CHAIN_RPC_URL || undefined });
+  await app.register(walletRoutes, { ...context, chainRpcUrl: options.chainRpcUrl });
   await app.register(buyerRoutes, context);
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
   const datasets = options.datasets ?? (await temporaryDatasetSettings());

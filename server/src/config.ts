@@ -29,6 +29,8 @@ const envSchema = z.object({
     .optional(),
   /** Chain id named in device signatures (and, later, the reward contracts' chain). */
   GLEANER_CHAIN_ID: z.coerce.number().int().positive().default(defaultChainId),
+  /** JSON-RPC of the reward chain: wallet signatures are then verified through it (smart-contract wallets too). */
+  CHAIN_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -41,6 +43,7 @@ export interface ServerConfig {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   publicOrigins: string[];
   chainId: number;
+  chainRpcUrl: string | undefined;
 }
 
 function defaultOrigins(host: string, port: number): string[] {
@@ -68,5 +71,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel: value.LOG_LEVEL,
     publicOrigins: value.GLEANER_PUBLIC_URL ?? defaultOrigins(value.HOST, value.PORT),
     chainId: value.GLEANER_CHAIN_ID,
+    chainRpcUrl: value.CHAIN_RPC_URL,
   };
 }

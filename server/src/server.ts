@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     server: { origins: config.publicOrigins, chainId: config.chainId },
     consoleDir,
     datasets,
+    chainRpcUrl: config.chainRpcUrl,
     logger: { level: config.logLevel },
   });
   if (applied.length > 0) app.log.info({ applied }, 'database migrated');

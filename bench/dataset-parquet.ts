@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { median } from './stats';
+import { formatFigure, median, numberFromEnv } from './stats';
 
 /**
  * Our streamed Parquet writer against DuckDB's `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` on the same
@@ -64,23 +64,16 @@ async function rowGroupsOf(path: string): Promise<Array<{ rows: number; uncompre
 function describeRowGroups(groups: Array<{ rows: number; uncompressedMb: number }>): string {
   const full = groups.length > 1 ? groups.slice(0, -1) : groups;
   const range = (values: number[], digits = 0) =>
-    `${format(Math.min(...values), digits)}-${format(Math.max(...values), digits)}`;
+    `${formatFigure(Math.min(...values), digits)}-${formatFigure(Math.max(...values), digits)}`;
   return `${groups.length} row groups; full ones ${range(full.map((g) => g.rows))} rows, ${range(
     full.map((g) => g.uncompressedMb),
   )} MB uncompressed`;
 }
 
 const runsOf = (list: Measurement[]) =>
-  list.map((m) => `${format((m.rows / m.ms) * 1000)}/${format(m.maxRssMb)}`).join(', ');
+  list.map((m) => `${formatFigure((m.rows / m.ms) * 1000)}/${formatFigure(m.maxRssMb)}`).join(', ');
 
-const loads = (list: Measurement[]) => `load ${list.map((m) => format(m.load, 1)).join('/')}`;
-
-const numberFromEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-
-const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
+const loads = (list: Measurement[]) => `load ${list.map((m) => formatFigure(m.load, 1)).join('/')}`;
 
 /** `npm run bench dataset-parquet`: rows/s and peak RSS of our writer vs DuckDB, and our RSS at growing sizes. */
 export async function benchDatasetParquet(): Promise<string> {
@@ -136,22 +129,22 @@ export async function benchDatasetParquet(): Promise<string> {
 
     const aboveIdle = (mb: number) => Math.max(mb - idle.maxRssMb, 1);
     const lines = [
-      `dataset-parquet: ${format(pages)} synthetic pages (${format(prepared.bytes / pages / 1024, 1)} KB JSON each), median of ${runs} runs, each in its own process`,
+      `dataset-parquet: ${formatFigure(pages)} synthetic pages (${formatFigure(prepared.bytes / pages / 1024, 1)} KB JSON each), median of ${runs} runs, each in its own process`,
       `writer                    rows/s     peak RSS MB   file MB`,
-      `ours (parquet-wasm zstd)  ${format(oursSummary.rowsPerSecond).padStart(7)}  ${format(oursSummary.maxRssMb).padStart(12)}  ${format(oursSummary.mb, 1).padStart(8)}   ${loads(ours)}`,
-      `DuckDB COPY zstd          ${format(duckdbSummary.rowsPerSecond).padStart(7)}  ${format(duckdbSummary.maxRssMb).padStart(12)}  ${format(duckdbSummary.mb, 1).padStart(8)}   ${loads(duckdb)}`,
-      `DuckDB, ours' row groups  ${format(matchedSummary.rowsPerSecond).padStart(7)}  ${format(matchedSummary.maxRssMb).padStart(12)}  ${format(matchedSummary.mb, 1).padStart(8)}   ${loads(duckdbMatched)}`,
+      `ours (parquet-wasm zstd)  ${formatFigure(oursSummary.rowsPerSecond).padStart(7)}  ${formatFigure(oursSummary.maxRssMb).padStart(12)}  ${formatFigure(oursSummary.mb, 1).padStart(8)}   ${loads(ours)}`,
+      `DuckDB COPY zstd          ${formatFigure(duckdbSummary.rowsPerSecond).padStart(7)}  ${formatFigure(duckdbSummary.maxRssMb).padStart(12)}  ${formatFigure(duckdbSummary.mb, 1).padStart(8)}   ${loads(duckdb)}`,
+      `DuckDB, ours' row groups  ${formatFigure(matchedSummary.rowsPerSecond).padStart(7)}  ${formatFigure(matchedSummary.maxRssMb).padStart(12)}  ${formatFigure(matchedSummary.mb, 1).padStart(8)}   ${loads(duckdbMatched)}`,
       `  each run (rows/s/MB): ours ${runsOf(ours)}; DuckDB ${runsOf(duckdb)}; DuckDB matched ${runsOf(duckdbMatched)}`,
-      `  ours: ${oursGroups}; parquet-wasm memory ${format(oursSummary.wasmMb)} MB of its peak RSS`,
+      `  ours: ${oursGroups}; parquet-wasm memory ${formatFigure(oursSummary.wasmMb)} MB of its peak RSS`,
       `  DuckDB: ${duckdbGroups}`,
       `  DuckDB matched: ${matchedGroups}`,
-      `ours/DuckDB: ${format(oursSummary.rowsPerSecond / duckdbSummary.rowsPerSecond, 2)}x rows/s (goal >= 0.5), ${format(oursSummary.maxRssMb / duckdbSummary.maxRssMb, 2)}x peak RSS (goal <= 0.33)`,
-      `  above an idle child's ${format(idle.maxRssMb)} MB (Node + tsx): ${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(duckdbSummary.maxRssMb), 2)}x peak RSS`,
-      `ours/DuckDB with ours' row groups: ${format(oursSummary.rowsPerSecond / matchedSummary.rowsPerSecond, 2)}x rows/s, ${format(oursSummary.maxRssMb / matchedSummary.maxRssMb, 2)}x peak RSS (${format(aboveIdle(oursSummary.maxRssMb) / aboveIdle(matchedSummary.maxRssMb), 2)}x above idle)`,
+      `ours/DuckDB: ${formatFigure(oursSummary.rowsPerSecond / duckdbSummary.rowsPerSecond, 2)}x rows/s (goal >= 0.5), ${formatFigure(oursSummary.maxRssMb / duckdbSummary.maxRssMb, 2)}x peak RSS (goal <= 0.33)`,
+      `  above an idle child's ${formatFigure(idle.maxRssMb)} MB (Node + tsx): ${formatFigure(aboveIdle(oursSummary.maxRssMb) / aboveIdle(duckdbSummary.maxRssMb), 2)}x peak RSS`,
+      `ours/DuckDB with ours' row groups: ${formatFigure(oursSummary.rowsPerSecond / matchedSummary.rowsPerSecond, 2)}x rows/s, ${formatFigure(oursSummary.maxRssMb / matchedSummary.maxRssMb, 2)}x peak RSS (${formatFigure(aboveIdle(oursSummary.maxRssMb) / aboveIdle(matchedSummary.maxRssMb), 2)}x above idle)`,
       `our peak RSS by size (rows generated in process, batches of 500):`,
       ...scaling.map(
         ([rows, m, groups]) =>
-          `  ${format(rows).padStart(9)} rows  ${format(m.maxRssMb).padStart(5)} MB  ${format((m.rows / m.ms) * 1000).padStart(6)} rows/s  ${format(m.bytes / 1024 / 1024, 1)} MB file  load ${format(m.load, 1)}; WASM ${format(m.wasmMb ?? 0)} MB; ${groups}`,
+          `  ${formatFigure(rows).padStart(9)} rows  ${formatFigure(m.maxRssMb).padStart(5)} MB  ${formatFigure((m.rows / m.ms) * 1000).padStart(6)} rows/s  ${formatFigure(m.bytes / 1024 / 1024, 1)} MB file  load ${formatFigure(m.load, 1)}; WASM ${formatFigure(m.wasmMb ?? 0)} MB; ${groups}`,
       ),
     ];
     return lines.join('\n');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { median } from './stats';
+import { formatFigure, median, numberFromEnv } from './stats';
 
 /**
  * Closing a reward epoch of 100k wallets: our epoch tree (`server/src/rewards/epoch-tree.ts`) against
@@ -45,13 +45,6 @@ async function measure(...args: string[]): Promise<Measurement> {
   return { ...(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Measurement), load };
 }
 
-const numberFromEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-
-const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
-
 /** `npm run bench epoch-tree`: time and peak RSS of an epoch close, ours vs OpenZeppelin's library. */
 export async function benchEpochTree(): Promise<string> {
   const wallets = numberFromEnv('GLEANER_BENCH_EPOCH_WALLETS', 100_000);
@@ -81,22 +74,24 @@ export async function benchEpochTree(): Promise<string> {
   const o = summary(ours);
   const z = summary(library);
   const row = (name: string, s: ReturnType<typeof summary>, list: Measurement[]) =>
-    `${name.padEnd(28)}${format(s.ms / 1000, 2).padStart(7)}  ${format(s.buildMs / 1000, 2).padStart(6)}  ${format(
+    `${name.padEnd(28)}${formatFigure(s.ms / 1000, 2).padStart(7)}  ${formatFigure(s.buildMs / 1000, 2).padStart(6)}  ${formatFigure(
       s.proofsMs / 1000,
       2,
-    ).padStart(6)}  ${format(s.fileMs / 1000, 2).padStart(6)}  ${format(s.maxRssMb).padStart(12)}   load ${list
-      .map((m) => format(m.load, 1))
+    ).padStart(
+      6,
+    )}  ${formatFigure(s.fileMs / 1000, 2).padStart(6)}  ${formatFigure(s.maxRssMb).padStart(12)}   load ${list
+      .map((m) => formatFigure(m.load, 1))
       .join('/')}`;
   const aboveIdle = (mb: number) => Math.max(mb - idle.maxRssMb, 1);
   return [
-    `epoch-tree: closing an epoch of ${format(wallets)} wallets (tree, every proof, the tree file as JSON), median of ${runs} runs, each in its own process`,
+    `epoch-tree: closing an epoch of ${formatFigure(wallets)} wallets (tree, every proof, the tree file as JSON), median of ${runs} runs, each in its own process`,
     `                            total s  build  proofs    file  peak RSS MB`,
     row('ours (server/src/rewards)', o, ours),
     row('@openzeppelin/merkle-tree', z, library),
-    `  each run (s/MB): ours ${ours.map((m) => `${format(m.ms / 1000, 2)}/${format(m.maxRssMb)}`).join(', ')}; library ${library
-      .map((m) => `${format(m.ms / 1000, 1)}/${format(m.maxRssMb)}`)
+    `  each run (s/MB): ours ${ours.map((m) => `${formatFigure(m.ms / 1000, 2)}/${formatFigure(m.maxRssMb)}`).join(', ')}; library ${library
+      .map((m) => `${formatFigure(m.ms / 1000, 1)}/${formatFigure(m.maxRssMb)}`)
       .join(', ')}`,
-    `  same root ${reference.root}, same ${format(wallets)} proofs and same ${format(reference.fileBytes / 1024 / 1024, 1)} MB file on both sides, every run`,
-    `ours vs library: ${format(z.ms / o.ms, 1)}x faster (goal >= 10), ours ${format(o.ms / 1000, 2)} s (goal < 5); peak RSS ${format(o.maxRssMb / z.maxRssMb, 2)}x (${format(aboveIdle(o.maxRssMb) / aboveIdle(z.maxRssMb), 2)}x above an idle child's ${format(idle.maxRssMb)} MB)`,
+    `  same root ${reference.root}, same ${formatFigure(wallets)} proofs and same ${formatFigure(reference.fileBytes / 1024 / 1024, 1)} MB file on both sides, every run`,
+    `ours vs library: ${formatFigure(z.ms / o.ms, 1)}x faster (goal >= 10), ours ${formatFigure(o.ms / 1000, 2)} s (goal < 5); peak RSS ${formatFigure(o.maxRssMb / z.maxRssMb, 2)}x (${formatFigure(aboveIdle(o.maxRssMb) / aboveIdle(z.maxRssMb), 2)}x above an idle child's ${formatFigure(idle.maxRssMb)} MB)`,
   ].join('\n');
 }

@@ -35,3 +35,14 @@ export const benchLimits: LimitSettings = {
   maxEventLoopDelayMs: 0,
   maxEventLoopUtilization: 0,
 };
+
+/** A positive number from the environment (a bench's size or run count), or the fallback. */
+export function numberFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** A figure for a bench table: grouped thousands, `digits` decimals at most. */
+export function formatFigure(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits });
+}

@@ -1,5 +1,4 @@
 import { readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type Dataset, datasetSchema } from '@protocol/datasets';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,16 +25,7 @@ describeEachDatabase('dataset defects found by attack', (database) => {
     expect(dataset.state).toBe('ready');
     return dataset;
   };
-  const storedFiles = async (id: string) => {
-    const walk = async (dir: string): Promise<string[]> => {
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      const nested = await Promise.all(
-        entries.map((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)])),
-      );
-      return nested.flat();
-    };
-    return walk(join(settings.filesDir, 'datasets', id));
-  };
+  const storedFiles = (id: string) => settings.storedFiles(id);
 
   beforeAll(async () => {
     settings = await temporaryDatasetSettings({

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { type DatasetRowKind, rowHash } from '@protocol/dataset-rows';
@@ -94,17 +93,7 @@ describeEachDatabase('datasets under attack', (database) => {
     }
     return rows;
   };
-  /** Every file under the dataset's storage folder, staging included. */
-  const storedFiles = async (id: string) => {
-    const walk = async (dir: string): Promise<string[]> => {
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      const nested = await Promise.all(
-        entries.map((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)])),
-      );
-      return nested.flat();
-    };
-    return walk(join(settings.filesDir, 'datasets', id));
-  };
+  const storedFiles = (id: string) => settings.storedFiles(id);
   /** The status line and body of a request sent byte for byte (inject and fetch would normalise the path). */
   const rawGet = (path: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {

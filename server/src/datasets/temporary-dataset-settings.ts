@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatasetSettings, defaultBuildSizes } from './dataset-settings';
@@ -8,6 +8,16 @@ import { createLocalStorage } from './storage/local-storage';
 /** Dataset settings in a temporary folder: `filesDir` holds the stored files (storage key = path below it). */
 export interface TemporaryDatasetSettings extends DatasetSettings {
   filesDir: string;
+  /** Every file stored for a dataset, staging included (what tests check is gone or left). */
+  storedFiles(datasetId: string): Promise<string[]>;
+}
+
+async function filesBelow(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(
+    entries.map((entry) => (entry.isDirectory() ? filesBelow(join(dir, entry.name)) : [join(dir, entry.name)])),
+  );
+  return nested.flat();
 }
 
 /**
@@ -33,5 +43,6 @@ export async function temporaryDatasetSettings(
     },
     scratchDir: join(folder, 'scratch'),
     filesDir,
+    storedFiles: (datasetId) => filesBelow(join(filesDir, 'datasets', datasetId)),
   };
 }

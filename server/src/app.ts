@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { ChainInfo } from '@protocol/chain';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './app-context';
@@ -13,11 +14,15 @@ import { setupLimits } from './plugins/limits';
 import { setupRequestBody } from './plugins/request-body';
 import type { WorkQueue } from './queue/work-queue';
 import { nonceRepository } from './repositories/nonce-repository';
+import { defaultRewardSettings, type RewardSettings } from './rewards/reward-settings';
 import { adminRoutes } from './routes/admin';
 import { buyerRoutes } from './routes/buyers';
 import { campaignRoutes } from './routes/campaigns';
+import { chainRoutes } from './routes/chain';
+import { contributorRoutes } from './routes/contributors';
 import { datasetRoutes } from './routes/datasets';
 import { deviceRoutes } from './routes/devices';
+import { epochRoutes } from './routes/epochs';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { scrapeJobRoutes } from './routes/scrape-jobs';
@@ -45,6 +50,10 @@ export interface BuildAppOptions extends AppContext {
   chainRpcUrl?: string;
   /** Where dataset files go and how builds size them; unset (tests, benches): local files in a temporary folder removed on close. */
   datasets?: DatasetSettings;
+  /** Epoch pool and schedule; unset: the defaults (1,000 tokens an epoch, closed by the operator). */
+  rewards?: RewardSettings;
+  /** The reward chain and its contracts as the console sees them; unset: the configured chain id, no contracts. */
+  chain?: ChainInfo;
 }
 
 declare module 'fastify' {
@@ -145,6 +154,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(projectRoutes, context);
   await app.register(datasetRoutes, { ...context, datasets, onDatasetCreated: () => work.kick() });
   await app.register(adminRoutes, { ...context, workQueue: work });
+  const rewards = options.rewards ?? defaultRewardSettings;
+  await app.register(epochRoutes, { ...context, rewards, storage: datasets.storage });
+  await app.register(contributorRoutes, { ...context, rewards, chainRpcUrl: options.chainRpcUrl });
+  const chain = options.chain ?? { chainId: options.server.chainId, rpcUrl: null, local: false, contracts: null };
+  await app.register(chainRoutes, { ...context, chain });
 
   if (options.consoleDir && existsSync(options.consoleDir)) {
     await app.register(fastifyStatic, { root: options.consoleDir, prefix: '/', index: ['index.html'] });

@@ -74,6 +74,19 @@ export class EpochTree {
     return this.indexByAccount.get(account.toLowerCase());
   }
 
+  /** The position of an entry's leaf among the tree's nodes (what `epoch_wallets.tree_index` stores). */
+  treeIndex(index: number): number {
+    const node = this.treeIndexes[index];
+    if (node === undefined)
+      throw new BaseError('not_found', `entry ${index} is not in this epoch: it has ${this.length} entries`);
+    return node;
+  }
+
+  /** The 2n-1 nodes of 32 bytes, root first (what `tree.bin` stores). Not a copy: do not change it. */
+  get nodeBuffer(): Buffer {
+    return this.nodes;
+  }
+
   /** The proof of an entry, by account or by its position in the entries: exactly `StandardMerkleTree.getProof`'s. */
   proof(entry: string | number): Hex[] {
     const index = typeof entry === 'number' ? entry : this.leafIndex(entry);
@@ -81,12 +94,7 @@ export class EpochTree {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw new BaseError('not_found', `entry ${index} is not in this epoch: it has ${this.length} entries`);
     }
-    const proof: Hex[] = [];
-    for (let node = this.treeIndexes[index] as number; node > 0; node = (node - 1) >> 1) {
-      // An odd index is a left child, so its sibling is the next node; an even one is a right child.
-      proof.push(this.nodeHex(node % 2 === 1 ? node + 1 : node - 1));
-    }
-    return proof;
+    return proofNodeIndexes(this.treeIndexes[index] as number).map((node) => this.nodeHex(node));
   }
 
   /** The tree in `StandardMerkleTree.load`'s format (what `dump()` of the library gives, amounts as strings). */
@@ -112,6 +120,16 @@ export class EpochTree {
     }
     return hex;
   }
+}
+
+/** The nodes a leaf's proof is made of, leaf's sibling first: a proof can be read from stored nodes alone. */
+export function proofNodeIndexes(treeIndex: number): number[] {
+  const nodes: number[] = [];
+  for (let node = treeIndex; node > 0; node = (node - 1) >> 1) {
+    // An odd index is a left child, so its sibling is the next node; an even one is a right child.
+    nodes.push(node % 2 === 1 ? node + 1 : node - 1);
+  }
+  return nodes;
 }
 
 /**

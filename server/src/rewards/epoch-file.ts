@@ -1,0 +1,65 @@
+import { type EpochFile, epochFileSchema, rewardRulesVersion } from '@protocol/epochs';
+import { getAddress, type Hex } from 'viem';
+import { type EpochLine, type EpochRulesResult, rewardRulesText } from './epoch-rules';
+import type { EpochEntry } from './epoch-tree';
+
+/** Where an epoch's public file and its tree's nodes are stored (the dataset storage). */
+export function epochStorageKeys(epoch: number): { file: string; tree: string } {
+  return { file: `epochs/${epoch}/epoch.json`, tree: `epochs/${epoch}/tree.bin` };
+}
+
+/** The previous epoch as the file links to it. */
+export interface PreviousEpochLink {
+  epoch: number;
+  root: Hex;
+  contentId: string;
+}
+
+/** The tree's entries in the file's order (wallets sorted by lower-case address), amounts cumulative. */
+export function epochTreeEntries(lines: readonly Pick<EpochLine, 'wallet' | 'cumulative'>[]): EpochEntry[] {
+  return lines.map((line) => ({ account: getAddress(line.wallet), amount: line.cumulative }));
+}
+
+/** The public epoch file for a computed epoch, its keys in the schema's order. */
+export function buildEpochFile(args: {
+  epoch: number;
+  closedAt: Date;
+  result: EpochRulesResult;
+  root: Hex;
+  previous: PreviousEpochLink | null;
+}): EpochFile {
+  const { result } = args;
+  return {
+    format: 'gleaner-epoch-v1',
+    epoch: args.epoch,
+    closedAt: args.closedAt.toISOString(),
+    rulesVersion: rewardRulesVersion,
+    rules: rewardRulesText,
+    pool: result.pool.toString(),
+    carriedIn: result.carriedIn.toString(),
+    carriedOut: result.carriedOut.toString(),
+    pointsTotal: result.pointsTotal,
+    leafEncoding: ['address', 'uint256'],
+    root: args.root,
+    previous: args.previous,
+    wallets: result.lines.map((line) => ({
+      address: getAddress(line.wallet),
+      earned: line.earned,
+      reversed: line.reversed,
+      debtIn: line.debtIn,
+      points: line.points,
+      debtOut: line.debtOut,
+      amount: line.amount.toString(),
+      cumulative: line.cumulative.toString(),
+    })),
+  };
+}
+
+/**
+ * The file's canonical bytes: zod's parse rebuilds every object in the schema's key order (whatever order the
+ * input had), then 2-space JSON and a trailing newline. The same epoch always gives the same bytes, hence the
+ * same content id.
+ */
+export function epochFileBytes(file: EpochFile): Buffer {
+  return Buffer.from(`${JSON.stringify(epochFileSchema.parse(file), null, 2)}\n`);
+}

@@ -10,6 +10,7 @@ import {
 import { type PointsSummary, pointsSummarySchema } from '@protocol/points';
 import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
 import { defaultChainId, signRequest } from '@protocol/signing';
+import { type DeviceLinkCode, type DeviceWallet, deviceLinkCodeSchema, deviceWalletSchema } from '@protocol/wallets';
 import type { LocalAccount } from 'viem';
 import type { z } from 'zod';
 import { retryAfterSecondsOf } from './fetcher/response-checks';
@@ -247,6 +248,18 @@ export function createApiClient(options: ApiClientOptions) {
     /** Points pending, verified and rejected, with the reason for each recent rejection. */
     getPoints(): Promise<PointsSummary> {
       return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/points', reply: pointsSummarySchema });
+    },
+    /** A fresh one-time code (about 10 minutes) that a wallet names, with this device, to link it on the console. */
+    createLinkCode(): Promise<DeviceLinkCode> {
+      return sendSignedRequest(options, {
+        method: 'POST',
+        path: '/v1/devices/me/link-code',
+        reply: deviceLinkCodeSchema,
+      });
+    },
+    /** The wallet this device's points go to and since when; `link` is null while it earns unlinked. */
+    getWallet(): Promise<DeviceWallet> {
+      return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/wallet', reply: deviceWalletSchema });
     },
   };
 }

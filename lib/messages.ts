@@ -6,6 +6,7 @@ import { toErrorBody } from './errors';
 import { labelAnswerSchema } from './label-answer';
 import { logger } from './logger';
 import { connectionSchema, consentSchema, dailyBudgetBytesSchema, serverUrlSchema } from './settings';
+import { shownDeviceWalletSchema, shownLinkCodeSchema } from './wallet-link';
 
 /** What the background reports about itself: the settings it acts on and its link to the server. */
 const statusSchema = z.object({
@@ -101,6 +102,10 @@ const messageMap = {
     data: z.object({ ids: z.array(z.number().int().positive()).min(1).max(10_000) }),
     reply: z.object({ deleted: z.number().int().nonnegative() }),
   },
+  /** Asks the server for a one-time code that links this device to a wallet on the console. */
+  createLinkCode: { data: z.object({}), reply: shownLinkCodeSchema },
+  /** Reads from the server which wallet this device's points go to, and since when. */
+  getDeviceWallet: { data: z.object({}), reply: shownDeviceWalletSchema },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

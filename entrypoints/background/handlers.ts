@@ -2,6 +2,7 @@ import { BaseError } from '@protocol/errors';
 import { createApiClient } from '@/lib/api-client';
 import { deleteDeadLetters } from '@/lib/dead-letters';
 import { loadDeviceAccount } from '@/lib/device-key';
+import { readDeviceWallet, requestLinkCode } from '@/lib/device-wallet';
 import { toErrorBody } from '@/lib/errors';
 import { logger } from '@/lib/logger';
 import type { MessageHandlers } from '@/lib/messages';
@@ -91,5 +92,8 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
     async deleteDeadLetters({ ids }) {
       return { deleted: await deleteDeadLetters(db, ids) };
     },
+
+    createLinkCode: () => requestLinkCode(ctx),
+    getDeviceWallet: () => readDeviceWallet(ctx),
   };
 }

@@ -9,6 +9,7 @@ import { PointsSummary } from '@/components/points-summary';
 import { SettingsForm } from '@/components/settings-form';
 import { TodaySummary } from '@/components/today-summary';
 import { useSettings } from '@/components/use-settings';
+import { WalletLinkSection } from '@/components/wallet-link-section';
 import { hasConsent } from '@/lib/settings';
 
 /** The options page: the consent screen until the person agrees, then their settings. */
@@ -35,6 +36,9 @@ export function App() {
               <TodaySummary />
               <PointsSummary points={settings.points} />
             </div>
+          </Card>
+          <Card title="Wallet">
+            <WalletLinkSection />
           </Card>
           <Card title="Settings">
             <SettingsForm serverUrl={settings.serverUrl} dailyBudgetBytes={settings.dailyBudgetBytes} />

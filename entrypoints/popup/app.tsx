@@ -10,6 +10,7 @@ import { useSettings } from '@/components/use-settings';
 import { formatDateTime } from '@/lib/format';
 import { logger } from '@/lib/logger';
 import { hasConsent, isPaused } from '@/lib/settings';
+import { consoleDashboardUrl } from '@/lib/wallet-link';
 
 interface AppProps {
   version: string;
@@ -29,9 +30,23 @@ export function App({ version, openOptions, refreshPoints }: AppProps) {
     <main className="w-[380px] space-y-4 p-4">
       <header className="flex items-baseline justify-between">
         <h1 className="text-lg font-semibold">Gleaner</h1>
-        <span data-testid="version" className="text-xs text-slate-500">
-          {version}
-        </span>
+        <div className="flex items-baseline gap-3">
+          {settings && (
+            // The console is served by the configured server; a plain link opens it in a new tab.
+            <a
+              data-testid="open-dashboard"
+              href={consoleDashboardUrl(settings.serverUrl)}
+              target="_blank"
+              rel="noreferrer"
+              className="text-sm font-medium text-sky-700 underline hover:text-sky-900"
+            >
+              Open dashboard
+            </a>
+          )}
+          <span data-testid="version" className="text-xs text-slate-500">
+            {version}
+          </span>
+        </div>
       </header>
       {settings === undefined ? (
         <p className="text-sm text-slate-500">Loading…</p>

@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultChainId } from '@protocol/signing';
+import { createPublicClient, http } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localOperatorKey } from './chain-settings';
+import { type LocalChainOptions, readLocalChainFile, startLocalChain } from './local-chain';
+import { distributorAbi, rewardTokenAbi } from './reward-abis';
+
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-local-chain-'));
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const options = (): LocalChainOptions => ({
+  dataDir,
+  chainId: defaultChainId,
+  operatorKey: localOperatorKey({}),
+  port: null,
+  publicRpcUrl: null,
+});
+
+describe('local chain', () => {
+  it('deploys the contracts once and finds them again after a restart, from the saved chain state', async () => {
+    const first = await startLocalChain(options());
+    let firstContracts: typeof first.contracts;
+    try {
+      expect(first.deployed).toBe(true);
+      expect(first.info).toEqual({
+        chainId: defaultChainId,
+        rpcUrl: first.rpcUrl,
+        local: true,
+        contracts: { ...first.contracts, tokenSymbol: 'GLR', tokenDecimals: 18 },
+      });
+      const client = createPublicClient({ transport: http(first.rpcUrl) });
+      expect(await client.getChainId()).toBe(defaultChainId);
+      expect(
+        await client.readContract({ address: first.contracts.distributor, abi: distributorAbi, functionName: 'token' }),
+      ).toBe(first.contracts.token);
+      // The CLI finds the running chain through this file.
+      expect(await readLocalChainFile(dataDir)).toEqual({
+        chainId: defaultChainId,
+        rpcUrl: first.rpcUrl,
+        operator: localOperatorKey({}).address,
+        ...first.contracts,
+      });
+      firstContracts = first.contracts;
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startLocalChain(options());
+    try {
+      expect(second.deployed).toBe(false);
+      expect(second.contracts).toEqual(firstContracts);
+      const client = createPublicClient({ transport: http(second.rpcUrl) });
+      expect(
+        await client.readContract({ address: second.contracts.token, abi: rewardTokenAbi, functionName: 'symbol' }),
+      ).toBe('GLR');
+      expect((await readLocalChainFile(dataDir))?.rpcUrl).toBe(second.rpcUrl);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('deploys afresh when the saved chain state is gone', async () => {
+    const before = await readLocalChainFile(dataDir);
+    expect(before).not.toBeNull();
+    await rm(path.join(dataDir, 'chain', 'state.json'));
+    const chain = await startLocalChain(options());
+    try {
+      expect(chain.deployed).toBe(true);
+      const client = createPublicClient({ transport: http(chain.rpcUrl) });
+      expect(await client.getCode({ address: chain.contracts.distributor })).toMatch(/^0x[0-9a-f]{2,}/);
+      expect((await readLocalChainFile(dataDir))?.distributor).toBe(chain.contracts.distributor);
+    } finally {
+      await chain.stop();
+    }
+  });
+
+  it('serves the chain on GLEANER_CHAIN_PORT, and says so when that port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(startLocalChain({ ...options(), port })).rejects.toThrow(
+        `GLEANER_CHAIN_PORT ${port} is already in use`,
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+
+    const chain = await startLocalChain({ ...options(), port });
+    try {
+      expect(chain.rpcUrl).toBe(`http://127.0.0.1:${port}`);
+      const client = createPublicClient({ transport: http(chain.rpcUrl) });
+      expect(await client.getChainId()).toBe(defaultChainId);
+      expect(
+        await client.readContract({ address: chain.contracts.token, abi: rewardTokenAbi, functionName: 'decimals' }),
+      ).toBe(18);
+    } finally {
+      await chain.stop();
+    }
+  });
+});

@@ -43,6 +43,11 @@ export const errorCodes = [
   'link_code_expired',
   /** Unlink asked for a device that is not linked to the signing wallet. */
   'wallet_not_linked',
+  /** A contributor endpoint called without `Authorization: Bearer gls_…` (sign in with the wallet first). */
+  'wallet_session_missing',
+  /** A wallet session token that was never issued here or was signed out. */
+  'wallet_session_invalid',
+  'wallet_session_expired',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -118,6 +123,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'link_code_invalid':
     case 'link_code_used':
     case 'link_code_expired':
+    case 'wallet_session_missing':
+    case 'wallet_session_invalid':
+    case 'wallet_session_expired':
       return 401;
     case 'rate_limited':
       return 429;

@@ -157,7 +157,7 @@ function namedDevice(message: CheckedSiweMessage, action: WalletLinkAction): { d
 }
 
 /** Marks the nonce used; says why when it cannot (never issued here, used, expired). */
-async function spendNonce(tx: Queryable, nonce: string): Promise<void> {
+export async function spendNonce(tx: Queryable, nonce: string): Promise<void> {
   const rows = await tx.query<{ used: boolean; expired: boolean }>(
     `update siwe_nonces set used_at = case when used_at is null and expires_at > now() then now() else used_at end
      where nonce = $1

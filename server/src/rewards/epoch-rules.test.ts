@@ -74,6 +74,6 @@ describe('reward rules', () => {
     const pool = 10n ** 30n + 7n;
     const result = apply(pool, { [a]: { earned: 2, reversed: 0 }, [b]: { earned: 1, reversed: 0 } });
     expect(result.lines.map((line) => line.amount)).toEqual([(pool * 2n) / 3n, pool / 3n]);
-    expect(result.lines[0]?.amount + (result.lines[1]?.amount ?? 0n) + result.carriedOut).toBe(pool);
+    expect(result.lines.reduce((sum, line) => sum + line.amount, result.carriedOut)).toBe(pool);
   });
 });

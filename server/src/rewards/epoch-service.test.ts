@@ -4,7 +4,7 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { type EpochFile, epochFileSchema } from '@protocol/epochs';
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
-import { getAddress } from 'viem';
+import { type Address, getAddress } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatasetStorage } from '../datasets/storage/dataset-storage';
@@ -184,7 +184,7 @@ describeEachDatabase('reward epochs', (database, kind) => {
     expect(file.root).toBe(epoch.root);
     const sorted = file.wallets.map((line) => line.address.toLowerCase());
     expect(sorted).toEqual([...sorted].sort());
-    const entries = file.wallets.map((line) => ({ account: line.address, amount: BigInt(line.cumulative) }));
+    const entries = file.wallets.map((line) => ({ account: line.address as Address, amount: BigInt(line.cumulative) }));
     expect(buildEpochTree(entries).root).toBe(file.root);
     const library = StandardMerkleTree.of(
       file.wallets.map((line) => [line.address, line.cumulative]),

@@ -1,6 +1,8 @@
 import {
   closeEpochRequestSchema,
   closeEpochResultSchema,
+  type EpochFile,
+  epochFileSchema,
   epochListSchema,
   epochProofSchema,
   epochPublishedSchema,
@@ -89,7 +91,7 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
         summary: 'The public epoch file: its exact bytes, pinned by content id (CIDv1 raw sha2-256)',
         description: 'Recompute every amount and the root from it with `gleaner epoch verify FILE` (no server needed).',
         params: z.object({ n: epochParam }),
-        response: { 400: errorBodySchema, 404: errorBodySchema },
+        response: { 200: epochFileSchema, 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request, reply) => {
@@ -97,13 +99,16 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
       const body = await storage.read(epochStorageKeys(epoch.epoch).file);
       // `latest` moves; a numbered file never changes.
       const cache = request.params.n === 'latest' ? 'public, max-age=60' : 'public, max-age=31536000, immutable';
-      return reply
-        .type('application/json')
-        .header('etag', `"${epoch.contentId}"`)
-        .header('x-content-id', epoch.contentId)
-        .header('content-length', epoch.fileBytes)
-        .header('cache-control', cache)
-        .send(body);
+      return (
+        reply
+          .type('application/json')
+          .header('etag', `"${epoch.contentId}"`)
+          .header('x-content-id', epoch.contentId)
+          .header('content-length', epoch.fileBytes)
+          .header('cache-control', cache)
+          // Fastify sends a stream as it is, never through the serializer: these are the stored bytes.
+          .send(body as unknown as EpochFile)
+      );
     },
   );
 

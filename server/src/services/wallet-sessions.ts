@@ -14,7 +14,7 @@ const keepEndedHours = 24;
 const tokenPrefix = 'gls_';
 
 /** What a presented token turned out to be. */
-export type WalletSessionCheck = { ok: true; wallet: Address } | { ok: false; reason: 'invalid' | 'expired' };
+type WalletSessionCheck = { ok: true; wallet: Address } | { ok: false; reason: 'invalid' | 'expired' };
 
 /** Only the hash is stored: a database dump holds no usable token. */
 function tokenHash(token: string): string {

@@ -1,0 +1,69 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chainInfoSchema } from '@protocol/chain';
+import { defaultChainId } from '@protocol/signing';
+import { createPublicClient, http } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localOperatorKey } from '../chain/chain-settings';
+import { type LocalChain, startLocalChain } from '../chain/local-chain';
+import { distributorAbi } from '../chain/reward-abis';
+import type { Database } from '../db/database';
+import { migrate } from '../db/migrate';
+import { openPgliteDatabase } from '../db/pglite-database';
+import { buildTestApp } from '../test/app';
+
+// The route only hands out what the server was started with: one database kind is enough.
+describe('GET /v1/chain', () => {
+  let db: Database;
+  let dataDir: string;
+  let chain: LocalChain;
+  beforeAll(async () => {
+    db = await openPgliteDatabase();
+    await migrate(db);
+    dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-chain-route-'));
+    chain = await startLocalChain({
+      dataDir,
+      chainId: defaultChainId,
+      operatorKey: localOperatorKey({}),
+      port: null,
+      publicRpcUrl: null,
+    });
+  });
+  afterAll(async () => {
+    await chain?.stop();
+    await db?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('tells the console the local chain and contracts it can read and claim on', async () => {
+    const app = await buildTestApp(db, {}, { chain: chain.info });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/v1/chain' });
+      expect(response.statusCode).toBe(200);
+      const info = chainInfoSchema.parse(response.json());
+      expect(info).toEqual(chain.info);
+      expect(info).toMatchObject({ chainId: defaultChainId, local: true, contracts: { tokenSymbol: 'GLR' } });
+      // What the console does next: read the distributor through the URL it was given.
+      const client = createPublicClient({ transport: http(info.rpcUrl ?? '') });
+      const distributor = info.contracts?.distributor ?? '0x';
+      expect(
+        await client.readContract({ address: distributor, abi: distributorAbi, functionName: 'currentEpoch' }),
+      ).toBe(0n);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('says there are no contracts when the server runs with no chain', async () => {
+    const app = await buildTestApp(db);
+    try {
+      const response = await app.inject({ method: 'GET', url: '/v1/chain' });
+      expect(response.json()).toEqual({ chainId: defaultChainId, rpcUrl: null, local: false, contracts: null });
+      const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(spec.paths['/v1/chain'].get.tags).toEqual(['chain']);
+    } finally {
+      await app.close();
+    }
+  });
+});

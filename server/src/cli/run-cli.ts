@@ -9,6 +9,7 @@ import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
 import { runAggregate } from './aggregate-command';
+import { closeEpochCommand, listEpochsCommand, reverseLedgerCommand, verifyEpochCommand } from './epoch-command';
 import { listJobs, retryJob } from './jobs-command';
 
 const usage = `Gleaner operator CLI
@@ -31,6 +32,12 @@ Commands:
                                        aggregate worker,task,label answers (offline, no server) into
                                        task,label,confidence; --gold task,label scores the result and
                                        each worker (it is not used to fit); CSV to stdout without --output
+  epoch close [--epoch N]              close the next reward epoch (idempotent: a closed N is shown again)
+  epoch list                           closed epochs, newest first, with root, file and content id
+  epoch verify FILE [--previous FILE]  recompute an epoch file's amounts, totals and root (offline, no
+                                       server); --previous checks continuity with the epoch before
+  ledger reverse REF... --reason TEXT  reverse verified ledger rows found bad later: deducted from the
+                                       wallet's next epoch, never below zero
 
 Options:
   --server URL   server to talk to (default $GLEANER_URL or http://127.0.0.1:8787)
@@ -105,6 +112,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return verdicts.every((verdict) => verdict.ok) ? 0 : 1;
     }
     if (command === 'aggregate') return await runAggregate(values, io);
+    if (command === 'epoch' && sub === 'verify') return await verifyEpochCommand(arg, values.previous, print, io.err);
     const admin = adminClient(serverUrl, await readOperatorToken(io.env));
     if (command === 'buyer' && sub === 'create') {
       if (!values.name) throw new BaseError('bad_request', 'buyer create needs --name.');
@@ -150,6 +158,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'jobs' && sub === undefined) return await listJobs(admin, values, print);
     if (command === 'jobs' && sub === 'retry') return await retryJob(admin, arg, print);
+    if (command === 'epoch' && sub === 'close') return await closeEpochCommand(admin, values.epoch, print);
+    if (command === 'epoch' && sub === 'list') return await listEpochsCommand(admin, print);
+    if (command === 'ledger' && sub === 'reverse') {
+      return await reverseLedgerCommand(admin, positionals.slice(2), values.reason, print);
+    }
     if (command === 'devices') {
       const { devices } = await admin.call('GET', '/v1/admin/devices', deviceListSchema);
       const lines = devices.map(
@@ -182,6 +195,9 @@ function parseCommand(argv: string[]) {
       state: { type: 'string' },
       kind: { type: 'string' },
       limit: { type: 'string' },
+      epoch: { type: 'string' },
+      previous: { type: 'string' },
+      reason: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -3,10 +3,9 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { WagmiProvider } from 'wagmi';
 import { ApiKeyProvider } from './auth/api-key-context';
 import { createConsoleRouter } from './router';
-import { wagmiConfig } from './wagmi-config';
+import { ContributorSessionProvider } from './wallet/contributor-session';
 import './styles.css';
 
 // An API error is an answer, not a hiccup: retrying a 400 or 401 only delays the words the buyer needs.
@@ -26,12 +25,13 @@ if (!root) throw new Error('index.html has no #root');
 
 createRoot(root).render(
   <StrictMode>
-    <WagmiProvider config={wagmiConfig}>
-      <QueryClientProvider client={queryClient}>
-        <ApiKeyProvider>
+    <QueryClientProvider client={queryClient}>
+      <ApiKeyProvider>
+        {/* wagmi's provider is inside the rewards pages (wallet/reward-chain.tsx): its chain comes from the server. */}
+        <ContributorSessionProvider>
           <RouterProvider router={router} />
-        </ApiKeyProvider>
-      </QueryClientProvider>
-    </WagmiProvider>
+        </ContributorSessionProvider>
+      </ApiKeyProvider>
+    </QueryClientProvider>
   </StrictMode>,
 );

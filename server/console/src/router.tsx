@@ -17,10 +17,24 @@ import { ProjectPage } from './pages/project-page';
 import { ProjectsPage } from './pages/projects-page';
 import { SignInPage } from './pages/sign-in-page';
 import { StatusPage } from './pages/status-page';
+import { LinkDevicePage, readLinkDeviceSearch } from './wallet/link-device-page';
+import { RewardChainFrame } from './wallet/reward-chain';
+import { RewardsPage } from './wallet/rewards-page';
 
 const rootRoute = createRootRoute({ component: ConsoleLayout });
 const statusRoute = createRoute({ getParentRoute: () => rootRoute, path: '/', component: StatusPage });
 const signInRoute = createRoute({ getParentRoute: () => rootRoute, path: '/sign-in', component: () => <SignInPage /> });
+// Contributor pages: under one frame that reads the server's chain and gives wagmi its config.
+const rewardsFrameRoute = createRoute({ getParentRoute: () => rootRoute, id: 'rewards', component: RewardChainFrame });
+const rewardsRoute = createRoute({ getParentRoute: () => rewardsFrameRoute, path: '/rewards', component: RewardsPage });
+const linkDeviceRoute = createRoute({
+  getParentRoute: () => rewardsFrameRoute,
+  path: '/rewards/link',
+  validateSearch: readLinkDeviceSearch,
+  component: function LinkDeviceRoute() {
+    return <LinkDevicePage search={linkDeviceRoute.useSearch()} />;
+  },
+});
 const buyerRoute = createRoute({ getParentRoute: () => rootRoute, id: 'buyer', component: BuyerOnly });
 
 const campaignsRoute = createRoute({ getParentRoute: () => buyerRoute, path: '/campaigns', component: CampaignsPage });
@@ -68,6 +82,7 @@ const datasetRoute = createRoute({
 export const routeTree = rootRoute.addChildren([
   statusRoute,
   signInRoute,
+  rewardsFrameRoute.addChildren([rewardsRoute, linkDeviceRoute]),
   buyerRoute.addChildren([
     campaignsRoute,
     newCampaignRoute,

@@ -1,5 +1,6 @@
 import { BaseError as GleanerError } from '@protocol/errors';
 import {
+  BaseError as ViemError,
   ChainMismatchError,
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
@@ -67,7 +68,7 @@ describe('wallet errors in words', () => {
   });
 
   it('falls back to the library’s one-line short message, never its multi-line dump', () => {
-    const unknown = new ContractFunctionExecutionError(new Error('boom'), {
+    const unknown = new ContractFunctionExecutionError(new ViemError('boom'), {
       abi: distributorAbi,
       functionName: 'claim',
       args: claimArgs,

@@ -20,6 +20,9 @@ export function ConsoleLayout() {
           <Link to="/" className="mr-4 font-semibold" activeOptions={{ exact: true }}>
             Gleaner console
           </Link>
+          <Link to="/rewards" className={navClass} activeProps={activeNav}>
+            Rewards
+          </Link>
           <Link to="/campaigns" className={navClass} activeProps={activeNav}>
             Campaigns
           </Link>

@@ -1,6 +1,6 @@
 import { healthSchema } from '@protocol/health';
 import { useQuery } from '@tanstack/react-query';
-import { useAccount, useConnect, useDisconnect } from 'wagmi';
+import { Link } from '@tanstack/react-router';
 import { createApiClient } from '../api/api-client';
 import { Fact, Facts } from '../layout/facts';
 import { Section } from '../layout/page-header';
@@ -34,42 +34,27 @@ function ServerStatus() {
   );
 }
 
-function WalletPanel() {
-  const { address, isConnected } = useAccount();
-  const { connect, connectors, isPending, error } = useConnect();
-  const { disconnect } = useDisconnect();
-  if (isConnected) {
-    return (
-      <div className="flex items-center gap-3 text-sm">
-        <span className="font-mono">{address}</span>
-        <button type="button" className="rounded border px-2 py-1" onClick={() => disconnect()}>
-          Disconnect
-        </button>
-      </div>
-    );
-  }
+/** Where contributors go: the wallet pages live under Rewards, which reads the server's chain first. */
+function ContributorLinks() {
   return (
-    <div className="text-sm">
-      {connectors.map((connector) => (
-        <button
-          key={connector.uid}
-          type="button"
-          className="rounded bg-stone-900 px-3 py-1.5 text-white disabled:opacity-50"
-          disabled={isPending}
-          onClick={() => connect({ connector })}
-        >
-          Connect {connector.name}
-        </button>
-      ))}
-      {error && <p className="mt-2 text-red-700">{error.message}</p>}
-      <p className="mt-2 text-stone-500">
-        Linking a wallet to your devices and claiming rewards arrive with the rewards release.
+    <div className="space-y-2 text-sm">
+      <p>
+        Connect your wallet and sign in to see your points per day, your devices and the rewards each epoch paid, and to
+        claim your tokens.
+      </p>
+      <p className="flex flex-wrap gap-4">
+        <Link to="/rewards" className="underline" data-testid="status-rewards-link">
+          Open your rewards
+        </Link>
+        <Link to="/rewards/link" search={{}} className="underline">
+          Link a device to your wallet
+        </Link>
       </p>
     </div>
   );
 }
 
-/** The landing page: the server's health and the contributor's wallet (the wallet pages grow here later). */
+/** The landing page: the server's health, and the way to the contributor's rewards. */
 export function StatusPage() {
   return (
     <div className="space-y-6">
@@ -79,8 +64,8 @@ export function StatusPage() {
       <Section title="Server">
         <ServerStatus />
       </Section>
-      <Section title="Wallet">
-        <WalletPanel />
+      <Section title="Contributors">
+        <ContributorLinks />
       </Section>
       <footer className="text-sm text-stone-500">
         API reference:{' '}

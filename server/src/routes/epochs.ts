@@ -18,6 +18,7 @@ import type { AppContext } from '../app-context';
 import type { DatasetStorage } from '../datasets/storage/dataset-storage';
 import { operatorAuth } from '../plugins/operator-auth';
 import { epochStorageKeys } from '../rewards/epoch-file';
+import { startEpochSchedule } from '../rewards/epoch-schedule';
 import { closeEpoch, findEpoch, listEpochs, markEpochPublished, readEpochProof } from '../rewards/epoch-service';
 import { reverseCredits } from '../rewards/reversals';
 import type { RewardSettings } from '../rewards/reward-settings';
@@ -43,7 +44,7 @@ const epochParam = z.union(
   },
 );
 
-/** Reward epochs: public epoch files and proofs, and the operator's close, publish and ledger reversals. */
+/** Reward epochs: public epoch files and proofs, the operator's close, publish and ledger reversals, and the scheduled close. */
 export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
   app,
   { db, operatorToken, rewards, storage },
@@ -51,6 +52,8 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
   const publicTags = { tags: ['epochs'] };
   const operator = { tags: ['admin'], security: [{ operatorToken: [] }] };
   const onlyOperator = operatorAuth(operatorToken);
+  // The schedule lives with the routes that close by hand: same database, storage and settings.
+  startEpochSchedule(app, db, rewards, storage);
   const originOf = (request: { protocol: string; host: string }) => `${request.protocol}://${request.host}`;
 
   async function epochOrNotFound(n: number | 'latest', origin: string) {

@@ -2,6 +2,7 @@ import { benchAggregation } from './aggregation';
 import { benchAuditOverhead } from './audit-overhead';
 import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
 import { benchDatasetParquet } from './dataset-parquet';
+import { benchEpochClose } from './epoch-close';
 import { benchEpochTree } from './epoch-tree';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
@@ -21,6 +22,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['dataset-parquet', benchDatasetParquet],
   ['dataset-near-duplicates', () => benchDatasetNearDuplicates()],
   ['epoch-tree', benchEpochTree],
+  ['epoch-close', benchEpochClose],
 ];
 
 const only = process.argv[2];

@@ -1,9 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app';
+import { loadChainSettings } from './chain/chain-settings';
+import { startChain } from './chain/start-chain';
 import { loadConfig } from './config';
 import { loadDatasetSettings } from './datasets/dataset-settings';
 import { openDatabase } from './open-database';
 import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
+import { loadRewardSettings } from './rewards/reward-settings';
 import { loadScrapingSettings } from './scraping-settings';
 import { serverVersion } from './version';
 
@@ -16,6 +19,10 @@ async function main(): Promise<void> {
   const { db, applied } = await openDatabase(config);
   const operatorToken = await loadOrCreateOperatorToken(config.dataDir, config.operatorToken);
   const datasets = await loadDatasetSettings(process.env, config.dataDir);
+  const rewards = loadRewardSettings(process.env);
+  const chainSettings = loadChainSettings(process.env, config.chainId);
+  // Started before the app so the console is told a chain that answers; stopped if anything after fails.
+  const chain = await startChain(chainSettings, config.dataDir);
   const app = await buildApp({
     db,
     operatorToken,
@@ -24,9 +31,20 @@ async function main(): Promise<void> {
     server: { origins: config.publicOrigins, chainId: config.chainId },
     consoleDir,
     datasets,
-    chainRpcUrl: config.chainRpcUrl,
+    rewards,
+    chainRpcUrl: chain.rpcUrl ?? config.chainRpcUrl,
+    chain: chain.info,
     logger: { level: config.logLevel },
+  }).catch(async (error: unknown) => {
+    await chain.stop();
+    throw error;
   });
+  app.log.info({ chain: chain.info }, chain.summary);
+  if (chainSettings.kind === 'local' && chainSettings.operatorKey.source === 'anvil-dev-account') {
+    app.log.warn(
+      `The local chain's operator is anvil's first dev account (${chainSettings.operatorKey.address}), whose key is public: fine for this local chain only. Set GLEANER_OPERATOR_KEY to use your own.`,
+    );
+  }
   if (applied.length > 0) app.log.info({ applied }, 'database migrated');
 
   let closing = false;
@@ -38,6 +56,7 @@ async function main(): Promise<void> {
     forceExit.unref();
     try {
       await app.close();
+      await chain.stop();
       await datasets.storage.close();
       await db.close();
       process.exit(0);
@@ -49,7 +68,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host }).catch(async (error: unknown) => {
+    await chain.stop();
+    throw error;
+  });
   const shown = address.replace('[::1]', 'localhost');
   app.log.info(
     {
@@ -63,7 +85,7 @@ async function main(): Promise<void> {
   );
   // One plain line for people, since pino's JSON is for machines.
   process.stdout.write(
-    `\nGleaner server: ${shown}/  (API docs ${shown}/docs)\nLoad the extension unpacked from: ${extensionDir}\n  (chrome://extensions → Developer mode → Load unpacked)\n\n`,
+    `\nGleaner server: ${shown}/  (API docs ${shown}/docs)\n${chain.summary}\nLoad the extension unpacked from: ${extensionDir}\n  (chrome://extensions → Developer mode → Load unpacked)\n\n`,
   );
 }
 

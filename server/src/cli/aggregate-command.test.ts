@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dawidSkene } from '../aggregation/dawid-skene';
+import { aggregateEncoded } from '../aggregation/aggregate';
+import { encodeLabels } from '../aggregation/encode-labels';
 import { syntheticCrowd } from '../aggregation/synthetic-crowd';
-import { parseCsv } from './csv';
 import { runCli } from './run-cli';
 
 let dir: string;
@@ -31,23 +31,32 @@ async function cli(args: string[]) {
   return { code, out, err };
 }
 
-async function file(name: string, text: string) {
+async function file(name: string, content: string | Uint8Array) {
   const path = join(dir, name);
-  await writeFile(path, text);
+  await writeFile(path, content);
   return path;
 }
 
+/** Output rows as [task, label, confidence, tied] (the tests' labels need no quoting). */
+const rowsOf = (csv: string) =>
+  csv
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','));
+
 const crowd = syntheticCrowd({ seed: 21, items: 300, workers: 20, classes: 3, labelsPerItem: 5, spammers: 0.3 });
-// CRLF line ends, a blank line and quoted fields, as a spreadsheet export might have them.
-const answersCsv = `worker,task,label\r\n\r\n${crowd.labels
+// Another column order, an extra column, CRLF line ends, a blank line and quoted fields, as exports have them.
+const answersCsv = `Task,source,Label,Worker\r\n\r\n${crowd.labels
   .map((label, n) =>
-    n % 7 === 0 ? `"${label.worker}",${label.item},"${label.label}"` : `${label.worker},${label.item},${label.label}`,
+    n % 7 === 0
+      ? `"${label.item}",web,"${label.label}","${label.worker}"`
+      : `${label.item},web,${label.label},${label.worker}`,
   )
   .join('\r\n')}\r\n`;
 const goldCsv = `task,label\n${[...crowd.truth].map(([task, label]) => `${task},${label}`).join('\n')}\n`;
 
 describe('gleaner aggregate', () => {
-  it('writes task,label,confidence from the server’s Dawid-Skene and scores it and each worker on gold', async () => {
+  it('writes task,label,confidence,tied from the library’s own result, and scores it and each worker on gold', async () => {
     const output = join(dir, 'ds.csv');
     const result = await cli([
       '--input',
@@ -59,65 +68,192 @@ describe('gleaner aggregate', () => {
       '--output',
       output,
     ]);
-    expect(result.err).toBe('');
-    expect(result.code).toBe(0);
-    const [header, ...rows] = parseCsv(await readFile(output, 'utf8'), output);
-    expect(header?.fields).toEqual(['task', 'label', 'confidence']);
-    const library = dawidSkene(crowd.labels).items;
-    expect(rows.map((row) => row.fields.slice(0, 2))).toEqual(library.map((item) => [item.item, item.label]));
-    for (const [index, row] of rows.entries()) {
-      expect(Number(row.fields[2])).toBeCloseTo(library[index]?.confidence ?? Number.NaN, 5);
-    }
-    expect(result.out).toMatch(
-      /^Aggregated 300 tasks from 1500 answers with Dawid-Skene \(converged after \d+ iterations\)/,
+    expect(result).toMatchObject({ code: 0, out: '' });
+    const [header, ...rows] = rowsOf(await readFile(output, 'utf8'));
+    expect(header).toEqual(['task', 'label', 'confidence', 'tied']);
+    const encoded = encodeLabels(crowd.labels);
+    const library = aggregateEncoded(encoded, { method: 'ds' });
+    expect(rows.map((row) => row.slice(0, 2))).toEqual(
+      encoded.items.map((item, i) => [item, encoded.classes[library.label[i] as number]]),
     );
-    const accuracy = Number(/Accuracy on gold: ([\d.]+) \((\d+) of 300 gold tasks right\)/.exec(result.out)?.[1]);
+    for (const [i, row] of rows.entries()) {
+      expect(Number(row[2])).toBeCloseTo(library.confidence[i] as number, 5);
+      expect(Number(row[3])).toBe(library.tied[i]);
+    }
+    expect(result.err).toMatch(
+      /^Aggregated 300 tasks from 1500 answers \(20 workers, 3 classes\) with Dawid-Skene \(ds: smoothing [\d.]+, diagonal [\d.]+, pooled [\d.]+\), as named; (converged|stopped) after \d+ iterations; wrote .*ds\.csv\.\nRead as UTF-8\. No worker answered a task twice\.\n/,
+    );
+    const accuracy = Number(
+      /Accuracy on gold: ([\d.]+), expected accuracy [\d.]+ \(\d+ of 300 gold tasks right\)/.exec(result.err)?.[1],
+    );
     expect(accuracy).toBeGreaterThan(0.9);
-    expect(result.out).toContain('worker,gold_answered,gold_correct,accuracy,status\n');
-    expect(result.out).toMatch(/\nw0,\d+,\d+,0\.\d+,(counting|below_threshold)\n/);
+    expect(result.err).toContain('worker,gold_answered,gold_correct,accuracy,status\n');
+    expect(result.err).toMatch(/\nw0,\d+,\d+,0\.\d+,(counting|below_threshold)\n/);
   });
 
-  it('prints only CSV on stdout without --output, and the gold report on stderr', async () => {
-    const result = await cli([
-      '--input',
-      await file('answers.csv', answersCsv),
-      '--method',
-      'mv',
-      '--gold',
-      await file('gold.csv', goldCsv),
-    ]);
+  it('picks the method itself by default and says which, with its priors; stdout is only the CSV', async () => {
+    const result = await cli(['--input', await file('answers.csv', answersCsv)]);
     expect(result.code).toBe(0);
-    const records = parseCsv(result.out, 'stdout');
-    expect(records).toHaveLength(301);
-    expect(records.every((record) => record.fields.length === 3)).toBe(true);
-    expect(result.err).toMatch(/^Accuracy on gold: /);
+    const rows = rowsOf(result.out);
+    expect(rows).toHaveLength(301);
+    expect(rows.every((row) => row.length === 4)).toBe(true);
+    expect(result.err).toMatch(
+      /^Aggregated 300 tasks .* with .* \((mv|wawa|ds|onecoin|mace)\b.*\), chosen among \d+ candidates by the likelihood of held-out answers;/,
+    );
   });
 
-  it('quotes labels that hold commas or quotes on the way out', async () => {
-    const input = await file('quoted.csv', 'worker,task,label\nw1,t1,"yes, ""sure"""\nw2,t1,"yes, ""sure"""\n');
+  it('keeps a worker’s latest answer to a task and counts the repeats, exact and changed', async () => {
+    // w1 says b, then a, then a again on t1; w2 repeats c on t2 exactly; w3 changes its mind on t2.
+    const input = await file(
+      'repeats.csv',
+      'worker,task,label\nw1,t1,b\nw2,t1,a\nw1,t1,a\nw2,t2,c\nw3,t2,d\nw2,t2,c\nw1,t1,a\nw3,t2,c\n',
+    );
     const result = await cli(['--input', input, '--method', 'mv']);
-    expect(result.out).toBe('task,label,confidence\nt1,"yes, ""sure""",1\n');
+    expect(result.code).toBe(0);
+    // t1: w1's latest (a) and w2 (a) agree; t2: w2 c and w3's latest c agree.
+    expect(rowsOf(result.out).map((row) => [row[0], row[1], row[3]])).toEqual([
+      ['task', 'label', 'tied'],
+      ['t1', 'a', '1'],
+      ['t2', 'c', '1'],
+    ]);
+    // b and d were only ever replaced: they are no class of what was aggregated.
+    expect(result.err).toContain('Aggregated 2 tasks from 8 answers (3 workers, 2 classes)');
+    expect(result.err).toContain(
+      "4 repeated answers (a worker answering a task again) were replaced by that worker's latest: 2 gave the same label again, 2 changed it.",
+    );
   });
 
-  it('names the file and line of a bad row, exits 1 and writes nothing', async () => {
+  it('flags ties with how many classes share the top, and gives them 1/k in expected accuracy', async () => {
+    const input = await file('ties.csv', 'worker,task,label\nw1,t1,x\nw2,t1,y\nw1,t2,x\nw2,t2,x\n');
+    const gold = await file('ties-gold.csv', 'task,label\nt1,y\nt2,x\n');
+    const result = await cli(['--input', input, '--method', 'mv', '--gold', gold]);
+    const rows = rowsOf(result.out);
+    expect(rows.map((row) => [row[0], row[3]])).toEqual([
+      ['task', 'tied'],
+      ['t1', '2'],
+      ['t2', '1'],
+    ]);
+    expect(Number(rows[1]?.[2])).toBeCloseTo(0.5, 6);
+    // t1 tied 2 ways with the truth among them: half a point, whichever label the tie rule printed.
+    expect(result.err).toMatch(/Accuracy on gold: (0\.5|1), expected accuracy 0\.75 \(\d of 2 gold tasks right\)/);
+  });
+
+  it('refuses a file with bad rows, listing every bad line by problem, and writes nothing', async () => {
     const output = join(dir, 'never.csv');
-    const input = await file('bad.csv', 'worker,task,label\nw1,t1,a\n\nw2,t1\n');
+    const rows = ['worker,task,label', 'w1,t1,a', 'w2,t1,', 'w3,t1', 'w4,t2,b', ',t2,b', 'w5,t3,', 'w6,"t"3,a'];
+    const input = await file('bad.csv', `${rows.join('\n')}\n`);
     const result = await cli(['--input', input, '--method', 'ds', '--output', output]);
     expect(result.code).toBe(1);
-    expect(result.err).toBe(`Error: ${input} line 4: expected 3 fields like the header, found 2.\n`);
+    expect(result.err).toBe(
+      `Error: ${input} has 5 problems; nothing was aggregated:\n` +
+        '  line 3, 7: the label is empty.\n' +
+        '  line 4: expected 3 fields like the header, found 2.\n' +
+        '  line 6: the worker is empty.\n' +
+        '  line 8: text after a closing quote; a quoted field must end at a comma or the end of the line.\n',
+    );
     expect(existsSync(output)).toBe(false);
   });
 
-  it('names both lines when a worker answers a task twice, and an empty field', async () => {
-    const twice = await cli([
+  it('caps the lines it prints per problem and counts the rest', async () => {
+    const rows = Array.from({ length: 40 }, (_, n) => `w${n},t${n},`);
+    const result = await cli(['--input', await file('empty-labels.csv', `worker,task,label\n${rows.join('\n')}\n`)]);
+    expect(result.err).toContain(
+      'has 40 problems; nothing was aggregated:\n  line 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 and 28 more: the label is empty.\n',
+    );
+  });
+
+  it('refuses a gold file that gives one task two labels, naming both lines', async () => {
+    const result = await cli([
       '--input',
-      await file('twice.csv', 'worker,task,label\nw1,t1,a\nw2,t1,a\nw1,t1,b\n'),
-      '--method',
-      'mv',
+      await file('small.csv', 'worker,task,label\nw1,t1,a\n'),
+      '--gold',
+      await file('two-gold.csv', 'task,label\nt1,a\nt2,b\nt1,a\nt1,b\n'),
     ]);
-    expect(twice.err).toMatch(/twice\.csv line 4: worker "w1" already answered task "t1" on line 2\./);
-    const empty = await cli(['--input', await file('empty.csv', 'worker,task,label\nw1,,a\n'), '--method', 'mv']);
-    expect(empty.err).toMatch(/empty\.csv line 2: the task is empty\./);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /two-gold\.csv has 1 problem; nothing was aggregated:\n {2}line 5: task "t1" already has the gold label "a" on line 2\./,
+    );
+  });
+
+  describe('encodings', () => {
+    // Latin-1 bytes: é is 0xE9, è is 0xE8; two different labels.
+    const latin1 = Buffer.from(
+      'worker,task,label\nw1,t1,caf\xe9\nw2,t1,caf\xe9\nw1,t2,caf\xe8\nw2,t2,caf\xe8\n',
+      'latin1',
+    );
+
+    it('refuses Latin-1 without --encoding, naming the encoding and the line, rather than merge café and cafè', async () => {
+      const result = await cli(['--input', await file('latin1.csv', latin1), '--method', 'mv']);
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(
+        /latin1\.csv is not UTF-8 \(looks like Latin-1\/Windows-1252 at line 2: the byte 0xE9 would be "é"\); re-run with --encoding latin1/,
+      );
+      expect(result.out).toBe('');
+    });
+
+    it('decodes Latin-1 with --encoding latin1 and keeps café and cafè two classes', async () => {
+      const result = await cli(['--input', await file('latin1.csv', latin1), '--method', 'mv', '--encoding', 'latin1']);
+      expect(result.code).toBe(0);
+      expect(rowsOf(result.out).map((row) => row.slice(0, 2))).toEqual([
+        ['task', 'label'],
+        ['t1', 'café'],
+        ['t2', 'cafè'],
+      ]);
+      expect(result.err).toContain('(2 workers, 2 classes)');
+      expect(result.err).toContain('Read as Latin-1/Windows-1252 (--encoding).');
+    });
+
+    const text = 'worker,task,label\nw1,t1,café\nw2,t1,café\nw1,t2,cafè\nw2,t2,cafè\n';
+    const utf16be = (value: string) => Buffer.from(value, 'utf16le').swap16();
+
+    it('reads UTF-16 with a byte-order mark (LE and BE) as the same answers as UTF-8', async () => {
+      const expected = await cli(['--input', await file('utf8.csv', text), '--method', 'mv']);
+      const le = await cli([
+        '--input',
+        await file('le.csv', Buffer.from(`\ufeff${text}`, 'utf16le')),
+        '--method',
+        'mv',
+      ]);
+      const be = await cli(['--input', await file('be.csv', utf16be(`\ufeff${text}`)), '--method', 'mv']);
+      expect(le.out).toBe(expected.out);
+      expect(be.out).toBe(expected.out);
+      expect(le.err).toContain('Read as UTF-16LE (byte-order mark).');
+      expect(be.err).toContain('Read as UTF-16BE (byte-order mark).');
+    });
+
+    it('refuses UTF-16 without a byte-order mark with the encoding it looks like, and reads it when declared', async () => {
+      const input = await file('le-nomark.csv', Buffer.from(text, 'utf16le'));
+      const refused = await cli(['--input', input, '--method', 'mv']);
+      expect(refused.err).toMatch(
+        /le-nomark\.csv is not UTF-8: it looks like UTF-16LE without a byte-order mark; re-run with --encoding utf16le\./,
+      );
+      const declared = await cli(['--input', input, '--method', 'mv', '--encoding', 'utf16le']);
+      expect(rowsOf(declared.out)[1]?.slice(0, 2)).toEqual(['t1', 'café']);
+    });
+
+    it('reads a UTF-8 character cut in two by the read buffer’s edge', async () => {
+      // The file is read 1 MiB at a time: put a 2-byte é across that edge.
+      const header = 'worker,task,label\n';
+      const filler = 'x'.repeat((1 << 20) - header.length - 'w1,t1,caf'.length - 2);
+      const content = `${header}w0,t0,${filler.slice(6)}\nw1,t1,café\n`;
+      const bytes = Buffer.from(content);
+      expect(bytes.indexOf('é')).toBe((1 << 20) - 1);
+      const result = await cli(['--input', await file('edge.csv', bytes), '--method', 'mv']);
+      expect(result.code).toBe(0);
+      expect(rowsOf(result.out)[2]?.slice(0, 2)).toEqual(['t1', 'café']);
+    });
+
+    it('refuses a byte-order mark that contradicts --encoding, and an unknown encoding', async () => {
+      const bom = await cli([
+        '--input',
+        await file('le.csv', Buffer.from(`\ufeff${text}`, 'utf16le')),
+        '--encoding',
+        'latin1',
+      ]);
+      expect(bom.err).toMatch(/starts with a UTF-16LE byte-order mark, but --encoding says Latin-1\/Windows-1252/);
+      const unknown = await cli(['--input', await file('utf8.csv', text), '--encoding', 'ebcdic']);
+      expect(unknown.err).toMatch(/--encoding must be utf8, utf16le, utf16be or latin1 \(windows-1252\), not "ebcdic"/);
+    });
   });
 
   it('explains a missing header, a missing file, a bad method and missing options', async () => {
@@ -126,20 +262,13 @@ describe('gleaner aggregate', () => {
     expect(noHeader.err).toMatch(
       /noheader\.csv line 1: the header must name the columns worker,task,label \(found "w1,t1,a"\)/,
     );
+    const onlyHeader = await cli(['--input', await file('header-only.csv', 'worker,task,label\n')]);
+    expect(onlyHeader.err).toMatch(/header-only\.csv has a header but no answers\./);
     const missing = await cli(['--input', join(dir, 'nope.csv'), '--method', 'mv']);
     expect(missing.err).toMatch(/Cannot read the answers file .*nope\.csv: ENOENT/);
     const method = await cli(['--input', join(dir, 'answers.csv'), '--method', 'em']);
-    expect(method.err).toMatch(/--method must be ds or mv, not "em"/);
+    expect(method.err).toMatch(/--method must be one of auto, mv, wawa, ds, onecoin, mace, not "em"/);
     const noInput = await cli(['--method', 'ds']);
     expect(noInput).toMatchObject({ code: 1, err: expect.stringMatching(/aggregate needs --input FILE/) });
-    const badGold = await cli([
-      '--input',
-      join(dir, 'answers.csv'),
-      '--method',
-      'mv',
-      '--gold',
-      await file('badgold.csv', 'task,label\nt1,"a\n'),
-    ]);
-    expect(badGold.err).toMatch(/badgold\.csv line 2: a quoted field is never closed/);
   });
 });

@@ -1,125 +1,134 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { BaseError } from '@protocol/errors';
-import { dawidSkene } from '../aggregation/dawid-skene';
+import { type AggregateResult, aggregateEncoded, defaultParameters } from '../aggregation/aggregate';
+import type { EncodedLabels } from '../aggregation/encode-labels';
 import { goldAccuracy } from '../aggregation/gold-accuracy';
-import { majorityVote } from '../aggregation/majority-vote';
-import type { AggregatedItem, CategoricalLabel } from '../aggregation/types';
-import { formatCsvRow, parseCsv } from './csv';
+import type { CategoricalLabel } from '../aggregation/types';
+import { type AnswerFile, readAnswerFile, readGoldFile } from './answer-file';
+import { formatCsvRow } from './csv';
 import type { CliIo } from './run-cli';
+
+/** The `aggregate` lines of the CLI's help. */
+export const aggregateUsage = `  aggregate --input FILE [--method M] [--gold FILE] [--output FILE] [--encoding E]
+                                       aggregate worker,task,label answers (offline, no server) into
+                                       task,label,confidence,tied: tied is how many classes share the top
+                                       score (1: none; a k-way tie earns 1/k in expected accuracy).
+                                       --method auto (default: chosen by held-out likelihood), mv, wawa,
+                                       ds, onecoin or mace. The method, its priors and the file's counts
+                                       go to stderr (stdout without --output is only the CSV).
+                                       A worker answering a task again counts once, by the latest answer.
+                                       A file with bad rows is refused with every bad line listed, not
+                                       aggregated without them: labels from part of a file would not be
+                                       an audit of that file. Input must be UTF-8 (a UTF-8/UTF-16 byte-
+                                       order mark is honoured); other files are refused with the encoding
+                                       they look like: --encoding utf8|utf16le|utf16be|latin1 decodes them.
+                                       --gold task,label scores the result and each worker (it is not used
+                                       to fit, so the score is a test)`;
 
 interface AggregateOptions {
   input?: string | undefined;
   method?: string | undefined;
   gold?: string | undefined;
   output?: string | undefined;
+  encoding?: string | undefined;
 }
 
-interface Table {
-  rows: string[][];
-  lines: number[];
-}
+const methods = ['auto', ...Object.keys(defaultParameters)] as const;
+type MethodOption = 'auto' | keyof typeof defaultParameters;
 
-/** Reads a CSV file whose header names `columns` (in any order, extra columns ignored); rows come back in `columns` order. */
-async function readTable(path: string, columns: readonly string[], what: string): Promise<Table> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new BaseError('bad_request', `Cannot read the ${what} file ${path}: ${(cause as Error).message}`, { cause });
-  }
-  const [header, ...records] = parseCsv(text, path);
-  const expected = columns.join(',');
-  if (!header) throw new BaseError('bad_request', `${path} is empty: it needs the header line "${expected}".`);
-  const names = header.fields.map((name) => name.toLowerCase());
-  const positions = columns.map((column) => names.indexOf(column));
-  if (positions.includes(-1)) {
-    throw new BaseError(
-      'bad_request',
-      `${path} line ${header.line}: the header must name the columns ${expected} (found "${header.fields.join(',')}").`,
-    );
-  }
-  const rows: string[][] = [];
-  const lines: number[] = [];
-  for (const record of records) {
-    if (record.fields.length !== header.fields.length) {
-      throw new BaseError(
-        'bad_request',
-        `${path} line ${record.line}: expected ${header.fields.length} fields like the header, found ${record.fields.length}.`,
-      );
-    }
-    const row = positions.map((position) => record.fields[position] as string);
-    const empty = row.indexOf('');
-    if (empty !== -1)
-      throw new BaseError('bad_request', `${path} line ${record.line}: the ${columns[empty]} is empty.`);
-    rows.push(row);
-    lines.push(record.line);
-  }
-  return { rows, lines };
-}
-
-async function readAnswers(path: string): Promise<CategoricalLabel[]> {
-  const { rows, lines } = await readTable(path, ['worker', 'task', 'label'], 'answers');
-  if (rows.length === 0) throw new BaseError('bad_request', `${path} has a header but no answers.`);
-  const firstLine = new Map<string, number>();
-  return rows.map(([worker = '', item = '', label = ''], index) => {
-    // The models count each worker once per task; say where the repeat is rather than let it skew the result.
-    const key = JSON.stringify([worker, item]);
-    const earlier = firstLine.get(key);
-    if (earlier !== undefined) {
-      throw new BaseError(
-        'bad_request',
-        `${path} line ${lines[index]}: worker "${worker}" already answered task "${item}" on line ${earlier}.`,
-      );
-    }
-    firstLine.set(key, lines[index] as number);
-    return { worker, item, label };
-  });
-}
-
-async function readGold(path: string): Promise<Map<string, string>> {
-  const { rows, lines } = await readTable(path, ['task', 'label'], 'gold');
-  const gold = new Map<string, string>();
-  const firstLine = new Map<string, number>();
-  rows.forEach(([task = '', label = ''], index) => {
-    const earlier = firstLine.get(task);
-    if (earlier !== undefined) {
-      throw new BaseError(
-        'bad_request',
-        `${path} line ${lines[index]}: task "${task}" already has a gold label on line ${earlier}.`,
-      );
-    }
-    firstLine.set(task, lines[index] as number);
-    gold.set(task, label);
-  });
-  return gold;
-}
+const methodNames: Record<string, string> = {
+  mv: 'majority vote',
+  wawa: 'Wawa (agreement-weighted vote)',
+  ds: 'Dawid-Skene',
+  onecoin: 'one-coin Dawid-Skene',
+  mace: 'MACE',
+};
 
 const formatNumber = (value: number) => String(Math.round(value * 1e6) / 1e6);
 
-function accuracyReport(
-  items: readonly AggregatedItem[],
-  labels: readonly CategoricalLabel[],
-  gold: Map<string, string>,
-) {
+/** One field, quoted when it holds a comma, a quote, a line break or edge spaces. */
+const csvField = (field: string) => formatCsvRow([field]).slice(0, -1);
+
+/** task,label,confidence,tied for every task, in the order tasks first appear in the file. */
+function labelsCsv(encoded: EncodedLabels, result: AggregateResult): string {
+  const classes = encoded.classes.map(csvField);
+  const parts = ['task,label,confidence,tied\n'];
+  for (let i = 0; i < encoded.items.length; i += 1) {
+    parts.push(
+      `${csvField(encoded.items[i] as string)},${classes[result.label[i] as number]},${formatNumber(
+        result.confidence[i] as number,
+      )},${result.tied[i]}\n`,
+    );
+  }
+  return parts.join('');
+}
+
+function summary(answers: AnswerFile, result: AggregateResult, output: string | undefined): string {
+  const { encoded } = answers;
+  const parameters = Object.entries(result.parameters).map(([name, value]) => `${name} ${value}`);
+  const chosen =
+    result.selectedBy === 'named'
+      ? 'as named'
+      : `chosen among ${result.candidates.length} candidates by the likelihood of held-out ${result.selectedBy === 'gold' ? 'gold answers' : 'answers'}`;
+  const repeats = answers.exactRepeats + answers.changedAnswers;
+  const lines = [
+    `Aggregated ${encoded.items.length} tasks from ${answers.rows} answers (${encoded.workers.length} workers, ${
+      encoded.classes.length
+    } classes) with ${methodNames[result.method] ?? result.method} (${result.method}${
+      parameters.length > 0 ? `: ${parameters.join(', ')}` : ''
+    }), ${chosen}; ${result.converged ? 'converged' : 'stopped'} after ${result.iterations} iterations${
+      output ? `; wrote ${output}` : ''
+    }.`,
+    `Read as ${answers.encoding}. ${
+      repeats === 0
+        ? 'No worker answered a task twice.'
+        : `${repeats} repeated answers (a worker answering a task again) were replaced by that worker's latest: ${answers.exactRepeats} gave the same label again, ${answers.changedAnswers} changed it.`
+    }`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Accuracy on gold (ties broken by the rule) and expected accuracy (a k-way tie holding the truth earns 1/k). */
+function accuracyReport(encoded: EncodedLabels, result: AggregateResult, gold: Map<string, string>) {
+  const classCount = encoded.classes.length;
+  const classIndex = new Map(encoded.classes.map((name, k) => [name, k]));
+  const isGold = new Uint8Array(encoded.items.length);
   let scored = 0;
   let correct = 0;
-  for (const item of items) {
-    const truth = gold.get(item.item);
+  let expected = 0;
+  for (let i = 0; i < encoded.items.length; i += 1) {
+    const truth = gold.get(encoded.items[i] as string);
     if (truth === undefined) continue;
     scored += 1;
-    if (truth === item.label) correct += 1;
+    isGold[i] = 1;
+    const k = classIndex.get(truth) ?? -1;
+    if (k === result.label[i]) correct += 1;
+    // The truth is among the tied classes when it scored as high as the chosen one.
+    const top = result.confidence[i] as number;
+    if (k >= 0 && (result.posterior[i * classCount + k] as number) >= top - 1e-9)
+      expected += 1 / (result.tied[i] as number);
   }
   const unanswered = gold.size - scored;
   const overall =
     scored === 0
       ? 'Accuracy on gold: none of the gold tasks has answers.\n'
-      : `Accuracy on gold: ${formatNumber(correct / scored)} (${correct} of ${scored} gold tasks right${
+      : `Accuracy on gold: ${formatNumber(correct / scored)}, expected accuracy ${formatNumber(expected / scored)} (${correct} of ${scored} gold tasks right${
           unanswered > 0 ? `; ${unanswered} gold tasks had no answers` : ''
         })\n`;
+  // Per-worker standing by the rule payments use, on the gold rows only (few), as plain labels.
+  const goldLabels: CategoricalLabel[] = [];
+  for (let n = 0; n < encoded.item.length; n += 1) {
+    const i = encoded.item[n] as number;
+    if (isGold[i] === 0) continue;
+    goldLabels.push({
+      worker: encoded.workers[encoded.worker[n] as number] as string,
+      item: encoded.items[i] as string,
+      label: encoded.classes[encoded.label[n] as number] as string,
+    });
+  }
   const minGold = 3;
-  const workers = goldAccuracy(labels, gold, { minGold }).workers;
-  const table = workers
-    .map((worker) =>
+  const table = goldAccuracy(goldLabels, gold, { minGold })
+    .workers.map((worker) =>
       formatCsvRow([
         worker.worker,
         String(worker.answered),
@@ -133,44 +142,29 @@ function accuracyReport(
 }
 
 /**
- * `aggregate`: reads worker,task,label answers, aggregates them with the server's own library and
- * writes task,label,confidence; with --gold, also scores the result and each worker against known answers.
+ * `aggregate`: streams worker,task,label answers into integer columns, aggregates them with the server's
+ * own library and writes task,label,confidence,tied; with --gold, also scores the result and each worker.
  */
 export async function runAggregate(options: AggregateOptions, io: CliIo): Promise<number> {
   if (!options.input) throw new BaseError('bad_request', 'aggregate needs --input FILE (a worker,task,label CSV).');
-  if (options.method !== 'ds' && options.method !== 'mv') {
-    throw new BaseError(
-      'bad_request',
-      options.method === undefined
-        ? 'aggregate needs --method ds (Dawid-Skene) or --method mv (majority vote).'
-        : `--method must be ds or mv, not "${options.method}".`,
-    );
+  const method = (options.method ?? 'auto') as MethodOption;
+  if (!methods.includes(method)) {
+    throw new BaseError('bad_request', `--method must be one of ${methods.join(', ')}, not "${options.method}".`);
   }
-  const labels = await readAnswers(options.input);
-  const gold = options.gold ? await readGold(options.gold) : undefined;
-  // Gold only scores the result here: clamping it would make the score meaningless.
-  const result = options.method === 'ds' ? dawidSkene(labels) : majorityVote(labels);
-  const csv =
-    formatCsvRow(['task', 'label', 'confidence']) +
-    result.items.map((item) => formatCsvRow([item.item, item.label, formatNumber(item.confidence)])).join('');
-  const report = gold ? accuracyReport(result.items, labels, gold) : '';
+  const answers = await readAnswerFile(options.input, options.encoding);
+  const gold = options.gold ? await readGoldFile(options.gold, options.encoding) : undefined;
+  // Gold only scores the result here: given to the model, gold items are clamped and the score means nothing.
+  const result = aggregateEncoded(answers.encoded, { method });
+  const csv = labelsCsv(answers.encoded, result);
+  const report = gold ? accuracyReport(answers.encoded, result, gold) : '';
   if (options.output) {
     await writeFile(options.output, csv).catch((cause: unknown) => {
       throw new BaseError('bad_request', `Cannot write ${options.output}: ${(cause as Error).message}`, { cause });
     });
-    const fit =
-      result.method === 'ds'
-        ? ` (${result.converged ? 'converged' : 'stopped'} after ${result.iterations} iterations)`
-        : '';
-    io.out(
-      `Aggregated ${result.items.length} tasks from ${labels.length} answers with ${
-        result.method === 'ds' ? 'Dawid-Skene' : 'majority vote'
-      }${fit}; wrote ${options.output}\n${report}`,
-    );
   } else {
-    // stdout carries only the CSV so it can be piped; the report goes to stderr.
+    // stdout carries only the CSV so it can be piped.
     io.out(csv);
-    if (report) io.err(report);
   }
+  io.err(`${summary(answers, result, options.output)}${report}`);
   return 0;
 }

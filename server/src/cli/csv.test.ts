@@ -1,19 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import { formatCsvRow, parseCsv } from './csv';
+import { CsvReader, formatCsvRow } from './csv';
 
-const fields = (text: string) => parseCsv(text, 'in.csv').map((record) => record.fields);
+interface Read {
+  line: number;
+  fields: string[];
+  problem: string | null;
+}
 
-describe('parseCsv', () => {
+const decoder = new TextDecoder();
+
+/** Feeds `text` to a reader in chunks of `chunkSize` bytes and collects what it hands over. */
+function read(text: string, chunkSize = Number.POSITIVE_INFINITY): Read[] {
+  const records: Read[] = [];
+  const reader = new CsvReader((record) => {
+    const fields = Array.from({ length: record.count }, (_, f) =>
+      decoder.decode(record.bytes.subarray(record.start[f], record.end[f])),
+    );
+    records.push({ line: record.line, fields, problem: record.problem });
+  });
+  const bytes = new TextEncoder().encode(text);
+  const size = Math.min(chunkSize, bytes.length || 1);
+  // A fresh buffer reused for every chunk, as the file reader does.
+  const buffer = new Uint8Array(size);
+  for (let at = 0; at < bytes.length; at += size) {
+    const chunk = bytes.subarray(at, at + size);
+    buffer.set(chunk);
+    reader.push(buffer.subarray(0, chunk.length));
+  }
+  reader.end();
+  return records;
+}
+
+const fields = (text: string) => read(text).map((record) => record.fields);
+
+describe('CsvReader', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {
     expect(fields('a,"b, c","say ""hi""","two\nlines"\n')).toEqual([['a', 'b, c', 'say "hi"', 'two\nlines']]);
   });
 
-  it('accepts CRLF, skips blank lines and a byte-order mark, and keeps each record’s starting line', () => {
-    const records = parseCsv('\ufeffworker,task\r\n\r\n  \r\nw1,"t\r\n1"\r\nw2,t2', 'in.csv');
-    expect(records).toEqual([
-      { line: 1, fields: ['worker', 'task'] },
-      { line: 4, fields: ['w1', 't\r\n1'] },
-      { line: 6, fields: ['w2', 't2'] },
+  it('accepts CRLF and CR, skips blank lines, and keeps each record’s starting line', () => {
+    expect(read('worker,task\r\n\r\n  \r\nw1,"t\r\n1"\r\nw2,t2\rw3,t3')).toEqual([
+      { line: 1, fields: ['worker', 'task'], problem: null },
+      { line: 4, fields: ['w1', 't\r\n1'], problem: null },
+      { line: 6, fields: ['w2', 't2'], problem: null },
+      { line: 7, fields: ['w3', 't3'], problem: null },
     ]);
   });
 
@@ -21,20 +51,50 @@ describe('parseCsv', () => {
     expect(fields(' a , " b ",\n""\n')).toEqual([['a', ' b ', ''], ['']]);
   });
 
-  it('names the line of a quote that is never closed', () => {
-    expect(() => parseCsv('a,b\nc,"d\ne,f\n', 'answers.csv')).toThrow(
-      'answers.csv line 2: a quoted field is never closed (a " is missing).',
-    );
+  it('reads the same records whatever the chunk boundaries (inside quotes, "", CRLF, multi-byte characters)', () => {
+    const text = 'w,t,l\r\nw1,"a ""q"" b",café\r\n"w\n2",t2,"x,y"\r\nw3,t3,naïve\n\r\nw4,t4,""""\r\n';
+    const whole = read(text);
+    expect(whole.map((record) => record.fields)).toEqual([
+      ['w', 't', 'l'],
+      ['w1', 'a "q" b', 'café'],
+      ['w\n2', 't2', 'x,y'],
+      ['w3', 't3', 'naïve'],
+      ['w4', 't4', '"'],
+    ]);
+    for (const size of [1, 2, 3, 5, 7, 16]) expect(read(text, size)).toEqual(whole);
   });
 
-  it('names the line of a stray quote or text after a closing quote', () => {
-    expect(() => parseCsv('a,b\nc,d"e\n', 'x.csv')).toThrow(/^x\.csv line 2: a " inside an unquoted field/);
-    expect(() => parseCsv('a,b\n"c"d,e\n', 'x.csv')).toThrow(/^x\.csv line 2: text after a closing quote/);
+  it('reads a quoted field far longer than a chunk in one piece', () => {
+    const long = 'x,'.repeat(200_000);
+    const records = read(`a,b\n"${long}",end\nc,d\n`, 4096);
+    expect(records.map((record) => record.fields.map((field) => field.length))).toEqual([
+      [1, 1],
+      [long.length, 3],
+      [1, 1],
+    ]);
+  });
+
+  it('hands over every malformed line with its problem and reads on from the next line', () => {
+    expect(read('a,b\nc,d"e\n"c"d,e\nf,g\n"h,i\nj,k\n')).toEqual([
+      { line: 1, fields: ['a', 'b'], problem: null },
+      { line: 2, fields: ['c', 'd'], problem: expect.stringMatching(/^a " inside an unquoted field/) },
+      { line: 3, fields: ['c'], problem: expect.stringMatching(/^text after a closing quote/) },
+      { line: 4, fields: ['f', 'g'], problem: null },
+      { line: 5, fields: [], problem: 'a quoted field is never closed (a " is missing).' },
+    ]);
+  });
+
+  it('names the line a never-closed quote opened on when its record began earlier', () => {
+    expect(read('a,b\nc,d\n"e\nx","f\ng\n')).toEqual([
+      { line: 1, fields: ['a', 'b'], problem: null },
+      { line: 2, fields: ['c', 'd'], problem: null },
+      { line: 3, fields: ['e\nx'], problem: 'a quoted field opened on line 4 is never closed (a " is missing).' },
+    ]);
   });
 });
 
 describe('formatCsvRow', () => {
-  it('quotes only what needs quoting, and parseCsv reads it back', () => {
+  it('quotes only what needs quoting, and the reader reads it back', () => {
     const row = ['plain', 'with,comma', 'with "quote"', 'two\nlines', ' edge'];
     expect(formatCsvRow(row)).toBe('plain,"with,comma","with ""quote""","two\nlines"," edge"\n');
     expect(fields(formatCsvRow(row))).toEqual([row]);

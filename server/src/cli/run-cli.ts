@@ -8,7 +8,7 @@ import { healthSchema } from '@protocol/health';
 import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
-import { runAggregate } from './aggregate-command';
+import { aggregateUsage, runAggregate } from './aggregate-command';
 import { closeEpochCommand, listEpochsCommand, reverseLedgerCommand, verifyEpochCommand } from './epoch-command';
 import { listJobs, retryJob } from './jobs-command';
 
@@ -28,10 +28,7 @@ Commands:
                                        the background work queue: counts by state (queued, running,
                                        done, failed), then the newest items with their last error
   jobs retry ITEM_ID                   queue a failed work item again, due now, with fresh attempts
-  aggregate --input FILE --method ds|mv [--gold FILE] [--output FILE]
-                                       aggregate worker,task,label answers (offline, no server) into
-                                       task,label,confidence; --gold task,label scores the result and
-                                       each worker (it is not used to fit); CSV to stdout without --output
+${aggregateUsage}
   epoch close [--epoch N]              close the next reward epoch (idempotent: a closed N is shown again)
   epoch list                           closed epochs, newest first, with root, file and content id
   epoch verify FILE [--previous FILE]  recompute an epoch file's amounts, totals and root (offline, no
@@ -192,6 +189,7 @@ function parseCommand(argv: string[]) {
       method: { type: 'string' },
       gold: { type: 'string' },
       output: { type: 'string' },
+      encoding: { type: 'string' },
       state: { type: 'string' },
       kind: { type: 'string' },
       limit: { type: 'string' },

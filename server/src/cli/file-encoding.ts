@@ -1,0 +1,241 @@
+import { isUtf8 } from 'node:buffer';
+import { type FileHandle, open } from 'node:fs/promises';
+import { BaseError } from '@protocol/errors';
+
+/** The encodings `--encoding` accepts, by the name TextDecoder knows them. */
+const encodingNames = {
+  utf8: 'utf-8',
+  'utf-8': 'utf-8',
+  utf16le: 'utf-16le',
+  'utf-16le': 'utf-16le',
+  utf16be: 'utf-16be',
+  'utf-16be': 'utf-16be',
+  // The WHATWG decoder behind both names is Windows-1252, a superset of Latin-1's printable characters.
+  latin1: 'windows-1252',
+  'iso-8859-1': 'windows-1252',
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+} as const;
+
+type Encoding = (typeof encodingNames)[keyof typeof encodingNames];
+
+const shownName: Record<Encoding, string> = {
+  'utf-8': 'UTF-8',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+  'windows-1252': 'Latin-1/Windows-1252',
+};
+
+/** The decoder name for an `--encoding` value (undefined: not given); unknown names are refused. */
+export function encodingOption(value: string | undefined): Encoding | undefined {
+  if (value === undefined) return undefined;
+  const name = encodingNames[value.toLowerCase() as keyof typeof encodingNames];
+  if (!name) {
+    throw new BaseError(
+      'bad_request',
+      `--encoding must be utf8, utf16le, utf16be or latin1 (windows-1252), not "${value}".`,
+    );
+  }
+  return name;
+}
+
+const chunkSize = 1 << 20;
+
+/** Reads the 1-based line of byte `offset` again from the file: only on the error path. */
+async function lineAt(handle: FileHandle, offset: number): Promise<number> {
+  const buffer = Buffer.alloc(chunkSize);
+  let line = 1;
+  for (let position = 0; position < offset; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, offset - position), position);
+    if (bytesRead === 0) break;
+    for (let at = buffer.indexOf(10, 0); at !== -1 && at < bytesRead; at = buffer.indexOf(10, at + 1)) line += 1;
+    position += bytesRead;
+  }
+  return line;
+}
+
+/** Where the first invalid UTF-8 sequence starts in `bytes` (which isUtf8 rejected). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let at = 0;
+  while (at < bytes.length) {
+    const lead = bytes[at] as number;
+    const size =
+      lead < 0x80
+        ? 1
+        : lead >= 0xc2 && lead < 0xe0
+          ? 2
+          : lead >= 0xe0 && lead < 0xf0
+            ? 3
+            : lead >= 0xf0 && lead < 0xf5
+              ? 4
+              : 0;
+    if (size === 0 || !isUtf8(bytes.subarray(at, at + size))) return at;
+    at += size;
+  }
+  return at;
+}
+
+/** How many bytes at the end of `bytes` start a UTF-8 character that continues in the next chunk. */
+function unfinishedTail(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back] as number;
+    if (byte < 0x80) return 0;
+    if (byte >= 0xc0) {
+      const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return size > back ? back : 0;
+    }
+  }
+  return 0;
+}
+
+/** UTF-16 without a byte-order mark shows as a NUL beside most ASCII characters. */
+function utf16WithoutMark(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  const sample = Math.min(bytes.length, 512) & ~1;
+  let even = 0;
+  let odd = 0;
+  for (let at = 0; at < sample; at += 2) {
+    if (bytes[at] === 0) even += 1;
+    if (bytes[at + 1] === 0) odd += 1;
+  }
+  if (sample < 4) return null;
+  if (odd > sample / 4 && even === 0) return 'utf-16le';
+  if (even > sample / 4 && odd === 0) return 'utf-16be';
+  return null;
+}
+
+function startsWith(bytes: Uint8Array, mark: readonly number[]): boolean {
+  return mark.every((byte, at) => bytes[at] === byte);
+}
+
+/**
+ * Streams a text file to `sink` as UTF-8 bytes, chunk by chunk, and returns how it was read. Without
+ * `declared`, a UTF-8 or UTF-16 byte-order mark decides (a mark is the file saying its encoding, not a
+ * guess); anything else must be valid UTF-8, and a file that is not is refused with the encoding it looks
+ * like, because decoding it as UTF-8 would silently merge labels (Latin-1 "café" and "cafè" both become
+ * "caf\uFFFD"). With `declared`, the file is decoded as that.
+ */
+export async function readAsUtf8(
+  path: string,
+  what: string,
+  declared: Encoding | undefined,
+  sink: (chunk: Uint8Array) => void,
+): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (cause) {
+    throw new BaseError('bad_request', `Cannot read the ${what} file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return await stream(handle, path, declared, sink);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function stream(
+  handle: FileHandle,
+  path: string,
+  declared: Encoding | undefined,
+  sink: (chunk: Uint8Array) => void,
+): Promise<string> {
+  // One buffer, reused: the CSV reader copies what it keeps (an unfinished line, new ids).
+  const buffer = Buffer.alloc(chunkSize);
+  let position = 0;
+  const read = async () => {
+    const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
+    position += bytesRead;
+    return buffer.subarray(0, bytesRead);
+  };
+  let chunk = await read();
+  const mark = startsWith(chunk, [0xef, 0xbb, 0xbf])
+    ? 'utf-8'
+    : startsWith(chunk, [0xff, 0xfe])
+      ? 'utf-16le'
+      : startsWith(chunk, [0xfe, 0xff])
+        ? 'utf-16be'
+        : null;
+  if (mark && declared && mark !== declared) {
+    throw new BaseError(
+      'bad_request',
+      `${path} starts with a ${shownName[mark]} byte-order mark, but --encoding says ${shownName[declared]}; drop --encoding or fix the file.`,
+    );
+  }
+  const encoding = mark ?? declared ?? 'utf-8';
+  const how = mark
+    ? `${shownName[mark]} (byte-order mark)`
+    : declared
+      ? `${shownName[declared]} (--encoding)`
+      : 'UTF-8';
+
+  if (encoding !== 'utf-8') {
+    // fatal: an unpaired UTF-16 surrogate is an error, not a silent U+FFFD. Windows-1252 maps every byte.
+    const decoder = new TextDecoder(encoding, { fatal: true });
+    try {
+      while (chunk.length > 0) {
+        sink(Buffer.from(decoder.decode(chunk, { stream: true }), 'utf8'));
+        chunk = await read();
+      }
+      sink(Buffer.from(decoder.decode(), 'utf8'));
+    } catch (cause) {
+      if (cause instanceof BaseError) throw cause;
+      throw new BaseError('bad_request', `${path} is not valid ${shownName[encoding]} (near byte ${position}).`, {
+        cause,
+      });
+    }
+    return how;
+  }
+
+  if (!declared) {
+    const utf16 = utf16WithoutMark(chunk);
+    if (utf16) {
+      throw new BaseError(
+        'bad_request',
+        `${path} is not UTF-8: it looks like ${shownName[utf16]} without a byte-order mark; re-run with --encoding ${utf16.replace('-', '')}.`,
+      );
+    }
+  }
+  let start = mark ? 3 : 0;
+  let offset = start;
+  let tail: Uint8Array | null = null;
+  while (chunk.length > 0) {
+    let data: Uint8Array = chunk.subarray(start);
+    start = 0;
+    if (tail) {
+      data = Buffer.concat([tail, data]);
+      tail = null;
+    }
+    const cut = data.length - unfinishedTail(data);
+    const whole = data.subarray(0, cut);
+    if (!isUtf8(whole))
+      await refuseNotUtf8(handle, path, offset + firstInvalidUtf8(whole), whole, firstInvalidUtf8(whole));
+    sink(whole);
+    offset += cut;
+    if (cut < data.length) tail = data.slice(cut);
+    chunk = await read();
+  }
+  if (tail) await refuseNotUtf8(handle, path, offset, tail, 0);
+  return how;
+}
+
+async function refuseNotUtf8(
+  handle: FileHandle,
+  path: string,
+  fileOffset: number,
+  bytes: Uint8Array,
+  at: number,
+): Promise<never> {
+  const line = await lineAt(handle, fileOffset);
+  const byte = bytes[at] as number;
+  const asLatin1 = new TextDecoder('windows-1252').decode(bytes.subarray(at, at + 1));
+  throw new BaseError(
+    'bad_request',
+    `${path} is not UTF-8 (looks like Latin-1/Windows-1252 at line ${line}: the byte 0x${byte
+      .toString(16)
+      .toUpperCase()
+      .padStart(
+        2,
+        '0',
+      )} would be "${asLatin1}"); re-run with --encoding latin1, or name its encoding (utf8, utf16le, utf16be, latin1).`,
+  );
+}

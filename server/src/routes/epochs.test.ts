@@ -76,6 +76,13 @@ describeEachDatabase('epoch routes', (database) => {
     expect(response.headers['x-content-id']).toBe(summary.contentId);
     expect(response.headers.etag).toBe(`"${summary.contentId}"`);
     expect(response.headers['cache-control']).toContain('immutable');
+    const cached = await app.inject({
+      method: 'GET',
+      url: summary.fileUrl,
+      headers: { 'if-none-match': response.headers.etag },
+    });
+    expect(cached.statusCode).toBe(304);
+    expect(cached.body).toBe('');
     const bytes = response.rawPayload;
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(summary.fileSha256);
     expect(CID.parse(summary.contentId).multihash.digest).toEqual(

@@ -94,18 +94,20 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
         summary: 'The public epoch file: its exact bytes, pinned by content id (CIDv1 raw sha2-256)',
         description: 'Recompute every amount and the root from it with `gleaner epoch verify FILE` (no server needed).',
         params: z.object({ n: epochParam }),
-        response: { 200: epochFileSchema, 400: errorBodySchema, 404: errorBodySchema },
+        response: { 200: epochFileSchema, 304: z.null(), 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request, reply) => {
       const epoch = await epochOrNotFound(request.params.n, originOf(request));
+      const etag = `"${epoch.contentId}"`;
+      if (request.headers['if-none-match'] === etag) return reply.status(304).header('etag', etag).send();
       const body = await storage.read(epochStorageKeys(epoch.epoch).file);
       // `latest` moves; a numbered file never changes.
       const cache = request.params.n === 'latest' ? 'public, max-age=60' : 'public, max-age=31536000, immutable';
       return (
         reply
           .type('application/json')
-          .header('etag', `"${epoch.contentId}"`)
+          .header('etag', etag)
           .header('x-content-id', epoch.contentId)
           .header('content-length', epoch.fileBytes)
           .header('cache-control', cache)

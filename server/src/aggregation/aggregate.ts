@@ -9,6 +9,7 @@ import {
 } from './confusion-estimators';
 import type { EncodedLabels } from './encode-labels';
 import { type Fitter, heldOutPlan, heldOutScore } from './held-out';
+import { seededRandom } from './synthetic-crowd';
 import type { AggregatedItem } from './types';
 import { fitWawa } from './wawa';
 
@@ -63,15 +64,39 @@ export const autoCandidates: readonly AggregationChoice[] = [
   { method: 'mv', parameters: {} },
   { method: 'wawa', parameters: {} },
   ...[0, 2, 8, 32].flatMap((pooled) =>
-    [0.01, 1].flatMap((smoothing) =>
-      [0, 2].map((diagonal) => ({ method: 'ds' as const, parameters: { smoothing, diagonal, pooled } })),
-    ),
+    [0, 2].map((diagonal) => ({ method: 'ds' as const, parameters: { smoothing: 0.01, diagonal, pooled } })),
   ),
-  ...[1, 4, 16].map((pooled) => ({ method: 'onecoin' as const, parameters: { pooled } })),
+  { method: 'onecoin', parameters: { pooled: 4 } },
   { method: 'mace', parameters: { pseudoCount: 1 } },
 ];
 
-const defaults = { minGold: 30, folds: 3, maxIterations: 200, tolerance: 1e-7 };
+const defaults = { minGold: 30, folds: 10, scoredFolds: 3, maxIterations: 200, tolerance: 1e-7, choiceLabels: 200_000 };
+
+/**
+ * A big project is chosen for on a seeded sample of its items (all their answers, about `limit` in all):
+ * the ranking of a dozen candidates needs that many answers, not millions, and each costs three fits.
+ */
+function sampleItems(encoded: EncodedLabels, limit: number): EncodedLabels {
+  if (encoded.label.length <= limit) return encoded;
+  const random = seededRandom(6_789);
+  const keep = new Uint8Array(encoded.items.length);
+  const share = limit / encoded.label.length;
+  for (let i = 0; i < keep.length; i += 1) keep[i] = random() < share ? 1 : 0;
+  let kept = 0;
+  for (const i of encoded.item) kept += keep[i] as number;
+  const worker = new Int32Array(kept);
+  const item = new Int32Array(kept);
+  const label = new Int32Array(kept);
+  let at = 0;
+  for (let n = 0; n < encoded.label.length; n += 1) {
+    if (!keep[encoded.item[n] as number]) continue;
+    worker[at] = encoded.worker[n] as number;
+    item[at] = encoded.item[n] as number;
+    label[at] = encoded.label[n] as number;
+    at += 1;
+  }
+  return { ...encoded, worker, item, label };
+}
 
 function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: number): Fitter {
   const em = { maxIterations, tolerance, classSmoothing: 1 };
@@ -147,14 +172,20 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
   let selectedBy: AggregateResult['selectedBy'] = 'named';
   const candidates: AggregateResult['candidates'] = [];
   if (method === 'auto') {
-    const plan = heldOutPlan(encoded, {
+    const sample = sampleItems(encoded, defaults.choiceLabels);
+    const plan = heldOutPlan(sample, {
       minGold: options.minGold ?? defaults.minGold,
       folds: options.folds ?? defaults.folds,
     });
     selectedBy = plan.by;
     for (const candidate of autoCandidates) {
       // Choosing needs the ranking, not the last digits: a looser stop keeps the grid affordable.
-      const score = heldOutScore(encoded, plan, fitterFor(candidate, Math.min(maxIterations, 100), 1e-6));
+      const score = heldOutScore(
+        sample,
+        plan,
+        fitterFor(candidate, Math.min(maxIterations, 100), 1e-5),
+        Math.min(plan.folds, defaults.scoredFolds),
+      );
       candidates.push({ ...candidate, score });
     }
     // Strictly better only: on equal scores the earlier (simpler) candidate stays.

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type AggregateResult, aggregateEncoded } from '../server/src/aggregation/aggregate';
+import { calibrationReport } from '../server/src/aggregation/calibration';
+import type { EncodedLabels } from '../server/src/aggregation/encode-labels';
+
+/**
+ * Crowd-Kit's published accuracy (Ustalov et al., JOSS 2024, table "categorical") on four public datasets,
+ * kept beside the data in ../shared/data/crowds/README.md. The data are research data: read from there, never copied.
+ */
+const published = {
+  product: { MV: 0.897, Wawa: 0.897, DS: 0.94, GLAD: 0.928, MACE: 0.929 },
+  possent: { MV: 0.932, Wawa: 0.951, DS: 0.96, GLAD: 0.948, MACE: 0.95 },
+  relevance: { MV: 0.536, Wawa: 0.557, DS: 0.615, GLAD: 0.511, MACE: 0.501 },
+  adult: { MV: 0.763, Wawa: 0.766, DS: 0.748, GLAD: 0.76, MACE: 0.763 },
+} as const;
+
+type Dataset = keyof typeof published;
+
+const dataRoot = process.env.GLEANER_CROWDS ?? fileURLToPath(new URL('../../shared/data/crowds/', import.meta.url));
+
+function csvRows(path: string): string[][] {
+  const [, ...lines] = readFileSync(path, 'utf8').split(/\r?\n/);
+  return lines.filter((line) => line.length > 0).map((line) => line.split(','));
+}
+
+/**
+ * The published convention: exact duplicate rows dropped; a worker who answered one task twice with
+ * different labels counts with their latest answer. Encoded straight into integer columns.
+ */
+export function loadCrowd(name: string) {
+  const answers = csvRows(`${dataRoot}${name}/answers.csv`);
+  const latest = new Map<string, string[]>();
+  for (const row of answers) {
+    const key = `${row[0]}\u0000${row[1]}`;
+    // Deleting first moves the key to the end: the kept row sits where the latest answer was.
+    latest.delete(key);
+    latest.set(key, row);
+  }
+  const workers: string[] = [];
+  const items: string[] = [];
+  const classes = [...new Set(answers.map((row) => row[2] as string))].sort((a, b) => Number(a) - Number(b));
+  const workerIndex = new Map<string, number>();
+  const itemIndex = new Map<string, number>();
+  const index = (names: string[], map: Map<string, number>, name: string) => {
+    let at = map.get(name);
+    if (at === undefined) {
+      at = names.length;
+      names.push(name);
+      map.set(name, at);
+    }
+    return at;
+  };
+  const classIndex = new Map(classes.map((name, k) => [name, k]));
+  const rows = [...latest.values()];
+  const worker = new Int32Array(rows.length);
+  const item = new Int32Array(rows.length);
+  const label = new Int32Array(rows.length);
+  rows.forEach(([w = '', i = '', l = ''], n) => {
+    worker[n] = index(workers, workerIndex, w);
+    item[n] = index(items, itemIndex, i);
+    label[n] = classIndex.get(l) as number;
+  });
+  const truth = new Map(csvRows(`${dataRoot}${name}/truth.csv`).map(([task = '', answer = '']) => [task, answer]));
+  const encoded: EncodedLabels = {
+    workers,
+    items,
+    classes,
+    worker,
+    item,
+    label,
+    // No gold given to the method: the gold below is what it is scored on.
+    gold: new Int32Array(items.length).fill(-1),
+  };
+  return { encoded, truth, rawAnswers: answers.length, repeats: answers.length - rows.length };
+}
+
+/** Expected accuracy on the gold tasks: a tie among t classes that includes the truth earns 1/t. */
+export function expectedAccuracy(encoded: EncodedLabels, result: AggregateResult, truth: ReadonlyMap<string, string>) {
+  const classCount = encoded.classes.length;
+  let credit = 0;
+  let scored = 0;
+  const predictions: Array<{ confidence: number; correct: boolean }> = [];
+  encoded.items.forEach((name, i) => {
+    const answer = truth.get(name);
+    if (answer === undefined) return;
+    const k = encoded.classes.indexOf(answer);
+    scored += 1;
+    const top = result.confidence[i] as number;
+    const tiedWithTruth = k >= 0 && (result.posterior[i * classCount + k] as number) >= top - 1e-9;
+    if (tiedWithTruth) credit += 1 / (result.tied[i] as number);
+    predictions.push({ confidence: top, correct: result.label[i] === k });
+  });
+  return { accuracy: credit / scored, scored, ece: calibrationReport(predictions).expectedCalibrationError };
+}
+
+function choiceName(result: AggregateResult): string {
+  const parameters = Object.entries(result.parameters).map(([key, value]) => `${key}=${value}`);
+  return `${result.method}${parameters.length > 0 ? `(${parameters.join(',')})` : ''}`;
+}
+
+/**
+ * The `auto` choice (no gold given: it picks by held-out answers) on four public crowds with gold, against
+ * Crowd-Kit's published accuracy for each method; expected accuracy with ties at 1/(number tied).
+ */
+export async function benchAggregationReal(): Promise<string> {
+  const lines = [
+    'label aggregation on public crowds (auto choice by held-out answers, scored on the published gold; Crowd-Kit JOSS 2024 figures beside it)',
+    `  ${'dataset'.padEnd(10)} ${'answers'.padStart(8)} ${'repeats'.padStart(7)}  ${'chosen'.padEnd(40)} ${'accuracy'.padStart(8)}  ${'best published'.padEnd(16)}  MV    Wawa  DS    GLAD  MACE   ECE    time`,
+  ];
+  const verbose = process.env.GLEANER_BENCH_VERBOSE === '1';
+  for (const name of Object.keys(published) as Dataset[]) {
+    const { encoded, truth, rawAnswers, repeats } = loadCrowd(name);
+    const start = performance.now();
+    const result = aggregateEncoded(encoded);
+    const seconds = (performance.now() - start) / 1000;
+    const { accuracy, ece } = expectedAccuracy(encoded, result, truth);
+    const table = published[name];
+    const [bestName, best] = Object.entries(table).reduce((a, b) => (b[1] > a[1] ? b : a));
+    const figures = Object.values(table).map((value) => value.toFixed(3).slice(1).padEnd(5));
+    lines.push(
+      `  ${name.padEnd(10)} ${String(rawAnswers).padStart(8)} ${String(repeats).padStart(7)}  ${choiceName(result).padEnd(40)} ${accuracy.toFixed(3).padStart(8)}  ${`${bestName} ${best.toFixed(3)}`.padEnd(16)}  ${figures.join(' ')}  ${ece.toFixed(3)}  ${seconds.toFixed(1)} s`,
+    );
+    if (verbose) {
+      for (const candidate of result.candidates) {
+        const fixed = aggregateEncoded(encoded, { method: candidate.method, parameters: candidate.parameters });
+        const scored = expectedAccuracy(encoded, fixed, truth);
+        lines.push(
+          `      ${choiceName(fixed).padEnd(40)} held-out ${candidate.score.toFixed(5)}  accuracy ${scored.accuracy.toFixed(4)}  ECE ${scored.ece.toFixed(3)}`,
+        );
+      }
+    }
+  }
+  lines.push('  repeats: rows dropped as exact duplicates or superseded by the same worker’s later answer to the task');
+  return lines.join('\n');
+}

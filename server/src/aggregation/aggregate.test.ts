@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { type AggregateResult, aggregatedItems, aggregateEncoded, autoCandidates } from './aggregate';
+import { type EncodedLabels, encodeLabels } from './encode-labels';
+import { type CrowdOptions, syntheticCrowd } from './synthetic-crowd';
+
+function crowdOf(options: CrowdOptions) {
+  const crowd = syntheticCrowd(options);
+  return { encoded: encodeLabels(crowd.labels, { classes: crowd.classes }), truth: crowd.truth };
+}
+
+function accuracy(encoded: EncodedLabels, result: AggregateResult, truth: ReadonlyMap<string, string>): number {
+  let right = 0;
+  encoded.items.forEach((name, i) => {
+    if (encoded.classes[result.label[i] as number] === truth.get(name)) right += 1;
+  });
+  return right / encoded.items.length;
+}
+
+/** The best accuracy any fixed Dawid-Skene prior of the grid reaches, known only with the truth in hand. */
+function bestFixedPrior(encoded: EncodedLabels, truth: ReadonlyMap<string, string>): number {
+  return Math.max(
+    ...autoCandidates
+      .filter((candidate) => candidate.method === 'ds')
+      .map((candidate) => accuracy(encoded, aggregateEncoded(encoded, candidate), truth)),
+  );
+}
+
+// The two shapes the fixed default priors got wrong: sparse near-chance workers, and many classes.
+const sparseNearChance: CrowdOptions = {
+  seed: 11,
+  items: 800,
+  workers: 160,
+  classes: 5,
+  labelsPerItem: 5,
+  spammers: 0.6,
+  accuracy: [0.45, 0.8],
+};
+const manyClasses: CrowdOptions = {
+  seed: 12,
+  items: 300,
+  workers: 30,
+  classes: 50,
+  labelsPerItem: 5,
+  spammers: 0.3,
+  accuracy: [0.4, 0.8],
+};
+
+describe('aggregateEncoded', () => {
+  it.each([
+    ['5 classes, sparse workers, most near chance', sparseNearChance],
+    ['50 classes', manyClasses],
+  ])('with the auto default comes within 0.005 of the best fixed prior chosen with hindsight (%s)', (_, shape) => {
+    const { encoded, truth } = crowdOf(shape);
+    const auto = aggregateEncoded(encoded);
+    expect(auto.selectedBy).toBe('answers');
+    expect(accuracy(encoded, auto, truth)).toBeGreaterThanOrEqual(bestFixedPrior(encoded, truth) - 0.005);
+  });
+
+  it('flags an item whose answers split evenly as tied, with the number of classes at the top', () => {
+    const encoded = encodeLabels(
+      [
+        { worker: 'a', item: 'split', label: 'x' },
+        { worker: 'b', item: 'split', label: 'y' },
+        { worker: 'a', item: 'clear', label: 'x' },
+        { worker: 'b', item: 'clear', label: 'x' },
+        { worker: 'c', item: 'clear', label: 'x' },
+        { worker: 'c', item: 'three', label: 'x' },
+        { worker: 'd', item: 'three', label: 'y' },
+        { worker: 'e', item: 'three', label: 'z' },
+      ],
+      { classes: ['x', 'y', 'z'] },
+    );
+    const result = aggregateEncoded(encoded, { method: 'mv' });
+    expect(Array.from(result.tied)).toEqual([2, 1, 3]);
+    expect(aggregatedItems(encoded, result).map((item) => item.tied)).toEqual([true, false, true]);
+  });
+
+  it('records the method and priors it chose and every candidate’s score, and gives the same result twice', () => {
+    const { encoded } = crowdOf({ ...sparseNearChance, items: 300, workers: 60 });
+    const first = aggregateEncoded(encoded);
+    const second = aggregateEncoded(encoded);
+    expect(first.candidates).toHaveLength(autoCandidates.length);
+    expect(first.candidates).toContainEqual(
+      expect.objectContaining({ method: first.method, parameters: first.parameters }),
+    );
+    const best = Math.max(...first.candidates.map((candidate) => candidate.score));
+    expect(
+      first.candidates.find(
+        (candidate) => candidate.method === first.method && candidate.parameters === first.parameters,
+      )?.score,
+    ).toBe(best);
+    expect(second.method).toBe(first.method);
+    expect(second.parameters).toEqual(first.parameters);
+    expect(Array.from(second.posterior)).toEqual(Array.from(first.posterior));
+  });
+
+  it('chooses by held-out gold once enough gold items have answers', () => {
+    const crowd = syntheticCrowd({ ...sparseNearChance, items: 300, workers: 60 });
+    const gold = new Map([...crowd.truth].slice(0, 40));
+    const encoded = encodeLabels(crowd.labels, { classes: crowd.classes, gold });
+    expect(aggregateEncoded(encoded).selectedBy).toBe('gold');
+    expect(aggregateEncoded(encoded, { minGold: 41 }).selectedBy).toBe('answers');
+  });
+
+  it('refuses Dawid-Skene priors that would put a zero in a confusion matrix', () => {
+    const { encoded } = crowdOf({ ...manyClasses, items: 20 });
+    expect(() => aggregateEncoded(encoded, { method: 'ds', parameters: { smoothing: 0 } })).toThrow(
+      /smoothing above 0/,
+    );
+  });
+});

@@ -100,7 +100,7 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
     async (request, reply) => {
       const epoch = await epochOrNotFound(request.params.n, originOf(request));
       const etag = `"${epoch.contentId}"`;
-      if (request.headers['if-none-match'] === etag) return reply.status(304).header('etag', etag).send();
+      if (request.headers['if-none-match'] === etag) return reply.status(304).header('etag', etag).send(null);
       const body = await storage.read(epochStorageKeys(epoch.epoch).file);
       // `latest` moves; a numbered file never changes.
       const cache = request.params.n === 'latest' ? 'public, max-age=60' : 'public, max-age=31536000, immutable';

@@ -22,8 +22,6 @@ export function createWagmiConfig(info: ChainInfo) {
   });
 }
 
-export type RewardWagmiConfig = ReturnType<typeof createWagmiConfig>;
-
 /** Whether the browser has an injected wallet; checked when asked, as some wallets inject after the page loads. */
 export function hasInjectedWallet(): boolean {
   return typeof window !== 'undefined' && (window as { ethereum?: unknown }).ethereum !== undefined;

@@ -6,7 +6,7 @@ import {
   walletOverviewSchema,
   walletSessionSchema,
 } from '@protocol/contributors';
-import { epochListSchema, epochProofSchema } from '@protocol/epochs';
+import { epochProofSchema } from '@protocol/epochs';
 import { type SignedSiweMessage, siweNonceSchema, walletLinkSchema } from '@protocol/wallets';
 import { z } from 'zod';
 import type { ApiClient } from './api-client';
@@ -24,7 +24,7 @@ function ledgerQuery(filter: LedgerFilter): string {
 
 /**
  * Every contributor endpoint the console calls, each reply parsed with its protocol schema. The public
- * ones (chain, nonce, link, epochs) take any client; the `/v1/wallet…` ones need the session's client.
+ * ones (chain, nonce, link, proofs) take any client; the `/v1/wallet…` ones need the session's client.
  */
 export const contributorApi = {
   chain: (api: ApiClient) => api.request('/v1/chain', chainInfoSchema),
@@ -41,7 +41,6 @@ export const contributorApi = {
   ledger: (api: ApiClient, filter: LedgerFilter) =>
     api.request(`/v1/wallet/ledger?${ledgerQuery(filter)}`, ledgerPageSchema),
 
-  epochs: (api: ApiClient) => api.request('/v1/epochs', epochListSchema),
   /** The account's proof in `epoch` (a number, or `latest`); a 404 when the account is in no such epoch. */
   proof: (api: ApiClient, epoch: number | 'latest', account: string) =>
     api.request(`/v1/epochs/${epoch}/proofs/${encodeURIComponent(account)}`, epochProofSchema),

@@ -1,7 +1,7 @@
 import type { ChainInfo } from '@protocol/chain';
 import { useQuery } from '@tanstack/react-query';
 import { Outlet } from '@tanstack/react-router';
-import { createContext, useContext, useMemo } from 'react';
+import { createContext, memo, useContext, useMemo } from 'react';
 import { WagmiProvider } from 'wagmi';
 import { contributorApi } from '../api/contributor-api';
 import { QueryError } from '../layout/query-error';
@@ -37,14 +37,28 @@ export function RewardChainFrame() {
   const config = useMemo(() => (chain.data ? configFor(chain.data) : null), [chain.data]);
   if (chain.isError) return <QueryError error={chain.error} testId="chain-status" />;
   if (!chain.data || !config) return <p data-testid="chain-status">Reading the reward chain…</p>;
+  return <WalletPages info={chain.data} config={config} />;
+}
+
+/**
+ * Memoized because WagmiProvider asks the wallet to reconnect on every render, not only the first: the
+ * frame re-renders whenever its chain query's state changes, and that must not reach the wallet.
+ */
+const WalletPages = memo(function WalletPages({
+  info,
+  config,
+}: {
+  info: ChainInfo;
+  config: ReturnType<typeof createWagmiConfig>;
+}) {
   return (
-    <RewardChainContext.Provider value={chain.data}>
+    <RewardChainContext.Provider value={info}>
       <WagmiProvider config={config}>
         <Outlet />
       </WagmiProvider>
     </RewardChainContext.Provider>
   );
-}
+});
 
 /** The server's reward chain and contracts (contracts null when rewards are published as files only). */
 export function useRewardChain(): ChainInfo {

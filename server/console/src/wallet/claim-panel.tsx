@@ -59,11 +59,13 @@ function ClaimOnChain({
   const distributor = contracts.distributor as Address;
   const format = (amount: bigint | string) => formatTokenAmount(amount, contracts.tokenDecimals, contracts.tokenSymbol);
 
+  // Polled: the operator may publish the next epoch while the page is open, and its tokens become claimable then.
   const onChainEpoch = useReadContract({
     address: distributor,
     abi: distributorAbi,
     functionName: 'currentEpoch',
     chainId,
+    query: { refetchInterval: 15_000 },
   });
   const claimed = useReadContract({
     address: distributor,

@@ -1,12 +1,12 @@
 import { BaseError as GleanerError } from '@protocol/errors';
 import {
-  BaseError as ViemError,
   ChainMismatchError,
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
   encodeErrorResult,
   InsufficientFundsError,
   UserRejectedRequestError,
+  BaseError as ViemError,
 } from 'viem';
 import { mainnet } from 'viem/chains';
 import { describe, expect, it } from 'vitest';

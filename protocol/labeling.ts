@@ -86,6 +86,15 @@ export type ProjectCreate = z.input<typeof projectCreateSchema>;
 
 export const rejectedItemSchema = z.object({ index: z.number().int(), id: z.string().nullable(), reason: z.string() });
 
+/** How a project's labels are aggregated: `ds`, `onecoin`, `mace`, `wawa`, `mv` (categorical), `bt` (pairwise). */
+export const projectAggregationSchema = z.object({
+  method: z.string(),
+  /** The method's priors, e.g. Dawid-Skene's smoothing, diagonal and pooled pseudo-counts. */
+  parameters: z.record(z.string(), z.number()),
+  selectedBy: z.enum(['gold', 'answers', 'named']),
+});
+export type ProjectAggregation = z.infer<typeof projectAggregationSchema>;
+
 export const projectSchema = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -117,6 +126,12 @@ export const projectSchema = z.object({
         }),
       )
       .nullable(),
+    /**
+     * The aggregation method and priors chosen for this project at its last re-aggregation (by held-out
+     * likelihood: of gold items when enough have answers, else of held-out answers). Absent from older
+     * servers; null before the first aggregation.
+     */
+    aggregation: projectAggregationSchema.nullable().optional(),
   }),
 });
 export type Project = z.infer<typeof projectSchema>;

@@ -70,7 +70,15 @@ export const autoCandidates: readonly AggregationChoice[] = [
   { method: 'mace', parameters: { pseudoCount: 1 } },
 ];
 
-const defaults = { minGold: 30, folds: 10, scoredFolds: 3, maxIterations: 200, tolerance: 1e-7, choiceLabels: 200_000 };
+const defaults = {
+  minGold: 30,
+  folds: 10,
+  scoredFolds: 3,
+  maxIterations: 200,
+  tolerance: 1e-7,
+  choiceLabels: 200_000,
+  minGain: 3,
+};
 
 /**
  * A big project is chosen for on a seeded sample of its items (all their answers, about `limit` in all):
@@ -178,18 +186,24 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
       folds: options.folds ?? defaults.folds,
     });
     selectedBy = plan.by;
+    let scored = 0;
     for (const candidate of autoCandidates) {
       // Choosing needs the ranking, not the last digits: a looser stop keeps the grid affordable.
-      const score = heldOutScore(
+      const heldOut = heldOutScore(
         sample,
         plan,
         fitterFor(candidate, Math.min(maxIterations, 100), 1e-5),
         Math.min(plan.folds, defaults.scoredFolds),
       );
-      candidates.push({ ...candidate, score });
+      candidates.push({ ...candidate, score: heldOut.score });
+      scored = heldOut.scored;
     }
     // Strictly better only: on equal scores the earlier (simpler) candidate stays.
-    choice = candidates.reduce((best, candidate) => (candidate.score > best.score ? candidate : best));
+    const best = candidates.reduce((top, candidate) => (candidate.score > top.score ? candidate : top));
+    const anchor = candidates[0] as AggregateResult['candidates'][number];
+    // A richer model must beat majority vote (the first candidate) by `minGain` nats in all, or a handful
+    // of answers would pick a model by noise.
+    choice = (best.score - anchor.score) * scored >= defaults.minGain ? best : anchor;
     choice = { method: choice.method, parameters: choice.parameters };
   } else {
     choice = { method, parameters: { ...defaultParameters[method], ...options.parameters } };

@@ -55,8 +55,16 @@ function withoutAnswers(encoded: EncodedLabels, fold: Int32Array, out: number): 
   return { ...encoded, worker, item, label };
 }
 
-/** Mean held-out log-likelihood per scored answer (or gold item) of `fitter` under `plan`: higher is better. */
-export function heldOutScore(encoded: EncodedLabels, plan: HeldOutPlan, fitter: Fitter, folds = plan.folds): number {
+/**
+ * Mean held-out log-likelihood per scored answer (or gold item) of `fitter` under `plan` (higher is
+ * better), and how many were scored.
+ */
+export function heldOutScore(
+  encoded: EncodedLabels,
+  plan: HeldOutPlan,
+  fitter: Fitter,
+  folds = plan.folds,
+): { score: number; scored: number } {
   const classCount = encoded.classes.length;
   const square = classCount * classCount;
   let total = 0;
@@ -86,5 +94,5 @@ export function heldOutScore(encoded: EncodedLabels, plan: HeldOutPlan, fitter: 
       scored += 1;
     }
   }
-  return scored > 0 ? total / scored : Number.NEGATIVE_INFINITY;
+  return { score: scored > 0 ? total / scored : Number.NEGATIVE_INFINITY, scored };
 }

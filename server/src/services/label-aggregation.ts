@@ -1,7 +1,8 @@
 import { labelKey } from '@protocol/label-rules';
-import { type LabelValue, labelSchemaSchema, labelValueSchema } from '@protocol/labeling';
+import { type LabelValue, labelSchemaSchema, labelValueSchema, type ProjectAggregation } from '@protocol/labeling';
+import { type AggregationMethod, aggregatedItems, aggregateEncoded } from '../aggregation/aggregate';
 import { bradleyTerry } from '../aggregation/bradley-terry';
-import { dawidSkene } from '../aggregation/dawid-skene';
+import { encodeLabels } from '../aggregation/encode-labels';
 import { majorityVote } from '../aggregation/majority-vote';
 import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
 import type { Database } from '../db/database';
@@ -21,9 +22,24 @@ interface LabelRow {
 }
 
 /**
- * Re-aggregates one project from all its usable labels: Dawid-Skene for categorical answers (gold
- * items clamped to their answers), Bradley-Terry for pairwise preferences (ties as half wins), majority
- * vote as the named fallback (span sets, or when DS cannot run). Labels of labelers below the gold
+ * Each item's stored method (`aggregated_labels.method`, on the wire as ds | mv | bt) names the family:
+ * one-coin and MACE are constrained Dawid-Skene models, Wawa a weighted vote. The project's progress
+ * shows the exact method and priors.
+ */
+const itemMethod: Record<AggregationMethod, 'ds' | 'mv'> = {
+  ds: 'ds',
+  onecoin: 'ds',
+  mace: 'ds',
+  wawa: 'mv',
+  mv: 'mv',
+};
+
+/**
+ * Re-aggregates one project from all its usable labels: categorical answers by the library's `auto`
+ * choice (aggregate.ts: MV, Wawa, Dawid-Skene priors, one-coin or MACE by held-out likelihood, on gold
+ * when there is enough; gold items clamped to their answers), recorded on the project with its priors;
+ * Bradley-Terry for pairwise preferences (ties as half wins), majority vote for span sets and as the
+ * fallback when the choice cannot run. Labels of labelers below the gold
  * threshold are left out. Then, in the same transaction, the labels are paid as the README's label
  * payment rule says (label-settlement.ts): gold answers at once, the labels of complete items pending
  * until their aggregate has held still for the settle window. Safe to run again: nothing is paid twice.
@@ -65,6 +81,7 @@ export async function aggregateProject(
 
   let method = 'none';
   let items: AggregatedItem[] = [];
+  let aggregation: ProjectAggregation | null = null;
   if (counting.some((row) => !row.is_gold)) {
     method = schema.type === 'spans' ? 'mv' : schema.type === 'pairwise' ? 'bt' : 'ds';
     const classes = schema.type === 'single_choice' ? schema.choices : undefined;
@@ -82,21 +99,34 @@ export async function aggregateProject(
         labels: item.votes,
         tied: item.preferred === 'tie',
       }));
+      aggregation = { method: 'bt', parameters: {}, selectedBy: 'named' };
     } else if (method === 'ds') {
       try {
-        items = dawidSkene(labels, { ...(classes ? { classes } : {}), gold }).items;
+        const encoded = encodeLabels(labels, { classes, gold });
+        const result = aggregateEncoded(encoded);
+        method = itemMethod[result.method];
+        items = aggregatedItems(encoded, result);
+        aggregation = { method: result.method, parameters: result.parameters, selectedBy: result.selectedBy };
       } catch {
         method = 'mv';
         items = majorityVote(labels, classes ? { classes } : {}).items;
+        aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
       }
     } else {
       items = majorityVote(labels).items;
+      aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
     }
     // In item id order: inserting a new aggregate key-share locks its item, and uploads lock items in id order.
     items = items.filter((item) => !gold.has(item.item)).sort((a, b) => Number(a.item) - Number(b.item));
   }
 
   await db.transaction(async (tx) => {
+    if (aggregation) {
+      await tx.query(
+        'update projects set aggregation = $2::jsonb where id = $1 and aggregation is distinct from $2::jsonb',
+        [projectId, JSON.stringify(aggregation)],
+      );
+    }
     const before = new Map(
       (
         await tx.query<{ item_id: string; label: string }>(

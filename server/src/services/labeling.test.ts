@@ -320,8 +320,14 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
     }>;
     const work = items.filter((item) => !item.gold);
     expect(work.every((item) => item.complete)).toBe(true);
+    // The project's progress names the method the auto choice kept, with its priors.
+    const project = await app.inject({ method: 'GET', url: `/v1/projects/${created.project.id}`, headers: asBuyer() });
+    const aggregation = project.json().progress.aggregation;
+    expect(['mv', 'wawa', 'ds', 'onecoin', 'mace']).toContain(aggregation.method);
+    expect(['gold', 'answers']).toContain(aggregation.selectedBy);
+    expect(typeof aggregation.parameters).toBe('object');
     for (const item of work) {
-      expect(item.aggregate?.method).toBe('ds');
+      expect(item.aggregate?.method).toBe(['mv', 'wawa'].includes(aggregation.method) ? 'mv' : 'ds');
       expect(item.aggregate?.label, item.id).toBe(Number(item.id.slice(1)) % 2 === 0 ? 'positive' : 'negative');
       expect(item.aggregate?.confidence).toBeGreaterThan(0.5);
     }

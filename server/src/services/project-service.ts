@@ -11,10 +11,12 @@ import {
   labelValueSchema,
   maxItemsPerRequest,
   type Project,
+  type ProjectAggregation,
   type ProjectCreated,
   type ProjectLabelers,
   type ProjectLabels,
   type ProjectList,
+  projectAggregationSchema,
   projectItemInputSchema,
   tooManyItems,
 } from '@protocol/labeling';
@@ -40,10 +42,18 @@ interface ProjectRow {
   created_at: Date;
   cursor: string;
   state: 'active' | 'paused' | 'cancelled';
+  /** jsonb: the aggregation chosen at the last re-aggregation (label-aggregation.ts), or null. */
+  aggregation: unknown;
 }
 
 const projectColumns = `id, name, instructions, label_schema, overlap, gold_rate, created_at,
-  ${listCursorSql('created_at')} as cursor, state`;
+  ${listCursorSql('created_at')} as cursor, state, aggregation`;
+
+/** The stored aggregation choice (a jsonb object, or its text from a driver that leaves jsonb unparsed). */
+function aggregationOf(stored: unknown): ProjectAggregation | null {
+  if (stored === null || stored === undefined) return null;
+  return projectAggregationSchema.parse(typeof stored === 'string' ? JSON.parse(stored) : stored);
+}
 
 /** A buyer's control over a project: `POST /v1/projects/:id/pause|resume|cancel`. */
 export type ProjectAction = WorkAction;
@@ -287,6 +297,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
           labelers: count?.labelers ?? 0,
           agreement: count?.agreement ?? null,
           positionBias: labelSchema.type === 'pairwise' ? (bias.get(row.id) ?? []) : null,
+          aggregation: aggregationOf(row.aggregation),
         },
       };
     });

@@ -50,6 +50,11 @@ export function ProjectPage({ projectId }: { projectId: string }) {
             <Fact term="Agreement (mean confidence)" testId="agreement">
               {formatShare(data.progress.agreement)}
             </Fact>
+            {data.progress.aggregation && (
+              <Fact term="Aggregation" testId="aggregation">
+                {describeAggregation(data.progress.aggregation)}
+              </Fact>
+            )}
             <Fact term="Labels per item">{data.overlap}</Fact>
             <Fact term="Gold share">{formatShare(data.goldRate)}</Fact>
             <Fact term="Schema">{describeSchema(data)}</Fact>
@@ -176,4 +181,11 @@ function AddItems({ project }: { project: Project }) {
       )}
     </Section>
   );
+}
+
+/** The chosen method with its priors and what chose it, e.g. "ds (smoothing 0.01, diagonal 0, pooled 8), chosen on held-out answers". */
+function describeAggregation(aggregation: NonNullable<Project['progress']['aggregation']>): string {
+  const priors = Object.entries(aggregation.parameters).map(([name, value]) => `${name} ${value}`);
+  const chosen = aggregation.selectedBy === 'named' ? '' : `, chosen on held-out ${aggregation.selectedBy}`;
+  return `${aggregation.method}${priors.length > 0 ? ` (${priors.join(', ')})` : ''}${chosen}`;
 }

@@ -94,22 +94,13 @@ function parseOperatorKey(env: NodeJS.ProcessEnv): OperatorKey | undefined | { p
   }
 }
 
-/** GLEANER_OPERATOR_KEY, or undefined when unset; throws (without the key) when it is not a valid key. */
-export function readOperatorKey(env: NodeJS.ProcessEnv): OperatorKey | undefined {
-  const key = parseOperatorKey(env);
-  if (key && 'problem' in key) throw invalid([key.problem]);
-  return key;
-}
-
-/** The operator key for the local chain: GLEANER_OPERATOR_KEY, else anvil's first dev account. */
-export function localOperatorKey(env: NodeJS.ProcessEnv): OperatorKey {
-  return (
-    readOperatorKey(env) ?? {
-      privateKey: anvilDevAccountKey,
-      address: privateKeyToAccount(anvilDevAccountKey).address,
-      source: 'anvil-dev-account',
-    }
-  );
+/** anvil's first dev account as the operator: the local chain's default when GLEANER_OPERATOR_KEY is unset. */
+export function anvilDevOperatorKey(): OperatorKey {
+  return {
+    privateKey: anvilDevAccountKey,
+    address: privateKeyToAccount(anvilDevAccountKey).address,
+    source: 'anvil-dev-account',
+  };
 }
 
 /** The contract addresses from the environment: all three or none; a partial or bad set names each problem. */
@@ -176,7 +167,7 @@ export function loadChainSettings(env: NodeJS.ProcessEnv, chainId: number): Chai
     chainId,
     port,
     publicRpcUrl: publicRpcUrl ?? null,
-    operatorKey: operatorKey ?? localOperatorKey({}),
+    operatorKey: operatorKey ?? anvilDevOperatorKey(),
   };
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { defaultChainId } from '@protocol/signing';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localOperatorKey } from './chain-settings';
+import { anvilDevOperatorKey } from './chain-settings';
 import { type LocalChainOptions, readLocalChainFile, startLocalChain } from './local-chain';
 import { distributorAbi, rewardTokenAbi } from './reward-abis';
 
@@ -20,7 +20,7 @@ afterAll(async () => {
 const options = (): LocalChainOptions => ({
   dataDir,
   chainId: defaultChainId,
-  operatorKey: localOperatorKey({}),
+  operatorKey: anvilDevOperatorKey(),
   port: null,
   publicRpcUrl: null,
 });
@@ -46,7 +46,7 @@ describe('local chain', () => {
       expect(await readLocalChainFile(dataDir)).toEqual({
         chainId: defaultChainId,
         rpcUrl: first.rpcUrl,
-        operator: localOperatorKey({}).address,
+        operator: anvilDevOperatorKey().address,
         ...first.contracts,
       });
       firstContracts = first.contracts;

@@ -54,7 +54,7 @@ const chainAddressSchema = z
   .transform((value) => getAddress(value));
 
 /** `<dataDir>/chain/contracts.json`: where the local contracts are, for the next start and for the CLI. */
-export const localChainFileSchema = z.object({
+const localChainFileSchema = z.object({
   chainId: z.number().int().positive(),
   /** The chain's JSON-RPC while the server runs (the port can change between starts). */
   rpcUrl: z.string(),

@@ -18,7 +18,7 @@ import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'vi
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpochTree, type EpochEntry } from '../rewards/epoch-tree';
-import { localOperatorKey } from './chain-settings';
+import { anvilDevOperatorKey } from './chain-settings';
 import { type LocalChain, startLocalChain } from './local-chain';
 import { connectOperatorChain, type OperatorChain, type OperatorChainSettings } from './operator-chain';
 import { distributorAbi, registryAbi, rewardTokenAbi } from './reward-abis';
@@ -31,7 +31,7 @@ let client: PublicClient;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-operator-chain-'));
-  const operatorKey = localOperatorKey({});
+  const operatorKey = anvilDevOperatorKey();
   chain = await startLocalChain({ dataDir, chainId: defaultChainId, operatorKey, port: null, publicRpcUrl: null });
   settings = { rpcUrl: chain.rpcUrl, chainId: defaultChainId, operatorKey, contracts: chain.contracts };
   operator = await connectOperatorChain(settings);

@@ -6,7 +6,7 @@ import { defaultChainId } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localOperatorKey } from '../chain/chain-settings';
+import { anvilDevOperatorKey } from '../chain/chain-settings';
 import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { datasetKey } from '../chain/operator-chain';
 import { registryAbi } from '../chain/reward-abis';
@@ -44,7 +44,7 @@ describe('gleaner dataset commit', () => {
     chain = await startLocalChain({
       dataDir,
       chainId: defaultChainId,
-      operatorKey: localOperatorKey({}),
+      operatorKey: anvilDevOperatorKey(),
       port: null,
       publicRpcUrl: null,
     });

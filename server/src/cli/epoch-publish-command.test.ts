@@ -9,7 +9,7 @@ import { type Address, createPublicClient, createWalletClient, type Hex, http } 
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localOperatorKey } from '../chain/chain-settings';
+import { anvilDevOperatorKey } from '../chain/chain-settings';
 import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { distributorAbi, rewardTokenAbi } from '../chain/reward-abis';
 import type { Database } from '../db/database';
@@ -43,7 +43,7 @@ describe('gleaner epoch publish', () => {
     chain = await startLocalChain({
       dataDir,
       chainId: defaultChainId,
-      operatorKey: localOperatorKey({}),
+      operatorKey: anvilDevOperatorKey(),
       port: null,
       publicRpcUrl: null,
     });
@@ -113,7 +113,7 @@ describe('gleaner epoch publish', () => {
     const claimer = createWalletClient({
       chain: foundry,
       transport: http(chain.rpcUrl),
-      account: privateKeyToAccount(localOperatorKey({}).privateKey),
+      account: privateKeyToAccount(anvilDevOperatorKey().privateKey),
     });
     const claim = await claimer.writeContract({
       address: chain.contracts.distributor,
@@ -208,7 +208,7 @@ describe('gleaner epoch publish', () => {
       (caught: unknown) => caught,
     );
     if (!(error instanceof Error)) throw new Error('a key that owns nothing published');
-    expect(error.message).toContain(`its owner is ${localOperatorKey({}).address}`);
+    expect(error.message).toContain(`its owner is ${anvilDevOperatorKey().address}`);
     expect(error.message).not.toContain(strangerKey.slice(2, 12));
   });
 });

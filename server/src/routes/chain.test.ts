@@ -5,7 +5,7 @@ import { chainInfoSchema } from '@protocol/chain';
 import { defaultChainId } from '@protocol/signing';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localOperatorKey } from '../chain/chain-settings';
+import { anvilDevOperatorKey } from '../chain/chain-settings';
 import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { distributorAbi } from '../chain/reward-abis';
 import type { Database } from '../db/database';
@@ -25,7 +25,7 @@ describe('GET /v1/chain', () => {
     chain = await startLocalChain({
       dataDir,
       chainId: defaultChainId,
-      operatorKey: localOperatorKey({}),
+      operatorKey: anvilDevOperatorKey(),
       port: null,
       publicRpcUrl: null,
     });

@@ -103,23 +103,25 @@ describe('gleaner aggregate', () => {
   });
 
   it('keeps a worker’s latest answer to a task and counts the repeats, exact and changed', async () => {
-    // w1 says b, then a, then a again on t1; w2 repeats c on t2 exactly; w3 changes its mind on t2.
+    // w1 says b, then a, then a again on t1; w2 repeats c on t2 exactly; w3 changes its mind on t2;
+    // w4 goes x, y, back to x on t3: its last x repeats a label it gave before.
     const input = await file(
       'repeats.csv',
-      'worker,task,label\nw1,t1,b\nw2,t1,a\nw1,t1,a\nw2,t2,c\nw3,t2,d\nw2,t2,c\nw1,t1,a\nw3,t2,c\n',
+      'worker,task,label\nw1,t1,b\nw2,t1,a\nw1,t1,a\nw2,t2,c\nw3,t2,d\nw2,t2,c\nw1,t1,a\nw3,t2,c\nw4,t3,x\nw4,t3,y\nw4,t3,x\n',
     );
     const result = await cli(['--input', input, '--method', 'mv']);
     expect(result.code).toBe(0);
-    // t1: w1's latest (a) and w2 (a) agree; t2: w2 c and w3's latest c agree.
+    // t1: w1's latest (a) and w2 (a) agree; t2: w2 c and w3's latest c agree; t3: w4's latest.
     expect(rowsOf(result.out).map((row) => [row[0], row[1], row[3]])).toEqual([
       ['task', 'label', 'tied'],
       ['t1', 'a', '1'],
       ['t2', 'c', '1'],
+      ['t3', 'x', '1'],
     ]);
-    // b and d were only ever replaced: they are no class of what was aggregated.
-    expect(result.err).toContain('Aggregated 2 tasks from 8 answers (3 workers, 2 classes)');
+    // b, d and y were only ever replaced: they are no class of what was aggregated.
+    expect(result.err).toContain('Aggregated 3 tasks from 11 answers (4 workers, 3 classes)');
     expect(result.err).toContain(
-      "4 repeated answers (a worker answering a task again) were replaced by that worker's latest: 2 gave the same label again, 2 changed it.",
+      "6 repeated answers (a worker answering a task again) were replaced by that worker's latest: 3 repeated a label the worker had given that task before, 3 gave a new one.",
     );
   });
 
@@ -235,7 +237,8 @@ describe('gleaner aggregate', () => {
       // The file is read 1 MiB at a time: put a 2-byte é across that edge.
       const header = 'worker,task,label\n';
       const filler = 'x'.repeat((1 << 20) - header.length - 'w1,t1,caf'.length - 2);
-      const content = `${header}w0,t0,${filler.slice(6)}\nw1,t1,café\n`;
+      // More than a buffer after it, so a tail kept as a view of the buffer would be overwritten.
+      const content = `${header}w0,t0,${filler.slice(6)}\nw1,t1,café\n${'w2,t2,x\n'.repeat(150_000)}`;
       const bytes = Buffer.from(content);
       expect(bytes.indexOf('é')).toBe((1 << 20) - 1);
       const result = await cli(['--input', await file('edge.csv', bytes), '--method', 'mv']);

@@ -82,7 +82,7 @@ function summary(answers: AnswerFile, result: AggregateResult, output: string | 
     `Read as ${answers.encoding}. ${
       repeats === 0
         ? 'No worker answered a task twice.'
-        : `${repeats} repeated answers (a worker answering a task again) were replaced by that worker's latest: ${answers.exactRepeats} gave the same label again, ${answers.changedAnswers} changed it.`
+        : `${repeats} repeated answers (a worker answering a task again) were replaced by that worker's latest: ${answers.exactRepeats} repeated a label the worker had given that task before, ${answers.changedAnswers} gave a new one.`
     }`,
   ];
   return `${lines.join('\n')}\n`;

@@ -8,7 +8,7 @@ export interface AnswerFile {
   encoded: EncodedLabels;
   /** Answer rows in the file, before repeats were folded. */
   rows: number;
-  /** Rows where a worker answered a task again: with the same label as before, or a changed one. */
+  /** Rows where a worker answered a task again: with a label they had given it before, or a new one. */
   exactRepeats: number;
   changedAnswers: number;
   encoding: string;
@@ -23,10 +23,9 @@ function keepLatest(
   worker: Int32Array,
   task: Int32Array,
   label: Int32Array,
-  rows: number,
-  workers: number,
-  tasks: number,
+  sizes: { rows: number; workers: number; tasks: number; labels: number },
 ) {
+  const { rows, workers, tasks, labels: labelCount } = sizes;
   const start = new Int32Array(tasks + 1);
   for (let n = 0; n < rows; n += 1) start[(task[n] as number) + 1] = (start[(task[n] as number) + 1] as number) + 1;
   for (let t = 0; t < tasks; t += 1) start[t + 1] = (start[t + 1] as number) + (start[t] as number);
@@ -38,8 +37,12 @@ function keepLatest(
     next[t] = (next[t] as number) + 1;
   }
   const stamp = new Int32Array(workers).fill(-1);
+  const first = new Int32Array(workers);
   const latest = new Int32Array(workers);
   const dropped = new Uint8Array(rows);
+  // (first row of the worker's answers to the task, label) pairs already given, filled only on repeats.
+  const given = new Set<number>();
+  const classes = Math.max(1, labelCount);
   let exactRepeats = 0;
   let changedAnswers = 0;
   for (let t = 0; t < tasks; t += 1) {
@@ -48,11 +51,16 @@ function keepLatest(
       const w = worker[n] as number;
       if (stamp[w] === t) {
         const earlier = latest[w] as number;
-        if (label[earlier] === label[n]) exactRepeats += 1;
+        const pair = (first[w] as number) * classes;
+        given.add(pair + (label[earlier] as number));
+        // Exact: the very row was given before (what published figures drop); changed: a label not given before.
+        if (given.has(pair + (label[n] as number))) exactRepeats += 1;
         else changedAnswers += 1;
         dropped[earlier] = 1;
+      } else {
+        stamp[w] = t;
+        first[w] = n;
       }
-      stamp[w] = t;
       latest[w] = n;
     }
   }
@@ -77,7 +85,12 @@ export async function readAnswerFile(path: string, encoding: string | undefined)
   const table = await readTable(path, 'answers', ['worker', 'task', 'label'], [workers, tasks, labels], { encoding });
   if (table.rows === 0) throw new BaseError('bad_request', `${path} has a header but no answers.`);
   const [worker, task, label] = table.ids as [Int32Array, Int32Array, Int32Array];
-  const latest = keepLatest(worker, task, label, table.rows, workers.size, tasks.size);
+  const latest = keepLatest(worker, task, label, {
+    rows: table.rows,
+    workers: workers.size,
+    tasks: tasks.size,
+    labels: labels.size,
+  });
   // Classes sorted by name, as the library's own encoder does, so results never depend on row order; a
   // label found only in replaced answers is no class of the answers aggregated.
   const used = new Uint8Array(labels.size);

@@ -20,8 +20,8 @@ function read(text: string, chunkSize = Number.POSITIVE_INFINITY): Read[] {
   });
   const bytes = new TextEncoder().encode(text);
   const size = Math.min(chunkSize, bytes.length || 1);
-  // A fresh buffer reused for every chunk, as the file reader does.
-  const buffer = new Uint8Array(size);
+  // One Buffer reused for every chunk, as the file reader does (a Buffer's slice() is a view, not a copy).
+  const buffer = Buffer.alloc(size);
   for (let at = 0; at < bytes.length; at += size) {
     const chunk = bytes.subarray(at, at + size);
     buffer.set(chunk);

@@ -79,7 +79,7 @@ export class CsvReader {
       if (this.pending.length === 0) this.pendingQuoted = scanQuotes(this.carry, false).quoted;
       const scan = scanQuotes(chunk, this.pendingQuoted);
       // Copied: the caller may reuse its buffer for the next chunk.
-      this.pending.push(chunk.slice());
+      this.pending.push(new Uint8Array(chunk));
       this.pendingQuoted = scan.quoted;
       if (scan.lineBreak) this.readJoined(false);
       return;
@@ -88,8 +88,9 @@ export class CsvReader {
     if (this.carry) bytes = concat([this.carry, chunk]);
     this.carry = null;
     const stop = this.readRecords(bytes, false);
-    // Only the unfinished record is copied: a line or a quoted field, never the chunk.
-    if (stop < bytes.length) this.carry = bytes.slice(stop);
+    // Only the unfinished record is copied: a line or a quoted field, never the chunk. A copy, not slice():
+    // on a Buffer, slice() is a view, and the caller reuses its buffer.
+    if (stop < bytes.length) this.carry = new Uint8Array(bytes.subarray(stop));
   }
 
   /** Reads what is left at the end of input (a last line without a line break, or an unclosed quote). */
@@ -102,7 +103,7 @@ export class CsvReader {
     this.carry = null;
     this.pending = [];
     const stop = this.readRecords(bytes, final);
-    if (stop < bytes.length) this.carry = bytes.slice(stop);
+    if (stop < bytes.length) this.carry = new Uint8Array(bytes.subarray(stop));
   }
 
   /** Makes room for one more field in the reused arrays. */

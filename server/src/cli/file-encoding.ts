@@ -40,6 +40,7 @@ export function encodingOption(value: string | undefined): Encoding | undefined 
 }
 
 const chunkSize = 1 << 20;
+const encoder = new TextEncoder();
 
 /** Reads the 1-based line of byte `offset` again from the file: only on the error path. */
 async function lineAt(handle: FileHandle, offset: number): Promise<number> {
@@ -140,7 +141,8 @@ async function stream(
   sink: (chunk: Uint8Array) => void,
 ): Promise<string> {
   // One buffer, reused: the CSV reader copies what it keeps (an unfinished line, new ids).
-  const buffer = Buffer.alloc(chunkSize);
+  // A plain Uint8Array, like every other buffer the CSV reader sees: mixing in Buffers makes its byte loop polymorphic.
+  const buffer = new Uint8Array(chunkSize);
   let position = 0;
   const read = async () => {
     const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
@@ -173,10 +175,10 @@ async function stream(
     const decoder = new TextDecoder(encoding, { fatal: true });
     try {
       while (chunk.length > 0) {
-        sink(Buffer.from(decoder.decode(chunk, { stream: true }), 'utf8'));
+        sink(encoder.encode(decoder.decode(chunk, { stream: true })));
         chunk = await read();
       }
-      sink(Buffer.from(decoder.decode(), 'utf8'));
+      sink(encoder.encode(decoder.decode()));
     } catch (cause) {
       if (cause instanceof BaseError) throw cause;
       throw new BaseError('bad_request', `${path} is not valid ${shownName[encoding]} (near byte ${position}).`, {
@@ -202,7 +204,10 @@ async function stream(
     let data: Uint8Array = chunk.subarray(start);
     start = 0;
     if (tail) {
-      data = Buffer.concat([tail, data]);
+      const joined = new Uint8Array(tail.length + data.length);
+      joined.set(tail);
+      joined.set(data, tail.length);
+      data = joined;
       tail = null;
     }
     const cut = data.length - unfinishedTail(data);
@@ -211,7 +216,8 @@ async function stream(
       await refuseNotUtf8(handle, path, offset + firstInvalidUtf8(whole), whole, firstInvalidUtf8(whole));
     sink(whole);
     offset += cut;
-    if (cut < data.length) tail = data.slice(cut);
+    // A copy: the read buffer is reused for the next chunk.
+    if (cut < data.length) tail = new Uint8Array(data.subarray(cut));
     chunk = await read();
   }
   if (tail) await refuseNotUtf8(handle, path, offset, tail, 0);

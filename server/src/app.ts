@@ -16,6 +16,7 @@ import type { WorkQueue } from './queue/work-queue';
 import { nonceRepository } from './repositories/nonce-repository';
 import { defaultRewardSettings, type RewardSettings } from './rewards/reward-settings';
 import { adminRoutes } from './routes/admin';
+import { adminDatasetRoutes } from './routes/admin-datasets';
 import { buyerRoutes } from './routes/buyers';
 import { campaignRoutes } from './routes/campaigns';
 import { chainRoutes } from './routes/chain';
@@ -154,6 +155,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(projectRoutes, context);
   await app.register(datasetRoutes, { ...context, datasets, onDatasetCreated: () => work.kick() });
   await app.register(adminRoutes, { ...context, workQueue: work });
+  await app.register(adminDatasetRoutes, context);
   const rewards = options.rewards ?? defaultRewardSettings;
   await app.register(epochRoutes, { ...context, rewards, storage: datasets.storage });
   await app.register(contributorRoutes, { ...context, rewards, chainRpcUrl: options.chainRpcUrl });

@@ -14,8 +14,7 @@ import { createBuyer, seedCampaignPages } from '../datasets/test-fixtures';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPgliteDatabase } from '../db/pglite-database';
-import { adminDatasetRoutes } from '../routes/admin-datasets';
-import { buildTestApp, testOperatorToken, testScrapingSettings, testSigningServer } from '../test/app';
+import { buildTestApp, testOperatorToken } from '../test/app';
 import { runDatasetCommit } from './dataset-commit-command';
 
 const words = (seed: number) =>
@@ -51,16 +50,6 @@ describe('gleaner dataset commit', () => {
     db = await openPgliteDatabase();
     await migrate(db);
     app = await buildTestApp(db, {}, { chain: chain.info });
-    // Registered by app.ts once wired; registered here so this test does not wait on it.
-    if (!app.hasRoute({ method: 'GET', url: '/v1/admin/datasets/:datasetId' })) {
-      await app.register(adminDatasetRoutes, {
-        db,
-        operatorToken: testOperatorToken,
-        version: '0.0.0-test',
-        scraping: testScrapingSettings,
-        server: { origins: [testSigningServer.origin], chainId: testSigningServer.chainId },
-      });
-    }
     const buyer = await createBuyer(app);
     buyerKey = buyer.key;
     const { campaignId } = await seedCampaignPages(db, buyer.id, [{ text: words(1) }, { text: words(2) }]);

@@ -1,8 +1,10 @@
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type AggregateResult, aggregateEncoded } from '../server/src/aggregation/aggregate';
 import { calibrationReport } from '../server/src/aggregation/calibration';
 import type { EncodedLabels } from '../server/src/aggregation/encode-labels';
+import { seededRandom } from '../server/src/aggregation/synthetic-crowd';
 
 /**
  * Crowd-Kit's published accuracy (Ustalov et al., JOSS 2024, table "categorical") on four public datasets,
@@ -132,5 +134,88 @@ export async function benchAggregationReal(): Promise<string> {
     }
   }
   lines.push('  repeats: rows dropped as exact duplicates or superseded by the same worker’s later answer to the task');
+  lines.push(
+    '  library at scale (auto choice + final fit on integer columns; 10 answers per item, 5 classes, 30% spammers; one fresh process each)',
+  );
+  for (const labels of [1_000_000, 10_000_000]) {
+    const report = await measureInChild(labels);
+    lines.push(
+      `  ${`${labels / 1e6}M labels`.padEnd(10)} ${(report.ms / 1000).toFixed(1).padStart(6)} s   peak RSS ${(report.peakRss / 2 ** 20).toFixed(0)} MB (columns alone ${(report.inputRss / 2 ** 20).toFixed(0)} MB)   chose ${report.chosen}`,
+    );
+  }
   return lines.join('\n');
+}
+
+interface ScaleReport {
+  ms: number;
+  inputRss: number;
+  peakRss: number;
+  chosen: string;
+}
+
+/** Integer columns of a seeded crowd, built directly: 10M label objects would measure the objects, not the library. */
+function syntheticColumns(labelCount: number): EncodedLabels {
+  const random = seededRandom(20_240_601);
+  const classCount = 5;
+  const perItem = 10;
+  const itemCount = labelCount / perItem;
+  const workerCount = Math.max(100, Math.round(labelCount / 1000));
+  const accuracy = Float64Array.from({ length: workerCount }, (_, w) =>
+    w < workerCount * 0.3 ? 1 / classCount : 0.6 + 0.3 * random(),
+  );
+  const worker = new Int32Array(labelCount);
+  const item = new Int32Array(labelCount);
+  const label = new Int32Array(labelCount);
+  for (let i = 0, n = 0; i < itemCount; i += 1) {
+    const truth = Math.floor(random() * classCount);
+    for (let j = 0; j < perItem; j += 1, n += 1) {
+      const w = Math.floor(random() * workerCount);
+      worker[n] = w;
+      item[n] = i;
+      label[n] = random() < (accuracy[w] as number) ? truth : Math.floor(random() * classCount);
+    }
+  }
+  return {
+    workers: Array.from({ length: workerCount }, (_, w) => `w${w}`),
+    items: Array.from({ length: itemCount }, (_, i) => `i${i}`),
+    classes: Array.from({ length: classCount }, (_, k) => `c${k}`),
+    worker,
+    item,
+    label,
+    gold: new Int32Array(itemCount).fill(-1),
+  };
+}
+
+const thisFile = fileURLToPath(import.meta.url);
+
+function measureInChild(labels: number): Promise<ScaleReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(thisFile, ['scale', String(labels)], {
+      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc'],
+      env: { ...process.env, TSX_TSCONFIG_PATH: fileURLToPath(new URL('../server/tsconfig.json', import.meta.url)) },
+    });
+    let report: ScaleReport | undefined;
+    child.on('message', (message) => {
+      report = message as ScaleReport;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (report ? resolve(report) : reject(new Error(`scale child exited with ${code}`))));
+  });
+}
+
+// When forked by measureInChild, this file is the child's entry point.
+if (process.argv[1] === thisFile && process.argv[2] === 'scale') {
+  const encoded = syntheticColumns(Number(process.argv[3]));
+  (globalThis as { gc?: () => void }).gc?.();
+  const inputRss = process.memoryUsage().rss;
+  const start = performance.now();
+  // A worker may draw one item twice here; the columns go straight to the model, which counts both.
+  const result = aggregateEncoded(encoded);
+  const ms = performance.now() - start;
+  process.send?.({
+    ms,
+    inputRss,
+    peakRss: process.resourceUsage().maxRSS * 1024,
+    chosen: choiceName(result),
+  } satisfies ScaleReport);
 }

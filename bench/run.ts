@@ -1,4 +1,6 @@
+import { benchAggregateCli } from './aggregate-cli';
 import { benchAggregation } from './aggregation';
+import { benchAggregationReal } from './aggregation-real';
 import { benchAuditOverhead } from './audit-overhead';
 import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
 import { benchDatasetParquet } from './dataset-parquet';
@@ -17,6 +19,8 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['health-under-load', benchHealthUnderLoad],
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
+  ['aggregation-real', benchAggregationReal],
+  ['aggregate-cli', benchAggregateCli],
   ['audit-overhead', benchAuditOverhead],
   ['similarity', benchSimilarity],
   ['dataset-parquet', benchDatasetParquet],

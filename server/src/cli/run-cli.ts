@@ -9,7 +9,9 @@ import { checkUrl } from '@protocol/url-guard';
 import { operatorTokenFile } from '../operator-token';
 import { adminClient } from './admin-client';
 import { aggregateUsage, runAggregate } from './aggregate-command';
+import { runDatasetCommit } from './dataset-commit-command';
 import { closeEpochCommand, listEpochsCommand, reverseLedgerCommand, verifyEpochCommand } from './epoch-command';
+import { runEpochPublish } from './epoch-publish-command';
 import { listJobs, retryJob } from './jobs-command';
 
 const usage = `Gleaner operator CLI
@@ -30,18 +32,24 @@ Commands:
   jobs retry ITEM_ID                   queue a failed work item again, due now, with fresh attempts
 ${aggregateUsage}
   epoch close [--epoch N]              close the next reward epoch (idempotent: a closed N is shown again)
+  epoch publish [N|latest]             check epoch N's public file against its root, fund the distributor
+                                       and set the root on chain (default latest; safe to run again)
   epoch list                           closed epochs, newest first, with root, file and content id
   epoch verify FILE [--previous FILE]  recompute an epoch file's amounts, totals and root (offline, no
                                        server); --previous checks continuity with the epoch before
   ledger reverse REF... --reason TEXT  reverse verified ledger rows found bad later: deducted from the
                                        wallet's next epoch, never below zero
+  dataset commit DATASET_ID            commit a ready dataset's Merkle root, rows and card hash to the
+                                       on-chain registry (once)
 
 Options:
   --server URL   server to talk to (default $GLEANER_URL or http://127.0.0.1:8787)
   --json         print JSON instead of text
 
 The operator token comes from $GLEANER_OPERATOR_TOKEN, else from the server's data folder
-($GLEANER_DATA_DIR/operator-token, default ./data/operator-token).
+($GLEANER_DATA_DIR/operator-token, default ./data/operator-token). epoch publish and dataset commit sign with
+$GLEANER_OPERATOR_KEY on $CHAIN_RPC_URL (contracts from $GLEANER_TOKEN_ADDRESS, $GLEANER_DISTRIBUTOR_ADDRESS,
+$GLEANER_REGISTRY_ADDRESS), or, when unset, on the local chain that npm start runs for that data folder.
 `;
 
 export interface CliIo {
@@ -157,6 +165,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (command === 'jobs' && sub === 'retry') return await retryJob(admin, arg, print);
     if (command === 'epoch' && sub === 'close') return await closeEpochCommand(admin, values.epoch, print);
     if (command === 'epoch' && sub === 'list') return await listEpochsCommand(admin, print);
+    const operator = { serverUrl, operatorToken: await readOperatorToken(io.env), env: io.env, out: io.out };
+    if (command === 'epoch' && sub === 'publish') {
+      if (arg !== undefined && arg !== 'latest' && !/^[1-9][0-9]*$/.test(arg)) {
+        throw new BaseError('bad_request', `epoch publish takes an epoch number or "latest", not "${arg}".`);
+      }
+      return await runEpochPublish({
+        ...operator,
+        epoch: arg === undefined || arg === 'latest' ? 'latest' : Number(arg),
+      });
+    }
+    if (command === 'dataset' && sub === 'commit') {
+      if (!arg) throw new BaseError('bad_request', 'dataset commit needs the DATASET_ID.');
+      return await runDatasetCommit({ ...operator, datasetId: arg });
+    }
     if (command === 'ledger' && sub === 'reverse') {
       return await reverseLedgerCommand(admin, positionals.slice(2), values.reason, print);
     }

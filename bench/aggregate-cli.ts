@@ -97,26 +97,38 @@ export async function benchAggregateCli(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gleaner-bench-cli-'));
   try {
     const input = join(dir, 'answers.csv');
+    const half = join(dir, 'half.csv');
     const rows = await writeAnswers(input, items);
+    const halfRows = await writeAnswers(half, Math.round(items / 2));
     const bytes = (await stat(input)).size;
     const mb = (value: number) => `${(value / 2 ** 20).toFixed(0)} MB`;
     const lines = [
       `gleaner aggregate CLI (${rows.toLocaleString('en')} answers, ${mb(bytes)} file: ${items.toLocaleString(
         'en',
       )} tasks × 10 + repeats, 2,000 workers, 5 classes; median of ${runs} runs, each a fresh process)`,
-      '  previous CLI (anchor)     14.80 s   peak RSS  1800 MB   (measured before on 2.26M answers, --method ds)',
+      '  previous CLI (anchor)       14.80 s   peak RSS  1800 MB   (measured before on 2.26M answers, --method ds)',
     ];
     for (const method of ['mv', 'ds']) {
       const measured: CliRun[] = [];
       for (let run = 0; run < runs; run += 1) measured.push(await runCli(input, join(dir, `${method}.csv`), method));
       const seconds = median(measured.map((run) => run.seconds));
       const peak = median(measured.map((run) => run.peakRss));
+      // Memory per answer as the slope between half and full size: what each answer adds, start-up excluded.
+      const halfPeak = (await runCli(half, join(dir, `${method}-half.csv`), method)).peakRss;
+      const perAnswer = (peak - halfPeak) / (rows - halfRows);
       lines.push(
-        `  streaming CLI --method ${method.padEnd(4)}${seconds.toFixed(2).padStart(6)} s   peak RSS ${mb(peak).padStart(
+        `  streaming CLI --method ${method.padEnd(4)}  ${seconds.toFixed(2).padStart(6)} s   peak RSS ${mb(
+          peak,
+        ).padStart(
           7,
-        )}   (${((peak / rows) | 0).toString()} bytes per answer, Node's own ~45 MB included)`,
+        )}   (${perAnswer.toFixed(0)} bytes per answer: the slope from ${halfRows.toLocaleString('en')} answers, ${mb(halfPeak)})`,
       );
     }
+    // auto fits every candidate on held-out folds before the final fit: one run, to show what the choice costs.
+    const auto = await runCli(input, join(dir, 'auto.csv'), 'auto');
+    lines.push(
+      `  streaming CLI --method auto  ${auto.seconds.toFixed(2).padStart(6)} s   peak RSS ${mb(auto.peakRss).padStart(7)}   (one run: every candidate on held-out folds, then the chosen one)`,
+    );
     lines.push(
       '  time: /usr/bin/time wall clock of `node --import tsx server/src/cli/index.ts aggregate … --output` (tsx start-up included); peak RSS: its maximum resident set',
     );

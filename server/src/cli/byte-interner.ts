@@ -14,6 +14,7 @@ export class ByteInterner {
   private lengths = new Int32Array(1 << 10);
   private arena = new Uint8Array(1 << 16);
   private used = 0;
+  private last = -1;
 
   get size(): number {
     return this.names.length;
@@ -21,10 +22,13 @@ export class ByteInterner {
 
   /** The id of `bytes[start, end)`, adding it if new. */
   intern(bytes: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    // Files are often sorted by task: the id of the previous row is checked before hashing.
+    const last = this.last;
+    if (last >= 0 && this.lengths[last] === length && this.sameBytes(last, bytes, start, length)) return last;
     // FNV-1a, 32 bits.
     let hash = 0x811c9dc5;
     for (let at = start; at < end; at += 1) hash = Math.imul(hash ^ (bytes[at] as number), 0x01000193);
-    const length = end - start;
     const mask = this.slots.length - 1;
     let slot = hash & mask;
     for (;;) {
@@ -35,7 +39,8 @@ export class ByteInterner {
         return id;
       slot = (slot + 1) & mask;
     }
-    return this.add(bytes, start, end, hash, slot);
+    this.last = this.add(bytes, start, end, hash, slot);
+    return this.last;
   }
 
   private sameBytes(id: number, bytes: Uint8Array, start: number, length: number): boolean {

@@ -27,3 +27,37 @@ export const pointsSummarySchema = z.object({
   ),
 });
 export type PointsSummary = z.infer<typeof pointsSummarySchema>;
+
+/**
+ * Signed `GET /v1/devices/me/points-by-day?days=30&timeZone=Europe/Paris`: the device's history in the
+ * person's own days. `timeZone` is an IANA name (the browser's `Intl` zone) so a day starts at the person's
+ * midnight, daylight-saving changes included.
+ */
+export const devicePointsByDayQuerySchema = z.object({
+  days: z.coerce.number().int().min(1).max(90).default(30),
+  timeZone: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_+\-/]+$/, 'timeZone must be an IANA time zone name such as Europe/Paris or UTC')
+    .default('UTC'),
+});
+export type DevicePointsByDayQuery = z.infer<typeof devicePointsByDayQuerySchema>;
+
+/** One row per day of the query, oldest first, today (in `timeZone`) last, every day present. */
+export const devicePointsByDaySchema = z.object({
+  timeZone: z.string(),
+  days: z.array(
+    z.object({
+      /** The person's local date, YYYY-MM-DD. */
+      day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      /** Points of the ledger rows made that day, by their state now; reversed work counts as rejected. */
+      verified: z.number().int(),
+      pending: z.number().int(),
+      rejected: z.number().int(),
+      /** Labels the server received from this device that were given that day. */
+      labels: z.number().int().nonnegative(),
+    }),
+  ),
+});
+export type DevicePointsByDay = z.infer<typeof devicePointsByDaySchema>;

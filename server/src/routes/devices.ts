@@ -1,9 +1,11 @@
 import { deviceRegistrationSchema, deviceSchema } from '@protocol/devices';
 import { errorBodySchema } from '@protocol/errors';
+import { devicePointsByDayQuerySchema, devicePointsByDaySchema } from '@protocol/points';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../app-context';
 import { deviceSigned } from '../plugins/device-auth';
 import { deviceRepository } from '../repositories/device-repository';
+import { deviceHistory } from '../services/device-history';
 
 export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
@@ -59,6 +61,28 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
       const device = await devices.findByAddress(address);
       if (!device) throw new Error('verified device vanished');
       return device;
+    },
+  );
+
+  app.get(
+    '/v1/devices/me/points-by-day',
+    {
+      ...deviceSigned(context),
+      schema: {
+        summary:
+          "The signing device's points (verified, pending, rejected) and labels per day in the person's time zone",
+        description:
+          'Every day of the last `days` (today in `timeZone` included) is present, oldest first. Reversed work counts as rejected on the day it was done; labels count on the day they were given.',
+        tags: ['devices'],
+        security: [{ deviceSignature: [] }],
+        querystring: devicePointsByDayQuerySchema,
+        response: { 200: devicePointsByDaySchema, 400: errorBodySchema, 401: errorBodySchema, 429: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const address = request.device;
+      if (!address) throw new Error('device auth did not run');
+      return deviceHistory(db).pointsByDay(address, request.query);
     },
   );
 };

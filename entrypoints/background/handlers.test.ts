@@ -130,23 +130,21 @@ describe('withdrawing consent', () => {
 });
 
 describe('pause', () => {
-  it('shows paused and makes no request until the pause ends, then the next sync resumes', async () => {
+  it('keeps the link to the server while paused (labeling goes on), and clears the pause once it has ended', async () => {
     const { handlers, server, clock, requestSync } = createTestBackground();
     await handlers.setConsent({ given: true });
     server.received.length = 0;
 
     const paused = await handlers.pause({ until: clock.now + hour });
-    expect(paused.connection.state).toBe('paused');
+    expect(paused.connection.state).toBe('connected');
     expect(paused.pausedUntil).toBe(clock.now + hour);
-    await requestSync();
-    expect(server.received).toEqual([]);
 
     clock.now += hour;
     await requestSync();
     const status = await handlers.getStatus({});
     expect(status.connection.state).toBe('connected');
     expect(status.pausedUntil).toBeNull();
-    expect(server.received.map((request) => request.path)).toEqual(['/v1/devices/me']);
+    expect(server.received.map((request) => request.path)).toEqual(['/v1/devices/me', '/v1/devices/me']);
   });
 
   it('resumes at once when asked', async () => {
@@ -171,11 +169,19 @@ describe('pause', () => {
   });
 
   it('given before consent, stays in force once consent is given', async () => {
-    const { handlers, clock, server } = createTestBackground();
+    const { handlers, clock } = createTestBackground();
     await handlers.pause({ until: clock.now + hour });
     const status = await handlers.setConsent({ given: true });
-    expect(status.connection.state).toBe('paused');
-    expect(server.received).toEqual([]);
+    expect(status.pausedUntil).toBe(clock.now + hour);
+  });
+
+  it('ends with a withdrawal of consent, so nothing says "Paused until" under "No consent"', async () => {
+    const { handlers, clock } = createTestBackground();
+    await handlers.setConsent({ given: true });
+    await handlers.pause({ until: clock.now + hour });
+    const status = await handlers.setConsent({ given: false });
+    expect(status.pausedUntil).toBeNull();
+    expect(status.connection.state).toBe('no-consent');
   });
 });
 

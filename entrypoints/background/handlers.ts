@@ -6,7 +6,7 @@ import { readDeviceWallet, requestLinkCode } from '@/lib/device-wallet';
 import { toErrorBody } from '@/lib/errors';
 import { logger } from '@/lib/logger';
 import type { MessageHandlers } from '@/lib/messages';
-import { currentConsentVersion, hasConsent, isPaused, readSettings, writeSettings } from '@/lib/settings';
+import { currentConsentVersion, hasConsent, readSettings, writeSettings } from '@/lib/settings';
 import { type BackgroundContext, readStatus } from './context';
 import type { Labeling } from './labeling';
 import type { RequestSync } from './sync';
@@ -28,12 +28,16 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
         await requestSync();
       } else {
         await clearSyncAlarm();
-        await db.transaction('rw', db.settings, async () => {
+        // Everything stops and nothing of the old state stays on show: no pause (it would read as
+        // "Paused until …" under "No consent"), no leased task. Results waiting to upload stay.
+        await db.transaction('rw', db.settings, db.tasks, async () => {
           const { connection } = await readSettings(db);
           await writeSettings(db, {
             consent: { given: false, at: ctx.now(), version: currentConsentVersion },
             connection: { ...connection, state: 'no-consent', lastError: null },
+            pausedUntil: null,
           });
+          await db.tasks.clear();
         });
       }
       return readStatus(ctx);
@@ -53,7 +57,8 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
         throw new BaseError('bad_request', 'A pause must end in the future.');
       }
       await writeSettings(db, { pausedUntil: until });
-      // The sync stores 'paused', or reconnects on resume; without consent it changes nothing.
+      // Pausing stops page fetching only (the burst checks it); the sync keeps the link for labeling,
+      // and on resume its burst starts fetching at once. Without consent it changes nothing.
       await requestSync();
       return readStatus(ctx);
     },
@@ -68,7 +73,7 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
       const account = await loadDeviceAccount();
       const connected =
         settings.connection.state === 'connected' && settings.connection.deviceAddress === account?.address;
-      if (account && connected && hasConsent(settings) && !isPaused(settings, ctx.now())) {
+      if (account && connected && hasConsent(settings)) {
         try {
           const points = await createApiClient({
             serverUrl: settings.serverUrl,

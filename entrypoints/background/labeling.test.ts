@@ -33,18 +33,25 @@ describe('the task queue', () => {
     expect(server.received).toEqual([]);
   });
 
-  it('leases nothing while paused, and shows no queued task until the pause ends', async () => {
+  it('goes on labeling while fetching is paused: tasks are leased and labels go up', async () => {
+    const background = await connectedLabeler();
+    await background.handlers.pause({ until: background.clock.now + 60 * minute });
+    background.server.received.length = 0;
+    const next = await background.handlers.getNextTask({});
+    expect(next).toMatchObject({ task: { assignmentId: '9001' }, noTaskReason: null });
+    await background.handlers.submitLabel({ assignmentId: '9001', answer: positive });
+    await background.labeling.idle();
+    expect(requestsOf(background.server)).toContain('POST /v1/results');
+    expect(await background.ctx.db.outbox.count()).toBe(0);
+  });
+
+  it('drops the queued tasks when consent is withdrawn, so none is shown afterwards', async () => {
     const background = await connectedLabeler();
     await background.handlers.getNextTask({});
-    background.server.received.length = 0;
-    await background.handlers.pause({ until: background.clock.now + 60 * minute });
-    expect(await background.handlers.getNextTask({})).toMatchObject({ task: null, noTaskReason: 'paused' });
-    await expect(background.handlers.submitLabel({ assignmentId: '9001', answer: positive })).rejects.toMatchObject({
-      code: 'bad_request',
-      message: expect.stringMatching(/paused/),
-    });
-    expect(background.server.received).toEqual([]);
-    expect(await background.ctx.db.outbox.count()).toBe(0);
+    expect(await background.ctx.db.tasks.count()).toBe(5);
+    await background.handlers.setConsent({ given: false });
+    expect(await background.ctx.db.tasks.count()).toBe(0);
+    expect(await background.handlers.getNextTask({})).toMatchObject({ task: null, noTaskReason: 'no-consent' });
   });
 
   it('prefetches five tasks on the first request and shows the oldest', async () => {

@@ -9,7 +9,7 @@ import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
 import { logger } from '@/lib/logger';
 import type { NextTask, NoTaskReason, TaskImage } from '@/lib/messages';
 import { type LabelRecord, storeLabel } from '@/lib/outbox';
-import { hasConsent, isPaused, readSettings, type Settings, writeSettings } from '@/lib/settings';
+import { hasConsent, readSettings, type Settings, writeSettings } from '@/lib/settings';
 import { dropExpiredTasks, prefetchSize, queuedTasks, queueTasks, refillBelow } from '@/lib/task-queue';
 import { uploadOutbox } from '@/lib/uploader';
 import type { BackgroundContext } from './context';
@@ -80,10 +80,13 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     return promise;
   };
 
-  /** The signed client when the device may talk to the server now: consent, no pause, connected. */
+  /**
+   * The signed client when the device may talk to the server now: consent, connected. A pause stops
+   * page fetching only: labeling uses no bandwidth to speak of and goes on while paused.
+   */
   const connectedApi = async (): Promise<{ settings: Settings; api: ReturnType<typeof createApiClient> } | null> => {
     const settings = await readSettings(db);
-    if (!hasConsent(settings) || isPaused(settings, ctx.now()) || settings.connection.state !== 'connected') {
+    if (!hasConsent(settings) || settings.connection.state !== 'connected') {
       return null;
     }
     const account: LocalAccount | null = await loadDeviceAccount();
@@ -95,7 +98,7 @@ export function createLabeling(ctx: LabelingContext): Labeling {
   /** Writes only while consent holds and the server is the one read from: a withdrawal wins. */
   const stillAllowed = async (serverUrl: string) => {
     const settings = await readSettings(db);
-    return hasConsent(settings) && !isPaused(settings, ctx.now()) && settings.serverUrl === serverUrl;
+    return hasConsent(settings) && settings.serverUrl === serverUrl;
   };
 
   const refill = serialized(async (): Promise<RefillOutcome> => {
@@ -176,7 +179,6 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     const refused = (reason: string): TaskImage => ({ status: 'refused', reason });
     const settings = await readSettings(db);
     if (!hasConsent(settings)) return refused('Gleaner has no consent to fetch anything.');
-    if (isPaused(settings, ctx.now())) return refused('Gleaner is paused.');
     const row = await db.tasks.get(assignmentId);
     if (!row) return refused('This task is no longer in the queue.');
     if (row.task.content.type !== 'image') return refused('This task has no image.');
@@ -211,7 +213,6 @@ export function createLabeling(ctx: LabelingContext): Labeling {
   async function nextTask(): Promise<NextTask> {
     const settings = await readSettings(db);
     if (!hasConsent(settings)) return noTask('no-consent');
-    if (isPaused(settings, ctx.now())) return noTask('paused');
     let tasks = await queuedTasks(db, ctx.now());
     let outcome: RefillOutcome | null = null;
     if (tasks.length < refillBelow) {
@@ -233,9 +234,6 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     const settings = await readSettings(db);
     if (!hasConsent(settings)) {
       throw new BaseError('bad_request', 'Gleaner has no consent to send labels. Agree in the settings first.');
-    }
-    if (isPaused(settings, ctx.now())) {
-      throw new BaseError('bad_request', 'Gleaner is paused: labels wait until the pause ends.');
     }
     await storeLabel(db, label, ctx.now());
     requestUpload();

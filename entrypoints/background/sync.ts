@@ -37,9 +37,10 @@ export function createSyncRunner(ctx: BackgroundContext, options: SyncRunnerOpti
 
 /**
  * Brings the link to the server in line with the settings. No consent: nothing (no key, no
- * network). Paused: nothing until the pause ends. Otherwise register when this device has not
- * registered with this server yet, then a signed heartbeat; a server that forgot the device gets
- * it registered again. Every outcome is stored, so a killed worker resumes from it.
+ * network). Otherwise register when this device has not registered with this server yet, then a
+ * signed heartbeat; a server that forgot the device gets it registered again. A pause does not
+ * stop this: it stops page fetching only, and labeling goes on over the link. Every outcome is
+ * stored, so a killed worker resumes from it.
  */
 export async function syncConnection(ctx: BackgroundContext): Promise<void> {
   const { db } = ctx;
@@ -48,11 +49,7 @@ export async function syncConnection(ctx: BackgroundContext): Promise<void> {
     await setConnectionState(ctx, settings, 'no-consent');
     return;
   }
-  if (isPaused(settings, ctx.now())) {
-    await setConnectionState(ctx, settings, 'paused');
-    return;
-  }
-  if (settings.pausedUntil !== null) {
+  if (settings.pausedUntil !== null && !isPaused(settings, ctx.now())) {
     logger.info('The pause has ended; contributing again.');
     await writeSettings(db, { pausedUntil: null });
   }
@@ -99,22 +96,21 @@ export async function syncConnection(ctx: BackgroundContext): Promise<void> {
   }
 }
 
-/** Stores a state that needs no network (no consent, paused), skipping the write when nothing changes. */
+/** Stores a state that needs no network (no consent), skipping the write when nothing changes. */
 async function setConnectionState(ctx: BackgroundContext, settings: Settings, state: Connection['state']) {
   if (settings.connection.state === state) return;
   await writeSettings(ctx.db, { connection: { ...settings.connection, state } });
 }
 
 /**
- * Stores a sync outcome only if consent, pause and server address are still what the sync
- * started with: a withdrawal, pause or new server during a request must not be overwritten.
- * Returns whether it stored.
+ * Stores a sync outcome only if consent and server address are still what the sync started with:
+ * a withdrawal or a new server during a request must not be overwritten. Returns whether it stored.
  */
 async function commitConnection(ctx: BackgroundContext, serverUrl: string, patch: Partial<Connection>) {
   const { db } = ctx;
   return db.transaction('rw', db.settings, async () => {
     const current = await readSettings(db);
-    if (!hasConsent(current) || isPaused(current, ctx.now()) || current.serverUrl !== serverUrl) return false;
+    if (!hasConsent(current) || current.serverUrl !== serverUrl) return false;
     await writeSettings(db, { connection: { ...current.connection, ...patch } });
     return true;
   });

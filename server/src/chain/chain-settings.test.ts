@@ -47,7 +47,8 @@ describe('chain settings', () => {
     expect(settings).toMatchObject({
       kind: 'external',
       rpcUrl: 'https://rpc.example/v1',
-      publicRpcUrl: 'https://rpc.example/v1',
+      // The path may be a provider key: the console is told no URL (it reads the chain through the wallet).
+      publicRpcUrl: null,
       contracts: {
         token: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
         distributor: addresses.GLEANER_DISTRIBUTOR_ADDRESS,
@@ -95,6 +96,27 @@ describe('chain settings', () => {
     expect(errorOf({ GLEANER_CHAIN_PUBLIC_RPC_URL: 'https://rpc.example/?key=secret' }).message).toContain(
       'GLEANER_CHAIN_PUBLIC_RPC_URL: is shown to every browser',
     );
+  });
+
+  it('never tells the console a CHAIN_RPC_URL whose path may hold a provider key (Infura, Alchemy, QuickNode)', () => {
+    for (const rpcUrl of [
+      'https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef',
+      'https://eth-mainnet.g.alchemy.com/v2/AbCdEfGhIjKlMnOpQrStUvWxYz012345',
+      'https://example.quiknode.pro/0123456789abcdef/',
+    ]) {
+      const settings = loadChainSettings({ CHAIN_RPC_URL: rpcUrl, ...addresses }, chainId);
+      expect(settings).toMatchObject({ kind: 'external', rpcUrl, publicRpcUrl: null });
+    }
+    // A bare origin carries nothing secret; a path the operator names as public is theirs to give.
+    expect(loadChainSettings({ CHAIN_RPC_URL: 'https://rpc.example', ...addresses }, chainId)).toMatchObject({
+      publicRpcUrl: 'https://rpc.example',
+    });
+    expect(
+      loadChainSettings(
+        { CHAIN_RPC_URL: 'https://rpc.example/v2/secret', GLEANER_CHAIN_PUBLIC_RPC_URL: 'https://rpc.ankr.com/eth' },
+        chainId,
+      ),
+    ).toMatchObject({ publicRpcUrl: 'https://rpc.ankr.com/eth' });
   });
 
   it('names a bad URL or port without repeating the value', () => {

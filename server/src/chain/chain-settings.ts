@@ -36,7 +36,7 @@ export type ChainSettings =
       chainId: number;
       /** Only for the server's own calls: it may carry credentials, so it is never shown or logged. */
       rpcUrl: string;
-      /** What the console is told; null when the only URL known carries credentials. */
+      /** What the console is told; null when the only URL known may carry credentials (a user, a path or a query). */
       publicRpcUrl: string | null;
       contracts: ChainContracts | null;
       /** Needed to publish epochs and commit dataset roots, not to serve the console. */
@@ -72,6 +72,16 @@ function checkUrl(name: string, value: string): string | undefined {
 export function publicRpcUrlOf(rpcUrl: string): string | null {
   const url = new URL(rpcUrl);
   return url.username || url.password || url.search ? null : rpcUrl;
+}
+
+/**
+ * What the console may be told of CHAIN_RPC_URL, the server's own URL: a bare origin only. Providers put the
+ * key in the path as often as in the query (Infura `/v3/KEY`, Alchemy `/v2/KEY`, QuickNode `/KEY/`), so a URL
+ * with a path stays private; GLEANER_CHAIN_PUBLIC_RPC_URL names a public one with a path.
+ */
+function publicOriginOf(rpcUrl: string): string | null {
+  const url = new URL(rpcUrl);
+  return url.pathname === '/' && !url.hash ? publicRpcUrlOf(rpcUrl) : null;
 }
 
 const operatorKeyProblem =
@@ -157,7 +167,7 @@ export function loadChainSettings(env: NodeJS.ProcessEnv, chainId: number): Chai
       kind: 'external',
       chainId,
       rpcUrl,
-      publicRpcUrl: publicRpcUrl ?? publicRpcUrlOf(rpcUrl),
+      publicRpcUrl: publicRpcUrl ?? publicOriginOf(rpcUrl),
       contracts,
       operatorKey: operatorKey ?? null,
     };

@@ -70,6 +70,28 @@ export const maxItemsPerRequest = 10_000;
 export const tooManyItems = (count?: number) =>
   `at most ${maxItemsPerRequest.toLocaleString('en-US')} items per request${count === undefined ? '' : ` (this one has ${count.toLocaleString('en-US')})`}: send the rest with further POST /v1/projects/{id}/items requests, up to ${maxItemsPerRequest.toLocaleString('en-US')} each`;
 
+/** Most worked examples a project's instructions may carry, and their size as JSON, all together. */
+export const maxExamples = 5;
+export const maxExamplesChars = 20_000;
+
+/**
+ * A worked example shown with the instructions: an item, its correct answer, and why. Checked
+ * against the project's schema like a gold answer; it is never handed out as a task.
+ */
+export const projectExampleSchema = z.object({
+  content: itemContentSchema,
+  answer: labelValueSchema,
+  explanation: z.string().max(2000).pipe(storedTextSchema).optional(),
+});
+export type ProjectExample = z.infer<typeof projectExampleSchema>;
+
+export const projectExamplesSchema = z
+  .array(projectExampleSchema)
+  .max(maxExamples, `at most ${maxExamples} examples`)
+  .refine((examples) => JSON.stringify(examples).length <= maxExamplesChars, {
+    message: `the examples together may take at most ${maxExamplesChars.toLocaleString('en-US')} characters as JSON`,
+  });
+
 /** `POST /v1/projects`. Items may also come later (`POST /v1/projects/:id/items`, JSON or JSONL). */
 export const projectCreateSchema = z.object({
   name: nameSchema,
@@ -79,6 +101,8 @@ export const projectCreateSchema = z.object({
   overlap: z.number().int().min(1).max(25).default(3),
   /** Share of tasks that are gold items, mixed in unseen. */
   goldRate: z.number().min(0).max(0.5).default(0.1),
+  /** Worked examples shown with the instructions; each must fit the label schema (or the project is refused). */
+  examples: projectExamplesSchema.optional(),
   /** Items are checked one by one: bad ones come back with a reason, good ones are kept. */
   items: z.array(z.unknown()).max(maxItemsPerRequest, tooManyItems()).default([]),
 });
@@ -102,6 +126,8 @@ export const projectSchema = z.object({
   labelSchema: labelSchemaSchema,
   overlap: z.number().int(),
   goldRate: z.number(),
+  /** Worked examples shown to labelers with the instructions (absent from older servers). */
+  examples: z.array(projectExampleSchema).optional(),
   createdAt: isoDateSchema,
   state: workStateSchema,
   progress: z.object({
@@ -152,8 +178,31 @@ export const itemsAddedSchema = z.object({
 export const projectCreatedSchema = itemsAddedSchema.extend({ project: projectSchema });
 export type ProjectCreated = z.infer<typeof projectCreatedSchema>;
 
-/** Signed `POST /v1/tasks/lease`. */
-export const taskLeaseRequestSchema = z.object({ max: z.number().int().min(1).max(20).default(5) });
+/** Signed `POST /v1/tasks/lease`; with `projectId`, tasks of that project only. */
+export const taskLeaseRequestSchema = z.object({
+  max: z.number().int().min(1).max(20).default(5),
+  projectId: z.uuid().optional(),
+});
+
+/**
+ * Signed `GET /v1/tasks/projects`: the active projects that have work for this labeler, by name, with
+ * the crowd's progress and the labeler's own count. Nothing about the buyer, the gold items or other labelers.
+ */
+export const labelingProjectsSchema = z.object({
+  projects: z.array(
+    z.object({
+      id: z.uuid(),
+      name: z.string(),
+      labelType: z.enum(['single_choice', 'multi_choice', 'pairwise', 'spans']),
+      /** Items to label (check items not counted) and how many of them have all their labels. */
+      items: z.number().int(),
+      itemsComplete: z.number().int(),
+      /** Tasks this labeler answered in the project (skips not counted). */
+      yourLabels: z.number().int(),
+    }),
+  ),
+});
+export type LabelingProjects = z.infer<typeof labelingProjectsSchema>;
 
 /** A task as the labeler sees it. Pairwise answers come as left/right in this assignment's order. */
 export const leasedTaskSchema = z.object({
@@ -167,6 +216,8 @@ export const leasedTaskSchema = z.object({
     z.object({ type: z.literal('image'), imageUrl: z.string(), caption: z.string().optional() }),
     z.object({ type: z.literal('pairwise'), prompt: z.string(), left: z.string(), right: z.string() }),
   ]),
+  /** The project's worked examples, shown with the instructions (absent from older servers). */
+  examples: z.array(projectExampleSchema).max(maxExamples).optional(),
   expiresAt: isoDateSchema,
 });
 export type LeasedTask = z.infer<typeof leasedTaskSchema>;

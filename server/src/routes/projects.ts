@@ -3,6 +3,7 @@ import { BaseError, errorBodySchema } from '@protocol/errors';
 import {
   itemsAddedSchema,
   labelerStandingSchema,
+  labelingProjectsSchema,
   maxItemsPerRequest,
   projectCreatedSchema,
   projectCreateSchema,
@@ -198,12 +199,29 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
       ...deviceSigned(context),
       schema: {
         ...deviceCommon,
-        summary: 'Lease a few labeling tasks (never an item this labeler has seen)',
+        summary:
+          'Lease a few labeling tasks (never an item this labeler has seen), of one project when projectId is given',
         body: taskLeaseRequestSchema,
         response: { 200: taskLeaseResponseSchema, 401: errorBodySchema, 429: errorBodySchema },
       },
     },
-    async (request) => ({ tasks: await tasks.lease(deviceOf(request), request.body.max) }),
+    async (request) => ({
+      tasks: await tasks.lease(deviceOf(request), request.body.max, request.body.projectId),
+    }),
+  );
+
+  app.get(
+    '/v1/tasks/projects',
+    {
+      ...deviceSigned(context),
+      schema: {
+        ...deviceCommon,
+        summary:
+          'The projects with work for this labeler, by name, with the crowd’s progress and the labeler’s own answers (lease with projectId to choose one)',
+        response: { 200: labelingProjectsSchema, 401: errorBodySchema, 429: errorBodySchema },
+      },
+    },
+    async (request) => tasks.projectsWithWork(deviceOf(request)),
   );
 
   app.get(

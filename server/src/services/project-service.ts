@@ -13,15 +13,17 @@ import {
   type Project,
   type ProjectAggregation,
   type ProjectCreated,
+  type ProjectExample,
   type ProjectLabelers,
   type ProjectLabels,
   type ProjectList,
   projectAggregationSchema,
+  projectExampleSchema,
   projectItemInputSchema,
   tooManyItems,
 } from '@protocol/labeling';
 import { checkUrl } from '@protocol/url-guard';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
@@ -44,10 +46,32 @@ interface ProjectRow {
   state: 'active' | 'paused' | 'cancelled';
   /** jsonb: the aggregation chosen at the last re-aggregation (label-aggregation.ts), or null. */
   aggregation: unknown;
+  /** jsonb: the worked examples (ProjectExample[]), or null when the buyer gave none. */
+  examples: unknown;
 }
 
 const projectColumns = `id, name, instructions, label_schema, overlap, gold_rate, created_at,
-  ${listCursorSql('created_at')} as cursor, state, aggregation`;
+  ${listCursorSql('created_at')} as cursor, state, aggregation, examples`;
+
+/** The stored examples (jsonb, or its text from a driver that leaves jsonb unparsed); none when null. */
+export function examplesOf(stored: unknown): ProjectExample[] {
+  if (stored === null || stored === undefined) return [];
+  return z.array(projectExampleSchema).parse(typeof stored === 'string' ? JSON.parse(stored) : stored);
+}
+
+/** Refuses (400) a project whose examples do not fit its schema, naming the first one that does not. */
+function checkExamples(
+  schema: LabelSchema,
+  examples: readonly ProjectExample[],
+  settings: Pick<ScrapingSettings, 'testOrigins'>,
+): void {
+  for (const [index, example] of examples.entries()) {
+    const problem = itemProblem(schema, example.content, example.answer) ?? imageProblem(example.content, settings);
+    if (problem) {
+      throw new BaseError('bad_request', `examples.${index}: ${problem.replace(/^gold answer/, 'answer')}`);
+    }
+  }
+}
 
 /** The stored aggregation choice (a jsonb object, or its text from a driver that leaves jsonb unparsed). */
 function aggregationOf(stored: unknown): ProjectAggregation | null {
@@ -286,6 +310,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
         labelSchema,
         overlap: row.overlap,
         goldRate: row.gold_rate,
+        examples: examplesOf(row.examples),
         createdAt: row.created_at.toISOString(),
         // Complete is derived: every (non-gold) item has its labels. Items added later make it active again.
         state: row.state === 'active' && items > 0 && (count?.complete_work ?? 0) === items ? 'complete' : row.state,
@@ -312,14 +337,26 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
         labelSchema: LabelSchema;
         overlap: number;
         goldRate: number;
+        examples?: ProjectExample[] | undefined;
         items: unknown[];
       },
     ): Promise<ProjectCreated> {
+      const examples = input.examples ?? [];
+      checkExamples(input.labelSchema, examples, settings);
       const id = randomUUID();
       await db.query(
-        `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
-         values ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, buyerId, input.name, input.instructions, JSON.stringify(input.labelSchema), input.overlap, input.goldRate],
+        `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate, examples)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+        [
+          id,
+          buyerId,
+          input.name,
+          input.instructions,
+          JSON.stringify(input.labelSchema),
+          input.overlap,
+          input.goldRate,
+          examples.length > 0 ? JSON.stringify(examples) : null,
+        ],
       );
       const result = await insertItems(db, id, input.labelSchema, input.items, settings);
       const project = await this.get(buyerId, id);

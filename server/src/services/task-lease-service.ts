@@ -1,6 +1,13 @@
-import { type ItemContent, itemContentSchema, type LeasedTask, labelSchemaSchema } from '@protocol/labeling';
+import {
+  type ItemContent,
+  itemContentSchema,
+  type LabelingProjects,
+  type LeasedTask,
+  labelSchemaSchema,
+} from '@protocol/labeling';
 import type { Database, Queryable } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { examplesOf } from './project-service';
 
 const taskLeaseSeconds = 15 * 60;
 /** Most expired task leases one call closes; the rest wait for the next call. */
@@ -13,6 +20,7 @@ interface Candidate {
   instructions: string;
   label_schema: string;
   content: string;
+  examples: unknown;
 }
 
 /** Items of open projects this labeler has never been shown; `$1` is the device. */
@@ -28,7 +36,7 @@ async function pick(tx: Queryable, device: string, projectId: string, gold: bool
   // NO KEY UPDATE, not UPDATE: rows that reference the item (an aggregate or a label settlement written by the
   // background worker) key-share lock it, and FOR UPDATE would skip it as locked, leaving a labeler without a task.
   const rows = await tx.query<Candidate>(
-    `select i.id::text as id, i.project_id, p.name, p.instructions, p.label_schema, i.content
+    `select i.id::text as id, i.project_id, p.name, p.instructions, p.label_schema, i.content, p.examples
        from project_items i join projects p on p.id = i.project_id
       where i.project_id = $2 and ${unseenItem}
         and ${gold ? 'i.gold_answer is not null' : `i.gold_answer is null and ${hasRoom}`}
@@ -84,7 +92,8 @@ async function lockLiveTaskLeases(tx: Queryable, device: string): Promise<number
  */
 export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 'limits'>) {
   return {
-    async lease(device: string, max: number): Promise<LeasedTask[]> {
+    /** Tasks for `device`, at most `max`; with `projectId`, of that project only (none when it has no work). */
+    async lease(device: string, max: number, projectId?: string): Promise<LeasedTask[]> {
       await expireTaskLeases(db);
       return db.transaction(async (tx) => {
         const room = Math.min(max, settings.limits.taskLeasesPerDevice - (await lockLiveTaskLeases(tx, device)));
@@ -95,10 +104,11 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
           // projects are skipped by the `projects_active` partial index before their items are looked at.
           const projects = await tx.query<{ id: string; gold_rate: number }>(
             `select p.id, p.gold_rate from projects p
-              where p.state = 'active' and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+              where p.state = 'active' and ($2::uuid is null or p.id = $2)
+                and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
                               and i.gold_answer is null and ${hasRoom})
               order by p.created_at limit 1`,
-            [device],
+            [device, projectId ?? null],
           );
           const project = projects[0];
           if (!project) break;
@@ -131,11 +141,61 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
             instructions: candidate.instructions,
             labelSchema: labelSchemaSchema.parse(JSON.parse(candidate.label_schema)),
             content: shownContent(itemContentSchema.parse(JSON.parse(candidate.content)), leftIsA),
+            ...withExamples(candidate.examples),
             expiresAt: assignment.expires_at.toISOString(),
           });
         }
         return tasks;
       });
     },
+
+    /**
+     * The active projects with work for `device` (the same test the lease uses), oldest first, by name
+     * with the crowd's progress on ordinary items and the labeler's own answers. Gold counts, the
+     * buyer and other labelers stay out: a labeler may not tell check items from the rest.
+     */
+    async projectsWithWork(device: string): Promise<LabelingProjects> {
+      await expireTaskLeases(db);
+      const rows = await db.query<{
+        id: string;
+        name: string;
+        label_schema: string;
+        items: number;
+        items_complete: number;
+        your_labels: number;
+      }>(
+        `select p.id::text as id, p.name, p.label_schema,
+                (select count(*)::int from project_items i where i.project_id = p.id and i.gold_answer is null) as items,
+                (select count(*)::int from project_items i
+                  where i.project_id = p.id and i.gold_answer is null and i.complete) as items_complete,
+                (select count(*)::int from labels l where l.project_id = p.id and l.device = $1) as your_labels
+           from projects p
+          where p.state = 'active'
+            and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+                          and i.gold_answer is null and ${hasRoom})
+          order by p.created_at
+          limit $2`,
+        [device, maxListedProjects],
+      );
+      return {
+        projects: rows.map((row) => ({
+          id: row.id,
+          name: row.name,
+          labelType: labelSchemaSchema.parse(JSON.parse(row.label_schema)).type,
+          items: row.items,
+          itemsComplete: row.items_complete,
+          yourLabels: row.your_labels,
+        })),
+      };
+    },
   };
+}
+
+/** Most projects one listing names: a labeler chooses among a handful, not a catalogue. */
+const maxListedProjects = 50;
+
+/** A task's examples, only when the project has some (older clients never see an empty list). */
+function withExamples(stored: unknown): Pick<LeasedTask, 'examples'> {
+  const examples = examplesOf(stored);
+  return examples.length > 0 ? { examples } : {};
 }

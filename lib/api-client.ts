@@ -7,7 +7,12 @@ import {
   labelerStandingSchema,
   taskLeaseResponseSchema,
 } from '@protocol/labeling';
-import { type PointsSummary, pointsSummarySchema } from '@protocol/points';
+import {
+  type DevicePointsByDay,
+  devicePointsByDaySchema,
+  type PointsSummary,
+  pointsSummarySchema,
+} from '@protocol/points';
 import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
 import { defaultChainId, signRequest } from '@protocol/signing';
 import { type DeviceLinkCode, type DeviceWallet, deviceLinkCodeSchema, deviceWalletSchema } from '@protocol/wallets';
@@ -248,6 +253,15 @@ export function createApiClient(options: ApiClientOptions) {
     /** Points pending, verified and rejected, with the reason for each recent rejection. */
     getPoints(): Promise<PointsSummary> {
       return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/points', reply: pointsSummarySchema });
+    },
+    /** Points by state and labels per day over the last `days`, grouped by the person's IANA time zone. */
+    getPointsByDay(days: number, timeZone: string): Promise<DevicePointsByDay> {
+      const query = new URLSearchParams({ days: String(days), timeZone });
+      return sendSignedRequest(options, {
+        method: 'GET',
+        path: `/v1/devices/me/points-by-day?${query}`,
+        reply: devicePointsByDaySchema,
+      });
     },
     /** A fresh one-time code (about 10 minutes) that a wallet names, with this device, to link it on the console. */
     createLinkCode(): Promise<DeviceLinkCode> {

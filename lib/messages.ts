@@ -1,5 +1,6 @@
 import { BaseError, type ErrorBody, errorBodySchema } from '@protocol/errors';
 import { leasedTaskSchema } from '@protocol/labeling';
+import { devicePointsByDayQuerySchema, devicePointsByDaySchema } from '@protocol/points';
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
 import { toErrorBody } from './errors';
@@ -76,6 +77,11 @@ const messageMap = {
   /** Contact the server now instead of waiting for the next alarm. */
   syncNow: { data: z.object({}), reply: statusSchema },
   /**
+   * A heartbeat now (the popup asks when it opens and while it stays open): offline at once if the
+   * server does not answer, and back online with what waited uploaded at once when it does again.
+   */
+  checkConnection: { data: z.object({}), reply: statusSchema },
+  /**
    * Read the points and the labeler standing from the server now (the popup asks when it opens);
    * keeps the last ones if it cannot.
    */
@@ -106,6 +112,18 @@ const messageMap = {
   createLinkCode: { data: z.object({}), reply: shownLinkCodeSchema },
   /** Reads from the server which wallet this device's points go to, and since when. */
   getDeviceWallet: { data: z.object({}), reply: shownDeviceWalletSchema },
+  /** Reads this device's points (by state) and labels per day from the server, in the person's time zone. */
+  getPointsByDay: { data: devicePointsByDayQuerySchema, reply: devicePointsByDaySchema },
+  /** Deletes the local history and queued work (and with `resetDevice` the device key); see lib/history-delete.ts. */
+  deleteLocalData: {
+    data: z.object({ resetDevice: z.boolean() }),
+    reply: z.object({
+      /** Rows deleted per table (fetch log, queued uploads, leased jobs and tasks, refused uploads, …). */
+      deleted: z.record(z.string(), z.number().int().nonnegative()),
+      /** Whether the device key went too: the next connection registers a new device. */
+      deviceReset: z.boolean(),
+    }),
+  },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

@@ -4,6 +4,8 @@ import { deleteDeadLetters } from '@/lib/dead-letters';
 import { loadDeviceAccount } from '@/lib/device-key';
 import { readDeviceWallet, requestLinkCode } from '@/lib/device-wallet';
 import { toErrorBody } from '@/lib/errors';
+import { deleteLocalData } from '@/lib/history-delete';
+import { readPointsByDay } from '@/lib/history-points';
 import { logger } from '@/lib/logger';
 import type { MessageHandlers } from '@/lib/messages';
 import { currentConsentVersion, hasConsent, readSettings, writeSettings } from '@/lib/settings';
@@ -68,6 +70,11 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
       return readStatus(ctx);
     },
 
+    async checkConnection() {
+      await requestSync({ check: true });
+      return readStatus(ctx);
+    },
+
     async refreshPoints() {
       const settings = await readSettings(db);
       const account = await loadDeviceAccount();
@@ -100,5 +107,13 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
 
     createLinkCode: () => requestLinkCode(ctx),
     getDeviceWallet: () => readDeviceWallet(ctx),
+    getPointsByDay: (query) => readPointsByDay(ctx, query),
+
+    async deleteLocalData({ resetDevice }) {
+      const result = await deleteLocalData(db, { resetDevice });
+      // A new key registers as a new device now rather than at the next alarm; without consent nothing runs.
+      if (resetDevice && hasConsent(await readSettings(db))) await requestSync();
+      return result;
+    },
   };
 }

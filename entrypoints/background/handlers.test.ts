@@ -339,17 +339,21 @@ describe('loading a task image for the popup', () => {
     });
   });
 
-  it('fetches nothing for a task no longer queued, or while paused', async () => {
-    const { imageHost, assignmentIds, handlers, clock } = await withImageTasks('https://images.example/cat.png');
+  it('fetches nothing for a task no longer queued', async () => {
+    const { imageHost } = await withImageTasks('https://images.example/cat.png');
     expect(await sendMessage('loadTaskImage', { assignmentId: '12345' })).toEqual({
       status: 'refused',
       reason: 'This task is no longer in the queue.',
     });
-    await handlers.pause({ until: clock.now + hour });
-    expect(await sendMessage('loadTaskImage', { assignmentId: assignmentIds[0] ?? '' })).toEqual({
-      status: 'refused',
-      reason: 'Gleaner is paused.',
-    });
     expect(imageHost.requested).toEqual([]);
+  });
+
+  it('loads the image of a task the labeler opened while page fetching is paused', async () => {
+    const { imageHost, assignmentIds, handlers, clock } = await withImageTasks('https://images.example/cat.png');
+    await handlers.pause({ until: clock.now + hour });
+    expect(await sendMessage('loadTaskImage', { assignmentId: assignmentIds[0] ?? '' })).toMatchObject({
+      status: 'loaded',
+    });
+    expect(imageHost.requested).toHaveLength(1);
   });
 });

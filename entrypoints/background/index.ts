@@ -1,5 +1,6 @@
 import { defineBackground } from 'wxt/utils/define-background';
 import { logger } from '@/lib/logger';
+import { watchServerReachability } from './connection';
 import { createBackgroundContext } from './context';
 import { createHandlers } from './handlers';
 import { createLabeling } from './labeling';
@@ -16,7 +17,7 @@ export default defineBackground({
   // Firefox (MV2): an event page that may unload between alarms, like Chrome's service worker.
   persistent: false,
   main() {
-    const base = createBackgroundContext();
+    const base = watchServerReachability(createBackgroundContext());
     const ctx = { ...base, ...createWorkDeps(base) };
     const requestWork = createWorkRunner(ctx);
     const labeling = createLabeling(ctx);

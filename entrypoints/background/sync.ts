@@ -7,31 +7,45 @@ import { logger } from '@/lib/logger';
 import { type Connection, hasConsent, isPaused, readSettings, type Settings, writeSettings } from '@/lib/settings';
 import type { BackgroundContext } from './context';
 
-/** Asks for a sync; resolves when a sync that started after the request has finished. */
-export type RequestSync = () => Promise<void>;
+/**
+ * Asks for a sync; resolves when a sync that started after the request has finished. A `check`
+ * (the popup opening, and while it stays open) is a heartbeat only: the scraping burst follows it
+ * only when it brings the device back online, when what waited goes up at once.
+ */
+export type RequestSync = (options?: { check?: boolean }) => Promise<void>;
 
 export interface SyncRunnerOptions {
-  /** Called (not awaited) after each sync that left the device connected: the scraping burst starts there. */
+  /**
+   * Called (not awaited) after each sync that left the device connected, except a check that found
+   * it connected already: the scraping burst starts there.
+   */
   onConnected?: () => void;
 }
 
 /**
  * Serializes syncs: one runs at a time, and requests that arrive while one runs share the
- * single next run, which reads the settings afresh.
+ * single next run, which reads the settings afresh (and is a check only if all of them were).
  */
 export function createSyncRunner(ctx: BackgroundContext, options: SyncRunnerOptions = {}): RequestSync {
   let tail: Promise<void> = Promise.resolve();
-  let next: Promise<void> | null = null;
-  return () => {
-    if (next) return next;
-    const run = tail.then(async () => {
+  let next: { run: Promise<void>; check: boolean } | null = null;
+  return (request = {}) => {
+    const check = request.check === true;
+    if (next) {
+      next.check &&= check;
+      return next.run;
+    }
+    const queued = { run: Promise.resolve(), check };
+    queued.run = tail.then(async () => {
       next = null;
+      const wasConnected = (await readSettings(ctx.db)).connection.state === 'connected';
       await syncConnection(ctx);
-      if (options.onConnected && (await readSettings(ctx.db)).connection.state === 'connected') options.onConnected();
+      const connected = (await readSettings(ctx.db)).connection.state === 'connected';
+      if (options.onConnected && connected && !(queued.check && wasConnected)) options.onConnected();
     });
-    next = run;
-    tail = run.catch(() => {});
-    return run;
+    next = queued;
+    tail = queued.run.catch(() => {});
+    return queued.run;
   };
 }
 

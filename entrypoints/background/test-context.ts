@@ -5,6 +5,7 @@ import type { PageFetch, PageRequest } from '@/lib/fetcher/fetch-page';
 import { createFakeGleanerServer, type FakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
 import { createFakeImageHost } from '@/lib/testing/fake-image-host';
 import { createTestDb } from '@/lib/testing/test-db';
+import { watchServerReachability } from './connection';
 import type { BackgroundContext } from './context';
 import { createHandlers } from './handlers';
 import { createLabeling } from './labeling';
@@ -19,13 +20,13 @@ export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGl
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
   const server = options.server ?? createFakeGleanerServer({ now: () => clock.now });
   const imageHost = createFakeImageHost(() => clock.now);
-  const ctx: BackgroundContext = {
+  const ctx: BackgroundContext = watchServerReachability({
     db: options.db ?? createTestDb(),
     fetch: options.fetch ?? server.fetch,
     now: () => clock.now,
     extensionVersion: '0.1.0',
     browserName: 'chrome',
-  };
+  });
   const labeling = createLabeling({
     ...ctx,
     random: () => 0.5,

@@ -2,7 +2,7 @@ import type { WalletOverview } from '@protocol/contributors';
 import { BaseError as GleanerError } from '@protocol/errors';
 import { useQuery } from '@tanstack/react-query';
 import { Button } from '@ui/button';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { Address } from 'viem';
 import { useConfig, useReadContract, useWriteContract } from 'wagmi';
 import { waitForTransactionReceipt } from 'wagmi/actions';
@@ -106,12 +106,38 @@ function ClaimOnChain({
   const waiting = (rewards?.epochs ?? []).filter((e) => !e.published || e.epoch > (epoch ?? 0)).map((e) => e.epoch);
   const busy = status.step === 'wallet' || status.step === 'sent';
 
+  // Set in the click itself: `busy` only disables the button after a render, and a double click lands before it.
+  const claiming = useRef(false);
+
   async function claim() {
+    if (claiming.current) return;
+    claiming.current = true;
+    try {
+      await claimLatest();
+    } finally {
+      claiming.current = false;
+    }
+  }
+
+  /**
+   * Claims with the proof of the epoch on chain now: the page polls it, but the operator may have published a
+   * newer one since, whose root rejects the older proof (and whose amount the older proof would not claim).
+   */
+  async function claimLatest() {
     if (!proof.data) return;
+    let latest = proof.data;
+    try {
+      const onChain = Number((await onChainEpoch.refetch({ throwOnError: true })).data ?? 0n);
+      // Every wallet ever paid stays in later epochs, so the newer epoch has this wallet's proof too.
+      if (onChain !== latest.epoch) latest = await contributorApi.proof(publicApi, onChain, address);
+    } catch (error) {
+      setStatus({ step: 'failed', reason: lowerFirst(describeWalletError(error, { chainId })) });
+      return;
+    }
     const fresh = await claimed.refetch();
-    const now = computeClaimable(proof.data, fresh.data ?? claimed.data ?? 0n);
+    const now = computeClaimable(latest, fresh.data ?? claimed.data ?? 0n);
     if (now.amount === 0n) {
-      setStatus({ step: 'nothing-left', epoch: proof.data.epoch });
+      setStatus({ step: 'nothing-left', epoch: latest.epoch });
       return;
     }
     setStatus({ step: 'wallet' });
@@ -120,7 +146,7 @@ function ClaimOnChain({
         address: distributor,
         abi: distributorAbi,
         functionName: 'claim',
-        args: [address, now.cumulative, proof.data.proof as `0x${string}`[]],
+        args: [address, now.cumulative, latest.proof as `0x${string}`[]],
         chainId,
       });
       setStatus({ step: 'sent', hash });
@@ -131,14 +157,15 @@ function ClaimOnChain({
           : { step: 'failed', reason: 'the transaction was reverted on chain.' },
       );
     } catch (error) {
-      const words = describeWalletError(error, { epoch: proof.data.epoch, chainId });
+      const words = describeWalletError(error, { epoch: latest.epoch, chainId });
       setStatus(
-        words === nothingLeftToClaimMessage(proof.data.epoch)
-          ? { step: 'nothing-left', epoch: proof.data.epoch }
+        words === nothingLeftToClaimMessage(latest.epoch)
+          ? { step: 'nothing-left', epoch: latest.epoch }
           : { step: 'failed', reason: lowerFirst(words) },
       );
     } finally {
-      await Promise.all([claimed.refetch(), balance.refetch()]);
+      // Not awaited: the figures refresh on their own, and the button is ready again as soon as the outcome shows.
+      void Promise.all([claimed.refetch(), balance.refetch()]);
     }
   }
 

@@ -2,7 +2,9 @@ import { useLiveQuery } from 'dexie-react-hooks';
 import type { FetchLogRow } from '@/lib/db';
 import { listRecentFetches } from '@/lib/fetch-log';
 import { formatBytes, formatDateTime } from '@/lib/format';
+import { shortenUrl } from '@/lib/history-url';
 import { useDb } from './db-context';
+import { CopyButton } from './ui/copy-button';
 
 const shownRows = 100;
 
@@ -42,8 +44,23 @@ export function FetchLogTable() {
             rows.map((row) => (
               <tr key={row.id} data-testid="fetch-log-row" className="border-b border-slate-100">
                 <td className="whitespace-nowrap py-2 pr-4">{formatDateTime(row.at)}</td>
-                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">
-                  {row.url}
+                <td className="max-w-md py-2 pr-4 font-mono text-xs">
+                  {/* One line, shortened in the middle (lib/history-url.ts), never wrapped mid-word; the
+                      full address on hover, to screen readers and through Copy. */}
+                  <span className="flex items-center gap-2">
+                    <span
+                      data-testid="fetch-log-url"
+                      title={row.url}
+                      aria-hidden="true"
+                      className="min-w-0 truncate whitespace-nowrap"
+                    >
+                      {shortenUrl(row.url)}
+                    </span>
+                    <span className="sr-only">{row.url}</span>
+                    <span className="shrink-0 font-sans">
+                      <CopyButton text={row.url} label={`Copy the address ${row.url}`} />
+                    </span>
+                  </span>
                   {row.kind === 'image' && (
                     <span data-testid="fetch-log-image" className="block font-sans text-slate-500">
                       The image of a labeling task, shown in the popup

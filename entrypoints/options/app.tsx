@@ -4,6 +4,8 @@ import { ConsentScreen } from '@/components/consent-screen';
 import { ConsentStatus } from '@/components/consent-status';
 import { DeadLetterList } from '@/components/dead-letters';
 import { FetchLogTable } from '@/components/fetch-log-table';
+import { HistoryDataControls } from '@/components/history-data-controls';
+import { HistorySection } from '@/components/history-section';
 import { PauseControls } from '@/components/pause-controls';
 import { PointsSummary } from '@/components/points-summary';
 import { SettingsForm } from '@/components/settings-form';
@@ -49,8 +51,14 @@ export function App() {
           <Card title="Consent">
             <ConsentStatus consent={settings.consent} />
           </Card>
+          <Card title="The last 30 days">
+            <HistorySection />
+          </Card>
           <Card title="Pages fetched from your connection">
             <FetchLogTable />
+          </Card>
+          <Card title="Your data in this browser">
+            <HistoryDataControls />
           </Card>
           <Card title="Uploads the server refused">
             <DeadLetterList />

@@ -14,24 +14,11 @@ import {
 } from './epoch-file';
 import { applyEpochRules, type CountedPoints, type EpochRulesResult, type PreviousStanding } from './epoch-rules';
 import { buildEpochTree, proofNodeIndexes } from './epoch-tree';
+import { uncountedVerifiedRows } from './ledger-wallets';
 import type { RewardSettings } from './reward-settings';
 
 /** Advisory lock closes take: two processes (or a schedule and the operator) never close at once. */
 const epochCloseLock = 4_211_977_305_016_113n;
-
-/**
- * The ledger rows the next close counts, each with the wallet it is credited to (lower case): verified, not in
- * any epoch yet, and with a wallet to go to. A reversal goes to the wallet its original was paid to; an unpaid
- * original's reversal, like any other row, to the device's open link. Rows with no wallet are left to wait.
- */
-const countableRows = `
-  select l.id, l.points, lower(coalesce(paid.wallet, link.wallet)) as wallet
-  from points_ledger l
-  left join epoch_credits paid on paid.ledger_id = l.reverses
-  left join wallet_links link on link.device = l.device and link.unlinked_at is null
-  where l.state = 'verified'
-    and not exists (select 1 from epoch_credits c where c.ledger_id = l.id)
-    and coalesce(paid.wallet, link.wallet) is not null`;
 
 /** Sums per wallet of a set of counted rows (`rows` is a query giving `wallet` and `points`). */
 function countedByWallet(rows: string): string {
@@ -117,7 +104,7 @@ export async function estimateNextEpoch(
 ): Promise<{ epoch: number; points: number; pointsTotal: number; pool: string; estimatedAmount: string }> {
   const last = await latestEpoch(db);
   const previous = await readPrevious(db, last?.number ?? null);
-  const counted = await readCounted(db, countedByWallet(countableRows), []);
+  const counted = await readCounted(db, countedByWallet(uncountedVerifiedRows), []);
   const result = applyEpochRules({
     poolPerEpoch: rewards.poolPerEpoch,
     carriedIn: last ? BigInt(last.carried_out) : 0n,
@@ -177,7 +164,7 @@ export async function closeEpoch(
         [next, closedAt, rewardRulesVersion],
       );
       await tx.query(
-        `insert into epoch_credits (ledger_id, epoch, wallet) select id, $1, wallet from (${countableRows}) rows`,
+        `insert into epoch_credits (ledger_id, epoch, wallet) select id, $1, wallet from (${uncountedVerifiedRows}) rows`,
         [next],
       );
       const counted = await readCounted(

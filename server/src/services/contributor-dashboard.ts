@@ -10,31 +10,15 @@ import { BaseError } from '@protocol/errors';
 import { type Address, getAddress } from 'viem';
 import type { Queryable } from '../db/database';
 import { estimateNextEpoch } from '../rewards/epoch-service';
+import { walletLedgerRows, walletSpellings } from '../rewards/ledger-wallets';
 import type { RewardSettings } from '../rewards/reward-settings';
 
 /**
- * The ledger rows that belong to a wallet, with the epoch that paid each (null while unpaid): the rule epochs
- * pay by (server/src/rewards/epoch-rules.ts). Rows an epoch counted belong to the wallet it counted them for,
- * forever; rows not counted yet move with their device, to the wallet it is linked to now; an uncounted
- * reversal goes to the wallet its original was paid to, or with its device if the original is unpaid too.
- * `$1` and `$2` are the wallet checksummed and lower-case: the epoch tables and the links may spell it either
- * way, and comparing both keeps the (wallet, …) indexes usable.
+ * The wallet's ledger rows (which rows belong to it: server/src/rewards/ledger-wallets.ts), each with the epoch
+ * that paid it (null while unpaid) and the state its contributor is shown. `$1`, `$2`: `walletSpellings`.
  */
 const walletRowsSql = `
-  wallet_rows as (
-    select c.ledger_id as id, c.epoch from epoch_credits c where c.wallet in ($1, $2)
-    union all
-    select l.id, null::bigint from wallet_links w
-      join points_ledger l on l.device = w.device
-     where w.wallet in ($1, $2) and w.unlinked_at is null
-       and not exists (select 1 from epoch_credits c where c.ledger_id = l.id)
-       and (l.reverses is null or not exists (select 1 from epoch_credits o where o.ledger_id = l.reverses))
-    union all
-    select r.id, null::bigint from epoch_credits o
-      join points_ledger r on r.reverses = o.ledger_id
-     where o.wallet in ($1, $2)
-       and not exists (select 1 from epoch_credits c where c.ledger_id = r.id)
-  ),
+  wallet_rows as (${walletLedgerRows}),
   shown_rows as (
     select l.*, w.epoch,
            -- A verified row found bad after all keeps its state (the ledger is append-only) and gains a
@@ -44,8 +28,6 @@ const walletRowsSql = `
                 then 'reversed' else l.state end as shown_state
       from wallet_rows w join points_ledger l on l.id = w.id
   )`;
-
-const walletParams = (wallet: Address) => [wallet, wallet.toLowerCase()];
 
 interface LedgerRow {
   id: string | number;
@@ -116,7 +98,7 @@ export function contributorDashboard(db: Queryable, rewards: RewardSettings) {
 
   return {
     async overview(wallet: Address): Promise<WalletOverview> {
-      const params = walletParams(wallet);
+      const params = walletSpellings(wallet);
       const devices = await db.query<{
         address: string;
         browser: string;
@@ -231,7 +213,7 @@ export function contributorDashboard(db: Queryable, rewards: RewardSettings) {
         `with ${walletRowsSql}
          select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, shown_state, sum(points)::int8 as points
            from shown_rows where reverses is null and created_at >= $3 group by 1, 2`,
-        [...walletParams(wallet), first],
+        [...walletSpellings(wallet), first],
       );
       const byDay = new Map<string, PointsTriple>();
       for (let i = 0; i < days; i++) {
@@ -262,7 +244,7 @@ export function contributorDashboard(db: Queryable, rewards: RewardSettings) {
             and ($6::text is null or id < $6::bigint)
           order by id desc limit $7`,
         [
-          ...walletParams(wallet),
+          ...walletSpellings(wallet),
           query.state ?? null,
           query.reason ?? null,
           query.device === undefined ? null : getAddress(query.device),

@@ -3,8 +3,10 @@ import { BaseError, errorBodySchema } from '@protocol/errors';
 import { type LeaseResponse, leaseResponseSchema } from '@protocol/jobs';
 import {
   type LabelerStanding,
+  type LabelingProjects,
   type LeasedTask,
   labelerStandingSchema,
+  labelingProjectsSchema,
   taskLeaseResponseSchema,
 } from '@protocol/labeling';
 import {
@@ -233,14 +235,18 @@ export function createApiClient(options: ApiClientOptions) {
      * Leases up to `max` labeling tasks: never an item this labeler saw, gold mixed in, pairwise
      * answers as left/right in this assignment's order; each lease runs out after 15 minutes.
      */
-    async leaseTasks(max: number): Promise<LeasedTask[]> {
+    async leaseTasks(max: number, projectId: string | null = null): Promise<LeasedTask[]> {
       const reply = await sendSignedRequest(options, {
         method: 'POST',
         path: '/v1/tasks/lease',
-        body: { max },
+        body: projectId === null ? { max } : { max, projectId },
         reply: taskLeaseResponseSchema,
       });
       return reply.tasks;
+    },
+    /** The projects with work for this labeler, with the crowd's progress and the labeler's own count. */
+    listLabelingProjects(): Promise<LabelingProjects> {
+      return sendSignedRequest(options, { method: 'GET', path: '/v1/tasks/projects', reply: labelingProjectsSchema });
     },
     /** The labeler's accuracy on gold, whether their labels count (and why not), and label points. */
     getLabelerStanding(): Promise<LabelerStanding> {

@@ -41,6 +41,15 @@ const outboxRowSchema = z.object({
   payload: z.unknown(),
   /** The upload batch this row was last sent in, '' before its first upload: a retry reuses it (idempotency). */
   batchId: z.string(),
+  /**
+   * A label: not sent before this time (ms since 1970), the window in which it may still be undone.
+   * Absent in rows stored before undo existed (sent at once).
+   */
+  holdUntil: z.number().int().nonnegative().optional(),
+  /** A label that went up in a batch once, even if the answer left it out: it may have reached the server. */
+  sentBefore: z.boolean().optional(),
+  /** A label: its task as it was queued, to offer it again if the label is undone. */
+  task: leasedTaskSchema.optional(),
 });
 export type OutboxRow = z.infer<typeof outboxRowSchema>;
 

@@ -5,6 +5,7 @@ import { browser } from 'wxt/browser';
 import { z } from 'zod';
 import { toErrorBody } from './errors';
 import { labelAnswerSchema } from './label-answer';
+import { labelingProjectsReplySchema, recentLabelsReplySchema } from './labeling-views';
 import { logger } from './logger';
 import { connectionSchema, consentSchema, dailyBudgetBytesSchema, serverUrlSchema } from './settings';
 import { shownDeviceWalletSchema, shownLinkCodeSchema } from './wallet-link';
@@ -124,6 +125,14 @@ const messageMap = {
       deviceReset: z.boolean(),
     }),
   },
+  /** Takes back the newest label if it was never sent, and answers its task again (`conflict` once sent). */
+  undoLabel: { data: z.object({}), reply: nextTaskSchema },
+  /** The labeler's recent labels with their state (queued, sending, or the server's verdict). */
+  getRecentLabels: { data: z.object({}), reply: recentLabelsReplySchema },
+  /** The projects with work for this labeler, from the server, and the one chosen. */
+  getLabelingProjects: { data: z.object({}), reply: labelingProjectsReplySchema },
+  /** Labels only this project from now on (null: any project with work), and answers its next task. */
+  chooseProject: { data: z.object({ projectId: z.uuid().nullable() }), reply: nextTaskSchema },
 } satisfies Record<string, { data: z.ZodType; reply: z.ZodType }>;
 
 export type MessageType = keyof typeof messageMap;

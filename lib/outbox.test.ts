@@ -118,7 +118,7 @@ describe('storeLabel', () => {
     await db.tasks.bulkAdd([queued('7'), queued('8')]);
     await storeLabel(db, label('7'), 5);
     expect(await db.outbox.toArray()).toEqual([
-      { seq: 1, kind: 'label', createdAt: 5, batchId: '', payload: label('7') },
+      { seq: 1, kind: 'label', createdAt: 5, batchId: '', payload: label('7'), holdUntil: 5, task: queued('7').task },
     ]);
     expect(await db.tasks.toCollection().primaryKeys()).toEqual(['8']);
   });
@@ -152,6 +152,16 @@ describe('nextBatch', () => {
     await storeResult(db, failure('4'), log('4'), 4);
     const again = await nextBatch(db, newBatchId);
     expect(again).toEqual(first);
+  });
+
+  it('leaves a label within its undo window for a later batch, and takes it once the window has passed', async () => {
+    const db = await dbWith(1);
+    await db.tasks.add(queued('7'));
+    await storeLabel(db, label('7'), 10, 100);
+    expect((await nextBatch(db, newBatchId, 99))?.rows.map((row) => row.kind)).toEqual(['scrape']);
+    await db.outbox.where('kind').equals('scrape').delete();
+    expect(await nextBatch(db, newBatchId, 99)).toBeNull();
+    expect((await nextBatch(db, newBatchId, 100))?.rows.map((row) => row.kind)).toEqual(['label']);
   });
 
   it(`holds at most ${maxBatchResults} results`, async () => {

@@ -1,12 +1,12 @@
 import { BaseError, type ErrorCode } from '@protocol/errors';
-import type { labelResultSchema } from '@protocol/labeling';
+import type { LeasedTask, labelResultSchema } from '@protocol/labeling';
 import type { ResultBatchAck, ScrapeResult } from '@protocol/results';
 import Dexie from 'dexie';
 import type { z } from 'zod';
 import type { GleanerDb, OutboxRow } from './db';
 import type { NewFetchLogRow } from './fetch-log';
 import { logger } from './logger';
-import { keptLabelRejections, readSettings, writeSettings } from './settings';
+import { keptLabelRejections, keptRecentLabels, type RecentLabel, readSettings, writeSettings } from './settings';
 import { describeDeadLetter, describeVerdict } from './verdicts';
 
 /** A label (or a skip) as it goes in a result batch. */
@@ -62,18 +62,105 @@ export async function storeResult(
   });
 }
 
+/** A label's answer in a few words, for the list of recent labels. */
+export function describeLabel(label: LabelRecord): string {
+  if (label.skipped || !label.answer) return 'skipped';
+  const { answer } = label;
+  switch (answer.type) {
+    case 'single_choice':
+      return answer.choice;
+    case 'multi_choice':
+      return answer.choices.length === 0 ? 'none of them' : answer.choices.join(', ');
+    case 'pairwise':
+      return answer.preferred === 'tie' ? 'a tie' : `the ${answer.preferred} answer`;
+    case 'spans':
+      return answer.spans.length === 0
+        ? 'nothing to mark'
+        : `${answer.spans.length} span${answer.spans.length === 1 ? '' : 's'}`;
+  }
+}
+
+/** Changes the state of some recent labels, by assignment id. Call inside a transaction over `settings`. */
+async function updateRecentLabels(
+  db: GleanerDb,
+  changes: ReadonlyMap<string, Pick<RecentLabel, 'state' | 'reason'>>,
+): Promise<void> {
+  if (changes.size === 0) return;
+  const { recentLabels } = await readSettings(db);
+  if (!recentLabels.some((entry) => changes.has(entry.assignmentId))) return;
+  await writeSettings(db, {
+    recentLabels: recentLabels.map((entry) => ({ ...entry, ...changes.get(entry.assignmentId) })),
+  });
+}
+
 /**
- * Stores a label (or a skip) before anything else happens to it: the outbox row and the removal of
- * its task from the queue, in one transaction, so the task is never labeled twice nor lost. Fails
- * with `not_found` when the task is no longer queued (labeled already, or expired and dropped).
+ * Stores a label (or a skip) before anything else happens to it: the outbox row (with its task, and
+ * the time before which it is held back so it can be undone), the removal of its task from the
+ * queue, and its entry among the recent labels, in one transaction, so the task is never labeled
+ * twice nor lost. Fails with `not_found` when the task is no longer queued (labeled already, or
+ * expired and dropped).
  */
-export async function storeLabel(db: GleanerDb, label: LabelRecord, createdAt: number): Promise<void> {
-  await db.transaction('rw', db.outbox, db.tasks, async () => {
-    if (!(await db.tasks.get(label.assignmentId))) {
+export async function storeLabel(
+  db: GleanerDb,
+  label: LabelRecord,
+  createdAt: number,
+  holdUntil: number = createdAt,
+): Promise<void> {
+  await db.transaction('rw', [db.outbox, db.tasks, db.settings], async () => {
+    const queued = await db.tasks.get(label.assignmentId);
+    if (!queued) {
       throw new BaseError('not_found', 'This task is no longer in the queue: it was answered already or it expired.');
     }
-    await db.outbox.add({ kind: 'label', createdAt, payload: label, batchId: '' });
+    await db.outbox.add({ kind: 'label', createdAt, payload: label, batchId: '', holdUntil, task: queued.task });
     await db.tasks.delete(label.assignmentId);
+    const entry: RecentLabel = {
+      assignmentId: label.assignmentId,
+      projectName: queued.task.projectName,
+      labeledAt: createdAt,
+      summary: describeLabel(label).slice(0, 200),
+      state: 'waiting',
+      reason: null,
+    };
+    const { recentLabels } = await readSettings(db);
+    const others = recentLabels.filter((known) => known.assignmentId !== label.assignmentId);
+    await writeSettings(db, { recentLabels: [entry, ...others].slice(0, keptRecentLabels) });
+  });
+}
+
+/**
+ * Takes back the newest label (or skip) in the outbox, if it has never been sent: its row leaves the
+ * outbox, its task goes back to the front of the queue (its lease still runs), and it leaves the
+ * recent labels, in one transaction. The uploader gives rows a batch id in a transaction of its own
+ * (`nextBatch`), so IndexedDB orders the two: a label is either taken back before any batch holds it,
+ * and then is never sent, or it is in a batch, and then it cannot be undone (`conflict`).
+ */
+export async function undoLastLabel(db: GleanerDb): Promise<LeasedTask> {
+  return db.transaction('rw', [db.outbox, db.tasks, db.settings], async () => {
+    const { recentLabels } = await readSettings(db);
+    const last = recentLabels[0];
+    if (!last) throw new BaseError('not_found', 'There is no label to undo.');
+    const rows = await db.outbox.where('kind').equals('label').toArray();
+    const row = rows.find((candidate) => assignmentIdOf(candidate) === last.assignmentId);
+    if (!row || row.batchId !== '' || row.sentBefore) {
+      throw new BaseError(
+        'conflict',
+        'Your last label was already sent to the server, so it cannot be undone. Labels can be undone only until they are sent.',
+        { details: { assignmentId: last.assignmentId } },
+      );
+    }
+    if (!row.task) throw new BaseError('conflict', 'This label was stored by an older version and cannot be undone.');
+    await db.outbox.delete(row.seq);
+    // In front of the queue (which is ordered by lease time): the labeler answers it again first.
+    const first = await db.tasks.orderBy('leasedAt').first();
+    const leasedAt = Math.min(first ? first.leasedAt - 1 : row.createdAt, row.createdAt);
+    await db.tasks.put({
+      assignmentId: row.task.assignmentId,
+      leasedAt: Math.max(0, leasedAt),
+      expiresAt: Date.parse(row.task.expiresAt),
+      task: row.task,
+    });
+    await writeSettings(db, { recentLabels: recentLabels.slice(1) });
+    return row.task;
   });
 }
 
@@ -86,9 +173,14 @@ export interface OutboxBatch {
 /**
  * The next batch to upload, scrape results and labels alike, oldest first. A batch sent before and not yet acknowledged comes first, with the
  * same rows in the same order under the same id, so the server recognises a retry; otherwise the
- * oldest results not yet sent get a new id, which is stored with them before they are sent.
+ * oldest results not yet sent get a new id, which is stored with them before they are sent. Labels
+ * held back until after `now` (their undo window) are left for later.
  */
-export async function nextBatch(db: GleanerDb, newBatchId: () => string): Promise<OutboxBatch | null> {
+export async function nextBatch(
+  db: GleanerDb,
+  newBatchId: () => string,
+  now: number = Number.POSITIVE_INFINITY,
+): Promise<OutboxBatch | null> {
   return db.transaction('rw', db.outbox, async () => {
     const unacknowledged = await db.outbox.where('batchId').above('').first();
     if (unacknowledged) {
@@ -102,6 +194,8 @@ export async function nextBatch(db: GleanerDb, newBatchId: () => string): Promis
     const candidates = await db.outbox
       .where('[batchId+seq]')
       .between(['', Dexie.minKey], ['', Dexie.maxKey])
+      // Labels still within their undo window wait for a later batch.
+      .filter((row) => (row.holdUntil ?? 0) <= now)
       .limit(maxBatchResults)
       .toArray();
     const rows: OutboxRow[] = [];
@@ -167,19 +261,24 @@ export async function applyAcks(
 ): Promise<AckSummary> {
   const summary: AckSummary = { accepted: 0, duplicate: 0, rejected: 0, unanswered: 0 };
   const acks = new Map(answer.acks.map((ack) => [ack.index, ack]));
+  const verdicts = new Map<string, Pick<RecentLabel, 'state' | 'reason'>>();
   await db.transaction('rw', db.outbox, db.fetchLog, db.settings, async () => {
     for (const [index, row] of batch.rows.entries()) {
       const ack = acks.get(index);
       const assignmentId = assignmentIdOf(row);
       if (!ack || (ack.assignmentId !== null && ack.assignmentId !== assignmentId)) {
         summary.unanswered += 1;
-        await db.outbox.update(row.seq, { batchId: '' });
+        // It went up once: the server may hold it, so it can no longer be undone.
+        await db.outbox.update(row.seq, { batchId: '', ...(row.kind === 'label' ? { sentBefore: true } : {}) });
         continue;
       }
       await db.outbox.delete(row.seq);
       summary[ack.status] += 1;
-      if (ack.status === 'rejected') await keepRefusal(db, row, describeVerdict(ack.code, ack.reason), now());
+      const reason = ack.status === 'rejected' ? describeVerdict(ack.code, ack.reason) : null;
+      if (reason !== null) await keepRefusal(db, row, reason, now());
+      if (row.kind === 'label' && assignmentId !== null) verdicts.set(assignmentId, { state: ack.status, reason });
     }
+    await updateRecentLabels(db, verdicts);
   });
   return summary;
 }
@@ -211,7 +310,13 @@ export async function moveToDeadLetters(
     });
     await db.outbox.bulkDelete(batch.rows.map((row) => row.seq));
     const reason = describeDeadLetter(refusal.message);
-    for (const row of batch.rows) await keepRefusal(db, row, reason, at);
+    const setAside = new Map<string, Pick<RecentLabel, 'state' | 'reason'>>();
+    for (const row of batch.rows) {
+      await keepRefusal(db, row, reason, at);
+      const assignmentId = assignmentIdOf(row);
+      if (row.kind === 'label' && assignmentId !== null) setAside.set(assignmentId, { state: 'set-aside', reason });
+    }
+    await updateRecentLabels(db, setAside);
   });
 }
 

@@ -113,6 +113,23 @@ export type LabelRejection = z.infer<typeof labelRejectionSchema>;
 /** How many refused labels are kept, newest first. */
 export const keptLabelRejections = 10;
 
+/** One of the labeler's recent labels (or skips) and what became of it, newest first. */
+const recentLabelSchema = z.object({
+  assignmentId: z.string(),
+  projectName: z.string(),
+  /** When it was given (ms since 1970). */
+  labeledAt: z.number().int().nonnegative(),
+  /** The answer in a few words ("positive", "left", "2 spans", "skipped"). */
+  summary: z.string().max(200),
+  /** `waiting`: still in the outbox; then the server's verdict on the upload, or set aside with its batch. */
+  state: z.enum(['waiting', 'accepted', 'duplicate', 'rejected', 'set-aside']),
+  /** Why it was refused or set aside, in words; null otherwise. */
+  reason: z.string().nullable(),
+});
+export type RecentLabel = z.infer<typeof recentLabelSchema>;
+/** How many recent labels are kept. */
+export const keptRecentLabels = 20;
+
 export const settingSchemas = {
   serverUrl: serverUrlSchema,
   dailyBudgetBytes: dailyBudgetBytesSchema,
@@ -128,6 +145,10 @@ export const settingSchemas = {
   points: storedPointsSchema.nullable(),
   labelerStanding: storedStandingSchema.nullable(),
   labelRejections: z.array(labelRejectionSchema).max(keptLabelRejections),
+  /** The labeler's recent labels with their state, newest first. */
+  recentLabels: z.array(recentLabelSchema).max(keptRecentLabels),
+  /** The project the labeler chose to label; null for any project with work. */
+  labelingProjectId: z.uuid().nullable(),
 };
 type SettingKey = keyof typeof settingSchemas;
 export type Settings = { [K in SettingKey]: z.output<(typeof settingSchemas)[K]> };
@@ -150,6 +171,8 @@ export const defaultSettings: Settings = {
   points: null,
   labelerStanding: null,
   labelRejections: [],
+  recentLabels: [],
+  labelingProjectId: null,
 };
 
 const settingKeys = Object.keys(settingSchemas) as SettingKey[];

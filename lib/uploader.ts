@@ -112,7 +112,7 @@ async function uploadOutboxNow(deps: UploadDeps): Promise<UploadReport> {
   };
 
   for (;;) {
-    const batch = await nextBatch(deps.db, deps.newBatchId);
+    const batch = await nextBatch(deps.db, deps.newBatchId, deps.now());
     if (!batch) break;
     let answer: ResultBatchAck;
     try {

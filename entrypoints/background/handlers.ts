@@ -100,6 +100,10 @@ export function createHandlers(ctx: BackgroundContext, requestSync: RequestSync,
     submitLabel: (data) => labeling.submit(data),
     skipTask: (data) => labeling.skip(data),
     loadTaskImage: (data) => labeling.loadImage(data),
+    undoLabel: () => labeling.undo(),
+    getRecentLabels: () => labeling.recentLabels(),
+    getLabelingProjects: () => labeling.projects(),
+    chooseProject: (data) => labeling.chooseProject(data),
 
     async deleteDeadLetters({ ids }) {
       return { deleted: await deleteDeadLetters(db, ids) };

@@ -6,17 +6,28 @@ import { toErrorBody } from '@/lib/errors';
 import { outcomeOfFailure } from '@/lib/fetch-log';
 import { imageDataUrl } from '@/lib/fetcher/fetch-image';
 import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
+import type { LabelingProjectsReply, RecentLabelsReply } from '@/lib/labeling-views';
 import { logger } from '@/lib/logger';
 import type { NextTask, NoTaskReason, TaskImage } from '@/lib/messages';
-import { type LabelRecord, storeLabel } from '@/lib/outbox';
+import { type LabelRecord, storeLabel, undoLastLabel } from '@/lib/outbox';
 import { hasConsent, readSettings, type Settings, writeSettings } from '@/lib/settings';
 import { dropExpiredTasks, prefetchSize, queuedTasks, queueTasks, refillBelow } from '@/lib/task-queue';
 import { uploadOutbox } from '@/lib/uploader';
 import type { BackgroundContext } from './context';
 import type { WorkDeps } from './work';
 
-/** What labeling needs beyond the background context: what uploads need, and the guarded image fetcher. */
-export type LabelingContext = BackgroundContext & Pick<WorkDeps, 'random' | 'newBatchId' | 'fetchImage'>;
+/**
+ * How long a label waits in the outbox before it is sent: the time the labeler has to undo it. Short,
+ * so labels still reach the server (and the standing updates) within seconds.
+ */
+export const labelUndoWindowMs = 5_000;
+
+/**
+ * What labeling needs beyond the background context: what uploads need, the guarded image fetcher,
+ * and the undo window (`labelUndoWindowMs` unless a test sets it).
+ */
+export type LabelingContext = BackgroundContext &
+  Pick<WorkDeps, 'random' | 'newBatchId' | 'fetchImage'> & { labelHoldMs?: number };
 
 type RefillOutcome = 'leased' | 'none' | 'busy' | 'failed' | 'not-allowed';
 
@@ -32,6 +43,17 @@ export interface Labeling {
    * log, as a `data:` URL; or why it could not be loaded safely.
    */
   loadImage(data: { assignmentId: string }): Promise<TaskImage>;
+  /**
+   * Takes back the newest label if it was never sent (it then never reaches the server) and answers
+   * its task again; `conflict`, in words, once it was sent.
+   */
+  undo(): Promise<NextTask>;
+  /** The recent labels with their state, and until when the newest one can still be undone. */
+  recentLabels(): Promise<RecentLabelsReply>;
+  /** The projects with work for this labeler (from the server) and the one chosen. */
+  projects(): Promise<LabelingProjectsReply>;
+  /** Labels only this project from now on (null: any), and answers its next task. */
+  chooseProject(data: { projectId: string | null }): Promise<NextTask>;
   /** Reads the labeler standing from the server into the settings (keeps the last one if it cannot). */
   refreshStanding(): Promise<void>;
   /** After each sync that left the device connected: drop expired tasks, send labels that waited. */
@@ -73,6 +95,7 @@ function serialized<T>(task: () => Promise<T>): () => Promise<T> {
  */
 export function createLabeling(ctx: LabelingContext): Labeling {
   const { db } = ctx;
+  const holdMs = ctx.labelHoldMs ?? labelUndoWindowMs;
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inFlight.add(promise);
@@ -103,14 +126,16 @@ export function createLabeling(ctx: LabelingContext): Labeling {
 
   const refill = serialized(async (): Promise<RefillOutcome> => {
     await dropExpiredTasks(db, ctx.now());
-    const queued = await db.tasks.count();
+    const { labelingProjectId } = await readSettings(db);
+    // Tasks of another project (leased before the labeler chose) neither count nor are shown; they run out.
+    const queued = (await db.tasks.toArray()).filter((row) => inChosenProject(row.task, labelingProjectId)).length;
     if (queued >= refillBelow) return 'leased';
     const connected = await connectedApi();
     if (!connected) return 'not-allowed';
     const { nextTaskLeaseAt } = connected.settings;
     if (nextTaskLeaseAt !== null && nextTaskLeaseAt > ctx.now()) return 'busy';
     try {
-      const tasks = await connected.api.leaseTasks(prefetchSize - queued);
+      const tasks = await connected.api.leaseTasks(prefetchSize - queued, labelingProjectId);
       if (tasks.length > 0 && (await stillAllowed(connected.settings.serverUrl))) {
         await queueTasks(db, tasks, ctx.now());
       }
@@ -213,14 +238,16 @@ export function createLabeling(ctx: LabelingContext): Labeling {
   async function nextTask(): Promise<NextTask> {
     const settings = await readSettings(db);
     if (!hasConsent(settings)) return noTask('no-consent');
-    let tasks = await queuedTasks(db, ctx.now());
+    const shownTasks = async () =>
+      (await queuedTasks(db, ctx.now())).filter((task) => inChosenProject(task, settings.labelingProjectId));
+    let tasks = await shownTasks();
     let outcome: RefillOutcome | null = null;
     if (tasks.length < refillBelow) {
       const refilling = track(refill());
       // With tasks left the labeler goes on while the queue refills; with none, wait for the server.
       if (tasks.length === 0) {
         outcome = await refilling;
-        tasks = await queuedTasks(db, ctx.now());
+        tasks = await shownTasks();
       } else {
         refilling.catch((error) => logger.error('Refilling the task queue failed.', error));
       }
@@ -235,9 +262,37 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     if (!hasConsent(settings)) {
       throw new BaseError('bad_request', 'Gleaner has no consent to send labels. Agree in the settings first.');
     }
-    await storeLabel(db, label, ctx.now());
-    requestUpload();
+    const now = ctx.now();
+    await storeLabel(db, label, now, now + holdMs);
+    if (holdMs > 0) {
+      // Sent once its undo window has passed; a worker stopped before then sends it with the next sync.
+      setTimeout(requestUpload, holdMs + 250);
+    } else requestUpload();
     return nextTask();
+  }
+
+  async function recentLabels(): Promise<RecentLabelsReply> {
+    const { recentLabels: recent } = await readSettings(db);
+    const waiting = new Map<string, { batchId: string; sentBefore: boolean; holdUntil: number }>();
+    for (const row of await db.outbox.where('kind').equals('label').toArray()) {
+      const assignmentId = (row.payload as { assignmentId?: unknown } | null)?.assignmentId;
+      if (typeof assignmentId !== 'string') continue;
+      waiting.set(assignmentId, {
+        batchId: row.batchId,
+        sentBefore: row.sentBefore ?? false,
+        holdUntil: row.holdUntil ?? row.createdAt,
+      });
+    }
+    const labels = recent.map((entry) => {
+      if (entry.state !== 'waiting') return { ...entry, state: entry.state };
+      const row = waiting.get(entry.assignmentId);
+      // No longer in the outbox but no verdict kept: it went up and was answered (an older version's row).
+      const state = row && row.batchId === '' && !row.sentBefore ? ('queued' as const) : ('sending' as const);
+      return { ...entry, state };
+    });
+    const newest = labels[0];
+    const undoableUntil = newest?.state === 'queued' ? (waiting.get(newest.assignmentId)?.holdUntil ?? null) : null;
+    return { labels, undoableUntil };
   }
 
   return {
@@ -272,6 +327,37 @@ export function createLabeling(ctx: LabelingContext): Labeling {
       return loading;
     },
 
+    async undo() {
+      const task = await undoLastLabel(db);
+      logger.info(`Label for task ${task.assignmentId} undone before it was sent.`);
+      return nextTask();
+    },
+
+    recentLabels,
+
+    async projects() {
+      const settings = await readSettings(db);
+      const reply = (projects: LabelingProjectsReply['projects'], unavailable: string | null) => ({
+        projects,
+        chosenProjectId: settings.labelingProjectId,
+        unavailable,
+      });
+      const connected = await connectedApi();
+      if (!connected) return reply([], 'Gleaner is not connected to the server, so it cannot list projects now.');
+      try {
+        return reply((await connected.api.listLabelingProjects()).projects, null);
+      } catch (error) {
+        const { message } = toErrorBody(error);
+        logger.warn(`Could not list the labeling projects: ${message}`);
+        return reply([], `The projects could not be listed: ${message}`);
+      }
+    },
+
+    async chooseProject({ projectId }) {
+      await writeSettings(db, { labelingProjectId: projectId });
+      return nextTask();
+    },
+
     async refreshStanding() {
       const connected = await connectedApi();
       if (connected) await readStanding(connected);
@@ -290,4 +376,9 @@ export function createLabeling(ctx: LabelingContext): Labeling {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** Whether a task belongs to the chosen project (any, when none is chosen). */
+function inChosenProject(task: { projectId: string }, projectId: string | null): boolean {
+  return projectId === null || task.projectId === projectId;
 }

@@ -16,7 +16,9 @@ import { runBurst, type WorkContext, type WorkDeps } from './work';
  * For tests only: a background with a fresh database, a fake server, a fake image host behind the
  * real image fetcher, and a clock the test moves.
  */
-export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGleanerServer; db?: GleanerDb } = {}) {
+export function createTestBackground(
+  options: { fetch?: FetchFn; server?: FakeGleanerServer; db?: GleanerDb; labelHoldMs?: number } = {},
+) {
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
   const server = options.server ?? createFakeGleanerServer({ now: () => clock.now });
   const imageHost = createFakeImageHost(() => clock.now);
@@ -32,6 +34,8 @@ export function createTestBackground(options: { fetch?: FetchFn; server?: FakeGl
     random: () => 0.5,
     newBatchId: () => crypto.randomUUID(),
     fetchImage: imageHost.fetchImage,
+    // Labels go up at once unless a test gives them an undo window.
+    labelHoldMs: options.labelHoldMs ?? 0,
   });
   const requestSync = createSyncRunner(ctx, { onConnected: () => void labeling.onConnected() });
   const handlers = createHandlers(ctx, requestSync, labeling);

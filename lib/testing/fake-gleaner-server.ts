@@ -6,6 +6,7 @@ import {
   goldPolicy,
   type ItemContent,
   type LabelerStanding,
+  type LabelingProjects,
   type LabelSchema,
   type LabelValue,
   type LeasedTask,
@@ -193,12 +194,12 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
     }
     if (method === 'POST' && url.pathname === '/v1/tasks/lease') {
       if (!devices.has(device)) return fail({ code: 'device_unknown', message: `Device ${device} is not registered.` });
-      const { max } = taskLeaseRequestSchema.parse(JSON.parse(new TextDecoder().decode(plain)));
+      const { max, projectId } = taskLeaseRequestSchema.parse(JSON.parse(new TextDecoder().decode(plain)));
       const seen = new Set([...taskLeases.values()].filter((l) => l.device === device).map((l) => l.item.id));
       const tasks: LeasedTask[] = [];
       for (const item of items) {
         if (tasks.length >= max) break;
-        if (seen.has(item.id)) continue;
+        if (seen.has(item.id) || (projectId !== undefined && item.projectId !== projectId)) continue;
         const assignmentId = String(labeling.nextAssignment++);
         const content: LeasedTask['content'] =
           item.content.type === 'pairwise'
@@ -222,6 +223,26 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
         tasks.push(task);
       }
       return json(200, { tasks });
+    }
+    if (method === 'GET' && url.pathname === '/v1/tasks/projects') {
+      // Projects with an item this device was never shown; progress as labels accepted per project.
+      const seen = new Set([...taskLeases.values()].filter((l) => l.device === device).map((l) => l.item.id));
+      const projects = new Map<string, LabelingProjects['projects'][number]>();
+      for (const item of items) {
+        if (seen.has(item.id) || projects.has(item.projectId)) continue;
+        const ofProject = items.filter((other) => other.projectId === item.projectId && other.gold === null);
+        projects.set(item.projectId, {
+          id: item.projectId,
+          name: item.projectName,
+          labelType: item.labelSchema.type,
+          items: ofProject.length,
+          itemsComplete: 0,
+          yourLabels: labels.filter(
+            (label) => label.device === device && ofProject.some((other) => other.id === label.itemId),
+          ).length,
+        });
+      }
+      return json(200, { projects: [...projects.values()] });
     }
     if (method === 'GET' && url.pathname === '/v1/devices/me/labeling') {
       return json(200, standingOf(device));

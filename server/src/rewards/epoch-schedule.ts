@@ -22,8 +22,8 @@ export function startEpochSchedule(
   rewards: RewardSettings,
   storage: DatasetStorage,
 ): void {
-  const every = rewards.closeEveryMs;
-  if (every === null) return;
+  if (rewards.closeEveryMs === null) return;
+  const every: number = rewards.closeEveryMs;
   const startedAt = Date.now();
   /** After a look that found nothing to close: not before this time. */
   let retryAt = 0;

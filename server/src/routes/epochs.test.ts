@@ -160,6 +160,45 @@ describeEachDatabase('epoch routes', (database) => {
     expect(file.carriedOut).toBe(file.pool);
   });
 
+  it('reads an epoch only as a plain decimal number or latest', async () => {
+    for (const n of ['1e0', '0x1', '1.0', '01', '+1', '%201', '0', '-1', 'Infinity', '１', '9'.repeat(30), '2147483648']) {
+      for (const url of [`/v1/epochs/${n}`, `/v1/epochs/${n}/file`, `/v1/epochs/${n}/proofs/${wallets[0]}`]) {
+        const response = await app.inject({ method: 'GET', url });
+        expect(response.statusCode, url).toBe(400);
+        expect(response.json().message, url).toContain('must be an epoch number');
+      }
+    }
+  });
+
+  it('answers 304 to every If-None-Match that names the file, as caches send it', async () => {
+    const { contentId } = (await app.inject({ method: 'GET', url: '/v1/epochs/1' })).json();
+    for (const ifNoneMatch of [`"other", "${contentId}"`, `W/"${contentId}"`, '*']) {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/v1/epochs/1/file',
+        headers: { 'if-none-match': ifNoneMatch },
+      });
+      expect(response.statusCode, ifNoneMatch).toBe(304);
+      expect(response.body).toBe('');
+    }
+    const other = await app.inject({
+      method: 'GET',
+      url: '/v1/epochs/1/file',
+      headers: { 'if-none-match': `"${contentId}x", W/"b"` },
+    });
+    expect(other.statusCode).toBe(200);
+  });
+
+  it("links files under the server's own origin, whatever Host a client sends", async () => {
+    const headers = { host: 'attacker.example', 'x-forwarded-host': 'attacker.example' };
+    const summary = (await app.inject({ method: 'GET', url: '/v1/epochs/1', headers })).json();
+    expect(summary.fileUrl).toBe('http://gleaner.test/v1/epochs/1/file');
+    const list = (await app.inject({ method: 'GET', url: '/v1/epochs', headers })).json();
+    expect(list.epochs.map((epoch: { fileUrl: string }) => new URL(epoch.fileUrl).host)).not.toContain(
+      'attacker.example',
+    );
+  });
+
   it('documents every epoch route in the OpenAPI description', async () => {
     const paths = Object.keys((await app.inject({ method: 'GET', url: '/openapi.json' })).json().paths);
     expect(paths).toEqual(

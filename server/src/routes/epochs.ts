@@ -29,32 +29,51 @@ export interface EpochRouteOptions extends AppContext {
   storage: DatasetStorage;
 }
 
+const epochNumberError = 'must be an epoch number (1, 2, …) or latest';
+
+/**
+ * An epoch number as written in its URLs: plain decimal digits. `Number()` would also take `1e0`, `0x1`, ` 1`
+ * or `1.0`, so one file would answer under many URLs (each cached as immutable on its own).
+ */
+const epochNumber = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, epochNumberError)
+  .transform(Number)
+  .refine((n) => n <= 2 ** 31 - 1, epochNumberError);
+
 /** `:n` of the epoch routes: a number, or `latest`. */
-const epochParam = z.union(
-  [
-    z.literal('latest'),
-    z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(2 ** 31 - 1),
-  ],
-  {
-    error: 'must be an epoch number (1, 2, …) or latest',
-  },
-);
+const epochParam = z.union([z.literal('latest'), epochNumber], { error: epochNumberError });
+
+/**
+ * Whether an If-None-Match header names `etag`: a list of tags (as caches merge them), weak or strong (the
+ * comparison is weak for If-None-Match, RFC 9110 §13.1.2), or `*`.
+ */
+function namesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === '*' || tag === etag);
+}
 
 /** Reward epochs: public epoch files and proofs, the operator's close, publish and ledger reversals, and the scheduled close. */
 export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
   app,
-  { db, operatorToken, rewards, storage },
+  { db, operatorToken, rewards, server, storage },
 ) => {
   const publicTags = { tags: ['epochs'] };
   const operator = { tags: ['admin'], security: [{ operatorToken: [] }] };
   const onlyOperator = operatorAuth(operatorToken);
   // The schedule lives with the routes that close by hand: same database, storage and settings.
   startEpochSchedule(app, db, rewards, storage);
-  const originOf = (request: { protocol: string; host: string }) => `${request.protocol}://${request.host}`;
+  /**
+   * The origin file URLs are given under: the request's when it is one of this server's public origins, else the
+   * first of them. The Host header is the client's to write, and a shared cache would hand its links to others.
+   */
+  const originOf = (request: { protocol: string; host: string }) => {
+    const asked = `${request.protocol}://${request.host}`;
+    return server.origins.includes(asked) ? asked : (server.origins[0] ?? asked);
+  };
 
   async function epochOrNotFound(n: number | 'latest', origin: string) {
     const epoch = await findEpoch(db, n, origin);
@@ -100,7 +119,13 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
     async (request, reply) => {
       const epoch = await epochOrNotFound(request.params.n, originOf(request));
       const etag = `"${epoch.contentId}"`;
-      if (request.headers['if-none-match'] === etag) return reply.status(304).header('etag', etag).send(null);
+      // No payload at all: `send(null)` goes through the serializer and answers the four bytes `null` (the cast
+      // because the typed reply wants the schema's null, which is exactly what must not be serialized).
+      if (namesEtag(request.headers['if-none-match'], etag))
+        return reply
+          .status(304)
+          .header('etag', etag)
+          .send(undefined as unknown as null);
       const body = await storage.read(epochStorageKeys(epoch.epoch).file);
       // `latest` moves; a numbered file never changes.
       const cache = request.params.n === 'latest' ? 'public, max-age=60' : 'public, max-age=31536000, immutable';
@@ -165,13 +190,7 @@ export const epochRoutes: FastifyPluginAsyncZod<EpochRouteOptions> = async (
       schema: {
         ...operator,
         summary: 'Record the transaction that set the epoch root on the distributor (idempotent)',
-        params: z.object({
-          n: z.coerce
-            .number()
-            .int()
-            .min(1)
-            .max(2 ** 31 - 1),
-        }),
+        params: z.object({ n: epochNumber }),
         body: epochPublishedSchema,
         response: {
           200: epochSummarySchema,

@@ -11,9 +11,14 @@ export function ConnectionSummary({ connection }: { connection: Connection }) {
         <StatusBadge state={connection.state} />
       </div>
       {connection.deviceAddress && (
-        <div className="text-sm">
-          <span className="text-slate-600">Device </span>
-          <code data-testid="device-address" className="break-all font-mono text-xs">
+        // An address is one word: it never wraps mid-string; a narrow window cuts it, the title keeps it whole.
+        <div className="flex min-w-0 items-baseline gap-1 text-sm">
+          <span className="shrink-0 text-slate-600">Device</span>
+          <code
+            data-testid="device-address"
+            title={connection.deviceAddress}
+            className="min-w-0 truncate font-mono text-xs"
+          >
             {connection.deviceAddress}
           </code>
         </div>

@@ -9,7 +9,10 @@ import { useNow } from './use-now';
 const pauseChoices = [1, 8, 24] as const;
 const hourMs = 60 * 60 * 1000;
 
-/** Pause for a while (it ends by itself) or resume now. */
+/**
+ * Pause page fetching for a while (it ends by itself) or resume now. Labeling is not paused: it uses
+ * no bandwidth to speak of, and the person doing it is there.
+ */
 export function PauseControls({ pausedUntil }: { pausedUntil: number | null }) {
   const now = useNow();
   const pause = useCallback((until: number | null) => sendMessage('pause', { until }), []);
@@ -17,39 +20,39 @@ export function PauseControls({ pausedUntil }: { pausedUntil: number | null }) {
   const paused = pausedUntil !== null && isPaused({ pausedUntil }, now);
 
   return (
-    <div className="space-y-3">
+    <div data-testid="pause-control" className="space-y-1">
       {paused ? (
-        <p data-testid="paused-until" className="text-sm">
-          Paused until {formatDateTime(pausedUntil)}. Gleaner resumes by itself after that.
-        </p>
-      ) : (
-        <p className="text-sm text-slate-600">Not paused.</p>
-      )}
-      <div className="flex flex-wrap gap-2">
-        {pauseChoices.map((hours) => (
-          <button
-            key={hours}
-            type="button"
-            data-testid={`pause-${hours}h`}
-            disabled={pending}
-            onClick={() => run(Date.now() + hours * hourMs)}
-            className="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 disabled:opacity-60"
-          >
-            Pause {hours} h
-          </button>
-        ))}
-        {paused && (
+        <div className="flex items-center gap-2">
+          <p data-testid="paused-until" className="min-w-0 flex-1 text-sm">
+            Fetching paused until {formatDateTime(pausedUntil)}. Labeling goes on.
+          </p>
           <button
             type="button"
             data-testid="resume"
             disabled={pending}
             onClick={() => run(null)}
-            className="rounded-md bg-emerald-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-700 disabled:opacity-60"
+            className="shrink-0 rounded-md bg-emerald-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-700 disabled:opacity-60"
           >
-            Resume now
+            Resume
           </button>
-        )}
-      </div>
+        </div>
+      ) : (
+        <div className="flex items-center gap-2">
+          <span className="text-sm text-slate-600">Pause fetching</span>
+          {pauseChoices.map((hours) => (
+            <button
+              key={hours}
+              type="button"
+              data-testid={`pause-${hours}h`}
+              disabled={pending}
+              onClick={() => run(Date.now() + hours * hourMs)}
+              className="rounded-md border border-slate-300 px-2.5 py-1 text-sm hover:bg-slate-100 disabled:opacity-60"
+            >
+              {hours} h
+            </button>
+          ))}
+        </div>
+      )}
       <ErrorText error={error} testId="pause-error" />
     </div>
   );

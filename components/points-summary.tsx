@@ -3,6 +3,7 @@ import { listRejectedUploads } from '@/lib/fetch-log';
 import { formatDateTime } from '@/lib/format';
 import type { StoredPoints } from '@/lib/settings';
 import { useDb } from './db-context';
+import { formatPoints } from './points-total';
 
 interface Rejection {
   key: string;
@@ -12,9 +13,6 @@ interface Rejection {
 }
 
 const shownRejections = 10;
-
-/** Points are whole numbers on the server; shown with thousands separators. */
-const formatPoints = (points: number) => Math.round(points).toLocaleString('en-US');
 
 /**
  * Points pending and verified as the server last reported them, and why recent work was rejected:

@@ -33,6 +33,6 @@ test('a new install asks for consent first, then registers its device and shows 
 
   // Withdrawing consent stops everything and the popup says so.
   await options.page.bringToFront();
-  await options.consentWithdraw.click();
+  await options.withdrawConsent();
   await expect(popup.status).toHaveText('No consent');
 });

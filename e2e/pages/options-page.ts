@@ -31,6 +31,12 @@ export class OptionsPage {
     return new OptionsPage(page);
   }
 
+  /** Withdraws consent, confirming when the page asks. */
+  async withdrawConsent(): Promise<void> {
+    await this.consentWithdraw.click();
+    await this.page.getByTestId('consent-withdraw-confirm').click();
+  }
+
   /** Points the extension at a server and agrees, in one step on the consent screen. */
   async consentWithServer(url: string): Promise<void> {
     await this.serverUrl.fill(url);

@@ -97,19 +97,24 @@ describe('options page after consent', () => {
     expect((await readSettings(ctx.db)).serverUrl).toBe('https://gleaner.example.org');
   });
 
-  it('pauses for an hour, shows until when, and resumes', async () => {
+  it('pauses fetching for an hour, shows until when while staying connected, and resumes', async () => {
     const { user } = await renderConsented();
     await user.click(screen.getByTestId('pause-1h'));
-    expect((await screen.findByTestId('paused-until')).textContent).toMatch(/^Paused until /);
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Paused'));
+    expect((await screen.findByTestId('paused-until')).textContent).toMatch(/^Fetching paused until /);
+    expect(screen.getByTestId('status').textContent).toBe('Connected');
+    await waitFor(() => expect(screen.getByTestId<HTMLButtonElement>('resume').disabled).toBe(false));
     await user.click(screen.getByTestId('resume'));
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Connected'));
     expect(screen.queryByTestId('paused-until')).toBeNull();
   });
 
-  it('withdrawing consent returns to the consent screen', async () => {
+  it('withdrawing consent asks first, then returns to the consent screen', async () => {
     const { user } = await renderConsented();
     await user.click(screen.getByTestId('consent-withdraw'));
+    await user.click(screen.getByTestId('consent-withdraw-cancel'));
+    expect(screen.queryByTestId('consent-accept')).toBeNull();
+    await user.click(screen.getByTestId('consent-withdraw'));
+    await user.click(screen.getByTestId('consent-withdraw-confirm'));
     expect(await screen.findByTestId('consent-accept')).toBeDefined();
     expect(await fakeBrowser.alarms.getAll()).toEqual([]);
   });

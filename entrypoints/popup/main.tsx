@@ -18,7 +18,13 @@ createRoot(root).render(
           await browser.runtime.openOptionsPage();
           window.close();
         }}
+        openLabeling={async () => {
+          // Labeling gets a page of its own: room for the task, the keys and the instructions.
+          await browser.tabs.create({ url: browser.runtime.getURL('/labeling.html') });
+          window.close();
+        }}
         refreshPoints={() => sendMessage('refreshPoints', {})}
+        checkConnection={() => sendMessage('checkConnection', {})}
       />
     </DbProvider>
   </StrictMode>,

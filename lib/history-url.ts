@@ -9,8 +9,8 @@ const ellipsis = '…';
 /** Characters shown at most: about a line of the options page's monospace column. */
 export const shownUrlLength = 64;
 
-/** How far past the ideal cut a separator may be and still be preferred (a fifth of the kept tail). */
-const separatorSlack = 0.2;
+/** How far past the ideal cut a separator may be and still be preferred (two fifths of the kept part). */
+const separatorSlack = 0.4;
 
 export function shortenUrl(url: string, max: number = shownUrlLength): string {
   if (url.length <= max) return url;

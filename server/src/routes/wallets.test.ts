@@ -36,6 +36,7 @@ describeEachDatabase('wallet linking', (database) => {
     code?: string;
     nonce?: string;
     domain?: string;
+    uri?: string;
     chainId?: number;
     expirationTime?: Date;
     issuedAt?: Date;
@@ -48,7 +49,7 @@ describeEachDatabase('wallet linking', (database) => {
       address: wallet.address,
       chainId: options.chainId ?? testSigningServer.chainId,
       domain: options.domain ?? new URL(testSigningServer.origin).host,
-      uri: testSigningServer.origin,
+      uri: options.uri ?? testSigningServer.origin,
       version: '1',
       nonce: options.nonce ?? (await nonce()),
       issuedAt: options.issuedAt ?? new Date(now),
@@ -87,6 +88,12 @@ describeEachDatabase('wallet linking', (database) => {
   describe('refuses each broken check with its code', () => {
     const cases: [string, (d: LocalAccount, w: LocalAccount) => Promise<MessageOptions>, number, string][] = [
       ['a wrong domain', async (device) => ({ device, domain: 'evil.example' }), 401, 'siwe_domain_mismatch'],
+      [
+        "a URI of another site (the domain alone is this server's)",
+        async (device) => ({ device, uri: 'https://evil.example/login' }),
+        401,
+        'siwe_domain_mismatch',
+      ],
       ['a wrong chain', async (device) => ({ device, chainId: 1 }), 401, 'siwe_chain_mismatch'],
       [
         'an expired message',

@@ -42,6 +42,14 @@ export async function checkSiweMessage(
       `The message signs in to ${message.domain}, not to this server (${hosts.join(', ')}).`,
     );
   }
+  // The URI is the page that asked for the signature: another site's page must not borrow this server's domain.
+  const uriOrigin = URL.canParse(message.uri) ? new URL(message.uri).origin : null;
+  if (!uriOrigin || !server.origins.map((origin) => new URL(origin).origin).includes(uriOrigin)) {
+    throw new AuthError(
+      'siwe_domain_mismatch',
+      `The message was asked for by ${message.uri}, not by this server (${server.origins.join(', ')}).`,
+    );
+  }
   if (message.chainId !== server.chainId) {
     throw new AuthError(
       'siwe_chain_mismatch',

@@ -17,6 +17,9 @@ import { hasConsent, isPaused, type Settings } from '@/lib/settings';
 import { AnswerControls, focusRing } from './answer-controls';
 import { KeysHelp } from './keys-help';
 import { LabelerStanding } from './labeler-standing';
+import { LabelingExamples } from './labeling-examples';
+import { LabelingProjectPicker } from './labeling-project-picker';
+import { LabelingRecent, useRecentLabels } from './labeling-recent';
 import { selectedOffsets } from './span-text';
 import { TaskContent } from './task-content';
 import { ErrorText } from './ui/error-text';
@@ -52,19 +55,22 @@ const keepFocus = (event: { preventDefault: () => void }) => event.preventDefaul
 const secondaryButton = `rounded-md border border-slate-300 px-2.5 py-1 text-sm hover:bg-slate-100 disabled:opacity-60 ${focusRing}`;
 
 /**
- * Labeling in the popup, keyboard first: one task at a time from the background's queue, number
- * keys to answer, Enter to submit, S to skip, ? for the keys; every key also has a button. After each
- * submission the standing (gold accuracy, label points, why labels stop counting) follows the copy
- * the background stores in the settings.
+ * Labeling, keyboard first: one task at a time from the background's queue, number keys to answer,
+ * Enter to submit, S to skip, ? for the keys; every key also has a button. After each submission the
+ * standing (gold accuracy, label points, why labels stop counting) follows the copy the background
+ * stores in the settings. A label can be undone while it waits to be sent. `full` (the labeling
+ * page) adds the choice of project with its progress, the instructions open, and the recent labels.
  */
-export function LabelingPanel({ settings }: { settings: Settings }) {
-  const now = useNow();
+export function LabelingPanel({ settings, full = false }: { settings: Settings; full?: boolean }) {
+  const now = useNow(full ? 1000 : 10_000);
+  const recent = useRecentLabels();
+  const [revision, setRevision] = useState(0);
   // The conditions that decide what the background can serve: a change asks for a task again.
   const gate = `${hasConsent(settings)}|${isPaused(settings, now)}|${settings.connection.state}`;
   const [shown, setShown] = useState<{ gate: string; next: NextTask } | null>(null);
   const [draftState, setDraftState] = useState<{ assignmentId: string; draft: Draft } | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
-  const [instructionsOpen, setInstructionsOpen] = useState(false);
+  const [instructionsOpen, setInstructionsOpen] = useState(full);
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [hint, setHint] = useState<string | null>(null);
@@ -84,6 +90,7 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
     try {
       const next = await action();
       if (request === latestRequest.current) setShown({ gate: forGate, next });
+      setRevision((n) => n + 1);
     } catch (cause) {
       const body = toErrorBody(cause);
       logger.warn(`A labeling action failed: ${body.message}`, cause);
@@ -158,6 +165,15 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
     void show(gate, () => sendMessage('skipTask', { assignmentId }));
   };
 
+  const undo = () => {
+    if (pending) return;
+    void show(gate, () => sendMessage('undoLabel', {}));
+  };
+  const undoableUntil = recent?.undoableUntil ?? null;
+  const undoSeconds = undoableUntil === null ? 0 : Math.max(0, Math.ceil((undoableUntil - now) / 1000));
+  // The popup offers undo only while it can work; the page always, so it can say why not.
+  const showUndo = full ? (recent?.labels.length ?? 0) > 0 : undoableUntil !== null;
+
   useLabelKeys({
     onNumber: choose,
     onSubmit: submit,
@@ -214,16 +230,25 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
         </div>
       </header>
 
+      {full && (
+        <LabelingProjectPicker
+          revision={revision}
+          disabled={pending}
+          onChoose={(projectId) => show(gate, () => sendMessage('chooseProject', { projectId }))}
+        />
+      )}
+
       {helpOpen && <KeysHelp id={keysId} schema={task?.labelSchema ?? null} />}
 
       {task && instructionsOpen && (
         <div
           id={instructionsId}
           data-testid="instructions"
-          className="max-h-48 overflow-auto rounded-md border border-sky-200 bg-sky-50 p-3 text-sm"
+          className={`${full ? 'max-h-[40vh]' : 'max-h-48'} overflow-auto rounded-md border border-sky-200 bg-sky-50 p-3 text-sm`}
         >
           <h3 className="mb-1 font-medium">{task.projectName}</h3>
           <p className="whitespace-pre-wrap break-words">{task.instructions}</p>
+          <LabelingExamples examples={task.examples ?? []} />
         </div>
       )}
 
@@ -283,11 +308,32 @@ export function LabelingPanel({ settings }: { settings: Settings }) {
         </div>
       )}
 
+      {showUndo && (
+        <div className="flex items-center gap-2 text-xs text-slate-600">
+          <button
+            type="button"
+            data-testid="undo-label"
+            disabled={pending}
+            onMouseDown={keepFocus}
+            onClick={undo}
+            className={secondaryButton}
+          >
+            Undo last label
+          </button>
+          {undoableUntil !== null && (
+            <span data-testid="undo-window">
+              {undoSeconds > 0 ? `Sent in ${undoSeconds} s unless you undo it.` : 'Sending…'}
+            </span>
+          )}
+        </div>
+      )}
+
       <p aria-live="polite" className="text-xs text-slate-600 empty:hidden">
         {hint}
       </p>
       <ErrorText error={error} />
       <LabelerStanding standing={settings.labelerStanding} rejections={settings.labelRejections} />
+      {full && <LabelingRecent />}
     </section>
   );
 }

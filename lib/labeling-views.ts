@@ -1,5 +1,7 @@
 import { labelingProjectsSchema } from '@protocol/labeling';
 import { z } from 'zod';
+import type { GleanerDb } from './db';
+import { readSettings } from './settings';
 
 /**
  * What the labeling view shows besides the task: the recent labels with their state, and the
@@ -35,3 +37,31 @@ export const labelingProjectsReplySchema = labelingProjectsSchema.extend({
   unavailable: z.string().nullable(),
 });
 export type LabelingProjectsReply = z.infer<typeof labelingProjectsReplySchema>;
+
+/**
+ * The recent labels with their state: the verdict kept for each, and for those still in the outbox
+ * whether a batch holds them yet. Read by the background's reply and, live, by the labeling page.
+ */
+export async function readRecentLabels(db: GleanerDb): Promise<RecentLabelsReply> {
+  const { recentLabels } = await readSettings(db);
+  const waiting = new Map<string, { batchId: string; sentBefore: boolean; holdUntil: number }>();
+  for (const row of await db.outbox.where('kind').equals('label').toArray()) {
+    const assignmentId = (row.payload as { assignmentId?: unknown } | null)?.assignmentId;
+    if (typeof assignmentId !== 'string') continue;
+    waiting.set(assignmentId, {
+      batchId: row.batchId,
+      sentBefore: row.sentBefore ?? false,
+      holdUntil: row.holdUntil ?? row.createdAt,
+    });
+  }
+  const labels = recentLabels.map((entry): ShownRecentLabel => {
+    if (entry.state !== 'waiting') return { ...entry, state: entry.state };
+    const row = waiting.get(entry.assignmentId);
+    // Out of the outbox with no verdict kept, or in a batch: it went up (or is going up) to the server.
+    const state = row && row.batchId === '' && !row.sentBefore ? 'queued' : 'sending';
+    return { ...entry, state };
+  });
+  const newest = labels[0];
+  const undoableUntil = newest?.state === 'queued' ? (waiting.get(newest.assignmentId)?.holdUntil ?? null) : null;
+  return { labels, undoableUntil };
+}

@@ -6,7 +6,7 @@ import { toErrorBody } from '@/lib/errors';
 import { outcomeOfFailure } from '@/lib/fetch-log';
 import { imageDataUrl } from '@/lib/fetcher/fetch-image';
 import { answerProblem, type LabelAnswer } from '@/lib/label-answer';
-import type { LabelingProjectsReply, RecentLabelsReply } from '@/lib/labeling-views';
+import { type LabelingProjectsReply, type RecentLabelsReply, readRecentLabels } from '@/lib/labeling-views';
 import { logger } from '@/lib/logger';
 import type { NextTask, NoTaskReason, TaskImage } from '@/lib/messages';
 import { type LabelRecord, storeLabel, undoLastLabel } from '@/lib/outbox';
@@ -271,30 +271,6 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     return nextTask();
   }
 
-  async function recentLabels(): Promise<RecentLabelsReply> {
-    const { recentLabels: recent } = await readSettings(db);
-    const waiting = new Map<string, { batchId: string; sentBefore: boolean; holdUntil: number }>();
-    for (const row of await db.outbox.where('kind').equals('label').toArray()) {
-      const assignmentId = (row.payload as { assignmentId?: unknown } | null)?.assignmentId;
-      if (typeof assignmentId !== 'string') continue;
-      waiting.set(assignmentId, {
-        batchId: row.batchId,
-        sentBefore: row.sentBefore ?? false,
-        holdUntil: row.holdUntil ?? row.createdAt,
-      });
-    }
-    const labels = recent.map((entry) => {
-      if (entry.state !== 'waiting') return { ...entry, state: entry.state };
-      const row = waiting.get(entry.assignmentId);
-      // No longer in the outbox but no verdict kept: it went up and was answered (an older version's row).
-      const state = row && row.batchId === '' && !row.sentBefore ? ('queued' as const) : ('sending' as const);
-      return { ...entry, state };
-    });
-    const newest = labels[0];
-    const undoableUntil = newest?.state === 'queued' ? (waiting.get(newest.assignmentId)?.holdUntil ?? null) : null;
-    return { labels, undoableUntil };
-  }
-
   return {
     nextTask,
 
@@ -333,7 +309,7 @@ export function createLabeling(ctx: LabelingContext): Labeling {
       return nextTask();
     },
 
-    recentLabels,
+    recentLabels: () => readRecentLabels(db),
 
     async projects() {
       const settings = await readSettings(db);

@@ -46,6 +46,8 @@ interface FakeItem {
   gold: LabelValue | null;
   /** Pairwise items: whether answer a is shown on the left (the real server draws it per assignment). */
   leftIsA: boolean;
+  /** The project's worked examples, sent with each task when given. */
+  examples?: LeasedTask['examples'];
 }
 
 interface FakeTaskLease {
@@ -217,6 +219,7 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
           instructions: item.instructions,
           labelSchema: item.labelSchema,
           content,
+          ...(item.examples ? { examples: item.examples } : {}),
           expiresAt: new Date(now() + 15 * 60_000).toISOString(),
         };
         taskLeases.set(assignmentId, { task, item, device, state: 'leased' });

@@ -4,11 +4,12 @@ import {
   type DawidSkenePriors,
   dawidSkeneEstimator,
   homogeneousEstimator,
+  learnedPriorEstimator,
   maceEstimator,
   oneCoinEstimator,
 } from './confusion-estimators';
 import type { EncodedLabels } from './encode-labels';
-import { type Fitter, heldOutPlan, heldOutScore } from './held-out';
+import { fitTemperature, type HeldOutScore, heldOutPlan, heldOutScore } from './held-out';
 import { seededRandom } from './synthetic-crowd';
 import type { AggregatedItem } from './types';
 import { fitWawa } from './wawa';
@@ -18,7 +19,11 @@ export type AggregationMethod = 'mv' | 'wawa' | 'ds' | 'onecoin' | 'mace';
 /** One model with its settings: what `auto` chooses among, and what a result records. */
 export interface AggregationChoice {
   method: AggregationMethod;
-  /** The model's priors (ds: smoothing, diagonal, pooled; onecoin: pooled; mace: pseudoCount); {} for mv, wawa. */
+  /**
+   * The model's priors (ds: smoothing, diagonal, pooled, or smoothing and learned: 1 for the fitted
+   * hierarchical prior; onecoin: pooled; mace: pseudoCount; {} for mv, wawa), and `temperature` when the
+   * posterior is tempered. A result also reports what was fitted: `strength`, a learned prior's mean Σα.
+   */
   parameters: Record<string, number>;
 }
 
@@ -39,6 +44,11 @@ export interface AggregateResult extends AggregationChoice {
   /** How the method was picked, and each candidate's mean held-out log-likelihood (auto only). */
   selectedBy: 'gold' | 'answers' | 'named';
   candidates: Array<AggregationChoice & { score: number }>;
+  /**
+   * The posterior is the model's raised to this power and renormalized (1: as fitted). `auto` fits it on
+   * the chosen candidate's held-out answers or gold items; a named method takes `parameters.temperature`.
+   */
+  temperature: number;
   /** Per item (encoded order): the chosen class index, its posterior, and how many classes tie at the top (1: none). */
   label: Int32Array;
   confidence: Float64Array;
@@ -59,13 +69,21 @@ export const defaultParameters: Record<AggregationMethod, Record<string, number>
   mace: { pseudoCount: 1 },
 };
 
-/** What `auto` tries: a small grid of Dawid-Skene priors, one-coin shrinkages, MACE, Wawa and majority vote. */
+/**
+ * What `auto` tries: majority vote, Wawa, Dawid-Skene under the learned (empirical-Bayes) prior and under a
+ * small grid of fixed priors, one-coin and MACE. The learned prior is listed before the grid, so on an
+ * equal score the choice that needs no setting stays.
+ */
 export const autoCandidates: readonly AggregationChoice[] = [
   { method: 'mv', parameters: {} },
   { method: 'wawa', parameters: {} },
-  ...[0, 2, 8, 32].flatMap((pooled) =>
-    [0, 2].map((diagonal) => ({ method: 'ds' as const, parameters: { smoothing: 0.01, diagonal, pooled } })),
-  ),
+  { method: 'ds', parameters: { smoothing: 0.01, learned: 1 } },
+  ...[
+    { diagonal: 0, pooled: 0 },
+    { diagonal: 2, pooled: 0 },
+    { diagonal: 0, pooled: 2 },
+    { diagonal: 0, pooled: 8 },
+  ].map((priors) => ({ method: 'ds' as const, parameters: { smoothing: 0.01, ...priors } })),
   { method: 'onecoin', parameters: { pooled: 4 } },
   { method: 'mace', parameters: { pseudoCount: 1 } },
 ];
@@ -76,37 +94,51 @@ const defaults = {
   scoredFolds: 3,
   maxIterations: 200,
   tolerance: 1e-7,
-  choiceLabels: 200_000,
+  choiceLabels: 100_000,
+  /** From this many answers two scored folds (20% of the answers, 12,000 or more) rank the candidates. */
+  twoFoldLabels: 60_000,
   minGain: 3,
 };
 
 /**
  * A big project is chosen for on a seeded sample of its items (all their answers, about `limit` in all):
- * the ranking of a dozen candidates needs that many answers, not millions, and each costs three fits.
+ * the ranking of a dozen candidates needs that many answers, not millions. The sample's items are
+ * renumbered, so each fit's per-item arrays hold only the sampled items.
  */
 function sampleItems(encoded: EncodedLabels, limit: number): EncodedLabels {
   if (encoded.label.length <= limit) return encoded;
   const random = seededRandom(6_789);
-  const keep = new Uint8Array(encoded.items.length);
   const share = limit / encoded.label.length;
-  for (let i = 0; i < keep.length; i += 1) keep[i] = random() < share ? 1 : 0;
+  const renumbered = new Int32Array(encoded.items.length).fill(-1);
+  const items: string[] = [];
+  const gold: number[] = [];
+  for (let i = 0; i < renumbered.length; i += 1) {
+    if (random() >= share) continue;
+    renumbered[i] = items.length;
+    items.push(encoded.items[i] as string);
+    gold.push(encoded.gold[i] as number);
+  }
   let kept = 0;
-  for (const i of encoded.item) kept += keep[i] as number;
+  for (const i of encoded.item) if ((renumbered[i] as number) >= 0) kept += 1;
   const worker = new Int32Array(kept);
   const item = new Int32Array(kept);
   const label = new Int32Array(kept);
   let at = 0;
   for (let n = 0; n < encoded.label.length; n += 1) {
-    if (!keep[encoded.item[n] as number]) continue;
+    const i = renumbered[encoded.item[n] as number] as number;
+    if (i < 0) continue;
     worker[at] = encoded.worker[n] as number;
-    item[at] = encoded.item[n] as number;
+    item[at] = i;
     label[at] = encoded.label[n] as number;
     at += 1;
   }
-  return { ...encoded, worker, item, label };
+  return { ...encoded, items, gold: Int32Array.from(gold), worker, item, label };
 }
 
-function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: number): Fitter {
+/** A fit, and what it learned that the result reports with the parameters (a learned prior's strength). */
+type ChoiceFitter = (encoded: EncodedLabels) => ConfusionFit & { learned?: Record<string, number> };
+
+function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: number): ChoiceFitter {
   const em = { maxIterations, tolerance, classSmoothing: 1 };
   const p = choice.parameters;
   switch (choice.method) {
@@ -126,6 +158,14 @@ function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: 
           'Dawid-Skene needs smoothing above 0 and diagonal and pooled priors of 0 or more.',
         );
       }
+      if (p.learned === 1) {
+        return (encoded) => {
+          const estimator = learnedPriorEstimator(priors.smoothing);
+          const fit = fitConfusionEm(encoded, estimator, em);
+          const mean = estimator.strengths.reduce((sum, value) => sum + value, 0) / estimator.strengths.length;
+          return { ...fit, learned: { strength: Math.round(mean * 100) / 100 } };
+        };
+      }
       return (encoded) => fitConfusionEm(encoded, dawidSkeneEstimator(priors), em);
     }
     case 'onecoin': {
@@ -136,6 +176,23 @@ function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: 
       const pseudoCount = p.pseudoCount ?? (defaultParameters.mace.pseudoCount as number);
       return (encoded) => fitConfusionEm(encoded, maceEstimator(pseudoCount), em);
     }
+  }
+}
+
+/** Raises each non-gold posterior row to `temperature` and renormalizes, in place (gold rows stay 0/1). */
+function temper(posterior: Float64Array, classCount: number, temperature: number): void {
+  if (temperature === 1) return;
+  for (let row = 0; row < posterior.length; row += classCount) {
+    let max = 0;
+    for (let k = 0; k < classCount; k += 1) max = Math.max(max, posterior[row + k] as number);
+    let sum = 0;
+    for (let k = 0; k < classCount; k += 1) {
+      const value = (posterior[row + k] as number) / max;
+      const tempered = value > 0 ? Math.exp(temperature * Math.log(value)) : 0;
+      posterior[row + k] = tempered;
+      sum += tempered;
+    }
+    for (let k = 0; k < classCount; k += 1) posterior[row + k] = (posterior[row + k] as number) / sum;
   }
 }
 
@@ -179,6 +236,7 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
   let choice: AggregationChoice;
   let selectedBy: AggregateResult['selectedBy'] = 'named';
   const candidates: AggregateResult['candidates'] = [];
+  let temperature = 1;
   if (method === 'auto') {
     const sample = sampleItems(encoded, defaults.choiceLabels);
     const plan = heldOutPlan(sample, {
@@ -186,34 +244,42 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
       folds: options.folds ?? defaults.folds,
     });
     selectedBy = plan.by;
-    let scored = 0;
+    const scoredFolds = Math.min(
+      plan.folds,
+      plan.by === 'answers' && sample.label.length >= defaults.twoFoldLabels ? 2 : defaults.scoredFolds,
+    );
+    let best: { choice: AggregationChoice; heldOut: HeldOutScore } | undefined;
+    let anchor: { choice: AggregationChoice; heldOut: HeldOutScore } | undefined;
     for (const candidate of autoCandidates) {
       // Choosing needs the ranking, not the last digits: a looser stop keeps the grid affordable.
-      const heldOut = heldOutScore(
-        sample,
-        plan,
-        fitterFor(candidate, Math.min(maxIterations, 100), 1e-5),
-        Math.min(plan.folds, defaults.scoredFolds),
-      );
+      const heldOut = heldOutScore(sample, plan, fitterFor(candidate, Math.min(maxIterations, 100), 1e-5), scoredFolds);
       candidates.push({ ...candidate, score: heldOut.score });
-      scored = heldOut.scored;
+      // Strictly better only: on equal scores the earlier (simpler) candidate stays.
+      if (!best || heldOut.score > best.heldOut.score) best = { choice: candidate, heldOut };
+      anchor ??= best;
     }
-    // Strictly better only: on equal scores the earlier (simpler) candidate stays.
-    const best = candidates.reduce((top, candidate) => (candidate.score > top.score ? candidate : top));
-    const anchor = candidates[0] as AggregateResult['candidates'][number];
+    if (!best || !anchor) throw new Error('autoCandidates is empty');
     // A richer model must beat majority vote (the first candidate) by `minGain` nats in all, or a handful
     // of answers would pick a model by noise.
-    choice = (best.score - anchor.score) * scored >= defaults.minGain ? best : anchor;
-    choice = { method: choice.method, parameters: choice.parameters };
+    const kept = (best.heldOut.score - anchor.heldOut.score) * best.heldOut.scored >= defaults.minGain ? best : anchor;
+    choice = { method: kept.choice.method, parameters: kept.choice.parameters };
+    temperature = fitTemperature(kept.heldOut.predictions, classCount);
   } else {
     choice = { method, parameters: { ...defaultParameters[method], ...options.parameters } };
+    temperature = choice.parameters.temperature ?? 1;
+    if (!(temperature > 0)) throw new BaseError('bad_request', 'The temperature must be above 0.');
   }
   const fit = fitterFor(choice, maxIterations, tolerance)(encoded);
+  temper(fit.posterior, classCount, temperature);
+  const parameters = { ...choice.parameters, ...fit.learned };
+  if (temperature !== 1) parameters.temperature = temperature;
   return {
-    ...choice,
+    method: choice.method,
+    parameters,
     classes: encoded.classes,
     selectedBy,
     candidates,
+    temperature,
     ...decide(fit, classCount, encoded.items.length),
     posterior: fit.posterior,
     classPrior: fit.prior,

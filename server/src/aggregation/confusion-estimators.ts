@@ -1,4 +1,5 @@
 import type { ConfusionEstimator } from './confusion-em';
+import { fitDirichlet } from './dirichlet-prior';
 
 /** Row-normalizes every K-cell row of `confusion` in place. */
 function normalizeRows(confusion: Float64Array, classCount: number): void {
@@ -47,6 +48,54 @@ export function dawidSkeneEstimator(priors: DawidSkenePriors): ConfusionEstimato
       normalizeRows(confusion, classCount);
     },
   };
+}
+
+/** Where a learned prior starts: the pooled row with this many pseudo-answers (then fitted). */
+const learnedStart = 8;
+
+/**
+ * Dawid-Skene under a hierarchical prior: each true class's row of every worker's matrix is drawn from one
+ * Dirichlet, fitted at every M-step by the marginal likelihood of all workers' rows (empirical Bayes).
+ * The data set how strongly a sparse worker is pulled to the crowd: workers who differ little give a strong
+ * pull, workers who differ a lot a weak one, per true class. `strengths` holds the fitted Σα per class.
+ */
+export function learnedPriorEstimator(smoothing: number): ConfusionEstimator & { strengths: Float64Array } {
+  let alpha: Float64Array | undefined;
+  const strengths = new Float64Array(0);
+  const estimator = {
+    strengths,
+    fitted: false,
+    estimate(counts: Float64Array, classCount: number, confusion: Float64Array) {
+      const square = classCount * classCount;
+      if (!alpha) {
+        alpha = pooledConfusion(counts, classCount, smoothing);
+        for (let c = 0; c < square; c += 1) alpha[c] = (alpha[c] as number) * learnedStart;
+        estimator.strengths = new Float64Array(classCount);
+      }
+      const rows = counts.length / square;
+      // Warm-started from the last M-step, a few steps per M-step are enough: EM moves the counts little
+      // (a generalized EM step: the prior's likelihood rises, it need not be at its maximum).
+      const steps = estimator.fitted ? 3 : 20;
+      estimator.fitted = true;
+      for (let k = 0; k < classCount; k += 1) {
+        const row = alpha.subarray(k * classCount, (k + 1) * classCount);
+        fitDirichlet(
+          row,
+          counts,
+          { offset: k * classCount, stride: square, rows },
+          { maxIterations: steps, tolerance: 1e-4 },
+        );
+        let total = 0;
+        for (const a of row) total += a;
+        estimator.strengths[k] = total;
+      }
+      for (let c = 0; c < confusion.length; c += 1) {
+        confusion[c] = (counts[c] as number) + (alpha[c % square] as number) + smoothing;
+      }
+      normalizeRows(confusion, classCount);
+    },
+  };
+  return estimator;
 }
 
 /** Per worker: expected answers and expected right answers (the diagonal of the counts). */

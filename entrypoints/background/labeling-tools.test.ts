@@ -139,7 +139,11 @@ describe('choosing a project', () => {
     expect(listed).toMatchObject({
       chosenProjectId: null,
       unavailable: null,
-      projects: [{ id: otherProject, name: 'News topics', items: 2, yourLabels: 0 }],
+      // The reviews stay listed while their tasks wait in this labeler's queue.
+      projects: [
+        { name: 'Product reviews', items: 3, yourLabels: 0 },
+        { id: otherProject, name: 'News topics', items: 2, yourLabels: 0 },
+      ],
     });
 
     const chosen = await handlers.chooseProject({ projectId: otherProject });

@@ -228,8 +228,10 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       return json(200, { tasks });
     }
     if (method === 'GET' && url.pathname === '/v1/tasks/projects') {
-      // Projects with an item this device was never shown; progress as labels accepted per project.
-      const seen = new Set([...taskLeases.values()].filter((l) => l.device === device).map((l) => l.item.id));
+      // Projects with an item this device was never shown or holds leased; progress as labels accepted per project.
+      const seen = new Set(
+        [...taskLeases.values()].filter((l) => l.device === device && l.state !== 'leased').map((l) => l.item.id),
+      );
       const projects = new Map<string, LabelingProjects['projects'][number]>();
       for (const item of items) {
         if (seen.has(item.id) || projects.has(item.projectId)) continue;

@@ -105,11 +105,21 @@ describeEachDatabase('labeling: a choice of project, progress and worked example
       expect((await projectsFor(labeler)).map((project) => project.id)).not.toContain(empty.id);
     });
 
-    it('drops a project from the list once this labeler has seen all its work, or once it is paused', async () => {
+    it('lists a project while this labeler holds its tasks, drops it once all its work is answered, or once it is paused', async () => {
       const small = await created({ name: 'One item', items: textItems('one', 1) });
       const labeler = await registerDevice(app);
       expect((await projectsFor(labeler)).map((project) => project.id)).toContain(small.id);
-      await leaseTasks(labeler, { max: 1, projectId: small.id });
+      const [task] = await leaseTasks(labeler, { max: 1, projectId: small.id });
+      // Its last item sits in this labeler's queue: still listed, so the labeler can choose it.
+      expect((await projectsFor(labeler)).map((project) => project.id)).toContain(small.id);
+      await upload(app, labeler, [
+        {
+          kind: 'label',
+          assignmentId: task?.assignmentId,
+          labeledAt: new Date().toISOString(),
+          answer: { type: 'single_choice', choice: 'positive' },
+        },
+      ]);
       expect((await projectsFor(labeler)).map((project) => project.id)).not.toContain(small.id);
 
       const other = await registerDevice(app);

@@ -150,7 +150,8 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
     },
 
     /**
-     * The active projects with work for `device` (the same test the lease uses), oldest first, by name
+     * The active projects with work for `device` (the lease's test, or tasks of it leased to this
+     * device and not answered yet), oldest first, by name
      * with the crowd's progress on ordinary items and the labeler's own answers. Gold counts, the
      * buyer and other labelers stay out: a labeler may not tell check items from the rest.
      */
@@ -171,8 +172,11 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
                 (select count(*)::int from labels l where l.project_id = p.id and l.device = $1) as your_labels
            from projects p
           where p.state = 'active'
-            and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
-                          and i.gold_answer is null and ${hasRoom})
+            and (exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+                           and i.gold_answer is null and ${hasRoom})
+                 -- Tasks already leased to this labeler are work too: its queue may hold the project's last items.
+                 or exists (select 1 from task_assignments t where t.project_id = p.id and t.device = $1
+                              and t.state = 'leased' and t.expires_at >= now()))
           order by p.created_at
           limit $2`,
         [device, maxListedProjects],

@@ -9,12 +9,15 @@ import { type RunningServer, startGleanerServer } from './gleaner-server';
 /** The built extension: `npm run test:e2e` builds it before Playwright starts. */
 export const extensionDir = fileURLToPath(new URL('../.output/test/chrome-mv3', import.meta.url));
 
-/** Launches Chromium with the built extension loaded, on a profile folder that may be reused. */
-export async function launchWithExtension(userDataDir: string): Promise<BrowserContext> {
+/**
+ * Launches Chromium with the built extension loaded, on a profile folder that may be reused;
+ * `dir` loads another unpacked build (the demo's).
+ */
+export async function launchWithExtension(userDataDir: string, dir = extensionDir): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumExecutable(),
     headless: true,
-    args: [...quietChromiumArgs, `--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`],
+    args: [...quietChromiumArgs, `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
   });
 }
 

@@ -1,17 +1,21 @@
 import { resolve } from 'node:path';
 import tailwindcss from '@tailwindcss/vite';
-import { defineConfig } from 'wxt';
+import { defineConfig, type WxtViteConfig } from 'wxt';
 
 // A test build may fetch from exact local origins (DESIGN §4); production builds never can.
 const testOrigins = (process.env.GLEANER_TEST_ORIGINS ?? '').trim();
 
 export default defineConfig({
   // A test build goes to its own folder, so .output/chrome-mv3 is always a production build.
-  outDir: testOrigins ? '.output/test' : '.output',
+  // GLEANER_EXTENSION_OUT_DIR names another (the demo builds there, so it never overwrites the e2e
+  // build); server/src/extension-build.ts follows the same rule to say which folder to load.
+  outDir: process.env.GLEANER_EXTENSION_OUT_DIR?.trim() || (testOrigins ? '.output/test' : '.output'),
   modules: ['@wxt-dev/module-react', '@wxt-dev/webextension-polyfill'],
   alias: { '@protocol': resolve('protocol') },
   vite: () => ({
-    plugins: [tailwindcss()],
+    // wxt 0.21.0 (the newest that runs on Node 20) builds with its own vite 7; the Tailwind plugin supports 5 to 8
+    // but is typed against the console's vite 8, so its type is restated as wxt's.
+    plugins: tailwindcss() as unknown as WxtViteConfig['plugins'],
     define: { 'import.meta.env.GLEANER_TEST_ORIGINS': JSON.stringify(testOrigins) },
   }),
   manifest: ({ browser, manifestVersion }) => ({

@@ -4,6 +4,7 @@ import { loadChainSettings } from './chain/chain-settings';
 import { startChain } from './chain/start-chain';
 import { loadConfig } from './config';
 import { loadDatasetSettings } from './datasets/dataset-settings';
+import { chromeBuildDir, extensionBuildAdvice, normalizeOrigins } from './extension-build';
 import { openDatabase } from './open-database';
 import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
 import { loadRewardSettings } from './rewards/reward-settings';
@@ -11,7 +12,6 @@ import { loadScrapingSettings } from './scraping-settings';
 import { serverVersion } from './version';
 
 const consoleDir = fileURLToPath(new URL('../console/dist/', import.meta.url));
-const extensionDir = fileURLToPath(new URL('../../.output/chrome-mv3/', import.meta.url));
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -79,14 +79,14 @@ async function main(): Promise<void> {
       api: `${shown}/docs`,
       database: config.databaseUrl ? 'postgres' : `pglite in ${config.dataDir}`,
       operatorToken: config.operatorToken ? 'from GLEANER_OPERATOR_TOKEN' : operatorTokenFile(config.dataDir),
-      extension: extensionDir,
+      extension: chromeBuildDir(normalizeOrigins(scraping.testOrigins), process.env.GLEANER_EXTENSION_OUT_DIR),
     },
     'Gleaner is running',
   );
-  // One plain line for people, since pino's JSON is for machines.
-  process.stdout.write(
-    `\nGleaner server: ${shown}/  (API docs ${shown}/docs)\n${chain.summary}\nLoad the extension unpacked from: ${extensionDir}\n  (chrome://extensions → Developer mode → Load unpacked)\n\n`,
-  );
+  // A few plain lines for people, since pino's JSON is for machines. The extension line names the
+  // build that matches this server's test origins, or says how to build it: any other would refuse them.
+  const extension = extensionBuildAdvice(scraping.testOrigins, process.env.GLEANER_EXTENSION_OUT_DIR);
+  process.stdout.write(`\nGleaner server: ${shown}/  (API docs ${shown}/docs)\n${chain.summary}\n${extension}\n\n`);
 }
 
 main().catch((error: unknown) => {

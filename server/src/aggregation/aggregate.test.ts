@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type AggregateResult, aggregatedItems, aggregateEncoded, autoCandidates } from './aggregate';
+import { calibrationReport } from './calibration';
 import { type EncodedLabels, encodeLabels } from './encode-labels';
-import { type CrowdOptions, syntheticCrowd } from './synthetic-crowd';
+import { type CrowdOptions, seededRandom, syntheticCrowd } from './synthetic-crowd';
+import type { CategoricalLabel } from './types';
 
 function crowdOf(options: CrowdOptions) {
   const crowd = syntheticCrowd(options);
@@ -46,6 +48,42 @@ const manyClasses: CrowdOptions = {
   accuracy: [0.4, 0.8],
 };
 
+/**
+ * A crowd whose errors are not independent: on 30% of the items (hard ones) every worker answers at
+ * random, so agreement there is luck, and a model that multiplies answers as independent evidence is too sure.
+ */
+function crowdWithHardItems(seed: number) {
+  const random = seededRandom(seed);
+  const classes = ['a', 'b', 'c'];
+  const accuracy = Array.from({ length: 40 }, () => 0.6 + 0.3 * random());
+  const labels: CategoricalLabel[] = [];
+  const truth = new Map<string, string>();
+  for (let i = 0; i < 1500; i += 1) {
+    const answer = Math.floor(random() * 3);
+    truth.set(`i${i}`, classes[answer] as string);
+    const hard = random() < 0.3;
+    const workers = new Set<number>();
+    while (workers.size < 5) {
+      const w = Math.floor(random() * 40);
+      if (workers.has(w)) continue;
+      workers.add(w);
+      const right = !hard && random() < (accuracy[w] as number);
+      const label = hard ? Math.floor(random() * 3) : right ? answer : (answer + 1 + Math.floor(random() * 2)) % 3;
+      labels.push({ worker: `w${w}`, item: `i${i}`, label: classes[label] as string });
+    }
+  }
+  return { encoded: encodeLabels(labels, { classes }), truth };
+}
+
+function expectedCalibrationError(encoded: EncodedLabels, result: AggregateResult, truth: ReadonlyMap<string, string>) {
+  return calibrationReport(
+    encoded.items.map((name, i) => ({
+      confidence: result.confidence[i] as number,
+      correct: encoded.classes[result.label[i] as number] === truth.get(name),
+    })),
+  ).expectedCalibrationError;
+}
+
 describe('aggregateEncoded', () => {
   it.each([
     ['5 classes, sparse workers, most near chance', sparseNearChance],
@@ -89,6 +127,21 @@ describe('aggregateEncoded', () => {
     expect(second.method).toBe(first.method);
     expect(second.parameters).toEqual(first.parameters);
     expect(Array.from(second.posterior)).toEqual(Array.from(first.posterior));
+  });
+
+  it('softens an over-sure posterior by a temperature fitted on held-out answers, without changing a label', () => {
+    const { encoded, truth } = crowdWithHardItems(7);
+    const tempered = aggregateEncoded(encoded);
+    const asFitted = aggregateEncoded(encoded, {
+      method: tempered.method,
+      parameters: { ...tempered.parameters, temperature: 1 },
+    });
+    expect(tempered.temperature).toBeLessThan(1);
+    expect(tempered.parameters.temperature).toBe(tempered.temperature);
+    expect(Array.from(tempered.label)).toEqual(Array.from(asFitted.label));
+    expect(expectedCalibrationError(encoded, tempered, truth)).toBeLessThan(
+      expectedCalibrationError(encoded, asFitted, truth) - 0.02,
+    );
   });
 
   it('chooses by held-out gold once enough gold items have answers', () => {

@@ -9,7 +9,7 @@ import {
   oneCoinEstimator,
 } from './confusion-estimators';
 import type { EncodedLabels } from './encode-labels';
-import { fitTemperature, type HeldOutScore, heldOutPlan, heldOutScore } from './held-out';
+import { fitTemperature, type HeldOutPlan, heldOutPlan, heldOutScore } from './held-out';
 import { seededRandom } from './synthetic-crowd';
 import type { AggregatedItem } from './types';
 import { fitWawa } from './wawa';
@@ -41,9 +41,12 @@ export interface AggregateOptions {
 
 export interface AggregateResult extends AggregationChoice {
   classes: string[];
-  /** How the method was picked, and each candidate's mean held-out log-likelihood (auto only). */
+  /**
+   * How the method was picked, and each candidate's mean held-out log-likelihood (auto only) at its own
+   * best temperature (`temperature`), and as fitted (`untempered`).
+   */
   selectedBy: 'gold' | 'answers' | 'named';
-  candidates: Array<AggregationChoice & { score: number }>;
+  candidates: Array<AggregationChoice & { score: number; untempered: number; temperature: number }>;
   /**
    * The posterior is the model's raised to this power and renormalized (1: as fitted). `auto` fits it on
    * the chosen candidate's held-out answers or gold items; a named method takes `parameters.temperature`.
@@ -179,6 +182,13 @@ function fitterFor(choice: AggregationChoice, maxIterations: number, tolerance: 
   }
 }
 
+/** How many answers (or gold items) the first `folds` folds of `plan` hold out. */
+function countScored(plan: HeldOutPlan, folds: number): number {
+  let count = 0;
+  for (const fold of plan.fold) if (fold >= 0 && fold < folds) count += 1;
+  return count;
+}
+
 /** Raises each non-gold posterior row to `temperature` and renormalizes, in place (gold rows stay 0/1). */
 function temper(posterior: Float64Array, classCount: number, temperature: number): void {
   if (temperature === 1) return;
@@ -248,22 +258,26 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
       plan.folds,
       plan.by === 'answers' && sample.label.length >= defaults.twoFoldLabels ? 2 : defaults.scoredFolds,
     );
-    let best: { choice: AggregationChoice; heldOut: HeldOutScore } | undefined;
-    let anchor: { choice: AggregationChoice; heldOut: HeldOutScore } | undefined;
     for (const candidate of autoCandidates) {
       // Choosing needs the ranking, not the last digits: a looser stop keeps the grid affordable.
       const heldOut = heldOutScore(sample, plan, fitterFor(candidate, Math.min(maxIterations, 100), 1e-5), scoredFolds);
-      candidates.push({ ...candidate, score: heldOut.score });
-      // Strictly better only: on equal scores the earlier (simpler) candidate stays.
-      if (!best || heldOut.score > best.heldOut.score) best = { choice: candidate, heldOut };
-      anchor ??= best;
+      const tempered = fitTemperature(heldOut.predictions, classCount);
+      candidates.push({
+        ...candidate,
+        score: heldOut.scored > 0 ? tempered.logLikelihood / heldOut.scored : Number.NEGATIVE_INFINITY,
+        untempered: heldOut.score,
+        temperature: tempered.temperature,
+      });
     }
-    if (!best || !anchor) throw new Error('autoCandidates is empty');
+    const scored = countScored(plan, scoredFolds);
+    // Strictly better only: on equal scores the earlier (simpler) candidate stays.
+    const best = candidates.reduce((top, candidate) => (candidate.score > top.score ? candidate : top));
+    const anchor = candidates[0] as AggregateResult['candidates'][number];
     // A richer model must beat majority vote (the first candidate) by `minGain` nats in all, or a handful
     // of answers would pick a model by noise.
-    const kept = (best.heldOut.score - anchor.heldOut.score) * best.heldOut.scored >= defaults.minGain ? best : anchor;
-    choice = { method: kept.choice.method, parameters: kept.choice.parameters };
-    temperature = fitTemperature(kept.heldOut.predictions, classCount);
+    const kept = (best.score - anchor.score) * scored >= defaults.minGain ? best : anchor;
+    choice = { method: kept.method, parameters: kept.parameters };
+    temperature = kept.temperature;
   } else {
     choice = { method, parameters: { ...defaultParameters[method], ...options.parameters } };
     temperature = choice.parameters.temperature ?? 1;

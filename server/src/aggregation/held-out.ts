@@ -3,7 +3,7 @@ import type { EncodedLabels } from './encode-labels';
 import { seededRandom } from './synthetic-crowd';
 
 /** A model fitted on some answers, as the held-out scores need it. */
-export type Fitter = (encoded: EncodedLabels) => ConfusionFit;
+type Fitter = (encoded: EncodedLabels) => ConfusionFit;
 
 /**
  * What a candidate is judged on: `answers` holds out folds of answers and scores the probability the
@@ -60,12 +60,12 @@ function withoutAnswers(encoded: EncodedLabels, fold: Int32Array, out: number): 
  * the rest (`posterior`, scored × K) and the chance of what was observed under each truth (`chance`,
  * scored × K: the worker's confusion column for an answer, an indicator for a gold item).
  */
-export interface HeldOutPredictions {
+interface HeldOutPredictions {
   posterior: Float64Array;
   chance: Float64Array;
 }
 
-export interface HeldOutScore {
+interface HeldOutScore {
   /** Mean held-out log-likelihood per scored answer (or gold item); higher is better. */
   score: number;
   scored: number;
@@ -154,12 +154,18 @@ function temperedLogLikelihood(predictions: HeldOutPredictions, classCount: numb
 
 /**
  * The temperature τ (posterior^τ, renormalized) that best predicts the held-out answers or gold items,
- * by golden-section search on log τ over [1/16, 4]: a model whose independence assumption overstates
- * the evidence gets τ < 1. The labels do not change (tempering keeps the order of the classes).
+ * by golden-section search on log τ over [1/16, 4], and the total held-out log-likelihood at that τ: a
+ * model whose independence assumption overstates the evidence gets τ < 1. Candidates are compared at
+ * their own best τ, so one that ranks the classes well but states them too surely is not passed over
+ * for one that is merely timid. The labels do not change (tempering keeps the order of the classes).
  */
-export function fitTemperature(predictions: HeldOutPredictions, classCount: number): number {
-  if (predictions.posterior.length === 0) return 1;
+export function fitTemperature(
+  predictions: HeldOutPredictions,
+  classCount: number,
+): { temperature: number; logLikelihood: number } {
   const score = (logTau: number) => temperedLogLikelihood(predictions, classCount, Math.exp(logTau));
+  const asFitted = score(0);
+  if (predictions.posterior.length === 0) return { temperature: 1, logLikelihood: asFitted };
   const ratio = (Math.sqrt(5) - 1) / 2;
   let low = Math.log(1 / 16);
   let high = Math.log(4);
@@ -167,7 +173,7 @@ export function fitTemperature(predictions: HeldOutPredictions, classCount: numb
   let x2 = low + ratio * (high - low);
   let f1 = score(x1);
   let f2 = score(x2);
-  while (high - low > 0.01) {
+  while (high - low > 0.02) {
     if (f1 >= f2) {
       high = x2;
       x2 = x1;
@@ -182,7 +188,10 @@ export function fitTemperature(predictions: HeldOutPredictions, classCount: numb
       f2 = score(x2);
     }
   }
-  const best = (low + high) / 2;
-  // The fitted model itself when tempering gains less than a nat in all: no change for nothing.
-  return score(best) - score(0) > 1 ? Math.round(Math.exp(best) * 1000) / 1000 : 1;
+  const temperature = Math.round(Math.exp((low + high) / 2) * 1000) / 1000;
+  const tempered = score(Math.log(temperature));
+  // The model as fitted when tempering gains less than a nat in all: no change for nothing.
+  return tempered - asFitted > 1
+    ? { temperature, logLikelihood: tempered }
+    : { temperature: 1, logLikelihood: asFitted };
 }

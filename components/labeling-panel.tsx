@@ -232,7 +232,8 @@ export function LabelingPanel({ settings, full = false }: { settings: Settings; 
 
       {full && (
         <LabelingProjectPicker
-          revision={revision}
+          // Also when a label's verdict arrives: the counts change once it reached the server.
+          revision={`${revision}|${recent?.labels.map((label) => label.state).join(',') ?? ''}`}
           disabled={pending}
           onChoose={(projectId) => show(gate, () => sendMessage('chooseProject', { projectId }))}
         />

@@ -15,14 +15,14 @@ function progressText(project: ListedProject): string {
 
 /**
  * The choice of project when several have work, with the chosen one's progress. Re-read from the
- * server whenever `revision` changes (after each answer), so the counts follow the labeler's work.
+ * server whenever `revision` changes (after each answer and each verdict), so the counts follow the work.
  */
 export function LabelingProjectPicker({
   revision,
   disabled,
   onChoose,
 }: {
-  revision: number;
+  revision: string;
   disabled: boolean;
   onChoose: (projectId: string | null) => Promise<void>;
 }) {

@@ -6,8 +6,10 @@ import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
 import { benchDatasetParquet } from './dataset-parquet';
 import { benchEpochClose } from './epoch-close';
 import { benchEpochTree } from './epoch-tree';
+import { benchExtensionIdle } from './extension-idle';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
+import { benchPopupOpen } from './popup-open';
 import { benchRequestSigning } from './request-signing';
 import { benchSimilarity } from './similarity';
 import { benchUploadEfficiency } from './upload-efficiency';
@@ -27,6 +29,8 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['dataset-near-duplicates', () => benchDatasetNearDuplicates()],
   ['epoch-tree', benchEpochTree],
   ['epoch-close', benchEpochClose],
+  ['popup-open', benchPopupOpen],
+  ['extension-idle', benchExtensionIdle],
 ];
 
 const only = process.argv[2];

@@ -13,6 +13,9 @@ import { logger } from '@/lib/logger';
 import { hasConsent } from '@/lib/settings';
 import { consoleDashboardUrl } from '@/lib/wallet-link';
 
+/** A User Timing mark (seen in DevTools' performance panel too). */
+const interactiveMark = 'gleaner-popup-interactive';
+
 /** While the popup stays open the server is asked this often, so "Connected" stays true within seconds. */
 const checkEveryMs = 10_000;
 
@@ -47,6 +50,12 @@ export function App({ version, openOptions, openLabeling, refreshPoints, checkCo
     const timer = setInterval(() => void check(), checkEveryMs);
     return () => clearInterval(timer);
   }, [check, refreshPoints]);
+
+  const ready = settings !== undefined;
+  useEffect(() => {
+    // The moment the popup is usable (settings read, every control drawn): bench/popup-open.ts reads it.
+    if (ready && performance.getEntriesByName(interactiveMark).length === 0) performance.mark(interactiveMark);
+  }, [ready]);
 
   const consent = settings !== undefined && hasConsent(settings);
   return (

@@ -103,14 +103,23 @@ export function posteriorsFrom(
   const classCount = encoded.classes.length;
   const square = classCount * classCount;
   const logPrior = prior.map(Math.log);
-  const logConfusion = confusion.map(Math.log);
+  // log P(answer | truth) laid out per (worker, answer) with the K truths side by side, so the loop over
+  // answers reads K neighbouring numbers instead of K cells a row apart.
+  const logColumns = new Float64Array(confusion.length);
+  for (let base = 0; base < confusion.length; base += square) {
+    for (let k = 0; k < classCount; k += 1) {
+      for (let l = 0; l < classCount; l += 1) {
+        logColumns[base + l * classCount + k] = Math.log(confusion[base + k * classCount + l] as number);
+      }
+    }
+  }
   for (let i = 0; i < encoded.items.length; i += 1) posterior.set(logPrior, i * classCount);
   const { worker, item, label } = encoded;
   for (let n = 0; n < label.length; n += 1) {
-    const base = (worker[n] as number) * square + (label[n] as number);
+    const column = (worker[n] as number) * square + (label[n] as number) * classCount;
     const row = (item[n] as number) * classCount;
     for (let k = 0; k < classCount; k += 1)
-      posterior[row + k] = (posterior[row + k] as number) + (logConfusion[base + k * classCount] as number);
+      posterior[row + k] = (posterior[row + k] as number) + (logColumns[column + k] as number);
   }
   let logLikelihood = 0;
   for (let i = 0; i < encoded.items.length; i += 1) {

@@ -57,12 +57,28 @@ function withoutAnswers(encoded: EncodedLabels, fold: Int32Array, out: number): 
 
 /**
  * What a candidate predicted for each scored answer (or gold item): the posterior over the truth from
- * the rest (`posterior`, scored × K) and the chance of what was observed under each truth (`chance`,
- * scored × K: the worker's confusion column for an answer, an indicator for a gold item).
+ * the rest, as log q(k) − max_k log q (`logShare`, scored × K, −∞ where q is 0: what tempering needs),
+ * and the chance of what was observed under each truth (`chance`, scored × K: the worker's confusion
+ * column for an answer, an indicator for a gold item).
  */
 interface HeldOutPredictions {
-  posterior: Float64Array;
+  logShare: Float64Array;
   chance: Float64Array;
+}
+
+/** Stores posterior[row…row+K) as log shares at prediction `at`. */
+function storeShares(
+  predictions: HeldOutPredictions,
+  at: number,
+  posterior: Float64Array,
+  row: number,
+  classCount: number,
+) {
+  let max = 0;
+  for (let k = 0; k < classCount; k += 1) max = Math.max(max, posterior[row + k] as number);
+  for (let k = 0; k < classCount; k += 1) {
+    predictions.logShare[at * classCount + k] = Math.log((posterior[row + k] as number) / max);
+  }
 }
 
 interface HeldOutScore {
@@ -89,7 +105,7 @@ export function heldOutScore(
     for (const f of plan.fold) if (f < folds) expected += 1;
   }
   const predictions = {
-    posterior: new Float64Array(expected * classCount),
+    logShare: new Float64Array(expected * classCount),
     chance: new Float64Array(expected * classCount),
   };
   let total = 0;
@@ -103,7 +119,7 @@ export function heldOutScore(
         if (plan.fold[i] !== out) continue;
         const truth = encoded.gold[i] as number;
         total += Math.log(Math.max(1e-12, fit.posterior[i * classCount + truth] as number));
-        predictions.posterior.set(fit.posterior.subarray(i * classCount, (i + 1) * classCount), scored * classCount);
+        storeShares(predictions, scored, fit.posterior, i * classCount, classCount);
         predictions.chance[scored * classCount + truth] = 1;
         scored += 1;
       }
@@ -118,9 +134,9 @@ export function heldOutScore(
       for (let k = 0; k < classCount; k += 1) {
         const chance = fit.confusion[base + k * classCount] as number;
         probability += (fit.posterior[row + k] as number) * chance;
-        predictions.posterior[scored * classCount + k] = fit.posterior[row + k] as number;
         predictions.chance[scored * classCount + k] = chance;
       }
+      storeShares(predictions, scored, fit.posterior, row, classCount);
       total += Math.log(Math.max(1e-12, probability));
       scored += 1;
     }
@@ -130,20 +146,13 @@ export function heldOutScore(
 
 /** Σ log Σ_k q_τ(k)·chance(k) over the predictions, with q_τ ∝ posterior^τ. */
 function temperedLogLikelihood(predictions: HeldOutPredictions, classCount: number, tau: number): number {
-  const { posterior, chance } = predictions;
+  const { logShare, chance } = predictions;
   let total = 0;
-  for (let row = 0; row < posterior.length; row += classCount) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < classCount; k += 1) {
-      const q = posterior[row + k] as number;
-      if (q > 0) max = Math.max(max, Math.log(q));
-    }
+  for (let row = 0; row < logShare.length; row += classCount) {
     let normalizer = 0;
     let probability = 0;
     for (let k = 0; k < classCount; k += 1) {
-      const q = posterior[row + k] as number;
-      if (q <= 0) continue;
-      const weight = Math.exp(tau * (Math.log(q) - max));
+      const weight = Math.exp(tau * (logShare[row + k] as number));
       normalizer += weight;
       probability += weight * (chance[row + k] as number);
     }
@@ -165,7 +174,7 @@ export function fitTemperature(
 ): { temperature: number; logLikelihood: number } {
   const score = (logTau: number) => temperedLogLikelihood(predictions, classCount, Math.exp(logTau));
   const asFitted = score(0);
-  if (predictions.posterior.length === 0) return { temperature: 1, logLikelihood: asFitted };
+  if (predictions.logShare.length === 0) return { temperature: 1, logLikelihood: asFitted };
   const ratio = (Math.sqrt(5) - 1) / 2;
   let low = Math.log(1 / 16);
   let high = Math.log(4);

@@ -141,7 +141,7 @@ export async function undoLastLabel(db: GleanerDb): Promise<LeasedTask> {
     if (!last) throw new BaseError('not_found', 'There is no label to undo.');
     const rows = await db.outbox.where('kind').equals('label').toArray();
     const row = rows.find((candidate) => assignmentIdOf(candidate) === last.assignmentId);
-    if (!row || row.batchId !== '' || row.sentBefore) {
+    if (row?.batchId !== '' || row.sentBefore) {
       throw new BaseError(
         'conflict',
         'Your last label was already sent to the server, so it cannot be undone. Labels can be undone only until they are sent.',

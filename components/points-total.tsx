@@ -7,7 +7,7 @@ export const formatPoints = (points: number) => Math.round(points).toLocaleStrin
 const hourMs = 60 * 60 * 1000;
 
 /** Roughly when, for people: "within the hour", "in about 5 hours", "in about 3 days". */
-export function roughlyWhen(at: number, now: number): string {
+function roughlyWhen(at: number, now: number): string {
   const ahead = at - now;
   if (ahead <= hourMs) return 'within the hour';
   if (ahead < 36 * hourMs) return `in about ${Math.round(ahead / hourMs)} hours`;

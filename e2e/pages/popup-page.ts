@@ -4,7 +4,7 @@ import type { BrowserContext, Locator, Page } from '@playwright/test';
 export const popupSize = { width: 380, height: 600 };
 
 /** Where an element sits, and whether all of it is inside the popup without scrolling. */
-export interface PlacedElement {
+interface PlacedElement {
   testId: string;
   box: { x: number; y: number; width: number; height: number } | null;
   inside: boolean;

@@ -260,7 +260,7 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
     );
     for (const candidate of autoCandidates) {
       // Choosing needs the ranking, not the last digits: a looser stop keeps the grid affordable.
-      const heldOut = heldOutScore(sample, plan, fitterFor(candidate, Math.min(maxIterations, 100), 1e-5), scoredFolds);
+      const heldOut = heldOutScore(sample, plan, fitterFor(candidate, Math.min(maxIterations, 100), 1e-4), scoredFolds);
       const tempered = fitTemperature(heldOut.predictions, classCount);
       candidates.push({
         ...candidate,

@@ -94,6 +94,21 @@ describe('network monitor', () => {
     expect((await watch.settled(10)).violation).toMatchObject({ code: 'private_ip' });
   });
 
+  it('refuses a response whose address Firefox reports as null, as one with no address, without throwing', async () => {
+    const { monitor, emit } = setup();
+    const onViolation = vi.fn();
+    const watch = monitor.watch('https://example.com/a', onViolation);
+    emit('request', { url: 'https://example.com/a' });
+    // A redirect with no address is the browser's own (as Chrome's HSTS upgrades): followed, not refused.
+    expect(() =>
+      emit('redirect', { url: 'https://example.com/a', redirectUrl: 'https://example.com/b', ip: null }),
+    ).not.toThrow();
+    expect(() => emit('response', { url: 'https://example.com/b', ip: null })).not.toThrow();
+    const seen = await watch.settled(10);
+    expect(seen).toMatchObject({ hops: 1, ip: undefined, violation: { code: 'private_ip' } });
+    expect(onViolation).toHaveBeenCalledTimes(1);
+  });
+
   it('reports the net error of a blocked request', async () => {
     const { monitor, emit } = setup();
     const watch = monitor.watch('https://example.com/', () => {});

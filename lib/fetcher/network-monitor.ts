@@ -11,8 +11,11 @@ export interface WebRequestDetails {
   initiator?: string;
   /** Firefox: the document that made the request, our background page for ours. */
   originUrl?: string;
-  /** The address connected to (onBeforeRedirect, onResponseStarted). */
-  ip?: string;
+  /**
+   * The address connected to (onBeforeRedirect, onResponseStarted). Chrome leaves it out when it
+   * knows none; Firefox sends null (its ChannelWrapper's remoteAddress is nullable).
+   */
+  ip?: string | null;
   redirectUrl?: string;
   error?: string;
 }
@@ -128,7 +131,7 @@ export function createNetworkMonitor(
       count: watcher.observation.hops,
       fromUrl: details.url,
       redirectUrl: details.redirectUrl ?? '',
-      ip: details.ip,
+      ip: details.ip ?? undefined,
     };
     violate(watcher, judgeRedirect(hop, options.policy));
   }, monitoredRequests);
@@ -136,8 +139,8 @@ export function createNetworkMonitor(
   events.onResponseStarted.addListener((details) => {
     const watcher = byRequestId.get(details.requestId);
     if (!watcher) return;
-    watcher.observation.ip = details.ip;
-    violate(watcher, judgeConnectedIp(details.url, details.ip, options.policy));
+    watcher.observation.ip = details.ip ?? undefined;
+    violate(watcher, judgeConnectedIp(details.url, watcher.observation.ip, options.policy));
     settle(watcher);
   }, monitoredRequests);
 

@@ -144,6 +144,25 @@ describe('aggregateEncoded', () => {
     );
   });
 
+  it('chooses for a project of over 100,000 answers on a sample of its items, and still beats majority vote', () => {
+    const { encoded, truth } = crowdOf({
+      seed: 13,
+      items: 12_000,
+      workers: 300,
+      classes: 5,
+      labelsPerItem: 10,
+      spammers: 0.4,
+      accuracy: [0.5, 0.8],
+    });
+    expect(encoded.label.length).toBeGreaterThan(100_000);
+    const auto = aggregateEncoded(encoded);
+    expect(auto.method).not.toBe('mv');
+    expect(auto.candidates.every((candidate) => Number.isFinite(candidate.score))).toBe(true);
+    expect(accuracy(encoded, auto, truth)).toBeGreaterThan(
+      accuracy(encoded, aggregateEncoded(encoded, { method: 'mv' }), truth) + 0.02,
+    );
+  });
+
   it('chooses by held-out gold once enough gold items have answers', () => {
     const crowd = syntheticCrowd({ ...sparseNearChance, items: 300, workers: 60 });
     const gold = new Map([...crowd.truth].slice(0, 40));

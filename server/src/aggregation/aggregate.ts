@@ -97,19 +97,21 @@ const defaults = {
   scoredFolds: 3,
   maxIterations: 200,
   tolerance: 1e-7,
+  /** Above this many answers the choice is made on a seeded sample of items with about `sampleLabels`. */
   choiceLabels: 100_000,
-  /** From this many answers two scored folds (20% of the answers, 12,000 or more) rank the candidates. */
-  twoFoldLabels: 60_000,
+  sampleLabels: 50_000,
+  /** From this many answers two scored folds (20% of the answers, 8,000 or more) rank the candidates. */
+  twoFoldLabels: 40_000,
   minGain: 3,
 };
 
 /**
- * A big project is chosen for on a seeded sample of its items (all their answers, about `limit` in all):
- * the ranking of a dozen candidates needs that many answers, not millions. The sample's items are
+ * A project of more than `above` answers is chosen for on a seeded sample of its items (all their answers,
+ * about `limit` in all): the ranking of a dozen candidates needs tens of thousands of answers, not millions. The sample's items are
  * renumbered, so each fit's per-item arrays hold only the sampled items.
  */
-function sampleItems(encoded: EncodedLabels, limit: number): EncodedLabels {
-  if (encoded.label.length <= limit) return encoded;
+function sampleItems(encoded: EncodedLabels, above: number, limit: number): EncodedLabels {
+  if (encoded.label.length <= above) return encoded;
   const random = seededRandom(6_789);
   const share = limit / encoded.label.length;
   const renumbered = new Int32Array(encoded.items.length).fill(-1);
@@ -248,7 +250,7 @@ export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptio
   const candidates: AggregateResult['candidates'] = [];
   let temperature = 1;
   if (method === 'auto') {
-    const sample = sampleItems(encoded, defaults.choiceLabels);
+    const sample = sampleItems(encoded, defaults.choiceLabels, defaults.sampleLabels);
     const plan = heldOutPlan(sample, {
       minGold: options.minGold ?? defaults.minGold,
       folds: options.folds ?? defaults.folds,

@@ -52,6 +52,7 @@ export function dawidSkeneEstimator(priors: DawidSkenePriors): ConfusionEstimato
 
 /** Where a learned prior starts: the pooled row with this many pseudo-answers (then fitted). */
 const learnedStart = 8;
+const priorWorkers = 1000;
 
 /**
  * Dawid-Skene under a hierarchical prior: each true class's row of every worker's matrix is drawn from one
@@ -72,7 +73,10 @@ export function learnedPriorEstimator(smoothing: number): ConfusionEstimator & {
         for (let c = 0; c < square; c += 1) alpha[c] = (alpha[c] as number) * learnedStart;
         estimator.strengths = new Float64Array(classCount);
       }
-      const rows = counts.length / square;
+      // A prior shared by the crowd is fitted on at most `priorWorkers` of them (every n-th): hundreds of
+      // workers pin it down, and its cost per M-step grows with workers, not answers.
+      const every = Math.ceil(counts.length / square / priorWorkers);
+      const rows = Math.floor(counts.length / square / every);
       // Warm-started from the last M-step, a few steps per M-step are enough: EM moves the counts little
       // (a generalized EM step: the prior's likelihood rises, it need not be at its maximum).
       const steps = estimator.fitted ? 3 : 20;
@@ -82,7 +86,7 @@ export function learnedPriorEstimator(smoothing: number): ConfusionEstimator & {
         fitDirichlet(
           row,
           counts,
-          { offset: k * classCount, stride: square, rows },
+          { offset: k * classCount, stride: square * every, rows },
           { maxIterations: steps, tolerance: 1e-4 },
         );
         let total = 0;

@@ -30,7 +30,8 @@ function readProcess(pid: number): ProcessInfo | null {
       const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
       for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) switches += Number(match[1]);
     }
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Zygote children rewrite their title: one string with spaces rather than NUL-separated arguments.
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
     return { pid, ppid, ticks, switches, args };
   } catch {
     return null; // It ended while being read.
@@ -93,7 +94,10 @@ const isExtensionRenderer = (info: ProcessInfo) => isRenderer(info) && info.args
  * /proc each second: CPU time (utime + stime) and context switches of the extension's renderer
  * process, which hosts its service worker, against the blank tab's renderer and the whole browser.
  * Service worker starts are counted from Playwright's `serviceworker` events, and what woke it is
- * read from the server's request log: each sync alarm sends one heartbeat (GET /v1/devices/me).
+ * read from the server's request log: each sync alarm sends one heartbeat (GET /v1/devices/me),
+ * and the burst it starts reads the points and asks for jobs. Caveat: Playwright attaches to the
+ * worker over CDP, which seems to keep it (and its process) running between alarms, so the
+ * process figures are an upper bound of what a browser without a debugger spends.
  */
 export async function benchExtensionIdle(): Promise<string> {
   const minutes = numberFromEnv('GLEANER_BENCH_IDLE_MINUTES', 10);
@@ -135,13 +139,13 @@ export async function benchExtensionIdle(): Promise<string> {
     const cpu = (tally: Tally) => `${formatFigure((tally.ticks / ticksPerSecond / seconds) * 100, 3)} %`;
     const perMinute = (tally: Tally) => formatFigure(tally.switches / (seconds / 60), 0);
     const row = (name: string, tally: Tally) =>
-      `  ${name.padEnd(34)} ${cpu(tally).padStart(9)} ${perMinute(tally).padStart(12)}`;
+      `  ${name.padEnd(34)} ${cpu(tally).padStart(9)} ${perMinute(tally).padStart(12)} ${String(tally.processes).padStart(9)}`;
     return [
       `extension at rest (Chromium headless, consent given, no work; ${formatFigure(seconds / 60, 1)} min sampled from /proc each second; goal < 1 % CPU, only alarm wakeups)`,
-      `  ${''.padEnd(34)} ${'CPU'.padStart(9)} ${'switches/min'.padStart(12)}`,
+      `  ${''.padEnd(34)} ${'CPU'.padStart(9)} ${'switches/min'.padStart(12)} ${'processes'.padStart(9)}`,
       row('extension process (service worker)', extension),
       row('blank tab renderer (anchor)', anchor),
-      row(`whole browser (${browser.processes} processes)`, browser),
+      row('whole browser', browser),
       `  service worker starts: ${workerStarts}; sync alarms expected: about ${formatFigure(seconds / 60, 0)} (one a minute)`,
       `  requests to the server: ${
         Object.entries(requests)

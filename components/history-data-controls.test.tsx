@@ -79,7 +79,7 @@ describe('the 30-day history', () => {
     ).toBeDefined();
     const rows = screen.getAllByTestId('history-day');
     expect(rows).toHaveLength(30);
-    expect(rows.at(-1)?.textContent).toBe(`${today}14.2 kB7100200` + '0');
+    expect(rows.at(-1)?.textContent).toBe(`${today}14.2 kB71002000`);
     expect(asked).toEqual([
       `?days=30&timeZone=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)}`,
     ]);

@@ -161,7 +161,20 @@ describeEachDatabase('epoch routes', (database) => {
   });
 
   it('reads an epoch only as a plain decimal number or latest', async () => {
-    for (const n of ['1e0', '0x1', '1.0', '01', '+1', '%201', '0', '-1', 'Infinity', '１', '9'.repeat(30), '2147483648']) {
+    for (const n of [
+      '1e0',
+      '0x1',
+      '1.0',
+      '01',
+      '+1',
+      '%201',
+      '0',
+      '-1',
+      'Infinity',
+      '１',
+      '9'.repeat(30),
+      '2147483648',
+    ]) {
       for (const url of [`/v1/epochs/${n}`, `/v1/epochs/${n}/file`, `/v1/epochs/${n}/proofs/${wallets[0]}`]) {
         const response = await app.inject({ method: 'GET', url });
         expect(response.statusCode, url).toBe(400);

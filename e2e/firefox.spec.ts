@@ -18,6 +18,8 @@ async function textOf(page: Page, testId: string): Promise<string> {
   return ((await element?.evaluate((node) => node.textContent)) ?? '').trim();
 }
 
+const idleMs = 8000;
+
 const click = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"]`).click();
 
 test('the Firefox build runs in firefox-esr: install, consent, register, fetch a local page safely, label a task', async () => {
@@ -57,7 +59,9 @@ test('the Firefox build runs in firefox-esr: install, consent, register, fetch a
     expect(created.status).toBe(201);
     const { project } = projectCreatedSchema.parse(await created.json());
 
-    firefox = await launchFirefoxWithExtension(executable ?? '');
+    // Firefox unloads an idle event page after 30 s; 8 s here (past the 5 s undo window of a label), so
+    // the test also sees the extension woken from unloaded.
+    firefox = await launchFirefoxWithExtension(executable ?? '', { 'extensions.background.idle.timeout': idleMs });
 
     // Consent on the options page, pointing the extension at this server.
     const options = await firefox.openPage('options.html');
@@ -110,6 +114,15 @@ test('the Firefox build runs in firefox-esr: install, consent, register, fetch a
         { timeout: 30_000 },
       )
       .toEqual(['positive']);
+
+    // With no extension page asking anything, Firefox unloads the event page; a page that wakes it
+    // must still reach this local server (the request guard forgets the server's address on unload).
+    await popup.close();
+    await labeling.close();
+    await options.close();
+    await new Promise((resolve) => setTimeout(resolve, idleMs + 3000));
+    const woken = await firefox.openPage('options.html');
+    await woken.waitForSelector('[data-testid="wallet-not-linked"]', { visible: true, timeout: 10_000 });
   } finally {
     await firefox?.close();
     await server?.stop();

@@ -32,12 +32,16 @@ export interface FirefoxWithExtension {
  * Starts headless Firefox over WebDriver BiDi (no geckodriver) on a fresh profile and installs the
  * built add-on as a temporary add-on, as about:debugging would.
  */
-export async function launchFirefoxWithExtension(executablePath: string): Promise<FirefoxWithExtension> {
+export async function launchFirefoxWithExtension(
+  executablePath: string,
+  prefs: Record<string, string | number | boolean> = {},
+): Promise<FirefoxWithExtension> {
   const browser = await puppeteer.launch({
     browser: 'firefox',
     protocol: 'webDriverBiDi',
     executablePath,
     headless: true,
+    dumpio: !!process.env.HX_DUMP,
     // WebDriver BiDi refuses to navigate to moz-extension:// pages without it: they are not web pages.
     args: ['--remote-allow-system-access'],
     extraPrefsFirefox: {
@@ -56,6 +60,7 @@ export async function launchFirefoxWithExtension(executablePath: string): Promis
       'browser.safebrowsing.malware.enabled': false,
       'browser.safebrowsing.phishing.enabled': false,
       'browser.safebrowsing.downloads.enabled': false,
+      ...prefs,
     },
   });
   try {

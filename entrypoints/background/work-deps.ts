@@ -4,7 +4,8 @@ import { fetchImage } from '@/lib/fetcher/fetch-image';
 import { fetchPage } from '@/lib/fetcher/fetch-page';
 import { createNetworkMonitor } from '@/lib/fetcher/network-monitor';
 import { buildNetworkRules, installSessionRules } from '@/lib/fetcher/network-rules';
-import { setupRequestGuard } from '@/lib/fetcher/request-guard';
+import { type BlockingWebRequest, setupRequestGuard } from '@/lib/fetcher/request-guard';
+import { readSettings } from '@/lib/settings';
 import { buildTestOrigins } from '@/lib/test-origins';
 import type { BackgroundContext } from './context';
 import { closeOffscreenDocument, extractInOffscreenDocument } from './extractor';
@@ -31,7 +32,13 @@ export function createWorkDeps(ctx: BackgroundContext): WorkDeps {
   };
 
   if (import.meta.env.FIREFOX) {
-    const guard = setupRequestGuard(browser.webRequest, { extensionOrigin, policy });
+    // Firefox lets a blocking listener answer with a promise; the shared typings (Chrome's) do not say so.
+    const firefoxWebRequest = browser.webRequest as unknown as BlockingWebRequest;
+    const guard = setupRequestGuard(firefoxWebRequest, {
+      extensionOrigin,
+      policy,
+      loadServerUrl: async () => (await readSettings(ctx.db)).serverUrl,
+    });
     return {
       ...common,
       extract: async (input) => extractHtml(input),

@@ -15,18 +15,52 @@ describe('shouldCancelRequest', () => {
 });
 
 describe('setupRequestGuard', () => {
-  it('judges only this extension’s background requests', () => {
-    let listener: ((details: { url: string; tabId: number; originUrl?: string }) => { cancel?: boolean }) | undefined;
+  type Listener = (details: {
+    url: string;
+    tabId: number;
+    originUrl?: string;
+  }) => { cancel?: boolean } | Promise<{ cancel?: boolean }> | undefined;
+  const ours = { tabId: -1, originUrl: 'moz-extension://abc/_generated_background_page.html' };
+
+  it('judges only this extension’s background requests', async () => {
+    let listener: Listener | undefined;
     const guard = setupRequestGuard(
       { onBeforeRequest: { addListener: (callback) => (listener = callback) } },
-      { extensionOrigin: 'moz-extension://abc', policy },
+      { extensionOrigin: 'moz-extension://abc', policy, loadServerUrl: async () => null },
     );
-    const ours = { tabId: -1, originUrl: 'moz-extension://abc/_generated_background_page.html' };
-    expect(listener?.({ ...ours, url: 'http://10.0.0.1/' })).toEqual({ cancel: true });
-    expect(listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({ cancel: true });
+    expect(await listener?.({ ...ours, url: 'http://10.0.0.1/' })).toEqual({ cancel: true });
+    expect(await listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({ cancel: true });
     guard.setServerUrl('http://127.0.0.1:8787');
     expect(listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({});
     expect(listener?.({ tabId: 4, url: 'http://10.0.0.1/' })).toEqual({});
     expect(listener?.({ tabId: -1, originUrl: 'moz-extension://other/', url: 'http://10.0.0.1/' })).toEqual({});
+  });
+
+  it('lets a woken event page reach a local server it has not synced with yet, from the stored setting', async () => {
+    let listener: Listener | undefined;
+    let answerStored: (url: string) => void = () => {};
+    const stored = new Promise<string>((resolve) => {
+      answerStored = resolve;
+    });
+    setupRequestGuard(
+      { onBeforeRequest: { addListener: (callback) => (listener = callback) } },
+      { extensionOrigin: 'moz-extension://abc', policy, loadServerUrl: () => stored },
+    );
+    // The request arrives before the setting is read: it waits for it rather than being cancelled.
+    const pending = listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices/me/points' });
+    const trap = listener?.({ ...ours, url: 'http://192.168.0.1/' });
+    answerStored('http://127.0.0.1:8787');
+    expect(await pending).toEqual({});
+    expect(await trap).toEqual({ cancel: true });
+    expect(listener?.({ ...ours, url: 'http://127.0.0.1:8787/health' })).toEqual({ cancel: true });
+  });
+
+  it('cancels what it would have cancelled when the setting cannot be read', async () => {
+    let listener: Listener | undefined;
+    setupRequestGuard(
+      { onBeforeRequest: { addListener: (callback) => (listener = callback) } },
+      { extensionOrigin: 'moz-extension://abc', policy, loadServerUrl: () => Promise.reject(new Error('no db')) },
+    );
+    expect(await listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({ cancel: true });
   });
 });

@@ -16,11 +16,15 @@ interface BlockingRequestDetails {
   originUrl?: string;
 }
 
+type BlockingResponse = { cancel?: boolean };
+// Firefox lets a blocking listener answer with a promise.
+type GuardAnswer = BlockingResponse | Promise<BlockingResponse> | undefined;
+
 /** The part of Firefox's `browser.webRequest` the guard needs. */
 export interface BlockingWebRequest {
   onBeforeRequest: {
     addListener(
-      callback: (details: BlockingRequestDetails) => { cancel?: boolean },
+      callback: (details: BlockingRequestDetails) => GuardAnswer,
       filter: { urls: string[]; tabId?: number },
       extraInfoSpec: ['blocking'],
     ): void;
@@ -32,16 +36,29 @@ export interface BlockingWebRequest {
  * and redirect hop of the background page before it is sent: the equivalent of Chrome's
  * declarativeNetRequest rules, and stricter. Until the server address is known, only what the
  * guard allows passes.
+ *
+ * Firefox unloads the event page when idle and forgets the address set by the last sync; a page
+ * that wakes it (the options page reading the points) may then call the server before any sync.
+ * So a request the guard alone would cancel waits for `loadServerUrl` (the stored setting), read
+ * once per page life: without it a server on this machine or the local network looks unreachable.
  */
 export function setupRequestGuard(
   webRequest: BlockingWebRequest,
-  options: { extensionOrigin: string; policy: NetworkPolicy },
+  options: { extensionOrigin: string; policy: NetworkPolicy; loadServerUrl: () => Promise<string | null> },
 ): { setServerUrl(serverUrl: string): void } {
   let serverUrl: string | null = null;
+  const loaded = options.loadServerUrl().then(
+    (stored) => {
+      serverUrl ??= stored;
+    },
+    () => {},
+  );
   webRequest.onBeforeRequest.addListener(
     (details) => {
       if (details.tabId !== -1 || !details.originUrl?.startsWith(`${options.extensionOrigin}/`)) return {};
-      return shouldCancelRequest(details.url, serverUrl, options.policy) ? { cancel: true } : {};
+      if (!shouldCancelRequest(details.url, serverUrl, options.policy)) return {};
+      if (serverUrl !== null) return { cancel: true };
+      return loaded.then(() => (shouldCancelRequest(details.url, serverUrl, options.policy) ? { cancel: true } : {}));
     },
     { urls: ['http://*/*', 'https://*/*'], tabId: -1 },
     ['blocking'],

@@ -13,7 +13,7 @@ const addonId = 'gleaner@gleaner.dev';
  * the profile maps the add-on id to one beforehand (the pref below), so the test knows its pages' URLs.
  */
 const extensionUuid = '6f1c5a3e-0d2b-4c1e-9a7e-5b3f2d1c0a99';
-export const extensionOrigin = `moz-extension://${extensionUuid}`;
+const extensionOrigin = `moz-extension://${extensionUuid}`;
 
 /** Debian's firefox-esr unless GLEANER_FIREFOX names another; undefined when there is none. */
 export function firefoxExecutable(): string | undefined {

@@ -51,10 +51,11 @@ test('a labeler completes a project with the keyboard alone; gold mistakes show,
     await expect(popup.status).toHaveText('Connected', { timeout: 30_000 });
     const address = ((await popup.deviceAddress.textContent()) ?? '').trim();
 
-    const panel = new LabelingPanel(popup.page);
-    await popup.page.keyboard.press('?');
+    // Labeling is its own focused view (the popup links to it).
+    const panel = await LabelingPanel.openPage(context, extensionId);
+    await panel.page.keyboard.press('?');
     await expect(panel.keysHelp).toBeVisible();
-    await popup.page.keyboard.press('Escape');
+    await panel.page.keyboard.press('Escape');
 
     let goldSeen = 0;
     const shownAccuracy: string[] = [];

@@ -62,7 +62,7 @@ test('a contributor links wallet and device, sees points on the dashboard, claim
     await expect(popup.status).toHaveText('Connected', { timeout: 30_000 });
     await expect(popup.page.getByTestId('open-dashboard')).toBeVisible();
     const device = ((await popup.deviceAddress.textContent()) ?? '').trim();
-    const panel = new LabelingPanel(popup.page);
+    const panel = await LabelingPanel.openPage(context, extensionId);
     for (let answered = 0; answered < items.length; answered += 1) {
       const next = await Promise.race([
         panel.task.waitFor({ timeout: 30_000 }).then(() => 'task' as const),

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { setupRequestGuard, shouldCancelRequest } from './request-guard';
+import { describe, expect, it, vi } from 'vitest';
+import { serverUrlWaitMs, setupRequestGuard, shouldCancelRequest } from './request-guard';
 
 const policy = { allowedTestOrigins: ['http://127.0.0.1:4321'] };
 
@@ -62,5 +62,26 @@ describe('setupRequestGuard', () => {
       { extensionOrigin: 'moz-extension://abc', policy, loadServerUrl: () => Promise.reject(new Error('no db')) },
     );
     expect(await listener?.({ ...ours, url: 'http://127.0.0.1:8787/v1/devices' })).toEqual({ cancel: true });
+  });
+
+  it('cancels rather than holds a request forever when the setting never arrives (a blocked IndexedDB open)', async () => {
+    vi.useFakeTimers();
+    try {
+      let listener: Listener | undefined;
+      setupRequestGuard(
+        { onBeforeRequest: { addListener: (callback) => (listener = callback) } },
+        { extensionOrigin: 'moz-extension://abc', policy, loadServerUrl: () => new Promise<string>(() => {}) },
+      );
+      let answer: { cancel?: boolean } | undefined;
+      void Promise.resolve(listener?.({ ...ours, url: 'http://192.168.0.1/v1/devices' })).then((value) => {
+        answer = value;
+      });
+      await vi.advanceTimersByTimeAsync(serverUrlWaitMs);
+      expect(answer).toEqual({ cancel: true });
+      // Later requests do not wait again for a read that has given up.
+      expect(await listener?.({ ...ours, url: 'http://10.0.0.1/' })).toEqual({ cancel: true });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -31,6 +31,9 @@ export interface BlockingWebRequest {
   };
 }
 
+/** How long a request waits for the stored server setting before it is judged without it. */
+export const serverUrlWaitMs = 5_000;
+
 /**
  * Firefox (MV2) still has blocking webRequest, so there the whole URL guard runs on every request
  * and redirect hop of the background page before it is sent: the equivalent of Chrome's
@@ -47,12 +50,19 @@ export function setupRequestGuard(
   options: { extensionOrigin: string; policy: NetworkPolicy; loadServerUrl: () => Promise<string | null> },
 ): { setServerUrl(serverUrl: string): void } {
   let serverUrl: string | null = null;
-  const loaded = options.loadServerUrl().then(
-    (stored) => {
-      serverUrl ??= stored;
-    },
-    () => {},
-  );
+  // Bounded: a read that never answers (an IndexedDB open blocked by another version) would
+  // otherwise hold every request of the background page for good; after the wait they are judged
+  // as if no server were set (cancelled if the guard alone would cancel them).
+  const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, serverUrlWaitMs));
+  const loaded = Promise.race([
+    options.loadServerUrl().then(
+      (stored) => {
+        serverUrl ??= stored;
+      },
+      () => {},
+    ),
+    gaveUp,
+  ]);
   webRequest.onBeforeRequest.addListener(
     (details) => {
       if (details.tabId !== -1 || !details.originUrl?.startsWith(`${options.extensionOrigin}/`)) return {};

@@ -5,7 +5,11 @@ import { createSiweMessage, parseSiweMessage, type SiweMessage } from 'viem/siwe
 import type { ServerIdentity } from '../app-context';
 
 /** Says whether `signature` over `message` (EIP-191) is `address`'s. */
-export type SiweSignatureVerifier = (address: Address, message: string, signature: Hex) => Promise<boolean>;
+export interface SiweSignatureVerifier {
+  (address: Address, message: string, signature: Hex): Promise<boolean>;
+  /** Whether smart-contract wallets can sign in: only through a chain, which the refusal says when there is none. */
+  readonly contractWallets: boolean;
+}
 
 /**
  * How wallet signatures are verified. With a chain RPC, through the chain: viem's `verifyMessage` on a public
@@ -14,9 +18,15 @@ export type SiweSignatureVerifier = (address: Address, message: string, signatur
  * smart-contract wallet's signature is refused as invalid.
  */
 export function siweSignatureVerifier(chainRpcUrl?: string): SiweSignatureVerifier {
-  if (!chainRpcUrl) return (address, message, signature) => verifyMessage({ address, message, signature });
+  if (!chainRpcUrl) {
+    const verifyLocally = (address: Address, message: string, signature: Hex) =>
+      verifyMessage({ address, message, signature });
+    return Object.assign(verifyLocally, { contractWallets: false });
+  }
   const client = createPublicClient({ transport: http(chainRpcUrl) });
-  return (address, message, signature) => client.verifyMessage({ address, message, signature });
+  const verifyOnChain = (address: Address, message: string, signature: Hex) =>
+    client.verifyMessage({ address, message, signature });
+  return Object.assign(verifyOnChain, { contractWallets: true });
 }
 
 /** A SIWE message whose fields are all present and whose text is exactly what viem would write for them. */
@@ -73,7 +83,14 @@ export async function checkSiweMessage(
     );
   }
   if (!isHex(signature) || !(await verifySignature(verify, message.address, text, signature))) {
-    throw new AuthError('siwe_signature_invalid', `The signature is not by ${message.address}, the message's address.`);
+    // Without a chain a contract wallet's signature looks like anyone else's: say why it may have been refused.
+    const chainless = verify.contractWallets
+      ? ''
+      : ' This server is not connected to a chain, so it accepts plain-key wallets only, not smart-contract wallets.';
+    throw new AuthError(
+      'siwe_signature_invalid',
+      `The signature is not by ${message.address}, the message's address.${chainless}`,
+    );
   }
   return message;
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApiClient } from './api-client';
 import { textSha256 } from './extract/text-hash';
 import { maxBatchBytes, nextBatch, recordBytes, storeResult } from './outbox';
-import { readSettings, writeSettings } from './settings';
+import { currentConsentVersion, readSettings, writeSettings } from './settings';
 import { createFakeGleanerServer } from './testing/fake-gleaner-server';
 import { createTestDb } from './testing/test-db';
 import { uploadBackoffMaxMs, uploadBackoffMs, uploadFaultOf, uploadOutbox } from './uploader';
@@ -19,8 +19,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+const consented = { given: true, at: 1, version: currentConsentVersion };
+
 async function setup(count: number) {
   const db = createTestDb();
+  await writeSettings(db, { consent: consented });
   for (let i = 1; i <= count; i += 1) {
     await storeResult(
       db,
@@ -58,6 +61,7 @@ async function setup(count: number) {
   const calls: string[] = [];
   const deps = {
     db,
+    serverUrl: (await readSettings(db)).serverUrl,
     uploadResults: (batchId: string, results: readonly unknown[]) => {
       calls.push(batchId);
       return answer(batchId, results);
@@ -171,6 +175,31 @@ describe('uploadOutbox', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
+  it('sends no further batch once consent is withdrawn or another server is set during an upload', async () => {
+    for (const change of [
+      { consent: { given: false, at: 2, version: currentConsentVersion } },
+      { serverUrl: 'https://other.example' },
+    ]) {
+      // 120 results go up in three batches of at most 50.
+      const { db, deps, calls, answerWith } = await setup(120);
+      answerWith(async (batchId, results) => {
+        await writeSettings(db, change);
+        return {
+          batchId,
+          acks: results.map((_, index) => ({
+            index,
+            assignmentId: String(calls.length * 50 - 49 + index),
+            status: 'accepted' as const,
+          })),
+        };
+      });
+      expect(await uploadOutbox(deps)).toMatchObject({ batches: 1, accepted: 50, stopped: 'withdrawn' });
+      expect(calls).toHaveLength(1);
+      // What was not sent stays, to go up if consent is given again.
+      expect(await db.outbox.count()).toBe(70);
+    }
+  });
+
   it('sets aside a batch answered for another batch id, as an answer that cannot be read, and goes on', async () => {
     const { db, deps, answerWith } = await setup(1);
     answerWith(async () => ({
@@ -234,8 +263,10 @@ async function serverSetup() {
   const api = createApiClient({ serverUrl: server.origin, account, fetch: server.fetch, now: () => clock.now });
   await api.registerDevice({ extensionVersion: '0.1.0', browser: 'chrome' });
   const db = createTestDb();
+  await writeSettings(db, { consent: consented, serverUrl: server.origin });
   const deps = {
     db,
+    serverUrl: server.origin,
     uploadResults: api.uploadResults,
     now: () => clock.now,
     random: () => 0.5,

@@ -6,7 +6,7 @@ import type { GleanerDb } from './db';
 import { toErrorBody } from './errors';
 import { logger } from './logger';
 import { type AckSummary, applyAcks, moveToDeadLetters, nextBatch, splitBatch } from './outbox';
-import { readSettings, type UploadRetry, writeSettings } from './settings';
+import { hasConsent, readSettings, type UploadRetry, writeSettings } from './settings';
 
 /** First wait after a failed upload, doubled at each further failure up to the maximum. */
 export const uploadBackoffBaseMs = 5_000;
@@ -23,6 +23,8 @@ export function uploadBackoffMs(failures: number, random: () => number): number 
 
 export interface UploadDeps {
   db: GleanerDb;
+  /** The server `uploadResults` sends to: each batch goes only while consent holds and it is still the one set. */
+  serverUrl: string;
   uploadResults: (batchId: string, results: readonly unknown[]) => Promise<ResultBatchAck>;
   now: () => number;
   random: () => number;
@@ -35,8 +37,11 @@ export interface UploadReport extends AckSummary {
   deadLettered: number;
   /** Batches split in two because the server found them too large. */
   split: number;
-  /** Why the upload stopped before the outbox was empty: waiting out a back-off, or a failure now. */
-  stopped: 'backoff' | 'failed' | null;
+  /**
+   * Why the upload stopped before the outbox was empty: waiting out a back-off, a failure now, or
+   * consent withdrawn (or another server set) since it started.
+   */
+  stopped: 'backoff' | 'failed' | 'withdrawn' | null;
 }
 
 /**
@@ -112,6 +117,9 @@ async function uploadOutboxNow(deps: UploadDeps): Promise<UploadReport> {
   };
 
   for (;;) {
+    // Read before every batch: a withdrawal during a long upload stops what has not gone yet (it stays queued).
+    const current = await readSettings(deps.db);
+    if (!hasConsent(current) || current.serverUrl !== deps.serverUrl) return { ...report, stopped: 'withdrawn' };
     const batch = await nextBatch(deps.db, deps.newBatchId, deps.now());
     if (!batch) break;
     let answer: ResultBatchAck;

@@ -180,6 +180,7 @@ export function createLabeling(ctx: LabelingContext): Labeling {
     if (!connected) return;
     const report = await uploadOutbox({
       db,
+      serverUrl: connected.settings.serverUrl,
       uploadResults: connected.api.uploadResults,
       now: ctx.now,
       random: ctx.random,

@@ -79,6 +79,8 @@ export async function runBurst(ctx: WorkContext): Promise<void> {
     return mayWork(settings, ctx.now()) && settings.serverUrl === serverUrl ? settings : null;
   };
   const refreshPoints = async () => {
+    // No request whose answer would be dropped: after a withdrawal (or pause) the burst ends without one.
+    if (!(await stillMayWork())) return;
     try {
       const points = await api.getPoints();
       pointsReadAt = ctx.now();
@@ -91,6 +93,7 @@ export async function runBurst(ctx: WorkContext): Promise<void> {
     if (!(await stillMayWork())) return;
     const report = await uploadOutbox({
       db,
+      serverUrl,
       uploadResults: api.uploadResults,
       now: ctx.now,
       random: ctx.random,

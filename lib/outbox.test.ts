@@ -1,5 +1,6 @@
 import type { ScrapeResult } from '@protocol/results';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deleteLocalData } from './history-delete';
 import {
   applyAcks,
   type LabelRecord,
@@ -309,6 +310,41 @@ describe('moveToDeadLetters', () => {
     const why = 'The server refused the whole upload this was in, so it was set aside: The body is not JSON.';
     expect((await db.fetchLog.toArray()).map((row) => row.rejection)).toEqual([why, why, null]);
     expect((await readSettings(db)).labelRejections).toEqual([{ assignmentId: '7', reason: why, at: 99 }]);
+  });
+});
+
+describe('a batch under way when the person deletes their local data', () => {
+  async function sentThenDeleted() {
+    const db = await dbWith(1);
+    await db.tasks.add(queued('7'));
+    await storeLabel(db, label('7'), 3);
+    const batch = await nextBatch(db, newBatchId);
+    if (!batch) throw new Error('no batch');
+    await deleteLocalData(db, { resetDevice: false });
+    return { db, batch };
+  }
+
+  it('brings none of its records back as dead letters when the server refuses it', async () => {
+    const { db, batch } = await sentThenDeleted();
+    await moveToDeadLetters(db, batch, { code: 'bad_request', message: 'The body is not JSON.' }, 99);
+    expect(await db.deadLetters.count()).toBe(0);
+    expect(await db.outbox.count()).toBe(0);
+    expect((await readSettings(db)).labelRejections).toEqual([]);
+  });
+
+  it('brings back no refusal reason when the server rejects its label', async () => {
+    const { db, batch } = await sentThenDeleted();
+    await applyAcks(db, batch, {
+      batchId: batch.batchId,
+      acks: [
+        { index: 0, assignmentId: '1', status: 'accepted' },
+        { index: 1, assignmentId: '7', status: 'rejected', code: 'lease_expired', reason: 'The lease ran out.' },
+      ],
+    });
+    const settings = await readSettings(db);
+    expect(settings.labelRejections).toEqual([]);
+    expect(settings.recentLabels).toEqual([]);
+    expect(await db.outbox.count()).toBe(0);
   });
 });
 

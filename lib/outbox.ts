@@ -216,6 +216,17 @@ export async function nextBatch(
   });
 }
 
+/**
+ * The rows of `batch` still in the outbox under its id. "Delete my local data" may empty the outbox
+ * while a batch is in flight: what the server then answers about rows gone must bring none back
+ * (no dead letter, no refusal reason). Outbox keys are never reused, so a row found is the same row.
+ * Call inside a transaction over `outbox`.
+ */
+async function rowsStillQueued(db: GleanerDb, batch: OutboxBatch): Promise<Set<number>> {
+  const stored = await db.outbox.bulkGet(batch.rows.map((row) => row.seq));
+  return new Set(stored.filter((row) => row?.batchId === batch.batchId).map((row) => row?.seq as number));
+}
+
 export interface AckSummary {
   accepted: number;
   duplicate: number;
@@ -263,7 +274,9 @@ export async function applyAcks(
   const acks = new Map(answer.acks.map((ack) => [ack.index, ack]));
   const verdicts = new Map<string, Pick<RecentLabel, 'state' | 'reason'>>();
   await db.transaction('rw', db.outbox, db.fetchLog, db.settings, async () => {
+    const queued = await rowsStillQueued(db, batch);
     for (const [index, row] of batch.rows.entries()) {
+      if (!queued.has(row.seq)) continue;
       const ack = acks.get(index);
       const assignmentId = assignmentIdOf(row);
       if (!ack || (ack.assignmentId !== null && ack.assignmentId !== assignmentId)) {
@@ -301,17 +314,20 @@ export async function moveToDeadLetters(
   at: number,
 ): Promise<void> {
   await db.transaction('rw', [db.outbox, db.deadLetters, db.fetchLog, db.settings], async () => {
+    const queued = await rowsStillQueued(db, batch);
+    const rows = batch.rows.filter((row) => queued.has(row.seq));
+    if (rows.length === 0) return;
     await db.deadLetters.add({
       at,
       batchId: batch.batchId,
       code: refusal.code,
       message: refusal.message,
-      records: batch.rows.map(({ kind, createdAt, payload }) => ({ kind, createdAt, payload })),
+      records: rows.map(({ kind, createdAt, payload }) => ({ kind, createdAt, payload })),
     });
-    await db.outbox.bulkDelete(batch.rows.map((row) => row.seq));
+    await db.outbox.bulkDelete(rows.map((row) => row.seq));
     const reason = describeDeadLetter(refusal.message);
     const setAside = new Map<string, Pick<RecentLabel, 'state' | 'reason'>>();
-    for (const row of batch.rows) {
+    for (const row of rows) {
       await keepRefusal(db, row, reason, at);
       const assignmentId = assignmentIdOf(row);
       if (row.kind === 'label' && assignmentId !== null) setAside.set(assignmentId, { state: 'set-aside', reason });

@@ -338,7 +338,7 @@ describe('a batch under way when the person deletes their local data', () => {
       batchId: batch.batchId,
       acks: [
         { index: 0, assignmentId: '1', status: 'accepted' },
-        { index: 1, assignmentId: '7', status: 'rejected', code: 'lease_expired', reason: 'The lease ran out.' },
+        { index: 1, assignmentId: '7', status: 'rejected', code: 'outside_lease', reason: 'The lease ran out.' },
       ],
     });
     const settings = await readSettings(db);

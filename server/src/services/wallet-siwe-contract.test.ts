@@ -22,6 +22,38 @@ afterAll(async () => {
 
 const newKey = () => privateKeyToAccount(generatePrivateKey());
 
+/** A device of `server` with a fresh link code, and a link message naming it for `wallet`, as the console writes it. */
+async function linkRequest(server: FastifyInstance, wallet: Address) {
+  const device = await registerDevice(server);
+  const codeResponse = await signedInject(server, device, { method: 'POST', url: '/v1/devices/me/link-code' });
+  expect(codeResponse.statusCode, codeResponse.body).toBe(201);
+  const nonceResponse = await server.inject({ method: 'GET', url: '/v1/wallets/nonce' });
+  expect(nonceResponse.statusCode, nonceResponse.body).toBe(200);
+  const now = Date.now();
+  const message = createSiweMessage({
+    address: wallet,
+    chainId: testSigningServer.chainId,
+    domain: new URL(testSigningServer.origin).host,
+    uri: testSigningServer.origin,
+    version: '1',
+    nonce: nonceResponse.json().nonce,
+    issuedAt: new Date(now),
+    expirationTime: new Date(now + 5 * 60_000),
+    ...walletLinkMessageFields('link', device.address, codeResponse.json().code),
+  });
+  return { device, message };
+}
+
+function send(server: FastifyInstance, message: string, signature: Hex) {
+  return server.inject({ method: 'POST', url: '/v1/wallets/link', payload: { message, signature } });
+}
+
+async function linkedWallet(server: FastifyInstance, device: LocalAccount): Promise<Address | null> {
+  const response = await signedInject(server, device, { method: 'GET', url: '/v1/devices/me/wallet' });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json().link?.wallet ?? null;
+}
+
 describeEachDatabase('smart-contract wallets sign in through the chain', (database) => {
   /** Built with the anvil chain's RPC URL, as `npm start` does. */
   let app: FastifyInstance;
@@ -35,38 +67,6 @@ describeEachDatabase('smart-contract wallets sign in through the chain', (databa
     await app?.close();
     await chainless?.close();
   });
-
-  /** A device of `server` with a fresh link code, and a link message naming it for `wallet`, as the console writes it. */
-  async function linkRequest(server: FastifyInstance, wallet: Address) {
-    const device = await registerDevice(server);
-    const codeResponse = await signedInject(server, device, { method: 'POST', url: '/v1/devices/me/link-code' });
-    expect(codeResponse.statusCode, codeResponse.body).toBe(201);
-    const nonceResponse = await server.inject({ method: 'GET', url: '/v1/wallets/nonce' });
-    expect(nonceResponse.statusCode, nonceResponse.body).toBe(200);
-    const now = Date.now();
-    const message = createSiweMessage({
-      address: wallet,
-      chainId: testSigningServer.chainId,
-      domain: new URL(testSigningServer.origin).host,
-      uri: testSigningServer.origin,
-      version: '1',
-      nonce: nonceResponse.json().nonce,
-      issuedAt: new Date(now),
-      expirationTime: new Date(now + 5 * 60_000),
-      ...walletLinkMessageFields('link', device.address, codeResponse.json().code),
-    });
-    return { device, message };
-  }
-
-  function send(server: FastifyInstance, message: string, signature: Hex) {
-    return server.inject({ method: 'POST', url: '/v1/wallets/link', payload: { message, signature } });
-  }
-
-  async function linkedWallet(server: FastifyInstance, device: LocalAccount): Promise<Address | null> {
-    const response = await signedInject(server, device, { method: 'GET', url: '/v1/devices/me/wallet' });
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json().link?.wallet ?? null;
-  }
 
   it("links a device to a deployed smart wallet (EIP-1271) with its owner key's signature", async () => {
     const owner = newKey();
@@ -151,5 +151,40 @@ describeEachDatabase('smart-contract wallets sign in through the chain', (databa
       /not connected to a chain.*plain-key wallets only, not smart-contract wallets/,
     );
     expect(await linkedWallet(chainless, device)).toBeNull();
+  });
+});
+
+describeEachDatabase('a smart wallet while the chain does not answer', (database) => {
+  let app: FastifyInstance;
+  let wallet: Address;
+  const owner = newKey();
+  beforeAll(async () => {
+    // A real chain with the wallet on it, stopped: the app is configured with a chain that no longer answers.
+    const stopped = await startTestChain();
+    wallet = await deployOwnerSmartWallet(stopped, owner.address);
+    await stopped.anvil.stop();
+    app = await buildTestApp(database(), {}, { chainRpcUrl: stopped.anvil.rpcUrl });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers that the chain cannot be reached (503, retry), never that the signature is wrong', async () => {
+    const { device, message } = await linkRequest(app, wallet);
+    const signature = await owner.signMessage({ message });
+
+    const response = await send(app, message, signature);
+
+    expect(response.statusCode, response.body).toBe(503);
+    expect(response.json()).toMatchObject({
+      code: 'overloaded',
+      message: expect.stringMatching(/cannot reach its chain/),
+    });
+    // Plain keys need no chain: they still link.
+    const plain = newKey();
+    expect(await linkedWallet(app, device)).toBeNull();
+    const again = await linkRequest(app, plain.address);
+    const linked = await send(app, again.message, await plain.signMessage({ message: again.message }));
+    expect(linked.statusCode, linked.body).toBe(200);
   });
 });

@@ -15,7 +15,8 @@ export interface SiweSignatureVerifier {
  * How wallet signatures are verified. With a chain RPC, through the chain: viem's `verifyMessage` on a public
  * client asks the chain for contract wallets (EIP-1271, and EIP-6492 for wallets not deployed yet) and recovers
  * plain keys (EOAs) locally. Without one, only EOAs can sign in: their signature is recovered locally and a
- * smart-contract wallet's signature is refused as invalid.
+ * smart-contract wallet's signature is refused as invalid. A chain that does not answer is `overloaded` (503,
+ * worth retrying), not an invalid signature.
  */
 export function siweSignatureVerifier(chainRpcUrl?: string): SiweSignatureVerifier {
   if (!chainRpcUrl) {
@@ -24,8 +25,19 @@ export function siweSignatureVerifier(chainRpcUrl?: string): SiweSignatureVerifi
     return Object.assign(verifyLocally, { contractWallets: false });
   }
   const client = createPublicClient({ transport: http(chainRpcUrl) });
-  const verifyOnChain = (address: Address, message: string, signature: Hex) =>
-    client.verifyMessage({ address, message, signature });
+  const verifyOnChain = async (address: Address, message: string, signature: Hex) => {
+    if (await client.verifyMessage({ address, message, signature })) return true;
+    // viem turns a failed eth_call, a chain that did not answer included, into "not verified": ask the chain
+    // once more so that a valid contract wallet is not told its signature is wrong while the chain is down.
+    await client.getChainId().catch((error: unknown) => {
+      throw new BaseError(
+        'overloaded',
+        'This server cannot reach its chain right now, so it cannot check a smart-contract wallet; try again shortly.',
+        { cause: error },
+      );
+    });
+    return false;
+  };
   return Object.assign(verifyOnChain, { contractWallets: true });
 }
 
@@ -100,6 +112,7 @@ async function verifySignature(verify: SiweSignatureVerifier, address: Address, 
   try {
     return await verify(address, text, signature);
   } catch (error) {
+    if (error instanceof BaseError) throw error;
     if (error instanceof Error && /signature/i.test(error.message)) return false;
     throw error;
   }

@@ -54,11 +54,14 @@ afterEach(() => {
 let ids = 0;
 const newBatchId = () => `batch-${++ids}`;
 
+const lease = { keepRawHtml: false, collectLinks: false, maxBytes: 1, timeoutMs: 1, leasedAt: 1, leaseExpiresAt: 2 };
+const addJob = (db: ReturnType<typeof createTestDb>, id: string) =>
+  db.jobs.add({ ...lease, id, jobId: `j${id}`, url: 'https://example.com/', state: 'fetching' });
+
 async function dbWith(count: number, detail = 'x') {
   const db = createTestDb();
-  const lease = { keepRawHtml: false, collectLinks: false, maxBytes: 1, timeoutMs: 1, leasedAt: 1, leaseExpiresAt: 2 };
   for (let i = 1; i <= count; i += 1) {
-    await db.jobs.add({ ...lease, id: String(i), jobId: `j${i}`, url: 'https://example.com/', state: 'fetching' });
+    await addJob(db, String(i));
     await storeResult(db, failure(String(i), detail), log(String(i)), i);
   }
   return db;
@@ -72,17 +75,18 @@ describe('storeResult', () => {
     expect(await db.fetchLog.toArray()).toMatchObject([{ assignmentId: '1' }]);
   });
 
+  it('logs nothing for a job deleted with the local data while it was being fetched', async () => {
+    const db = await dbWith(0);
+    await addJob(db, '1');
+    await deleteLocalData(db, { resetDevice: false });
+    await storeResult(db, failure('1'), log('1'), 1);
+    expect(await db.fetchLog.count()).toBe(0);
+    expect(await db.outbox.count()).toBe(0);
+  });
+
   it('changes nothing when the transaction fails', async () => {
     const db = await dbWith(0);
-    const lease = {
-      keepRawHtml: false,
-      collectLinks: false,
-      maxBytes: 1,
-      timeoutMs: 1,
-      leasedAt: 1,
-      leaseExpiresAt: 2,
-    };
-    await db.jobs.add({ ...lease, id: '1', jobId: 'j1', url: 'https://example.com/', state: 'fetching' });
+    await addJob(db, '1');
     vi.spyOn(db.fetchLog, 'add').mockRejectedValueOnce(new Error('disk full'));
     await expect(storeResult(db, failure('1'), log('1'), 1)).rejects.toThrow('disk full');
     expect(await db.jobs.count()).toBe(1);
@@ -150,6 +154,7 @@ describe('nextBatch', () => {
   it('gives a batch that was sent and not acknowledged again, same id, same rows, same order', async () => {
     const db = await dbWith(3);
     const first = await nextBatch(db, newBatchId);
+    await addJob(db, '4');
     await storeResult(db, failure('4'), log('4'), 4);
     const again = await nextBatch(db, newBatchId);
     expect(again).toEqual(first);
@@ -189,6 +194,7 @@ describe('nextBatch', () => {
     const db = await dbWith(1);
     await db.tasks.add(queued('7'));
     await storeLabel(db, label('7'), 2);
+    await addJob(db, '3');
     await storeResult(db, failure('3'), log('3'), 3);
     const batch = await nextBatch(db, newBatchId);
     expect(batch?.rows.map((row) => [row.kind, (row.payload as { assignmentId: string }).assignmentId])).toEqual([
@@ -289,6 +295,7 @@ describe('moveToDeadLetters', () => {
     const db = await dbWith(2);
     await db.tasks.add(queued('7'));
     await storeLabel(db, label('7'), 3);
+    await addJob(db, '4');
     await storeResult(db, failure('4'), log('4'), 4);
     const batch = await nextBatch(db, newBatchId);
     if (!batch) throw new Error('no batch');

@@ -47,7 +47,9 @@ export function recordBytes(payload: unknown): number {
 /**
  * Stores a job's result before anything else happens to it: the outbox row, its fetch log row and
  * the removal of the job, in one transaction, so a worker killed at any point either still has the
- * job or already has the result, never neither and never both.
+ * job or already has the result, never neither and never both. A job no longer stored was deleted
+ * with the person's local data while it was being fetched: its result is dropped, not logged (the
+ * server takes the lease back when it runs out).
  */
 export async function storeResult(
   db: GleanerDb,
@@ -56,6 +58,7 @@ export async function storeResult(
   createdAt: number,
 ): Promise<void> {
   await db.transaction('rw', db.outbox, db.fetchLog, db.jobs, async () => {
+    if (!(await db.jobs.get(result.assignmentId))) return;
     await db.outbox.add({ kind: 'scrape', createdAt, payload: result, batchId: '' });
     await db.fetchLog.add(log);
     await db.jobs.delete(result.assignmentId);

@@ -4,7 +4,9 @@ import type { FetchedPage, ResultBatchAck, ScrapeResult } from '@protocol/result
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApiClient } from './api-client';
+import type { GleanerDb } from './db';
 import { textSha256 } from './extract/text-hash';
+import type { NewFetchLogRow } from './fetch-log';
 import { maxBatchBytes, nextBatch, recordBytes, storeResult } from './outbox';
 import { currentConsentVersion, readSettings, writeSettings } from './settings';
 import { createFakeGleanerServer } from './testing/fake-gleaner-server';
@@ -19,13 +21,30 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Stores a result as the scraper does: the job it answers was leased and stored first. */
+async function storeLeased(db: GleanerDb, result: ScrapeResult, log: NewFetchLogRow, at: number): Promise<void> {
+  await db.jobs.put({
+    id: result.assignmentId,
+    jobId: result.jobId,
+    url: result.url,
+    state: 'fetching',
+    keepRawHtml: false,
+    collectLinks: false,
+    maxBytes: 1,
+    timeoutMs: 1,
+    leasedAt: at,
+    leaseExpiresAt: at + 1,
+  });
+  await storeResult(db, result, log, at);
+}
+
 const consented = { given: true, at: 1, version: currentConsentVersion };
 
 async function setup(count: number) {
   const db = createTestDb();
   await writeSettings(db, { consent: consented });
   for (let i = 1; i <= count; i += 1) {
-    await storeResult(
+    await storeLeased(
       db,
       {
         assignmentId: String(i),
@@ -219,7 +238,7 @@ describe('uploadOutbox', () => {
     const [job] = server.addJobs([{ url: 'https://example.com/1' }]);
     await api.leaseJobs(1);
     const { db, deps } = await setup(0);
-    await storeResult(
+    await storeLeased(
       db,
       {
         assignmentId: job?.assignmentId ?? '',
@@ -281,7 +300,7 @@ async function serverSetup() {
   };
   /** Stores a result in the outbox as the scraper would, with its fetch log row. */
   const store = (result: ScrapeResult) =>
-    storeResult(
+    storeLeased(
       db,
       result,
       {

@@ -53,16 +53,18 @@ export function setupRequestGuard(
   // Bounded: a read that never answers (an IndexedDB open blocked by another version) would
   // otherwise hold every request of the background page for good; after the wait they are judged
   // as if no server were set (cancelled if the guard alone would cancel them).
-  const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, serverUrlWaitMs));
-  const loaded = Promise.race([
-    options.loadServerUrl().then(
-      (stored) => {
-        serverUrl ??= stored;
-      },
-      () => {},
-    ),
-    gaveUp,
-  ]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, serverUrlWaitMs);
+  });
+  const read = options.loadServerUrl().then(
+    (stored) => {
+      serverUrl ??= stored;
+    },
+    () => {},
+  );
+  read.finally(() => clearTimeout(timer));
+  const loaded = Promise.race([read, gaveUp]);
   webRequest.onBeforeRequest.addListener(
     (details) => {
       if (details.tabId !== -1 || !details.originUrl?.startsWith(`${options.extensionOrigin}/`)) return {};

@@ -171,7 +171,8 @@ describe('deleting local data', () => {
     await user.click(screen.getByTestId('delete-local-data'));
     await user.click(screen.getByTestId('delete-reset-device'));
     await user.click(screen.getByRole('button', { name: 'Delete and reset the device' }));
-    expect((await screen.findByTestId('delete-local-data-done')).textContent).toContain(
+    // A new key and a registration take a moment on a loaded machine: wait longer than findBy's default second.
+    expect((await screen.findByTestId('delete-local-data-done', {}, { timeout: 10_000 })).textContent).toContain(
       'this browser will register as a new device',
     );
     const after = await loadDeviceAccount();

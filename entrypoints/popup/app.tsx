@@ -44,14 +44,17 @@ export function App({ version, openOptions, openLabeling, refreshPoints, checkCo
     [checkConnection],
   );
   const retry = useAction(check);
+  const ready = settings !== undefined;
   useEffect(() => {
+    // Only once the settings are read: the check wakes the background, which writes the connection
+    // state to the same table, and IndexedDB queues the popup's first read behind that write.
+    if (!ready) return;
     // The check first: it brings the device back online, after which the points can be read.
     void check().then(() => refreshPoints().catch((cause) => logger.warn('Could not refresh the points.', cause)));
     const timer = setInterval(() => void check(), checkEveryMs);
     return () => clearInterval(timer);
-  }, [check, refreshPoints]);
+  }, [ready, check, refreshPoints]);
 
-  const ready = settings !== undefined;
   useEffect(() => {
     // The moment the popup is usable (settings read, every control drawn): bench/popup-open.ts reads it.
     if (ready && performance.getEntriesByName(interactiveMark).length === 0) performance.mark(interactiveMark);

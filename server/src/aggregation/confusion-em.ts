@@ -1,4 +1,5 @@
 import type { EncodedLabels } from './encode-labels';
+import { softmaxRows } from './softmax-rows';
 
 /**
  * How a model turns soft confusion counts into each worker's answer distribution. Dawid-Skene, one-coin
@@ -71,10 +72,11 @@ function softCounts(encoded: EncodedLabels, posterior: Float64Array, counts: Flo
   }
 }
 
-function estimatePrior(
+/** M-step for the class prior: smoothed posterior mass of the non-gold items, normalized. */
+export function estimatePrior(
   encoded: EncodedLabels,
   posterior: Float64Array,
-  options: ConfusionEmOptions,
+  options: Pick<ConfusionEmOptions, 'classSmoothing' | 'uniformPrior'>,
   prior: Float64Array,
 ): void {
   const classCount = encoded.classes.length;
@@ -121,28 +123,7 @@ export function posteriorsFrom(
     for (let k = 0; k < classCount; k += 1)
       posterior[row + k] = (posterior[row + k] as number) + (logColumns[column + k] as number);
   }
-  let logLikelihood = 0;
-  for (let i = 0; i < encoded.items.length; i += 1) {
-    const row = i * classCount;
-    const truth = encoded.gold[i] as number;
-    if (truth >= 0) {
-      logLikelihood += posterior[row + truth] as number;
-      posterior.fill(0, row, row + classCount);
-      posterior[row + truth] = 1;
-      continue;
-    }
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < classCount; k += 1) max = Math.max(max, posterior[row + k] as number);
-    let sum = 0;
-    for (let k = 0; k < classCount; k += 1) {
-      const value = Math.exp((posterior[row + k] as number) - max);
-      posterior[row + k] = value;
-      sum += value;
-    }
-    for (let k = 0; k < classCount; k += 1) posterior[row + k] = (posterior[row + k] as number) / sum;
-    logLikelihood += max + Math.log(sum);
-  }
-  return logLikelihood;
+  return softmaxRows(encoded, posterior);
 }
 
 /** EM from majority vote's shares: M-step (class prior, `estimator`'s matrices), then E-step, until stable. */

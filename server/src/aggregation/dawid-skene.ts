@@ -1,4 +1,5 @@
 import { BaseError } from '@protocol/errors';
+import { estimatePrior, posteriorsFrom } from './confusion-em';
 import { type EncodedLabels, encodeLabels } from './encode-labels';
 import { tiePreference, toAggregatedItems } from './item-results';
 import { voteShares } from './majority-vote';
@@ -62,16 +63,8 @@ function estimateParameters(
 ): void {
   const classCount = encoded.classes.length;
   const square = classCount * classCount;
-  // Gold items inform the confusion matrices but not the class prior: the buyer picked them, so their
-  // classes say nothing about how often each class occurs (all-positive gold would tilt every item).
-  prior.fill(smoothing);
-  for (let i = 0; i < encoded.items.length; i += 1) {
-    if ((encoded.gold[i] as number) >= 0) continue;
-    for (let k = 0; k < classCount; k += 1) prior[k] = (prior[k] as number) + (posterior[i * classCount + k] as number);
-  }
-  let total = 0;
-  for (let k = 0; k < classCount; k += 1) total += prior[k] as number;
-  for (let k = 0; k < classCount; k += 1) prior[k] = (prior[k] as number) / total;
+  // Gold items inform the confusion matrices but not the class prior (estimatePrior skips them).
+  estimatePrior(encoded, posterior, { classSmoothing: smoothing }, prior);
 
   // Cell (w, truth k, answer l) lives at w·K² + k·K + l.
   confusion.fill(smoothing);
@@ -95,48 +88,6 @@ function estimateParameters(
     for (let l = 0; l < classCount; l += 1) sum += confusion[row + l] as number;
     for (let l = 0; l < classCount; l += 1) confusion[row + l] = (confusion[row + l] as number) / sum;
   }
-}
-
-/** E-step in log space: posteriors of every non-gold item; returns the log-likelihood. */
-function estimatePosteriors(
-  encoded: EncodedLabels,
-  logPrior: Float64Array,
-  logConfusion: Float64Array,
-  posterior: Float64Array,
-): number {
-  const classCount = encoded.classes.length;
-  const square = classCount * classCount;
-  for (let i = 0; i < encoded.items.length; i += 1) posterior.set(logPrior, i * classCount);
-  const { worker, item, label } = encoded;
-  for (let n = 0; n < label.length; n += 1) {
-    const base = (worker[n] as number) * square + (label[n] as number);
-    const row = (item[n] as number) * classCount;
-    for (let k = 0; k < classCount; k += 1) {
-      posterior[row + k] = (posterior[row + k] as number) + (logConfusion[base + k * classCount] as number);
-    }
-  }
-  let logLikelihood = 0;
-  for (let i = 0; i < encoded.items.length; i += 1) {
-    const row = i * classCount;
-    const truth = encoded.gold[i] as number;
-    if (truth >= 0) {
-      logLikelihood += posterior[row + truth] as number;
-      posterior.fill(0, row, row + classCount);
-      posterior[row + truth] = 1;
-      continue;
-    }
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < classCount; k += 1) max = Math.max(max, posterior[row + k] as number);
-    let sum = 0;
-    for (let k = 0; k < classCount; k += 1) {
-      const value = Math.exp((posterior[row + k] as number) - max);
-      posterior[row + k] = value;
-      sum += value;
-    }
-    for (let k = 0; k < classCount; k += 1) posterior[row + k] = (posterior[row + k] as number) / sum;
-    logLikelihood += max + Math.log(sum);
-  }
-  return logLikelihood;
 }
 
 function clampGold(encoded: EncodedLabels, posterior: Float64Array): void {
@@ -189,17 +140,13 @@ export function dawidSkene(labels: readonly CategoricalLabel[], options: DawidSk
   const posterior = voteShares(encoded);
   clampGold(encoded, posterior);
   const prior = new Float64Array(classCount);
-  const logPrior = new Float64Array(classCount);
   const confusion = new Float64Array(encoded.workers.length * classCount * classCount);
-  const logConfusion = new Float64Array(confusion.length);
   let logLikelihood = Number.NEGATIVE_INFINITY;
   let iterations = 0;
   let converged = false;
   while (iterations < maxIterations) {
     estimateParameters(encoded, posterior, smoothing, diagonalPrior, prior, confusion);
-    for (let k = 0; k < classCount; k += 1) logPrior[k] = Math.log(prior[k] as number);
-    for (let c = 0; c < confusion.length; c += 1) logConfusion[c] = Math.log(confusion[c] as number);
-    const next = estimatePosteriors(encoded, logPrior, logConfusion, posterior);
+    const next = posteriorsFrom(encoded, prior, confusion, posterior);
     iterations += 1;
     const change = Math.abs(next - logLikelihood);
     logLikelihood = next;

@@ -1,6 +1,7 @@
 import type { ConfusionFit } from './confusion-em';
 import { startingPosterior } from './confusion-em';
 import type { EncodedLabels } from './encode-labels';
+import { softmaxRows } from './softmax-rows';
 
 /**
  * Wawa ("worker agreement with aggregate", as in Crowd-Kit): each worker's weight is their agreement with
@@ -46,24 +47,8 @@ export function fitWawa(encoded: EncodedLabels): ConfusionFit {
     const cell = (item[n] as number) * classCount + (label[n] as number);
     posterior[cell] = (posterior[cell] as number) + (weight[worker[n] as number] as number);
   }
-  for (let i = 0; i < encoded.items.length; i += 1) {
-    const row = i * classCount;
-    const truth = encoded.gold[i] as number;
-    if (truth >= 0) {
-      posterior.fill(0, row, row + classCount);
-      posterior[row + truth] = 1;
-      continue;
-    }
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < classCount; k += 1) max = Math.max(max, posterior[row + k] as number);
-    let sum = 0;
-    for (let k = 0; k < classCount; k += 1) {
-      const value = Math.exp(temperature * ((posterior[row + k] as number) - max));
-      posterior[row + k] = value;
-      sum += value;
-    }
-    for (let k = 0; k < classCount; k += 1) posterior[row + k] = (posterior[row + k] as number) / sum;
-  }
+  // Weighted votes, not log-probabilities: the log-likelihood softmaxRows returns means nothing here.
+  softmaxRows(encoded, posterior, temperature);
   const square = classCount * classCount;
   const confusion = new Float64Array(encoded.workers.length * square);
   for (let w = 0; w < encoded.workers.length; w += 1) {

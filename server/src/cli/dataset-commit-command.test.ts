@@ -1,15 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { type Dataset, datasetSchema } from '@protocol/datasets';
 import { defaultChainId } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anvilDevOperatorKey } from '../chain/chain-settings';
-import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { datasetKey } from '../chain/operator-chain';
 import { registryAbi } from '../chain/reward-abis';
+import { startTestChain, type TestChain } from '../chain/test-chain';
 import { createBuyer, seedCampaignPages } from '../datasets/test-fixtures';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
@@ -21,15 +17,14 @@ const words = (seed: number) =>
   Array.from({ length: 60 }, (_, i) => `word${(seed * 7919 + i * 104729) % 5000}`).join(' ');
 
 describe('gleaner dataset commit', () => {
-  let dataDir: string;
-  let chain: LocalChain;
+  let chain: TestChain;
   let db: Database;
   let app: FastifyInstance;
   let serverUrl: string;
   let buyerKey: string;
   let dataset: Dataset;
   const printed: string[] = [];
-  const commit = (datasetId: string, env: NodeJS.ProcessEnv = { GLEANER_DATA_DIR: dataDir }) =>
+  const commit = (datasetId: string, env: NodeJS.ProcessEnv = { GLEANER_DATA_DIR: chain.dataDir }) =>
     runDatasetCommit({
       datasetId,
       serverUrl,
@@ -39,14 +34,7 @@ describe('gleaner dataset commit', () => {
     });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-dataset-commit-'));
-    chain = await startLocalChain({
-      dataDir,
-      chainId: defaultChainId,
-      operatorKey: anvilDevOperatorKey(),
-      port: null,
-      publicRpcUrl: null,
-    });
+    chain = await startTestChain('dataset-commit');
     db = await openPgliteDatabase();
     await migrate(db);
     app = await buildTestApp(db, {}, { chain: chain.info });
@@ -74,7 +62,6 @@ describe('gleaner dataset commit', () => {
     await app?.close();
     await db?.close();
     await chain?.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it("commits a ready dataset's root, rows and card hash, read back from the registry", async () => {

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { epochFileSchema, epochProofSchema, epochSummarySchema } from '@protocol/epochs';
 import { defaultChainId } from '@protocol/signing';
@@ -10,8 +8,8 @@ import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'vi
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anvilDevOperatorKey } from '../chain/chain-settings';
-import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { distributorAbi, rewardTokenAbi } from '../chain/reward-abis';
+import { startTestChain, type TestChain } from '../chain/test-chain';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPgliteDatabase } from '../db/pglite-database';
@@ -22,14 +20,13 @@ const newAddress = () => privateKeyToAddress(generatePrivateKey());
 
 // The whole path on real parts: the epoch closed by the server, its public file over HTTP, anvil.
 describe('gleaner epoch publish', () => {
-  let dataDir: string;
-  let chain: LocalChain;
+  let chain: TestChain;
   let db: Database;
   let app: FastifyInstance;
   let serverUrl: string;
   const wallets = [newAddress(), newAddress(), newAddress()];
   const printed: string[] = [];
-  const publish = (env: NodeJS.ProcessEnv = { GLEANER_DATA_DIR: dataDir }) =>
+  const publish = (env: NodeJS.ProcessEnv = { GLEANER_DATA_DIR: chain.dataDir }) =>
     runEpochPublish({
       epoch: 'latest',
       serverUrl,
@@ -39,14 +36,7 @@ describe('gleaner epoch publish', () => {
     });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-epoch-publish-'));
-    chain = await startLocalChain({
-      dataDir,
-      chainId: defaultChainId,
-      operatorKey: anvilDevOperatorKey(),
-      port: null,
-      publicRpcUrl: null,
-    });
+    chain = await startTestChain('epoch-publish');
     db = await openPgliteDatabase();
     await migrate(db);
     app = await buildTestApp(db, {}, { chain: chain.info });
@@ -75,7 +65,6 @@ describe('gleaner epoch publish', () => {
     await app?.close();
     await db?.close();
     await chain?.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('sets on chain the root anyone recomputes from the public epoch file, and records the transaction', async () => {
@@ -198,12 +187,12 @@ describe('gleaner epoch publish', () => {
     await expect(publish({ CHAIN_RPC_URL: chain.rpcUrl })).rejects.toThrow(
       'CHAIN_RPC_URL is set, so this also needs GLEANER_TOKEN_ADDRESS, GLEANER_DISTRIBUTOR_ADDRESS, GLEANER_REGISTRY_ADDRESS, GLEANER_OPERATOR_KEY.',
     );
-    const elsewhere = path.join(dataDir, 'elsewhere');
+    const elsewhere = path.join(chain.dataDir, 'elsewhere');
     await expect(publish({ GLEANER_DATA_DIR: elsewhere })).rejects.toThrow(
       `No local chain in ${path.join(elsewhere, 'chain', 'contracts.json')}: start the server (npm start)`,
     );
     const strangerKey = generatePrivateKey();
-    const error: unknown = await publish({ GLEANER_DATA_DIR: dataDir, GLEANER_OPERATOR_KEY: strangerKey }).then(
+    const error: unknown = await publish({ GLEANER_DATA_DIR: chain.dataDir, GLEANER_OPERATOR_KEY: strangerKey }).then(
       () => undefined,
       (caught: unknown) => caught,
     );

@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { chainInfoSchema } from '@protocol/chain';
 import { defaultChainId } from '@protocol/signing';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anvilDevOperatorKey } from '../chain/chain-settings';
-import { type LocalChain, startLocalChain } from '../chain/local-chain';
 import { distributorAbi } from '../chain/reward-abis';
+import { startTestChain, type TestChain } from '../chain/test-chain';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPgliteDatabase } from '../db/pglite-database';
@@ -16,24 +12,15 @@ import { buildTestApp } from '../test/app';
 // The route only hands out what the server was started with: one database kind is enough.
 describe('GET /v1/chain', () => {
   let db: Database;
-  let dataDir: string;
-  let chain: LocalChain;
+  let chain: TestChain;
   beforeAll(async () => {
     db = await openPgliteDatabase();
     await migrate(db);
-    dataDir = await mkdtemp(path.join(tmpdir(), 'gleaner-chain-route-'));
-    chain = await startLocalChain({
-      dataDir,
-      chainId: defaultChainId,
-      operatorKey: anvilDevOperatorKey(),
-      port: null,
-      publicRpcUrl: null,
-    });
+    chain = await startTestChain('chain-route');
   });
   afterAll(async () => {
     await chain?.stop();
     await db?.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('tells the console the local chain and contracts it can read and claim on', async () => {

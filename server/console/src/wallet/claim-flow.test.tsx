@@ -1,83 +1,51 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createMemoryHistory, RouterProvider } from '@tanstack/react-router';
-import { render, screen, waitFor } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { type Address, type Hex, parseEther } from 'viem';
+import { type Address, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractArtifact } from '../../../../contracts/compile';
 import { startTestChain, type TestChain } from '../../../../contracts/test-chain';
-import { type ApiStandIn, startApiStandIn } from '../../testing/api-stand-in';
-import { ApiKeyProvider } from '../auth/api-key-context';
-import { createConsoleRouter } from '../router';
-import { ContributorSessionProvider } from './contributor-session';
+import type { ApiStandIn } from '../../testing/api-stand-in';
+import { renderConsole } from '../../testing/render-console';
+import {
+  deployRewards,
+  installChainWallet,
+  publishEpoch,
+  resetWalletPage,
+  startRewardsApi,
+} from '../../testing/wallet';
 
 let chain: TestChain;
 let standIn: ApiStandIn;
 let wallet: Address;
-let proof: Hex[];
-const sent: string[] = [];
+const sent: unknown[] = [];
 let declineNextSend = false;
 const cumulative = parseEther('5');
 
 /**
  * A real chain: anvil with the compiled token and distributor, epoch 1 published with the wallet's 5 GLR.
- * The browser wallet forwards everything to anvil (whose dev accounts are unlocked), as the end-to-end
- * test's injected provider does, and can be told to decline the next transaction.
+ * The browser wallet forwards everything to anvil and can be told to decline the next transaction.
  */
 beforeAll(async () => {
   chain = await startTestChain();
   const [operator, contributor, other] = chain.accounts as [Address, Address, Address];
   wallet = contributor;
-  const token = await chain.deploy('RewardToken', ['Gleaner Reward', 'GLR', operator]);
-  const distributor = await chain.deploy('CumulativeMerkleDistributor', [token, operator]);
-  const tree = StandardMerkleTree.of(
+  const rewards = await deployRewards(chain, operator);
+  const tree = await publishEpoch(
+    chain,
+    rewards,
+    1,
     [
-      [wallet, cumulative.toString()],
-      [other, parseEther('1').toString()],
+      [wallet, cumulative],
+      [other, parseEther('1')],
     ],
-    ['address', 'uint256'],
+    parseEther('6'),
   );
-  proof = tree.getProof(0) as Hex[];
-  // The operator's calls use the full compiled ABIs: the console's fragments hold only what it calls.
-  const send = { account: operator, chain: null } as const;
-  const tokenAbi = (await contractArtifact('RewardToken')).abi;
-  const distributorAbi = (await contractArtifact('CumulativeMerkleDistributor')).abi;
-  await chain.mined(
-    await chain.walletClient.writeContract({
-      ...send,
-      address: token,
-      abi: tokenAbi,
-      functionName: 'mint',
-      args: [distributor, parseEther('6')],
-    }),
-  );
-  await chain.mined(
-    await chain.walletClient.writeContract({
-      ...send,
-      address: distributor,
-      abi: distributorAbi,
-      functionName: 'setEpoch',
-      args: [1n, tree.root, 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'],
-    }),
-  );
-
-  (window as { ethereum?: unknown }).ethereum = {
-    request: async ({ method, params }: { method: string; params?: unknown[] }) => {
-      if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [wallet];
-      if (method === 'eth_sendTransaction') {
-        if (declineNextSend) {
-          declineNextSend = false;
-          throw Object.assign(new Error('User denied transaction signature.'), { code: 4001 });
-        }
-        sent.push(method);
-      }
-      return chain.publicClient.request({ method, params } as never);
-    },
-    on: () => undefined,
-    removeListener: () => undefined,
-  };
-
+  installChainWallet(chain, wallet, (transaction) => {
+    if (declineNextSend) {
+      declineNextSend = false;
+      throw Object.assign(new Error('User denied transaction signature.'), { code: 4001 });
+    }
+    sent.push(transaction);
+  });
   const overview = {
     wallet,
     devices: [],
@@ -90,41 +58,19 @@ beforeAll(async () => {
       epochs: [{ epoch: 1, points: 50, reversed: 0, amount: cumulative.toString(), published: true }],
     },
   };
-  const contracts = { token, distributor, registry: token, tokenSymbol: 'GLR', tokenDecimals: 18 };
-  standIn = await startApiStandIn(({ path }) => {
-    if (path === '/v1/chain') {
-      return { status: 200, body: { chainId: 31_337, rpcUrl: chain.anvil.rpcUrl, local: true, contracts } };
-    }
-    if (path === '/v1/wallet') return { status: 200, body: overview };
-    if (path.startsWith('/v1/wallet/points-by-day')) return { status: 200, body: { days: [] } };
-    if (path.startsWith('/v1/wallet/ledger')) return { status: 200, body: { entries: [], nextCursor: null } };
-    if (path === `/v1/epochs/1/proofs/${wallet}`) {
-      const body = { epoch: 1, root: tree.root, account: wallet, cumulativeAmount: cumulative.toString(), proof };
-      return { status: 200, body };
-    }
-    return { status: 404, body: { code: 'not_found', message: `No ${path} here.` } };
-  });
+  standIn = await startRewardsApi(chain, rewards, overview, new Map([[1, tree]]));
 }, 120_000);
 
 afterAll(async () => {
-  delete (window as { ethereum?: unknown }).ethereum;
+  resetWalletPage();
   await standIn?.close();
   await chain?.anvil.stop();
 });
 
 describe('claiming rewards on chain', () => {
   it('says a declined claim in words, claims the epoch’s tokens, shows the new balance, and refuses a second claim without sending it', async () => {
-    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
     const session = { token: `gls_${'c'.repeat(43)}`, wallet, expiresAt: '2099-01-01T00:00:00.000Z' };
-    render(
-      <QueryClientProvider client={queryClient}>
-        <ApiKeyProvider initialKey={null} baseUrl={standIn.url}>
-          <ContributorSessionProvider baseUrl={standIn.url} initialSession={session}>
-            <RouterProvider router={createConsoleRouter(createMemoryHistory({ initialEntries: ['/rewards'] }))} />
-          </ContributorSessionProvider>
-        </ApiKeyProvider>
-      </QueryClientProvider>,
-    );
+    renderConsole({ path: '/rewards', baseUrl: standIn.url, session });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
     await waitFor(() => expect(screen.getByTestId('rewards-claimable').textContent).toBe('5 GLR'), { timeout: 10_000 });
     expect(screen.getByTestId('rewards-claimable-epochs').textContent).toBe('1');

@@ -1,17 +1,14 @@
 import { walletSignInStatement } from '@protocol/contributors';
 import { readWalletLinkResources } from '@protocol/wallets';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createMemoryHistory, RouterProvider } from '@tanstack/react-router';
-import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { type Hex, verifyMessage } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { parseSiweMessage } from 'viem/siwe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ApiStandIn, type ReceivedRequest, startApiStandIn } from '../../testing/api-stand-in';
-import { ApiKeyProvider } from '../auth/api-key-context';
-import { createConsoleRouter } from '../router';
-import { ContributorSessionProvider } from './contributor-session';
+import { renderConsole } from '../../testing/render-console';
+import { installBrowserWallet, resetWalletPage } from '../../testing/wallet';
 import { readWalletSession } from './session-store';
 
 // anvil's second dev key: a real key, so the signatures the page asks for are real and checked here.
@@ -21,26 +18,19 @@ const token = `gls_${'t'.repeat(43)}`;
 let standIn: ApiStandIn | undefined;
 
 afterEach(async () => {
-  cleanup();
-  sessionStorage.clear();
-  localStorage.clear();
-  delete (window as { ethereum?: unknown }).ethereum;
+  resetWalletPage();
   await standIn?.close();
   standIn = undefined;
 });
 
 /** The browser wallet: connected on `chainId`, signing personal_sign with the real key. */
 function installWallet(chainId: number) {
-  (window as { ethereum?: unknown }).ethereum = {
-    request: async ({ method, params }: { method: string; params?: unknown[] }) => {
-      if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [wallet.address];
-      if (method === 'eth_chainId') return `0x${chainId.toString(16)}`;
-      if (method === 'personal_sign') return wallet.signMessage({ message: { raw: params?.[0] as Hex } });
-      throw Object.assign(new Error(`Unsupported ${method}`), { code: 4200 });
-    },
-    on: () => undefined,
-    removeListener: () => undefined,
-  };
+  installBrowserWallet(({ method, params }) => {
+    if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [wallet.address];
+    if (method === 'eth_chainId') return `0x${chainId.toString(16)}`;
+    if (method === 'personal_sign') return wallet.signMessage({ message: { raw: params?.[0] as Hex } });
+    throw Object.assign(new Error(`Unsupported ${method}`), { code: 4200 });
+  });
 }
 
 const overview = {
@@ -122,20 +112,6 @@ async function startContributorApi(
   });
 }
 
-function renderAt(baseUrl: string, path: string) {
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  const router = createConsoleRouter(createMemoryHistory({ initialEntries: [path] }));
-  return render(
-    <QueryClientProvider client={queryClient}>
-      <ApiKeyProvider initialKey={null} baseUrl={baseUrl}>
-        <ContributorSessionProvider baseUrl={baseUrl} initialSession={null}>
-          <RouterProvider router={router} />
-        </ContributorSessionProvider>
-      </ApiKeyProvider>
-    </QueryClientProvider>,
-  );
-}
-
 /** The signed message the page sent to `path`. */
 function signedBody(api: ApiStandIn, path: string): { message: string; signature: Hex } {
   const request = api.received.find((r) => r.path === path);
@@ -152,7 +128,7 @@ describe('the contributor dashboard', () => {
   it('signs in with a SIWE message the wallet really signed, then shows points, devices and the chart', async () => {
     standIn = await startContributorApi(31_101);
     installWallet(31_101);
-    renderAt(standIn.url, '/rewards');
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     await connectAndSignIn();
 
     expect((await screen.findByTestId('dashboard-points-verified')).textContent).toBe('12');
@@ -176,7 +152,7 @@ describe('the contributor dashboard', () => {
   it('filters the ledger by state and pages through it with the server’s cursor', async () => {
     standIn = await startContributorApi(31_102);
     installWallet(31_102);
-    renderAt(standIn.url, '/rewards');
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     await connectAndSignIn();
     expect(await screen.findAllByTestId('ledger-row')).toHaveLength(2);
 
@@ -198,7 +174,7 @@ describe('the contributor dashboard', () => {
         : undefined,
     );
     installWallet(31_103);
-    renderAt(standIn.url, '/rewards');
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     await connectAndSignIn();
     await screen.findAllByTestId('ledger-row');
     revoked = true;
@@ -219,7 +195,7 @@ describe('linking a device', () => {
         : undefined,
     );
     installWallet(31_104);
-    renderAt(standIn.url, `/rewards/link?device=${device.toLowerCase()}&code=abcd2345`);
+    renderConsole({ baseUrl: standIn.url, path: `/rewards/link?device=${device.toLowerCase()}&code=abcd2345` });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
     expect((screen.getByLabelText('Link code') as HTMLInputElement).value).toBe('abcd2345');
     await userEvent.click(screen.getByRole('button', { name: 'Link device to this wallet' }));
@@ -239,7 +215,7 @@ describe('linking a device', () => {
         : undefined,
     );
     installWallet(31_105);
-    renderAt(standIn.url, '/rewards/link');
+    renderConsole({ baseUrl: standIn.url, path: '/rewards/link' });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
     await userEvent.click(await screen.findByRole('button', { name: 'Link device to this wallet' }));
     expect(await screen.findByText(/Enter the device address the extension shows/)).toBeTruthy();

@@ -1,22 +1,16 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createMemoryHistory, RouterProvider } from '@tanstack/react-router';
-import { cleanup, render, screen, waitFor } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ApiStandIn, closedPortUrl, startApiStandIn } from '../../testing/api-stand-in';
-import { ApiKeyProvider } from '../auth/api-key-context';
+import { renderConsole } from '../../testing/render-console';
+import { installBrowserWallet, resetWalletPage } from '../../testing/wallet';
 import { noWalletMessage } from '../chain/wallet-errors';
-import { createConsoleRouter } from '../router';
-import { ContributorSessionProvider } from './contributor-session';
 
 const account = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 let standIn: ApiStandIn | undefined;
 
 afterEach(async () => {
-  cleanup();
-  sessionStorage.clear();
-  localStorage.clear();
-  delete (window as { ethereum?: unknown }).ethereum;
+  resetWalletPage();
   await standIn?.close();
   standIn = undefined;
 });
@@ -33,40 +27,22 @@ async function startChainApi(chainId: number) {
   );
 }
 
-function renderRewards(baseUrl: string, path = '/rewards') {
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  const router = createConsoleRouter(createMemoryHistory({ initialEntries: [path] }));
-  return render(
-    <QueryClientProvider client={queryClient}>
-      <ApiKeyProvider initialKey={null} baseUrl={baseUrl}>
-        <ContributorSessionProvider baseUrl={baseUrl} initialSession={null}>
-          <RouterProvider router={router} />
-        </ContributorSessionProvider>
-      </ApiKeyProvider>
-    </QueryClientProvider>,
-  );
-}
-
 /** A browser wallet (EIP-1193) that answers each method with `answer`, throwing what it throws, as wallets reject. */
 function installWallet(answer: (method: string) => unknown) {
-  (window as { ethereum?: unknown }).ethereum = {
-    request: async ({ method }: { method: string }) => answer(method),
-    on: () => undefined,
-    removeListener: () => undefined,
-  };
+  installBrowserWallet(({ method }) => answer(method));
 }
 
 describe('the Rewards page', () => {
   it('says in words that no wallet is installed, and offers no Connect button', async () => {
     standIn = await startChainApi(31_001);
-    renderRewards(standIn.url);
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     expect((await screen.findByTestId('wallet-missing')).textContent).toBe(noWalletMessage);
     expect(screen.queryByRole('button', { name: 'Connect wallet' })).toBeNull();
   });
 
   it('says so on the link page too, where the extension sends people', async () => {
     standIn = await startChainApi(31_002);
-    renderRewards(standIn.url, `/rewards/link?device=${account}&code=ABCD2345`);
+    renderConsole({ baseUrl: standIn.url, path: `/rewards/link?device=${account}&code=ABCD2345` });
     expect((await screen.findByTestId('wallet-missing')).textContent).toBe(noWalletMessage);
   });
 
@@ -76,7 +52,7 @@ describe('the Rewards page', () => {
       if (method === 'eth_accounts') return [];
       throw Object.assign(new Error('User rejected the request.'), { code: 4001 });
     });
-    renderRewards(standIn.url);
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
     expect((await screen.findByTestId('wallet-error')).textContent).toBe(
       'You declined the request in your wallet, so nothing was signed or sent.',
@@ -91,7 +67,7 @@ describe('the Rewards page', () => {
       // This wallet cannot switch by itself: the page must say where to go instead of failing to connect.
       throw Object.assign(new Error('Unsupported method'), { code: 4200 });
     });
-    renderRewards(standIn.url);
+    renderConsole({ baseUrl: standIn.url, path: '/rewards' });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
     expect((await screen.findByTestId('wallet-wrong-chain')).textContent).toMatch(
       /another network \(chain id 1\)\. Rewards are on chain id 31004\./,
@@ -101,7 +77,7 @@ describe('the Rewards page', () => {
   });
 
   it('says the server is unreachable when the chain cannot be read', async () => {
-    renderRewards(await closedPortUrl());
+    renderConsole({ baseUrl: await closedPortUrl(), path: '/rewards' });
     await waitFor(() => expect(screen.getByTestId('chain-status').textContent).toMatch(/server is unreachable/));
   });
 });

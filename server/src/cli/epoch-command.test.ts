@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addDevice, creditPoints, newAddress } from '../rewards/test-ledger';
 import { buildTestApp, testOperatorToken } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import { runCli } from './run-cli';
-
-const newAddress = () => privateKeyToAddress(`0x${randomBytes(32).toString('hex')}`);
 
 describeEachDatabase('epoch CLI', (database) => {
   let app: FastifyInstance;
@@ -24,17 +21,7 @@ describeEachDatabase('epoch CLI', (database) => {
     folder = await mkdtemp(join(tmpdir(), 'gleaner-epoch-cli-'));
     const db = database();
     for (const [index, owner] of [wallet, newAddress(), newAddress()].entries()) {
-      const device = newAddress();
-      await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-        device,
-      ]);
-      await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, owner]);
-      const reference = `page:${randomBytes(8).toString('hex')}`;
-      paid.push(reference);
-      await db.query(
-        `insert into points_ledger (device, reference, reason, points, state, settled_at) values ($1, $2, 'scrape', $3, 'verified', now())`,
-        [device, reference, 7 * (index + 1)],
-      );
+      paid.push(await creditPoints(db, await addDevice(db, owner), 7 * (index + 1)));
     }
   });
   afterAll(async () => {

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { epochFileSchema, epochProofSchema, epochSummarySchema } from '@protocol/epochs';
 import { defaultChainId } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import { type Address, createPublicClient, createWalletClient, type Hex, http } from 'viem';
-import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anvilDevOperatorKey } from '../chain/chain-settings';
@@ -13,10 +12,9 @@ import { startTestChain, type TestChain } from '../chain/test-chain';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPgliteDatabase } from '../db/pglite-database';
+import { addDevice, creditPoints, newAddress } from '../rewards/test-ledger';
 import { buildTestApp, testOperatorToken } from '../test/app';
 import { epochFileRoot, runEpochPublish } from './epoch-publish-command';
-
-const newAddress = () => privateKeyToAddress(generatePrivateKey());
 
 // The whole path on real parts: the epoch closed by the server, its public file over HTTP, anvil.
 describe('gleaner epoch publish', () => {
@@ -40,18 +38,8 @@ describe('gleaner epoch publish', () => {
     db = await openPgliteDatabase();
     await migrate(db);
     app = await buildTestApp(db, {}, { chain: chain.info });
-    for (const [index, wallet] of wallets.entries()) {
-      const device = newAddress();
-      await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-        device,
-      ]);
-      await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, wallet]);
-      await db.query(
-        `insert into points_ledger (device, reference, reason, points, state, settled_at)
-         values ($1, $2, 'scrape', $3, 'verified', now())`,
-        [device, `page:${randomBytes(8).toString('hex')}`, 10 * (index + 1)],
-      );
-    }
+    for (const [index, wallet] of wallets.entries())
+      await creditPoints(db, await addDevice(db, wallet), 10 * (index + 1));
     const closed = await app.inject({
       method: 'POST',
       url: '/v1/admin/epochs/close',
@@ -130,16 +118,7 @@ describe('gleaner epoch publish', () => {
   });
 
   it('refuses a root the public file does not give, and publishes the next epoch once it does', async () => {
-    const device = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      device,
-    ]);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, wallets[0]]);
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at)
-       values ($1, $2, 'scrape', 7, 'verified', now())`,
-      [device, `page:${randomBytes(8).toString('hex')}`],
-    );
+    await creditPoints(db, await addDevice(db, wallets[0]), 7);
     const closed = await app.inject({
       method: 'POST',
       url: '/v1/admin/epochs/close',

@@ -1,25 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { privateKeyToAddress } from 'viem/accounts';
 import { expect, it } from 'vitest';
 import { buildTestApp, testOperatorToken } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
+import { addDevice, creditPoints, newAddress } from './test-ledger';
 
-const newAddress = () => privateKeyToAddress(`0x${randomBytes(32).toString('hex')}`);
 const operator = { authorization: `Bearer ${testOperatorToken}` };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeEachDatabase('epoch schedule', (database) => {
   it('closes epochs on its own when a schedule is set, and stops with the app', async () => {
     const db = database();
-    const device = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      device,
-    ]);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, newAddress()]);
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at) values ($1, $2, 'scrape', 5, 'verified', now())`,
-      [device, `page:${randomBytes(8).toString('hex')}`],
-    );
+    await creditPoints(db, await addDevice(db, newAddress()), 5);
     const app = await buildTestApp(db, {}, { rewards: { poolPerEpoch: 100n, tokenDecimals: 18, closeEveryMs: 50 } });
     let epochs: unknown[] = [];
     try {
@@ -35,15 +25,7 @@ describeEachDatabase('epoch schedule', (database) => {
 
   it('closes nothing when no schedule is set', async () => {
     const db = database();
-    const device = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      device,
-    ]);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, newAddress()]);
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at) values ($1, $2, 'scrape', 5, 'verified', now())`,
-      [device, `page:${randomBytes(8).toString('hex')}`],
-    );
+    await creditPoints(db, await addDevice(db, newAddress()), 5);
     const app = await buildTestApp(db, {}, { rewards: { poolPerEpoch: 100n, tokenDecimals: 18, closeEveryMs: null } });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const count = await db.query<{ n: number }>('select count(*)::int as n from epochs');
@@ -54,15 +36,7 @@ describeEachDatabase('epoch schedule', (database) => {
 
   /** A linked device with `points` newly verified. */
   async function verifiedPoints(db: ReturnType<typeof database>, points: number): Promise<void> {
-    const device = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      device,
-    ]);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, newAddress()]);
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at) values ($1, $2, 'scrape', $3, 'verified', now())`,
-      [device, `page:${randomBytes(8).toString('hex')}`, points],
-    );
+    await creditPoints(db, await addDevice(db, newAddress()), points);
   }
 
   const epochsOf = async (db: ReturnType<typeof database>) =>

@@ -1,11 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { type EpochFile, epochFileSchema } from '@protocol/epochs';
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
 import { type Address, getAddress } from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatasetStorage } from '../datasets/storage/dataset-storage';
 import { temporaryDatasetSettings } from '../datasets/temporary-dataset-settings';
@@ -16,10 +15,9 @@ import { closeEpoch, estimateNextEpoch } from './epoch-service';
 import { buildEpochTree } from './epoch-tree';
 import { reverseCredits } from './reversals';
 import type { RewardSettings } from './reward-settings';
+import { addDevice, creditPoints, linkWallet, newAddress } from './test-ledger';
 
 const rewards: RewardSettings = { poolPerEpoch: 1000n, tokenDecimals: 18, closeEveryMs: null };
-
-const newAddress = () => privateKeyToAddress(`0x${randomBytes(32).toString('hex')}`);
 
 describeEachDatabase('reward epochs', (database, kind) => {
   let storage: DatasetStorage;
@@ -32,32 +30,11 @@ describeEachDatabase('reward epochs', (database, kind) => {
     await storage.close();
   });
 
-  async function device(wallet?: string): Promise<string> {
-    const address = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      address,
-    ]);
-    if (wallet) await link(address, wallet);
-    return address;
-  }
+  const device = (wallet?: string) => addDevice(db, wallet);
+  const link = (deviceAddress: string, wallet: string) => linkWallet(db, deviceAddress, wallet);
 
-  async function link(deviceAddress: string, wallet: string): Promise<void> {
-    await db.query('update wallet_links set unlinked_at = now() where device = $1 and unlinked_at is null', [
-      deviceAddress,
-    ]);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [deviceAddress, wallet]);
-  }
-
-  /** A ledger row, verified unless told otherwise; returns its reference. */
-  async function credit(deviceAddress: string, points: number, state = 'verified'): Promise<string> {
-    const reference = `page:${randomBytes(8).toString('hex')}`;
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at)
-       values ($1, $2, 'scrape', $3, $4, case when $4 = 'pending' then null else now() end)`,
-      [deviceAddress, reference, points, state],
-    );
-    return reference;
-  }
+  const credit = (deviceAddress: string, points: number, state?: string) =>
+    creditPoints(db, deviceAddress, points, state);
 
   /** Closes whatever earlier tests left to count, so each test starts from a settled ledger. */
   async function settle(): Promise<number> {

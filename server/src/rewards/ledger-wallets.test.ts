@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import type { Address } from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatasetStorage } from '../datasets/storage/dataset-storage';
 import { temporaryDatasetSettings } from '../datasets/temporary-dataset-settings';
@@ -10,10 +8,9 @@ import { closeEpoch } from './epoch-service';
 import { uncountedVerifiedRows, walletLedgerRows, walletSpellings } from './ledger-wallets';
 import { reverseCredits } from './reversals';
 import type { RewardSettings } from './reward-settings';
+import { addDevice, creditPoints, linkWallet, newAddress } from './test-ledger';
 
 const rewards: RewardSettings = { poolPerEpoch: 1000n, tokenDecimals: 18, closeEveryMs: null };
-
-const newAddress = () => privateKeyToAddress(`0x${randomBytes(32).toString('hex')}`);
 
 describeEachDatabase('which wallet a ledger row belongs to', (database) => {
   let storage: DatasetStorage;
@@ -26,18 +23,8 @@ describeEachDatabase('which wallet a ledger row belongs to', (database) => {
     await storage.close();
   });
 
-  async function device(): Promise<string> {
-    const address = newAddress();
-    await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-      address,
-    ]);
-    return address;
-  }
-
-  async function link(deviceAddress: string, wallet: string): Promise<void> {
-    await unlink(deviceAddress);
-    await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [deviceAddress, wallet]);
-  }
+  const device = () => addDevice(db);
+  const link = (deviceAddress: string, wallet: string) => linkWallet(db, deviceAddress, wallet);
 
   async function unlink(deviceAddress: string): Promise<void> {
     await db.query('update wallet_links set unlinked_at = now() where device = $1 and unlinked_at is null', [
@@ -45,16 +32,8 @@ describeEachDatabase('which wallet a ledger row belongs to', (database) => {
     ]);
   }
 
-  /** A ledger row; returns its reference. */
-  async function credit(deviceAddress: string, points: number, state = 'verified'): Promise<string> {
-    const reference = `page:${randomBytes(8).toString('hex')}`;
-    await db.query(
-      `insert into points_ledger (device, reference, reason, points, state, settled_at)
-       values ($1, $2, 'scrape', $3, $4, case when $4 = 'pending' then null else now() end)`,
-      [deviceAddress, reference, points, state],
-    );
-    return reference;
-  }
+  const credit = (deviceAddress: string, points: number, state?: string) =>
+    creditPoints(db, deviceAddress, points, state);
 
   async function reverse(reference: string): Promise<string> {
     const result = await reverseCredits(db, [reference], 'late failed audit');

@@ -1,16 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { epochFileSchema, epochProofSchema } from '@protocol/epochs';
 import type { FastifyInstance } from 'fastify';
 import { CID } from 'multiformats/cid';
-import { privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../db/database';
+import { addDevice, creditPoints, newAddress } from '../rewards/test-ledger';
 import { buildTestApp, testOperatorToken } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 
 const operator = { authorization: `Bearer ${testOperatorToken}` };
-const newAddress = () => privateKeyToAddress(`0x${randomBytes(32).toString('hex')}`);
 
 describeEachDatabase('epoch routes', (database) => {
   let app: FastifyInstance;
@@ -22,17 +21,7 @@ describeEachDatabase('epoch routes', (database) => {
     db = database();
     app = await buildTestApp(db, {}, { rewards: { poolPerEpoch: 10n ** 21n, tokenDecimals: 18, closeEveryMs: null } });
     for (const [index, wallet] of wallets.entries()) {
-      const device = newAddress();
-      await db.query(`insert into devices (address, extension_version, browser) values ($1, '1.0.0', 'chrome')`, [
-        device,
-      ]);
-      await db.query('insert into wallet_links (device, wallet) values ($1, $2)', [device, wallet]);
-      const reference = `page:${randomBytes(8).toString('hex')}`;
-      references.push(reference);
-      await db.query(
-        `insert into points_ledger (device, reference, reason, points, state, settled_at) values ($1, $2, 'scrape', $3, 'verified', now())`,
-        [device, reference, 10 * (index + 1)],
-      );
+      references.push(await creditPoints(db, await addDevice(db, wallet), 10 * (index + 1)));
     }
   });
   afterAll(async () => {

@@ -16,6 +16,32 @@ import { registerDevice } from '../test/scrape-fixtures';
 const minute = 60_000;
 const day = 86_400_000;
 
+async function fetchNonce(app: FastifyInstance): Promise<string> {
+  const response = await app.inject({ method: 'GET', url: '/v1/wallets/nonce' });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json().nonce;
+}
+
+/** A SIWE message to this test server as the console builds it, valid for 5 minutes; `fields` change any field. */
+async function siweMessage(
+  app: FastifyInstance,
+  wallet: LocalAccount,
+  fields: Partial<Parameters<typeof createSiweMessage>[0]> = {},
+): Promise<string> {
+  const now = Date.now();
+  return createSiweMessage({
+    address: wallet.address,
+    chainId: testSigningServer.chainId,
+    domain: new URL(testSigningServer.origin).host,
+    uri: testSigningServer.origin,
+    version: '1',
+    issuedAt: new Date(now),
+    expirationTime: new Date(now + 5 * minute),
+    ...fields,
+    nonce: fields.nonce ?? (await fetchNonce(app)),
+  });
+}
+
 describeEachDatabase('contributor sign-in and dashboard', (database) => {
   let app: FastifyInstance;
   let datasets: TemporaryDatasetSettings;
@@ -30,12 +56,6 @@ describeEachDatabase('contributor sign-in and dashboard', (database) => {
 
   const newWallet = () => privateKeyToAccount(generatePrivateKey());
 
-  async function nonce(): Promise<string> {
-    const response = await app.inject({ method: 'GET', url: '/v1/wallets/nonce' });
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json().nonce;
-  }
-
   interface SignInOptions {
     domain?: string;
     nonce?: string;
@@ -45,20 +65,8 @@ describeEachDatabase('contributor sign-in and dashboard', (database) => {
   }
 
   /** A sign-in message as the console builds it, with any one field changed by the test. */
-  async function signInMessage(wallet: LocalAccount, options: SignInOptions = {}): Promise<string> {
-    const now = Date.now();
-    return createSiweMessage({
-      address: wallet.address,
-      chainId: testSigningServer.chainId,
-      domain: options.domain ?? new URL(testSigningServer.origin).host,
-      uri: testSigningServer.origin,
-      version: '1',
-      nonce: options.nonce ?? (await nonce()),
-      issuedAt: new Date(now),
-      expirationTime: options.expirationTime ?? new Date(now + 5 * minute),
-      statement: options.statement ?? walletSignInStatement,
-      ...(options.resources ? { resources: options.resources } : {}),
-    });
+  function signInMessage(wallet: LocalAccount, options: SignInOptions = {}): Promise<string> {
+    return siweMessage(app, wallet, { statement: walletSignInStatement, ...options });
   }
 
   async function sendSignIn(text: string, signer: LocalAccount) {
@@ -75,18 +83,7 @@ describeEachDatabase('contributor sign-in and dashboard', (database) => {
   async function link(wallet: LocalAccount, device: LocalAccount): Promise<void> {
     const code = await signedInject(app, device, { method: 'POST', url: '/v1/devices/me/link-code' });
     expect(code.statusCode, code.body).toBe(201);
-    const now = Date.now();
-    const text = createSiweMessage({
-      address: wallet.address,
-      chainId: testSigningServer.chainId,
-      domain: new URL(testSigningServer.origin).host,
-      uri: testSigningServer.origin,
-      version: '1',
-      nonce: await nonce(),
-      issuedAt: new Date(now),
-      expirationTime: new Date(now + 5 * minute),
-      ...walletLinkMessageFields('link', device.address, code.json().code),
-    });
+    const text = await siweMessage(app, wallet, walletLinkMessageFields('link', device.address, code.json().code));
     const signature = await wallet.signMessage({ message: text });
     const response = await app.inject({
       method: 'POST',
@@ -190,18 +187,7 @@ describeEachDatabase('contributor sign-in and dashboard', (database) => {
     it('refuses a message signed to link a device', async () => {
       const wallet = newWallet();
       const device = await registerDevice(app);
-      const now = Date.now();
-      const text = createSiweMessage({
-        address: wallet.address,
-        chainId: testSigningServer.chainId,
-        domain: new URL(testSigningServer.origin).host,
-        uri: testSigningServer.origin,
-        version: '1',
-        nonce: await nonce(),
-        issuedAt: new Date(now),
-        expirationTime: new Date(now + 5 * minute),
-        ...walletLinkMessageFields('link', device.address, 'ABCDEFGH'),
-      });
+      const text = await siweMessage(app, wallet, walletLinkMessageFields('link', device.address, 'ABCDEFGH'));
       const response = await sendSignIn(text, wallet);
       expect(response.statusCode).toBe(400);
       expect(response.json().code).toBe('siwe_message_invalid');
@@ -477,18 +463,7 @@ describeEachDatabase('contributor dashboard with a close schedule', (database) =
     const app = await buildTestApp(database(), {}, { datasets, rewards });
     try {
       const wallet = privateKeyToAccount(generatePrivateKey());
-      const now = Date.now();
-      const text = createSiweMessage({
-        address: wallet.address,
-        chainId: testSigningServer.chainId,
-        domain: new URL(testSigningServer.origin).host,
-        uri: testSigningServer.origin,
-        version: '1',
-        nonce: (await app.inject({ method: 'GET', url: '/v1/wallets/nonce' })).json().nonce,
-        issuedAt: new Date(now),
-        expirationTime: new Date(now + 5 * minute),
-        statement: walletSignInStatement,
-      });
+      const text = await siweMessage(app, wallet, { statement: walletSignInStatement });
       const signature = await wallet.signMessage({ message: text });
       const token = (
         await app.inject({ method: 'POST', url: '/v1/wallets/session', payload: { message: text, signature } })

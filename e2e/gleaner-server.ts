@@ -1,11 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+import { freePort, startServerProcess } from '../server/src/demo/server-process';
 
 export interface RunningServer {
   url: string;
@@ -16,20 +12,6 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Starts the real server (`server/src/server.ts`) on a free port with a fresh embedded database. */
 export interface StartOptions {
   /** Reuse a data folder (to restart the same server); a fresh temporary one otherwise. */
   dataDir?: string;
@@ -38,67 +20,31 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+/** Starts the real server (`server/src/server.ts`) on a free port with a fresh embedded database. */
 export async function startGleanerServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gleaner-e2e-')));
   const port = options.port ?? (await freePort());
   const operatorToken = 'e2e-operator-token-0123456789abcdef';
   let output = '';
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', 'server/tsconfig.json', 'server/src/server.ts'],
-    {
-      cwd: repoRoot,
-      env: {
-        ...withoutDatabaseUrl(process.env),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        GLEANER_DATA_DIR: dataDir,
-        GLEANER_OPERATOR_TOKEN: operatorToken,
-        LOG_LEVEL: 'warn',
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await startServerProcess(
+    port,
+    { GLEANER_DATA_DIR: dataDir, GLEANER_OPERATOR_TOKEN: operatorToken, LOG_LEVEL: 'warn', ...options.env },
+    (line) => {
+      output += `${line}\n`;
     },
-  );
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
+  ).catch((error: unknown) => {
+    // A test report has no terminal to look above: the failure itself carries what the server printed.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`The Gleaner server did not start (${reason}). It printed:\n${output}`, { cause: error });
   });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The server exited with ${child.exitCode}:\n${output}`);
-    const healthy = await fetch(`${url}/health`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`The server did not answer /health within 60 s:\n${output}`);
-    }
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-  }
   return {
-    url,
+    url: server.url,
     operatorToken,
     dataDir,
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await server.stop();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** The e2e server always uses its own fresh embedded database, whatever the shell has set. */
-function withoutDatabaseUrl(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { DATABASE_URL: _ignored, ...rest } = env;
-  return rest;
 }

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPostgresDatabase } from '../db/postgres-database';
+import { freePort } from '../demo/server-process';
 import { createTestSchema, describePostgres, postgresTestUrl } from '../test/databases';
 import { seedCampaignPages } from './test-fixtures';
 
@@ -22,19 +22,6 @@ import { seedCampaignPages } from './test-fixtures';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const operatorToken = 'restart-test-operator-token-0123456789';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 interface Server {
   url: string;

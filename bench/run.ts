@@ -9,6 +9,7 @@ import { benchEpochTree } from './epoch-tree';
 import { benchExtensionIdle } from './extension-idle';
 import { benchHealthUnderLoad } from './health-under-load';
 import { benchIngest } from './ingest';
+import { benchLoad } from './load';
 import { benchPopupOpen } from './popup-open';
 import { benchRequestSigning } from './request-signing';
 import { benchSimilarity } from './similarity';
@@ -19,6 +20,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['request-signing', benchRequestSigning],
   ['ingest', benchIngest],
   ['health-under-load', benchHealthUnderLoad],
+  ['load', benchLoad],
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
   ['aggregation-real', benchAggregationReal],

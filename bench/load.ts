@@ -1,0 +1,302 @@
+import { defaultChainId } from '../protocol/signing';
+import { startDynamicSites } from '../server/src/verification/simulated-network';
+import { checkLoadCorrectness, type LoadCorrectness } from './load-check';
+import {
+  type Acknowledged,
+  jobsPerDeviceMinute,
+  LoadDevice,
+  type LoadServer,
+  tasksPerDeviceMinute,
+} from './load-device';
+import { cpuSeconds, LoadRecorder, percentile, postgresCpuSeconds, rssBytes } from './load-metrics';
+import { type LoadServers, startLoadServers } from './load-servers';
+import { numberFromEnv } from './stats';
+
+/** A step passes when every device endpoint answers with p99 under this and nothing fails. */
+const p99LimitMs = 500;
+/** The lease route hands out at most one job per origin per call, so the campaign spreads over this many. */
+const originCount = 20;
+const healthEveryMs = 100;
+const registerConcurrency = 16;
+/** Campaign URLs and label items are added with this much headroom over what a step can take. */
+const headroom = 1.5;
+const maxPerRequest = 10_000;
+
+interface Step {
+  devices: number;
+  seconds: number;
+  requestsPerSecond: number;
+  endpoints: Array<{ endpoint: string; count: number; p50: number; p99: number }>;
+  healthP99: number;
+  serverCpu: number;
+  serverRssMb: number;
+  postgresCpu: number | null;
+  clientCpu: number;
+  errors: string[];
+  passed: boolean;
+}
+
+function settings() {
+  const steps = (process.env.GLEANER_BENCH_LOAD_STEPS ?? '10,20,40,60,80,120,160,240,320')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  if (steps.length === 0) throw new Error('GLEANER_BENCH_LOAD_STEPS must list device counts, e.g. 10,20,40');
+  return {
+    steps,
+    stepSeconds: numberFromEnv('GLEANER_BENCH_LOAD_STEP_SECONDS', 30),
+    compression: numberFromEnv('GLEANER_BENCH_LOAD_COMPRESSION', 10),
+    processes: Math.floor(numberFromEnv('GLEANER_BENCH_LOAD_PROCESSES', 1)),
+    databaseUrl: process.env.DATABASE_URL || undefined,
+  };
+}
+
+async function asBuyer(url: string, key: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+/** Asks /health of every server in turn until `stop` resolves; samples server memory on the way. */
+async function watchServers(
+  load: LoadServers,
+  recorder: LoadRecorder,
+  stop: Promise<unknown>,
+  rssPeak: { bytes: number },
+): Promise<void> {
+  let done = false;
+  void stop.finally(() => {
+    done = true;
+  });
+  for (let i = 0; !done; i += 1) {
+    const server = load.servers[i % load.servers.length];
+    if (!server) return;
+    const started = performance.now();
+    try {
+      const response = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(30_000) });
+      await response.arrayBuffer();
+      recorder.latency('/health', performance.now() - started);
+      if (!response.ok) recorder.error('/health', String(response.status));
+    } catch {
+      recorder.error('/health', 'network');
+    }
+    if (i % 10 === 0) {
+      const rss = await Promise.all(load.servers.map((s) => rssBytes(s.pid)));
+      rssPeak.bytes = Math.max(
+        rssPeak.bytes,
+        rss.reduce((a, b) => a + b, 0),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, healthEveryMs));
+  }
+}
+
+async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number, compression: number): Promise<Step> {
+  const recorder = new LoadRecorder();
+  const health = new LoadRecorder();
+  const cpuBefore = await Promise.all(load.servers.map((s) => cpuSeconds(s.pid)));
+  const postgresBefore = load.kind === 'postgres' ? await postgresCpuSeconds() : 0;
+  const clientBefore = process.cpuUsage();
+  const rssPeak = { bytes: 0 };
+  const started = performance.now();
+  const working = Promise.all(devices.map((device) => device.run(recorder, started + seconds * 1000, compression)));
+  await Promise.all([working, watchServers(load, health, working, rssPeak)]);
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = await Promise.all(load.servers.map((s) => cpuSeconds(s.pid)));
+  const client = process.cpuUsage(clientBefore);
+  const endpoints = [...recorder.latencies.entries()].map(([endpoint, values]) => ({
+    endpoint,
+    count: values.length,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+  }));
+  const errors = [
+    ...[...recorder.errors.entries(), ...health.errors.entries()].map(([key, n]) => `${key}: ${n}`),
+    ...[...recorder.verdicts.entries()].map(([key, n]) => `record ${key}: ${n}`),
+  ];
+  const requests = endpoints.reduce((sum, e) => sum + e.count, 0);
+  return {
+    devices: devices.length,
+    seconds: elapsed,
+    requestsPerSecond: requests / elapsed,
+    endpoints,
+    healthP99: percentile(health.latencies.get('/health') ?? [], 99),
+    serverCpu: cpuAfter.reduce((sum, after, i) => sum + after - (cpuBefore[i] ?? 0), 0) / elapsed,
+    serverRssMb: rssPeak.bytes / 2 ** 20,
+    postgresCpu: load.kind === 'postgres' ? ((await postgresCpuSeconds()) - postgresBefore) / elapsed : null,
+    clientCpu: (client.user + client.system) / 1e6 / elapsed,
+    errors,
+    passed: recorder.errorCount() + health.errorCount() === 0 && endpoints.every((e) => e.p99 < p99LimitMs),
+  };
+}
+
+const ms = (value: number) => `${value.toFixed(0)}`;
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+
+function stepLine(step: Step, compression: number): string {
+  const endpoints = [...step.endpoints]
+    .sort((a, b) => a.endpoint.localeCompare(b.endpoint))
+    .filter((e) => e.endpoint !== 'register')
+    .map((e) => `${e.endpoint.replace(/^POST /, '')} ${ms(e.p50)}/${ms(e.p99)}`)
+    .join(', ');
+  const parts = [
+    `  N=${String(step.devices).padStart(4)} (≈${step.devices * compression} extension devices) ${step.passed ? 'pass' : 'FAIL'}:`,
+    `${step.requestsPerSecond.toFixed(0)} req/s, p50/p99 ms ${endpoints}, /health p99 ${ms(step.healthP99)};`,
+    `server CPU ${pct(step.serverCpu)}, RSS ${step.serverRssMb.toFixed(0)} MB,`,
+    step.postgresCpu === null ? '' : `PostgreSQL CPU ${pct(step.postgresCpu)},`,
+    `load generator CPU ${pct(step.clientCpu)}`,
+  ];
+  const line = parts.filter(Boolean).join(' ');
+  return step.errors.length > 0 ? `${line}\n      errors: ${step.errors.join('; ')}` : line;
+}
+
+function correctnessLines(check: LoadCorrectness): string[] {
+  const ok = (bad: number) => (bad === 0 ? 'ok' : `VIOLATED (${bad})`);
+  return [
+    `  jobs leased beyond their copies: ${ok(check.overLeasedJobs)}`,
+    `  jobs credited beyond their copies: ${ok(check.overCreditedJobs)}; duplicate ledger references: ${ok(check.duplicateReferences)}`,
+    `  acknowledged pages stored: ${check.pagesAcknowledged - check.pagesMissing}/${check.pagesAcknowledged}, labels: ${check.labelsAcknowledged - check.labelsMissing}/${check.labelsAcknowledged}`,
+  ];
+}
+
+/**
+ * Capacity of the real server under simulated extensions: N devices, each with its own key and every
+ * request signed as the extension signs it, register, lease 5 jobs every 30 s, upload their pages (8 KB of
+ * text each, gzipped) with the labels of the tasks they leased every 60 s, and lease 2 labeling tasks; the
+ * clock is sped up by a compression factor, so N simulated devices send what N × factor extensions would.
+ * N grows step by step (each step a fixed time) until a step misses p99 < 500 ms or has any error. Then
+ * the database is checked: no job leased or credited beyond its copies, every acknowledged record stored.
+ *
+ * Nothing is fetched: the server does not fetch pages to ingest them, only robots.txt of each origin.
+ * Canaries are off (their known text would be a real fetch's); audit copies stay on and pass, since a
+ * page's text follows from its URL.
+ */
+export async function benchLoad(): Promise<string> {
+  const config = settings();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const sites = await startDynamicSites(originCount);
+  const load = await startLoadServers(config.processes, config.databaseUrl, {
+    GLEANER_TEST_ORIGINS: sites.origins.join(','),
+    GLEANER_POLITENESS_MS: '0',
+    GLEANER_CANARY_RATE: '0',
+    GLEANER_CHAIN: 'off',
+    GLEANER_REGISTRATIONS_PER_MINUTE_PER_IP: '0',
+    // The per-device rate limit is a rate: a device whose clock runs `compression` times faster may ask as often.
+    GLEANER_DEVICE_REQUESTS_PER_MINUTE: String(Math.min(1_000_000, Math.ceil(120 * config.compression))),
+  });
+  const acknowledged: Acknowledged = { pages: [], labels: [] };
+  const steps: Step[] = [];
+  let check: LoadCorrectness | undefined;
+  try {
+    const first = load.servers[0];
+    if (!first) throw new Error('no server started');
+    const buyer = (await asBuyer(first.url, first.operatorToken, '/v1/admin/buyers', { name: 'Load bench' })) as {
+      apiKey: string;
+    };
+    let urls = 0;
+    let campaignId: string | undefined;
+    const addUrls = async (wanted: number) => {
+      while (urls < wanted) {
+        const count = Math.min(maxPerRequest, wanted - urls);
+        const batch = Array.from(
+          { length: count },
+          (_, i) => `${sites.origins[(urls + i) % originCount]}/story/${urls + i}`,
+        );
+        if (campaignId === undefined) {
+          const created = (await asBuyer(first.url, buyer.apiKey, '/v1/campaigns', {
+            name: 'load bench',
+            urls: batch,
+          })) as {
+            campaign: { id: string };
+          };
+          campaignId = created.campaign.id;
+        } else {
+          await asBuyer(first.url, buyer.apiKey, `/v1/campaigns/${campaignId}/urls`, { urls: batch });
+        }
+        urls += count;
+      }
+    };
+    let items = 0;
+    const project = (await asBuyer(first.url, buyer.apiKey, '/v1/projects', {
+      name: 'load bench labels',
+      instructions: 'Is this sentence about the weather?',
+      labelSchema: { type: 'single_choice', choices: ['yes', 'no'] },
+      overlap: 1,
+      goldRate: 0,
+    })) as { project: { id: string } };
+    const addItems = async (wanted: number) => {
+      while (items < wanted) {
+        const count = Math.min(maxPerRequest, wanted - items);
+        const batch = Array.from({ length: count }, (_, i) => ({
+          id: `item-${items + i}`,
+          content: { type: 'text', text: `Sentence ${items + i}: it may rain later today.` },
+        }));
+        await asBuyer(first.url, buyer.apiKey, `/v1/projects/${project.project.id}/items`, { items: batch });
+        items += count;
+      }
+    };
+
+    // Each device signs for the server it talks to, as an extension signs for its configured server.
+    const targets = load.servers.map((server) => ({
+      url: server.url,
+      signing: { origin: server.url, chainId: defaultChainId },
+    }));
+    const devices: LoadDevice[] = [];
+    const setup = new LoadRecorder();
+    // Virtual minutes a step spans: what each device asks for in it sizes the campaign and the project.
+    const stepMinutes = (config.stepSeconds * config.compression) / 60;
+    let jobsWanted = 0;
+    let tasksWanted = 0;
+    log(
+      `load: ${load.kind}, ${config.processes} process(es), time ×${config.compression}, ${config.stepSeconds} s per step, steps ${config.steps.join(',')}`,
+    );
+    for (const n of config.steps) {
+      jobsWanted += Math.ceil(n * jobsPerDeviceMinute * stepMinutes * headroom);
+      tasksWanted += Math.ceil(n * tasksPerDeviceMinute * stepMinutes * headroom);
+      await addUrls(jobsWanted);
+      await addItems(tasksWanted);
+      while (devices.length < n) {
+        const fresh = Array.from(
+          { length: Math.min(registerConcurrency, n - devices.length) },
+          (_, i) => new LoadDevice(targets[(devices.length + i) % targets.length] as LoadServer, acknowledged),
+        );
+        await Promise.all(fresh.map((device) => device.register(setup)));
+        devices.push(...fresh);
+      }
+      if (steps.length === 0) await devices[0]?.leaseUntilWork(setup, 60_000);
+      const step = await runStep(load, devices, config.stepSeconds, config.compression);
+      steps.push(step);
+      log(stepLine(step, config.compression));
+      if (!step.passed) break;
+    }
+    const db = await load.stopAndOpenDatabase();
+    try {
+      check = await checkLoadCorrectness(db, acknowledged);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await load.dispose();
+    await sites.close();
+  }
+
+  const passed = steps.filter((step) => step.passed);
+  const best = passed[passed.length - 1];
+  const failed = steps.find((step) => !step.passed);
+  const compressionNote = `time ×${config.compression}: N simulated devices send what N × ${config.compression} extensions would`;
+  return [
+    `Load: simulated extensions against ${config.processes} server process(es) on ${load.kind}, ${compressionNote}; ${config.stepSeconds} s per step`,
+    ...steps.map((step) => stepLine(step, config.compression)),
+    best
+      ? `  largest N with every endpoint p99 < ${p99LimitMs} ms and 0 errors: ${best.devices} (≈${best.devices * config.compression} extension devices)`
+      : `  no step passed (p99 < ${p99LimitMs} ms, 0 errors)`,
+    failed ? '' : `  every step passed: raise GLEANER_BENCH_LOAD_STEPS to find the limit`,
+    ...(check ? correctnessLines(check) : []),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}

@@ -284,6 +284,16 @@ export async function benchLoad(): Promise<string> {
     await sites.close();
   }
 
+  const violated =
+    check &&
+    check.overLeasedJobs +
+      check.overCreditedJobs +
+      check.duplicateReferences +
+      check.pagesMissing +
+      check.labelsMissing >
+      0;
+  // A broken invariant is a bug, not a figure: the run fails, whatever its timings.
+  if (violated) process.exitCode = 1;
   const passed = steps.filter((step) => step.passed);
   const best = passed[passed.length - 1];
   const failed = steps.find((step) => !step.passed);

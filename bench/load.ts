@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultChainId } from '../protocol/signing';
 import { startDynamicSites } from '../server/src/verification/simulated-network';
 import { checkLoadCorrectness, type LoadCorrectness } from './load-check';
@@ -32,6 +33,8 @@ interface Step {
   serverRssMb: number;
   postgresCpu: number | null;
   clientCpu: number;
+  /** p99 of the load generator's own event-loop delay: what its latencies may carry of its own queueing. */
+  clientLagP99: number;
   errors: string[];
   passed: boolean;
 }
@@ -101,6 +104,8 @@ async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number
   const cpuBefore = await Promise.all(load.servers.map((s) => cpuSeconds(s.pid)));
   const postgresBefore = load.kind === 'postgres' ? await postgresCpuSeconds() : 0;
   const clientBefore = process.cpuUsage();
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const rssPeak = { bytes: 0 };
   const started = performance.now();
   const working = Promise.all(devices.map((device) => device.run(recorder, started + seconds * 1000, compression)));
@@ -108,6 +113,7 @@ async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = await Promise.all(load.servers.map((s) => cpuSeconds(s.pid)));
   const client = process.cpuUsage(clientBefore);
+  lag.disable();
   const endpoints = [...recorder.latencies.entries()].map(([endpoint, values]) => ({
     endpoint,
     count: values.length,
@@ -129,6 +135,7 @@ async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number
     serverRssMb: rssPeak.bytes / 2 ** 20,
     postgresCpu: load.kind === 'postgres' ? ((await postgresCpuSeconds()) - postgresBefore) / elapsed : null,
     clientCpu: (client.user + client.system) / 1e6 / elapsed,
+    clientLagP99: lag.percentile(99) / 1e6,
     errors,
     passed: recorder.errorCount() + health.errorCount() === 0 && endpoints.every((e) => e.p99 < p99LimitMs),
   };
@@ -148,10 +155,25 @@ function stepLine(step: Step, compression: number): string {
     `${step.requestsPerSecond.toFixed(0)} req/s, p50/p99 ms ${endpoints}, /health p99 ${ms(step.healthP99)};`,
     `server CPU ${pct(step.serverCpu)}, RSS ${step.serverRssMb.toFixed(0)} MB,`,
     step.postgresCpu === null ? '' : `PostgreSQL CPU ${pct(step.postgresCpu)},`,
-    `load generator CPU ${pct(step.clientCpu)}`,
+    `load generator CPU ${pct(step.clientCpu)} (event-loop delay p99 ${ms(step.clientLagP99)} ms)`,
   ];
   const line = parts.filter(Boolean).join(' ');
   return step.errors.length > 0 ? `${line}\n      errors: ${step.errors.join('; ')}` : line;
+}
+
+/** Generator lag above this means its own queueing is in the latencies it measured. */
+const clientLagWarningMs = 50;
+
+/** What made a step fail, in words: the endpoints over the limit, the errors, and whether the generator kept up. */
+function limitOf(step: Step): string {
+  const slow = step.endpoints.filter((e) => e.p99 >= p99LimitMs).map((e) => `${e.endpoint} p99 ${ms(e.p99)} ms`);
+  const reasons = [...slow, ...(step.errors.length > 0 ? [`errors (${step.errors.join('; ')})`] : [])];
+  if (step.clientLagP99 > clientLagWarningMs) {
+    reasons.push(
+      `and the load generator lagged (event-loop p99 ${ms(step.clientLagP99)} ms): part of it may be the client`,
+    );
+  }
+  return reasons.join(', ');
 }
 
 function correctnessLines(check: LoadCorrectness): string[] {
@@ -304,7 +326,9 @@ export async function benchLoad(): Promise<string> {
     best
       ? `  largest N with every endpoint p99 < ${p99LimitMs} ms and 0 errors: ${best.devices} (≈${best.devices * config.compression} extension devices)`
       : `  no step passed (p99 < ${p99LimitMs} ms, 0 errors)`,
-    failed ? '' : `  every step passed: raise GLEANER_BENCH_LOAD_STEPS to find the limit`,
+    failed
+      ? `  limited at N=${failed.devices} by: ${limitOf(failed)}`
+      : `  every step passed: raise GLEANER_BENCH_LOAD_STEPS to find the limit`,
     ...(check ? correctnessLines(check) : []),
   ]
     .filter(Boolean)

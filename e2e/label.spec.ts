@@ -53,6 +53,8 @@ test('a labeler completes a project with the keyboard alone; gold mistakes show,
 
     // Labeling is its own focused view (the popup links to it).
     const panel = await LabelingPanel.openPage(context, extensionId);
+    // Keys work once the panel is up (a key pressed while the page still loads its state is lost).
+    await panel.task.or(panel.noTasks).waitFor({ timeout: 30_000 });
     await panel.page.keyboard.press('?');
     await expect(panel.keysHelp).toBeVisible();
     await panel.page.keyboard.press('Escape');

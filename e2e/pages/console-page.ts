@@ -7,9 +7,20 @@ export class ConsolePage {
     readonly serverUrl: string,
   ) {}
 
-  static async open(context: BrowserContext, serverUrl: string, path = '/campaigns'): Promise<ConsolePage> {
+  static async open(
+    context: BrowserContext,
+    serverUrl: string,
+    path = '/campaigns',
+    retry = true,
+  ): Promise<ConsolePage> {
     const page = await context.newPage();
-    await page.goto(`${serverUrl}/#${path}`);
+    try {
+      await page.goto(`${serverUrl}/#${path}`);
+    } catch (error) {
+      // A fresh install opens the extension's options page, which can take over the tab just opened: open another.
+      if (!retry || !String(error).includes('interrupted by another navigation')) throw error;
+      return ConsolePage.open(context, serverUrl, path, false);
+    }
     return new ConsolePage(page, serverUrl);
   }
 

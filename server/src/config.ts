@@ -31,6 +31,8 @@ const envSchema = z.object({
   GLEANER_CHAIN_ID: z.coerce.number().int().positive().default(defaultChainId),
   /** JSON-RPC of the reward chain: wallet signatures are then verified through it (smart-contract wallets too). */
   CHAIN_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Profiling: count every statement's calls and wall time, written as JSON to this file at shutdown. */
+  GLEANER_QUERY_STATS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -44,6 +46,7 @@ export interface ServerConfig {
   publicOrigins: string[];
   chainId: number;
   chainRpcUrl: string | undefined;
+  queryStatsFile: string | undefined;
 }
 
 function defaultOrigins(host: string, port: number): string[] {
@@ -72,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     publicOrigins: value.GLEANER_PUBLIC_URL ?? defaultOrigins(value.HOST, value.PORT),
     chainId: value.GLEANER_CHAIN_ID,
     chainRpcUrl: value.CHAIN_RPC_URL,
+    queryStatsFile: value.GLEANER_QUERY_STATS,
   };
 }

@@ -44,12 +44,23 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   // The demo always uses the embedded database in its own folder, whatever the shell has set.
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  // GLEANER_SERVER_CPU_PROFILE=<folder> writes a V8 CPU profile of the server there when it stops (load bench).
+  const profile = process.env.GLEANER_SERVER_CPU_PROFILE;
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', 'server/tsconfig.json', 'server/src/server.ts'],
+    // tsx's command line runs the server in a child process: a profile needs the server itself, so it loads tsx.
+    profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, '--import', 'tsx', 'server/src/server.ts']
+      : [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', 'server/tsconfig.json', 'server/src/server.ts'],
     {
       cwd: repoRoot,
-      env: { ...inherited, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: {
+        ...inherited,
+        ...env,
+        ...(profile ? { TSX_TSCONFIG_PATH: 'server/tsconfig.json' } : {}),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -232,6 +232,32 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     ]);
   });
 
+  it('writes an origin’s row for a fetched page only to end its error streak, never when the streak is zero', async () => {
+    await campaign(2);
+    const device = await registerDevice(app);
+    const [calm, erring] = await leaseMany(device, 2);
+    if (!calm || !erring) throw new Error('expected two jobs');
+    const calmOrigin = new URL(calm.url).origin;
+    const erringOrigin = new URL(erring.url).origin;
+    expect(calmOrigin).not.toBe(erringOrigin);
+    await database().query('update hosts set consecutive_errors = 0 where origin = $1', [calmOrigin]);
+    await database().query('update hosts set consecutive_errors = 3 where origin = $1', [erringOrigin]);
+    // xmin names the transaction that wrote the row's current version: unchanged means not written.
+    const hostRow = async (origin: string) =>
+      (
+        await database().query<{ version: string; errors: number }>(
+          'select xmin::text as version, consecutive_errors as errors from hosts where origin = $1',
+          [origin],
+        )
+      )[0];
+    const calmBefore = await hostRow(calmOrigin);
+
+    const answer = await upload(app, device, [pageFor(calm, 'calm text'), pageFor(erring, 'erring text')]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['accepted', 'accepted']);
+    expect(await hostRow(calmOrigin)).toEqual(calmBefore);
+    expect((await hostRow(erringOrigin))?.errors).toBe(0);
+  });
+
   it('applies a record repeated inside one batch once', async () => {
     await campaign(1);
     const device = await registerDevice(app);

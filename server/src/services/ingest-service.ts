@@ -56,6 +56,8 @@ interface JobRow {
   keep_raw_html: boolean;
   /** This device already stored a page of this job (under an earlier lease). */
   delivered: boolean;
+  /** The job's origin's error streak as this batch read it (unlocked): a fetched page resets only a non-zero one. */
+  host_errors: number;
 }
 
 /** What a job becomes after this batch: computed in memory, written in one statement with the others. */
@@ -235,8 +237,9 @@ async function applyScrapes(
   const jobRows = await tx.query<JobRow>(
     `select j.id::text as id, j.url, j.state, j.canary_sha256, j.audit_of_page::text as audit_of_page, j.copies_wanted, j.copies_received, j.open_slots,
             j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
-            exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered
-       from jobs j join campaigns c on c.id = j.campaign_id
+            exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered,
+            h.consecutive_errors as host_errors
+       from jobs j join campaigns c on c.id = j.campaign_id join hosts h on h.origin = j.origin
       where j.id = any($1::text[]::bigint[]) order by j.id for no key update of j`,
     [jobIds, device],
   );
@@ -307,7 +310,8 @@ async function applyScrapes(
       if (row.state === 'queued') row.state = 'fetched';
       // A lease that ran out gave its slot back then; the page came after all, so take the slot again.
       if (wasExpired) row.open_slots = Math.max(0, row.open_slots - 1);
-      hostChange(hosts, row.origin).fetched = true;
+      // The origin's row is written (and locked) only to end an error streak: most fetches change nothing there.
+      if (row.host_errors > 0) hostChange(hosts, row.origin).fetched = true;
       acks[index] = { index, assignmentId: result.assignmentId, status: 'accepted' };
     } else {
       settled.set(assignment.id, 'failed');
@@ -467,6 +471,8 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
  * A fetched page clears its origin's error streak; a failure the site caused backs the origin off
  * for every device: Retry-After or exponential from the crawl delay, never beyond the clamp, and
  * beyond a minute only when another device reported the origin overloaded in the last ten minutes.
+ * Only origins whose state changes come here (a streak to end, a back-off): the others, hot rows every
+ * lease of their origin takes, are neither locked nor written, so an upload does not queue behind leases.
  */
 async function writeHosts(tx: Queryable, device: string, changes: readonly HostChange[]): Promise<void> {
   if (changes.length === 0) return;

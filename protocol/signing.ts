@@ -1,13 +1,15 @@
 import {
   type Address,
   bytesToHex,
+  domainSeparator,
   getAddress,
   type Hex,
+  hexToBytes,
   isAddress,
   isHex,
   keccak256,
   type LocalAccount,
-  recoverTypedDataAddress,
+  recoverAddress,
   sha256,
   stringToBytes,
 } from 'viem';
@@ -50,6 +52,76 @@ export const requestTypes = {
   ],
 } as const;
 
+/** What a device signs for one request: the `Request` struct of {@link requestTypes}. */
+export interface RequestMessage {
+  /** Upper case, as sent. */
+  method: string;
+  path: string;
+  bodyHash: Hex;
+  timestamp: bigint;
+  nonce: Hex;
+}
+
+/** keccak256 of `Request(string method,...)`, encoded as EIP-712 encodes a type with no struct members. */
+const requestTypeHash = keccak256(
+  stringToBytes(`Request(${requestTypes.Request.map(({ name, type }) => `${type} ${name}`).join(',')})`),
+  'bytes',
+);
+
+/** Domain separators by chain and origin: a server checks every request against the same one or two. */
+const domainSeparators = new Map<string, Uint8Array>();
+/** Bounds the cache for a caller that checks origins it has not vetted (a server checks its own first). */
+const maxCachedDomains = 64;
+
+function cachedDomainSeparator(server: SigningServer): Uint8Array {
+  const key = `${server.chainId} ${server.origin}`;
+  let separator = domainSeparators.get(key);
+  if (!separator) {
+    if (domainSeparators.size >= maxCachedDomains) domainSeparators.clear();
+    separator = hexToBytes(domainSeparator({ domain: requestDomain(server) }));
+    domainSeparators.set(key, separator);
+  }
+  return separator;
+}
+
+/**
+ * The EIP-712 digest of a request, the same 32 bytes as viem's `hashTypedData` over {@link requestDomain} and
+ * {@link requestTypes}, computed without rebuilding and re-validating the domain and types for each request:
+ * viem's spends ~0.3 ms per call on that, this three keccak256 of a few hundred bytes.
+ */
+export function requestDigest(server: SigningServer, message: RequestMessage): Uint8Array {
+  // hashStruct(Request): the type hash, then each member as one 32-byte word in declaration order.
+  const struct = new Uint8Array(6 * 32);
+  struct.set(requestTypeHash, 0);
+  struct.set(keccak256(stringToBytes(message.method), 'bytes'), 32);
+  struct.set(keccak256(stringToBytes(message.path), 'bytes'), 64);
+  struct.set(bytes32(message.bodyHash, 'bodyHash'), 96);
+  if (message.timestamp < 0n || message.timestamp >= 1n << 64n) {
+    throw new RangeError(`timestamp ${message.timestamp} does not fit in a uint64.`);
+  }
+  new DataView(struct.buffer).setBigUint64(128 + 24, message.timestamp);
+  struct.set(bytes32(message.nonce, 'nonce'), 160);
+  const encoded = new Uint8Array(2 + 32 + 32);
+  encoded.set([0x19, 0x01], 0);
+  encoded.set(cachedDomainSeparator(server), 2);
+  encoded.set(keccak256(struct, 'bytes'), 34);
+  return keccak256(encoded, 'bytes');
+}
+
+function bytes32(value: Hex, name: string): Uint8Array {
+  if (!isHex(value) || value.length !== 66) throw new RangeError(`${name} must be 32 bytes of hex.`);
+  return hexToBytes(value);
+}
+
+/**
+ * A device key that signs a request's digest itself rather than through viem: the load bench's native signer,
+ * which must give the same bytes as `LocalAccount.signTypedData` (RFC 6979, low s, v = 27 or 28).
+ */
+export interface DigestSigner {
+  address: Address;
+  signDigest(digest: Uint8Array): Hex | Promise<Hex>;
+}
+
 export const signatureHeaders = {
   device: 'x-gleaner-device',
   timestamp: 'x-gleaner-timestamp',
@@ -86,25 +158,29 @@ function randomNonce(): Hex {
 
 /** Signs a request for `server` with the device key and returns the headers to send with it. */
 export async function signRequest(
-  account: LocalAccount,
+  account: LocalAccount | DigestSigner,
   request: RequestToSign,
   server: SigningServer,
   now: Date = new Date(),
 ): Promise<SignatureHeaders> {
   const timestamp = BigInt(Math.floor(now.getTime() / 1000));
   const nonce = randomNonce();
-  const signature = await account.signTypedData({
-    domain: requestDomain(server),
-    types: requestTypes,
-    primaryType: 'Request',
-    message: {
-      method: request.method.toUpperCase(),
-      path: request.path,
-      bodyHash: hashBody(request.body),
-      timestamp,
-      nonce,
-    },
-  });
+  const message: RequestMessage = {
+    method: request.method.toUpperCase(),
+    path: request.path,
+    bodyHash: hashBody(request.body),
+    timestamp,
+    nonce,
+  };
+  const signature =
+    'signDigest' in account
+      ? await account.signDigest(requestDigest(server, message))
+      : await account.signTypedData({
+          domain: requestDomain(server),
+          types: requestTypes,
+          primaryType: 'Request',
+          message,
+        });
   return {
     [signatureHeaders.device]: account.address,
     [signatureHeaders.timestamp]: timestamp.toString(),
@@ -181,6 +257,15 @@ export function readSignatureHeaders(
 }
 
 /**
+ * Recovers the address that made a 65-byte (r, s, v) signature of a 32-byte digest, in any letter case;
+ * throws when no key can have made it. v is 27 or 28, or 0 or 1, as viem's `recoverAddress` reads it.
+ */
+export type SignerRecovery = (digest: Uint8Array, signature: Hex) => string | Promise<string>;
+
+/** viem's recovery (@noble/curves, plain JS: ~4 ms). A server passes a native one. */
+const recoverWithViem: SignerRecovery = (digest, signature) => recoverAddress({ hash: digest, signature });
+
+/**
  * Checks that `claimed` was signed by its device over this method, path and body hash, for this
  * server and chain. Throws `signature_invalid` otherwise.
  */
@@ -188,26 +273,25 @@ export async function checkRequestSigner(
   claimed: ClaimedSignature,
   request: { method: string; path: string; bodyHash: Hex },
   chainId: number,
+  recover: SignerRecovery = recoverWithViem,
 ): Promise<void> {
-  let signer: Address;
+  let signer: string;
   try {
-    signer = await recoverTypedDataAddress({
-      domain: requestDomain({ origin: claimed.server, chainId }),
-      types: requestTypes,
-      primaryType: 'Request',
-      message: {
+    const digest = requestDigest(
+      { origin: claimed.server, chainId },
+      {
         method: request.method.toUpperCase(),
         path: request.path,
         bodyHash: request.bodyHash,
         timestamp: BigInt(claimed.timestamp),
         nonce: claimed.nonce,
       },
-      signature: claimed.signature,
-    });
+    );
+    signer = await recover(digest, claimed.signature);
   } catch (cause) {
     throw new AuthError('signature_invalid', 'The signature could not be read.', { cause });
   }
-  if (signer !== claimed.device) {
+  if (signer.toLowerCase() !== claimed.device.toLowerCase()) {
     throw new AuthError('signature_invalid', 'The signature does not match the device and request it claims.');
   }
 }

@@ -34,6 +34,7 @@ export const benchLimits: LimitSettings = {
   deviceRequestsPerMinute: 0,
   maxEventLoopDelayMs: 0,
   maxEventLoopUtilization: 0,
+  maxRequestsInFlight: 0,
 };
 
 /** A positive number from the environment (a bench's size or run count), or the fallback. */

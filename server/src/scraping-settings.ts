@@ -19,6 +19,14 @@ export interface LimitSettings {
   /** Shed load (503) while the event loop was busy more than this share (0..1) of the last second. */
   maxEventLoopUtilization: number;
   /**
+   * API requests (`/v1/…`) one process works on at once; more wait in line (first come, first served)
+   * up to `maxQueueWaitMs`, then are shed with 503. Beyond this, requests only queue for the database
+   * pool and for locks, so letting more in makes every request slower, not more of them done.
+   */
+  maxRequestsInFlight: number;
+  /** How long a request may wait in line for one of `maxRequestsInFlight` before it is shed. */
+  maxQueueWaitMs: number;
+  /**
    * Which proxies to believe about the client IP (X-Forwarded-For), as Fastify's `trustProxy`:
    * false (none: the socket's address), true (any), or the proxies' addresses/CIDRs.
    * Behind a load balancer, set it, or every registration counts against the balancer's address.
@@ -33,6 +41,8 @@ export const defaultLimitSettings: LimitSettings = {
   deviceRequestsPerMinute: 120,
   maxEventLoopDelayMs: 200,
   maxEventLoopUtilization: 0.98,
+  maxRequestsInFlight: 32,
+  maxQueueWaitMs: 300,
   trustProxy: false,
 };
 
@@ -99,6 +109,8 @@ const envSchema = z.object({
   GLEANER_DEVICE_REQUESTS_PER_MINUTE: perMinute.optional(),
   GLEANER_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   GLEANER_MAX_EVENT_LOOP_UTILIZATION: share.optional(),
+  GLEANER_MAX_REQUESTS_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).optional(),
+  GLEANER_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   GLEANER_TRUST_PROXY: z
     .string()
     .trim()
@@ -141,6 +153,8 @@ export function loadScrapingSettings(env: NodeJS.ProcessEnv): ScrapingSettings {
       deviceRequestsPerMinute: value.GLEANER_DEVICE_REQUESTS_PER_MINUTE ?? defaultLimitSettings.deviceRequestsPerMinute,
       maxEventLoopDelayMs: value.GLEANER_MAX_EVENT_LOOP_DELAY_MS ?? defaultLimitSettings.maxEventLoopDelayMs,
       maxEventLoopUtilization: value.GLEANER_MAX_EVENT_LOOP_UTILIZATION ?? defaultLimitSettings.maxEventLoopUtilization,
+      maxRequestsInFlight: value.GLEANER_MAX_REQUESTS_IN_FLIGHT ?? defaultLimitSettings.maxRequestsInFlight,
+      maxQueueWaitMs: value.GLEANER_MAX_QUEUE_WAIT_MS ?? defaultLimitSettings.maxQueueWaitMs,
       trustProxy: value.GLEANER_TRUST_PROXY ?? defaultLimitSettings.trustProxy,
     },
     audits: {

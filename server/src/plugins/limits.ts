@@ -3,6 +3,7 @@ import fastifyUnderPressure from '@fastify/under-pressure';
 import { BaseError, type ErrorBody } from '@protocol/errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitSettings } from '../scraping-settings';
+import { setupAdmission } from './admission';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +28,8 @@ export const overloadRetryAfterSeconds = 5;
 
 /**
  * Limits on every door: registrations per client IP, signed requests per verified device, and
- * load shedding (503 + Retry-After) while the event loop lags or is saturated, instead of queueing.
+ * load shedding (503 + Retry-After) when more API requests arrive than the process works on at once
+ * (admission.ts) or while the event loop lags or is saturated, instead of queueing.
  * Every refusal carries the project's error body and a Retry-After header.
  *
  * Shedding covers every route, /health included: under pressure /health answers the 503 at once,
@@ -47,6 +49,12 @@ export async function setupLimits(app: FastifyInstance, limits: LimitSettings): 
       return `event loop busy ${Math.round((value ?? 0) * 100)}% of the time, over ${Math.round(thresholds.utilization * 100)}%`;
     return `${type} is over its limit`;
   };
+  // First: a request turned away for want of a place must cost nothing more.
+  setupAdmission(app, {
+    maxRequestsInFlight: limits.maxRequestsInFlight,
+    maxQueueWaitMs: limits.maxQueueWaitMs,
+    retryAfterSeconds: overloadRetryAfterSeconds,
+  });
   if (shedding) {
     await app.register(fastifyUnderPressure, {
       maxEventLoopDelay: thresholds.delay,

@@ -19,6 +19,7 @@ export const testLimitSettings: LimitSettings = {
   deviceRequestsPerMinute: 100_000,
   maxEventLoopDelayMs: 0,
   maxEventLoopUtilization: 0,
+  maxRequestsInFlight: 0,
 };
 
 /** Scraping settings for tests: no politeness wait and no random sampling unless a test asks for them. */

@@ -1,0 +1,93 @@
+import type { ErrorBody } from '@protocol/errors';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export interface AdmissionSettings {
+  /** API requests worked on at once; 0 turns admission control off. */
+  maxRequestsInFlight: number;
+  /** The longest a request waits in line for a place before it is shed. */
+  maxQueueWaitMs: number;
+  /** Retry-After of a shed request is this many seconds, plus up to as many again at random. */
+  retryAfterSeconds: number;
+}
+
+interface Waiter {
+  admit: () => void;
+}
+
+/** Only the API is admitted: /health, the console's files and the docs never wait behind it. */
+const isAdmitted = (request: FastifyRequest) => request.url.startsWith('/v1/');
+
+/**
+ * Admission control: at most `maxRequestsInFlight` API requests run at once; the next ones wait in
+ * line, first come first served, and a request that waited `maxQueueWaitMs` without a place is answered
+ * 503 `overloaded` with a Retry-After. Past capacity, a request let in only queues for a database
+ * connection or a lock and makes every other request slower; turning it away early keeps the admitted
+ * ones fast and tells the device (which keeps Retry-After) when to come back.
+ *
+ * It runs in the first onRequest hook, before the signature is checked or the body read, so a shed
+ * request costs almost nothing. A place is given back when the response has gone or the client went
+ * away (the raw response's `close`, which fires exactly once either way).
+ */
+export function setupAdmission(app: FastifyInstance, settings: AdmissionSettings): void {
+  if (settings.maxRequestsInFlight <= 0) return;
+  let inFlight = 0;
+  const line: Waiter[] = [];
+
+  /** Hands a finished request's place to the first in line, or frees it. */
+  const release = () => {
+    const next = line.shift();
+    if (next) next.admit();
+    else inFlight -= 1;
+  };
+  const holdPlace = (reply: FastifyReply) => {
+    reply.raw.once('close', release);
+  };
+  /** Waits for a place: 'admitted', 'timeout' after maxQueueWaitMs, or 'gone' when the client leaves first. */
+  const waitForPlace = (reply: FastifyReply) =>
+    new Promise<'admitted' | 'timeout' | 'gone'>((resolve) => {
+      const leave = (outcome: 'timeout' | 'gone') => {
+        const at = line.indexOf(waiter);
+        if (at >= 0) line.splice(at, 1);
+        clearTimeout(timer);
+        reply.raw.off('close', gone);
+        resolve(outcome);
+      };
+      const gone = () => leave('gone');
+      const waiter: Waiter = {
+        admit: () => {
+          clearTimeout(timer);
+          reply.raw.off('close', gone);
+          resolve('admitted');
+        },
+      };
+      const timer = setTimeout(() => leave('timeout'), settings.maxQueueWaitMs);
+      reply.raw.once('close', gone);
+      line.push(waiter);
+    });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isAdmitted(request)) return;
+    if (inFlight < settings.maxRequestsInFlight) {
+      inFlight += 1;
+      holdPlace(reply);
+      return;
+    }
+    const outcome = settings.maxQueueWaitMs > 0 && !reply.raw.closed ? await waitForPlace(reply) : 'timeout';
+    if (outcome === 'admitted') {
+      // The place came from a finished request (release did not free it), so it is this one's now.
+      holdPlace(reply);
+      return;
+    }
+    // Nobody is left to answer: nothing runs for a client that left while it waited.
+    if (outcome === 'gone') return reply.hijack();
+    const seconds = settings.retryAfterSeconds + Math.floor(Math.random() * (settings.retryAfterSeconds + 1));
+    // Retry-After is spread out so the devices turned away together do not all come back together.
+    return reply
+      .status(503)
+      .header('retry-after', seconds)
+      .send({
+        code: 'overloaded',
+        message: `The server is at capacity (${settings.maxRequestsInFlight} requests in progress and none finished within ${settings.maxQueueWaitMs} ms); retry in ${seconds} s.`,
+      } satisfies ErrorBody);
+  });
+}

@@ -30,39 +30,35 @@ const expiryBatch = 1000;
 
 /**
  * Returns the slots of assignments whose lease ran out, so their jobs can go to someone else; each
- * expired lease gives its slot back exactly once. Runs in its own short transaction and never waits
- * for a lock: the expired assignments and their jobs are taken together, in assignment-id order,
- * with FOR UPDATE SKIP LOCKED, so a lease being ingested right now (its assignment and job locked)
- * is left for a later call instead of queueing behind, or deadlocking with, that ingest.
+ * expired lease gives its slot back exactly once. One statement, committed on its own, that never waits
+ * for a lock: the expired assignments and their jobs are taken together, in assignment-id order, with
+ * SKIP LOCKED, so a lease being ingested right now (its assignment and job locked) is left for a later
+ * call instead of queueing behind, or deadlocking with, that ingest. FOR NO KEY UPDATE, as every row lock
+ * of leases and ingest: the KEY SHARE locks of foreign-key checks (a page naming its job) pass.
  */
 async function expireLeases(db: Database): Promise<number> {
-  return db.transaction(async (tx) => {
-    const rows = await tx.query<{ job_id: string }>(
-      `with expired as (
-         select a.id, a.job_id from assignments a join jobs j on j.id = a.job_id
-          where a.state = 'leased' and a.expires_at < now()
-          order by a.id
-          limit $1
-          for update of a, j skip locked)
-       update assignments a set state = 'expired' from expired e where a.id = e.id
-       returning e.job_id::text as job_id`,
-      [expiryBatch],
-    );
-    if (rows.length === 0) return 0;
-    // Every job row here is locked by this transaction already; updated in id order all the same.
-    await tx.query(
-      `update jobs set open_slots = open_slots + e.n
-         from (select job_id, count(*)::int as n from unnest($1::bigint[]) as t(job_id) group by job_id) e
-        where jobs.id = e.job_id`,
-      [rows.map((row) => row.job_id).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))],
-    );
-    return rows.length;
-  });
+  const rows = await db.query<{ expired: number }>(
+    `with expired as materialized (
+       select a.id, a.job_id from assignments a join jobs j on j.id = a.job_id
+        where a.state = 'leased' and a.expires_at < now()
+        order by a.id
+        limit $1
+        for no key update of a, j skip locked),
+     marked as (update assignments a set state = 'expired' from expired e where a.id = e.id),
+     freed as (
+       update jobs set open_slots = open_slots + e.n
+         from (select job_id, count(*)::int as n from expired group by job_id) e
+        where jobs.id = e.job_id)
+     select count(*)::int as expired from expired`,
+    [expiryBatch],
+  );
+  return rows[0]?.expired ?? 0;
 }
 
 /**
- * Locks the device's row for this transaction and counts its live (leased, unexpired) jobs, so two
- * lease calls of one device, even on two server processes, take turns and never pass the cap.
+ * Locks the device's row for this transaction, so two lease calls of one device, even on two server
+ * processes, take turns: the next statement (a statement of its own, so its snapshot is taken once the
+ * lock is held) counts the live leases the other call made and never passes the cap.
  *
  * Why this lock cannot deadlock, although devices come after assignments, jobs and hosts in the
  * global lock order: it is the first lock the lease transaction takes (it holds nothing while it
@@ -72,15 +68,77 @@ async function expireLeases(db: Database): Promise<number> {
  * the ledger's foreign-key checks, FOR KEY SHARE, unblocked) waits only for a transaction that is
  * bound to finish without waiting on anyone.
  */
-async function lockLiveLeases(tx: Queryable, device: string): Promise<{ live: number; nextExpirySeconds: number }> {
-  await tx.query('select 1 from devices where address = $1 for no key update', [device]);
-  const rows = await tx.query<{ live: number; next_expiry: number | null }>(
-    `select count(*)::int as live, ceil(extract(epoch from (min(expires_at) - now())))::int as next_expiry
-       from assignments where device = $1 and state = 'leased' and expires_at >= now()`,
-    [device],
-  );
-  return { live: rows[0]?.live ?? 0, nextExpirySeconds: rows[0]?.next_expiry ?? 1 };
+const lockDevice = 'select 1 from devices where address = $1 for no key update';
+
+/**
+ * One lease in one statement, after the device lock: count the device's live leases; take up to `room`
+ * origins whose robots.txt is known and whose politeness delay has passed, oldest turn first, that have
+ * a leasable job (SKIP LOCKED: an origin another lease or a back-off holds is left to the next call);
+ * take one leasable job of each (audits first, then the oldest; SKIP LOCKED), assign it, take its slot
+ * and move its origin's next turn on by the crawl delay. Row locks are FOR NO KEY UPDATE: leases exclude
+ * each other and ingest, and the KEY SHARE locks of foreign-key checks (a new job or page naming its
+ * origin or job) do not wait. A row locked here is rechecked against its newest committed version, so a
+ * slot or a turn another process just took is never taken twice. Always returns one row (the count) and
+ * the leased jobs, if any, on it and more rows.
+ *
+ * $1 device, $2 most jobs asked for, $3 the device's cap, $4 slots kept for a canary, $5 lease seconds.
+ */
+const leaseStatement = `
+  with live as materialized (
+    select count(*)::int as live, ceil(extract(epoch from (min(expires_at) - now())))::int as next_expiry
+      from assignments where device = $1 and state = 'leased' and expires_at >= now()),
+  free_hosts as materialized (
+    select h.origin from hosts h
+     where h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
+       and exists (select 1 from jobs j where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob})
+     order by h.next_fetch_at
+     limit (select greatest(0, least($2::int, $3::int - live) - $4::int) from live)
+     for no key update of h skip locked),
+  picked as materialized (
+    select p.* from free_hosts h cross join lateral (
+      select j.id, j.origin, j.url, ${leaseOptions}
+        from jobs j join campaigns c on c.id = j.campaign_id
+       where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob}
+       order by (j.audit_of_page is null), j.id
+       limit 1
+       for no key update of j skip locked) p),
+  assigned as (
+    insert into assignments (job_id, device, expires_at)
+    select id, $1, now() + make_interval(secs => $5) from picked order by id
+    returning id, job_id, expires_at),
+  slots as (update jobs set open_slots = open_slots - 1 from picked where jobs.id = picked.id),
+  paced as (
+    update hosts set next_fetch_at = now() + make_interval(secs => crawl_delay_ms / 1000.0)
+      from picked where hosts.origin = picked.origin)
+  select l.live, l.next_expiry, a.id::text as assignment_id, a.expires_at, p.url, p.keep_raw_html, p.collect_links
+    from live l left join (assigned a join picked p on p.id = a.job_id) on true
+   order by a.id`;
+
+interface LeaseRow {
+  live: number;
+  next_expiry: number | null;
+  assignment_id: string | null;
+  expires_at: Date | null;
+  url: string | null;
+  keep_raw_html: boolean | null;
+  collect_links: boolean | null;
 }
+
+const leasedJob = (
+  settings: ScrapingSettings,
+  lease: { assignmentId: string; expiresAt: Date; url: string; keepRawHtml: boolean; collectLinks: boolean },
+): LeasedJob => ({
+  assignmentId: lease.assignmentId,
+  // The lease's own id, not the job's: job ids would tell a job made just now (a canary, an audit)
+  // from the campaign's older ones; lease ids are all minted now, in lease order.
+  jobId: lease.assignmentId,
+  url: lease.url,
+  keepRawHtml: lease.keepRawHtml,
+  collectLinks: lease.collectLinks,
+  maxBytes: settings.maxPageBytes,
+  timeoutMs: settings.fetchTimeoutMs,
+  leaseExpiresAt: lease.expiresAt.toISOString(),
+});
 
 interface JobRow {
   id: string;
@@ -89,6 +147,7 @@ interface JobRow {
   collect_links: boolean;
 }
 
+/** Assigns a job made for this one lease (a canary) to the device, and takes its slot. */
 async function assign(tx: Queryable, device: string, job: JobRow, settings: ScrapingSettings): Promise<LeasedJob> {
   const rows = await tx.query<{ id: string; expires_at: Date }>(
     `insert into assignments (job_id, device, expires_at)
@@ -98,18 +157,13 @@ async function assign(tx: Queryable, device: string, job: JobRow, settings: Scra
   const assignment = rows[0];
   if (!assignment) throw new Error('assignment insert returned no row');
   await tx.query('update jobs set open_slots = open_slots - 1 where id = $1', [job.id]);
-  return {
+  return leasedJob(settings, {
     assignmentId: assignment.id,
-    // The lease's own id, not the job's: job ids would tell a job made just now (a canary, an audit)
-    // from the campaign's older ones; lease ids are all minted now, in lease order.
-    jobId: assignment.id,
+    expiresAt: assignment.expires_at,
     url: job.url,
     keepRawHtml: job.keep_raw_html,
     collectLinks: job.collect_links,
-    maxBytes: settings.maxPageBytes,
-    timeoutMs: settings.fetchTimeoutMs,
-    leaseExpiresAt: assignment.expires_at.toISOString(),
-  };
+  });
 }
 
 /**
@@ -136,7 +190,7 @@ async function leaseCanary(
         and h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
         and not exists (select 1 from jobs k where k.for_device = $1 and k.url = j.url)
       order by random() limit 1
-      for update of h skip locked`,
+      for no key update of h skip locked`,
     [device],
   );
   const template = templates[0];
@@ -174,44 +228,37 @@ async function leaseCanary(
  * Leases up to `max` jobs to a device, at most one per origin per call, only from origins whose
  * robots.txt is known and whose politeness delay has passed (shared by all devices and server
  * processes through the hosts table), and never more than the device's cap of live leases. Rows
- * are taken with FOR UPDATE SKIP LOCKED, so concurrent leasers never hand out the same slot twice.
+ * are taken with SKIP LOCKED, so concurrent leasers never hand out the same slot twice. A call is
+ * a few statements whatever it leases: the expiry sweep, then in one transaction the device lock and
+ * the lease statement (sent together), and a canary now and then.
  */
 export function leaseService(db: Database, settings: ScrapingSettings) {
   return {
     async lease(device: string, max: number): Promise<LeaseResponse> {
       await expireLeases(db);
       const outcome = await db.transaction(async (tx) => {
-        const held = await lockLiveLeases(tx, device);
-        const room = Math.min(max, settings.limits.leasesPerDevice - held.live);
+        const wantsCanary = Math.random() < settings.canaryRate;
+        const cap = settings.limits.leasesPerDevice;
+        // Sent together: the lease statement runs once the lock is held, without a round trip between.
+        const [, rows] = await Promise.all([
+          tx.query(lockDevice, [device]),
+          tx.query<LeaseRow>(leaseStatement, [device, max, cap, wantsCanary ? 1 : 0, settings.leaseSeconds]),
+        ]);
+        const held = { live: rows[0]?.live ?? 0, nextExpirySeconds: rows[0]?.next_expiry ?? 1 };
+        const room = Math.min(max, cap - held.live);
         // At the cap: come back when the oldest lease has been submitted or has run out.
         if (room <= 0) return { leased: [] as LeasedJob[], capped: Math.max(1, Math.min(held.nextExpirySeconds, 60)) };
         const leased: LeasedJob[] = [];
-        const wantsCanary = Math.random() < settings.canaryRate;
-        const hosts = await tx.query<{ origin: string; crawl_delay_ms: number }>(
-          `select h.origin, h.crawl_delay_ms from hosts h
-            where h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
-              and exists (select 1 from jobs j where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob})
-            order by h.next_fetch_at
-            limit $2
-            for update of h skip locked`,
-          [device, Math.max(0, room - (wantsCanary ? 1 : 0))],
-        );
-        for (const host of hosts) {
-          const rows = await tx.query<JobRow>(
-            `select j.id::text as id, j.url, ${leaseOptions}
-               from jobs j join campaigns c on c.id = j.campaign_id
-              where j.origin = $2 and j.canary_sha256 is null and ${leasableJob}
-              order by (j.audit_of_page is null), j.id
-              limit 1
-              for update of j skip locked`,
-            [device, host.origin],
-          );
-          const job = rows[0];
-          if (!job) continue;
-          leased.push(await assign(tx, device, job, settings));
-          await tx.query(
-            `update hosts set next_fetch_at = now() + make_interval(secs => crawl_delay_ms / 1000.0) where origin = $1`,
-            [host.origin],
+        for (const row of rows) {
+          if (row.assignment_id === null || row.expires_at === null || row.url === null) continue;
+          leased.push(
+            leasedJob(settings, {
+              assignmentId: row.assignment_id,
+              expiresAt: row.expires_at,
+              url: row.url,
+              keepRawHtml: row.keep_raw_html === true,
+              collectLinks: row.collect_links === true,
+            }),
           );
         }
         if (wantsCanary && leased.length < room) {

@@ -7,7 +7,7 @@ import { majorityVote } from '../aggregation/majority-vote';
 import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
 import type { Database } from '../db/database';
 import { type LabelPaymentSettings, payLabels } from './label-settlement';
-import { goldRecordOf, isInGoodStanding, reliability } from './labeler-quality';
+import { goldRecordsOf, isInGoodStanding, reliability } from './labeler-quality';
 
 interface LabelRow {
   id: string;
@@ -61,9 +61,9 @@ export async function aggregateProject(
        from labels l join project_items i on i.id = l.item_id where l.project_id = $1`,
     [projectId],
   );
-  const devices = [...new Set(rows.map((row) => row.device))];
-  const records = new Map(
-    await Promise.all(devices.map(async (device) => [device, await goldRecordOf(db, device)] as const)),
+  const records = await goldRecordsOf(
+    db,
+    rows.map((row) => row.device),
   );
   const counting = rows.filter((row) => isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 }));
   const values = new Map(counting.map((row) => [row.id, labelValueSchema.parse(JSON.parse(row.value)) as LabelValue]));
@@ -129,13 +129,23 @@ export async function aggregateProject(
     }
     const before = new Map(
       (
-        await tx.query<{ item_id: string; label: string }>(
-          'select item_id::text as item_id, label from aggregated_labels where project_id = $1',
+        await tx.query<{ item_id: string; label: string; confidence: number; method: string }>(
+          'select item_id::text as item_id, label, confidence, method from aggregated_labels where project_id = $1',
           [projectId],
         )
-      ).map((row) => [row.item_id, row.label]),
+      ).map((row) => [row.item_id, row]),
     );
-    if (items.length > 0) {
+    // Only the aggregates that moved are written: a project whose labels mostly agree rewrites few rows.
+    const moved = items.filter((item) => {
+      const stored = before.get(item.item);
+      return (
+        stored === undefined ||
+        stored.label !== item.label ||
+        Number(stored.confidence) !== item.confidence ||
+        stored.method !== method
+      );
+    });
+    if (moved.length > 0) {
       await tx.query(
         `insert into aggregated_labels (item_id, project_id, label, confidence, method)
          select t.item_id, $1, t.label, t.confidence, $2
@@ -145,13 +155,13 @@ export async function aggregateProject(
         [
           projectId,
           method,
-          items.map((item) => item.item),
-          items.map((item) => item.label),
-          items.map((item) => String(item.confidence)),
+          moved.map((item) => item.item),
+          moved.map((item) => item.label),
+          moved.map((item) => String(item.confidence)),
         ],
       );
     }
-    const changed = items.filter((item) => before.get(item.item) !== item.label).map((item) => item.item);
+    const changed = items.filter((item) => before.get(item.item)?.label !== item.label).map((item) => item.item);
     await payLabels(tx, projectId, settings, {
       labels: counting.map((row) => ({
         id: row.id,

@@ -64,10 +64,22 @@ export async function applyLabels(
       )
     ).map((item) => [item.id, item]),
   );
-  let standing = isInGoodStanding(await goldRecordOf(tx, device));
+  // Kept up to date below as this batch's gold answers are scored, rather than counted again after each.
+  const record = await goldRecordOf(tx, device);
+  let standing = isInGoodStanding(record);
   const now = Date.now();
   const projects = new Set<string>();
   const done = new Set<string>();
+  // Written once each at the end, in a few multi-row statements: every row they touch is locked above.
+  const taskStates = new Map<string, 'skipped' | 'submitted'>();
+  const inserts: Array<{
+    task: TaskRow;
+    value: string;
+    shownLeft: string | null;
+    goldCorrect: boolean | null;
+    labeledAt: string;
+  }> = [];
+  const counted = new Map<string, { item: ItemRow; overlap: number }>();
 
   for (const { index, label } of labels) {
     const task = tasks.get(label.assignmentId);
@@ -99,7 +111,7 @@ export async function applyLabels(
     }
     if (label.skipped) {
       done.add(task.id);
-      await tx.query(`update task_assignments set state = 'skipped' where id = $1`, [task.id]);
+      taskStates.set(task.id, 'skipped');
       acks[index] = { index, assignmentId: label.assignmentId, status: 'accepted' };
       continue;
     }
@@ -130,33 +142,61 @@ export async function applyLabels(
     done.add(task.id);
     const gold = task.gold_answer === null ? null : labelValueSchema.parse(JSON.parse(task.gold_answer));
     const shownLeft = label.answer.type === 'pairwise' ? (task.left_is_a ? 'a' : 'b') : null;
-    await tx.query(
-      `insert into labels (assignment_id, item_id, project_id, device, value, shown_left, is_gold, gold_correct, labeled_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        task.id,
-        task.item_id,
-        task.project_id,
-        device,
-        JSON.stringify(value),
-        shownLeft,
-        gold !== null,
-        gold === null ? null : matchesGold(gold, value),
-        label.labeledAt,
-      ],
-    );
-    await tx.query(`update task_assignments set state = 'submitted' where id = $1`, [task.id]);
+    const goldCorrect = gold === null ? null : matchesGold(gold, value);
+    inserts.push({ task, value: JSON.stringify(value), shownLeft, goldCorrect, labeledAt: label.labeledAt });
+    taskStates.set(task.id, 'submitted');
     // A gold answer moves the labeler's standing for the labels after it.
-    if (gold !== null) standing = isInGoodStanding(await goldRecordOf(tx, device));
+    if (goldCorrect !== null) {
+      record.answered += 1;
+      if (goldCorrect) record.correct += 1;
+      standing = isInGoodStanding(record);
+    }
     if (gold === null && standing && item) {
       item.usable_labels += 1;
-      await tx.query(
-        `update project_items set usable_labels = $2::int, complete = ($2::int >= $3::int) where id = $1`,
-        [item.id, item.usable_labels, task.overlap],
-      );
+      counted.set(item.id, { item, overlap: task.overlap });
     }
     projects.add(task.project_id);
     acks[index] = { index, assignmentId: label.assignmentId, status: 'accepted' };
+  }
+  if (inserts.length > 0) {
+    await tx.query(
+      `insert into labels (assignment_id, item_id, project_id, device, value, shown_left, is_gold, gold_correct, labeled_at)
+       select t.assignment_id, t.item_id, t.project_id, $1, t.value, t.shown_left, t.gold_correct is not null,
+              t.gold_correct, t.labeled_at
+         from unnest($2::text[]::bigint[], $3::text[]::bigint[], $4::text[]::uuid[], $5::text[], $6::text[],
+                     $7::text[]::boolean[], $8::text[]::timestamptz[])
+              with ordinality as t(assignment_id, item_id, project_id, value, shown_left, gold_correct, labeled_at, n)
+        order by t.n`,
+      [
+        device,
+        inserts.map((row) => row.task.id),
+        inserts.map((row) => row.task.item_id),
+        inserts.map((row) => row.task.project_id),
+        inserts.map((row) => row.value),
+        inserts.map((row) => row.shownLeft),
+        inserts.map((row) => (row.goldCorrect === null ? null : String(row.goldCorrect))),
+        inserts.map((row) => row.labeledAt),
+      ],
+    );
+  }
+  if (taskStates.size > 0) {
+    await tx.query(
+      `update task_assignments a set state = t.state
+         from unnest($1::text[]::bigint[], $2::text[]) as t(id, state) where a.id = t.id`,
+      [[...taskStates.keys()], [...taskStates.values()]],
+    );
+  }
+  if (counted.size > 0) {
+    const changes = [...counted.values()];
+    await tx.query(
+      `update project_items i set usable_labels = t.usable, complete = (t.usable >= t.overlap)
+         from unnest($1::text[]::bigint[], $2::text[]::int[], $3::text[]::int[]) as t(id, usable, overlap) where i.id = t.id`,
+      [
+        changes.map((c) => c.item.id),
+        changes.map((c) => String(c.item.usable_labels)),
+        changes.map((c) => String(c.overlap)),
+      ],
+    );
   }
   return [...projects];
 }

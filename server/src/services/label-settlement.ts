@@ -3,7 +3,7 @@ import { goldPolicy, labelValueSchema } from '@protocol/labeling';
 import type { Database, Queryable } from '../db/database';
 import { enqueue } from '../queue/work-queue';
 import { ledgerRepository } from '../repositories/ledger-repository';
-import { goldRecordOf, isInGoodStanding } from './labeler-quality';
+import { goldRecordsOf, isInGoodStanding } from './labeler-quality';
 import { labelPoints } from './points-rules';
 
 /**
@@ -134,17 +134,17 @@ export async function settleLabels(db: Database, projectId: string): Promise<{ v
         order by s.label_id for update of s skip locked`,
       [projectId],
     );
-    const standing = new Map<string, boolean>();
-    for (const device of new Set(due.map((row) => row.device))) {
-      standing.set(device, isInGoodStanding(await goldRecordOf(tx, device)));
-    }
+    const records = await goldRecordsOf(
+      tx,
+      due.map((row) => row.device),
+    );
     const ledger = ledgerRepository(tx);
     const settled: string[] = [];
     let verified = 0;
     for (const row of due) {
       // An item has an aggregate once it has a settlement row; should it lack one, the label waits.
       if (row.aggregate === null) continue;
-      if (!standing.get(row.device)) {
+      if (!isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 })) {
         await ledger.settle(
           referenceOf(row.label_id),
           'rejected',

@@ -27,13 +27,22 @@ export function reliability(record: GoldRecord): number {
   return goldAccuracy(record) ?? 0.75;
 }
 
+/** One labeler's gold record. */
 export async function goldRecordOf(tx: Queryable, device: string): Promise<GoldRecord> {
-  const rows = await tx.query<{ answered: number; correct: number }>(
-    `select count(*)::int as answered, count(*) filter (where gold_correct)::int as correct
-       from labels where device = $1 and is_gold`,
-    [device],
+  return (await goldRecordsOf(tx, [device])).get(device) ?? { answered: 0, correct: 0 };
+}
+
+/** The gold records of many labelers in one grouped query; a labeler with no gold answer has a zero record. */
+export async function goldRecordsOf(tx: Queryable, devices: readonly string[]): Promise<Map<string, GoldRecord>> {
+  const records = new Map<string, GoldRecord>(devices.map((device) => [device, { answered: 0, correct: 0 }]));
+  if (devices.length === 0) return records;
+  const rows = await tx.query<{ device: string; answered: number; correct: number }>(
+    `select device, count(*)::int as answered, count(*) filter (where gold_correct)::int as correct
+       from labels where device = any($1::text[]) and is_gold group by device`,
+    [[...new Set(devices)]],
   );
-  return { answered: rows[0]?.answered ?? 0, correct: rows[0]?.correct ?? 0 };
+  for (const row of rows) records.set(row.device, { answered: row.answered, correct: row.correct });
+  return records;
 }
 
 /** What the popup shows a labeler after each submission. */

@@ -19,6 +19,12 @@ export interface BackgroundWorkSettings {
   leaseMs: number;
   /** How long an item's aggregate must keep its label before the item's labels are settled against it. */
   labelSettleMs: number;
+  /**
+   * The shortest time between the starts of two aggregations of one project: labels arriving sooner after a run
+   * began wait for one run at the end of it, which takes them all; labels after a quiet spell run at once. 0: a
+   * run per upload (tests).
+   */
+  aggregationIntervalMs: number;
 }
 
 export const defaultBackgroundWorkSettings: BackgroundWorkSettings = {
@@ -26,6 +32,7 @@ export const defaultBackgroundWorkSettings: BackgroundWorkSettings = {
   pollMs: 1000,
   leaseMs: 60_000,
   labelSettleMs: 10 * 60_000,
+  aggregationIntervalMs: 5000,
 };
 
 const envSchema = z.object({
@@ -38,6 +45,7 @@ const envSchema = z.object({
     .min(0)
     .max(7 * 86_400)
     .optional(),
+  GLEANER_AGGREGATION_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
 });
 
 /** Reads the background work settings from the environment; throws naming every bad variable. */
@@ -59,18 +67,47 @@ export function loadBackgroundWorkSettings(env: NodeJS.ProcessEnv): BackgroundWo
       value.GLEANER_LABEL_SETTLE_SECONDS === undefined
         ? defaults.labelSettleMs
         : value.GLEANER_LABEL_SETTLE_SECONDS * 1000,
+    aggregationIntervalMs: value.GLEANER_AGGREGATION_INTERVAL_MS ?? defaults.aggregationIntervalMs,
   };
 }
 
 const projectPayloadSchema = z.object({ projectId: z.uuid() });
 const datasetPayloadSchema = z.object({ datasetId: z.uuid() });
 
-/** Enqueues the aggregation (and so the payment) of each project, in the caller's transaction. */
+/**
+ * Enqueues the aggregation (and so the payment) of each project, in the caller's transaction: due at once, or,
+ * when a run of the project began less than the aggregation interval ago, at the end of that interval (the
+ * queue coalesces the uploads meanwhile into that one item, so a busy project is aggregated once per interval).
+ */
 export async function enqueueAggregation(tx: Queryable, projectIds: readonly string[]): Promise<void> {
+  const ids = [...new Set(projectIds)].sort();
+  if (ids.length === 0) return;
+  const waits = new Map(
+    (
+      await tx.query<{ id: string; wait_ms: number }>(
+        `select id::text as id,
+                coalesce(greatest(0, ceil(extract(epoch from (aggregate_not_before - now())) * 1000)), 0)::int as wait_ms
+           from projects where id = any($1::text[]::uuid[])`,
+        [ids],
+      )
+    ).map((row) => [row.id, row.wait_ms]),
+  );
   // In one order, so two transactions enqueueing the same projects take their rows' locks alike.
-  for (const projectId of [...new Set(projectIds)].sort()) {
-    await enqueue(tx, aggregateProjectKind, projectId, { projectId });
+  for (const projectId of ids) {
+    await enqueue(tx, aggregateProjectKind, projectId, { projectId }, { delayMs: waits.get(projectId) ?? 0 });
   }
+}
+
+/**
+ * Marks a project's aggregation as started now: uploads until the interval has passed queue their run for
+ * then. Its own statement before the run, so uploads during a long run see it.
+ */
+async function startAggregation(db: Database, projectId: string, intervalMs: number): Promise<void> {
+  if (intervalMs <= 0) return;
+  await db.query(
+    `update projects set aggregate_not_before = now() + $2::int * interval '1 millisecond' where id = $1`,
+    [projectId, intervalMs],
+  );
 }
 
 /** Starts this process's worker with every kind of background work the server does. */
@@ -82,9 +119,9 @@ export function startBackgroundWork(
 ): WorkQueue {
   const handlers: Record<string, WorkHandler> = {
     [aggregateProjectKind]: async (payload, { db }) => {
-      await aggregateProject(db, projectPayloadSchema.parse(payload).projectId, {
-        settleWindowMs: settings.labelSettleMs,
-      });
+      const { projectId } = projectPayloadSchema.parse(payload);
+      await startAggregation(db, projectId, settings.aggregationIntervalMs);
+      await aggregateProject(db, projectId, { settleWindowMs: settings.labelSettleMs });
     },
     [settleLabelsKind]: async (payload, { db }) => {
       await settleLabels(db, projectPayloadSchema.parse(payload).projectId);

@@ -112,7 +112,11 @@ describeEachDatabase('label payment through the durable work queue', (database) 
   it('pays labels queued before a restart exactly once, after the restart', async () => {
     await retireOtherProjects();
     // A server whose worker never runs: it stops with the aggregation still queued.
-    const before = await buildTestApp(database(), {}, { work: { concurrency: 0, labelSettleMs: 0 } });
+    const before = await buildTestApp(
+      database(),
+      {},
+      { work: { concurrency: 0, labelSettleMs: 0, aggregationIntervalMs: 0 } },
+    );
     const projectId = await createProject(before, apiKey, { overlap: 3, goldRate: 0, items: workItems(4) });
     const labelers = [await registerDevice(before), await registerDevice(before), await registerDevice(before)];
     for (const labeler of labelers) await labelAll(before, before, labeler);
@@ -124,7 +128,7 @@ describeEachDatabase('label payment through the durable work queue', (database) 
     expect(queued.map((row) => row.state)).toEqual(['queued']);
     expect((await ledgerOfLabels(database(), projectId)).every((label) => label.rows === 0)).toBe(true);
 
-    const after = await buildTestApp(database(), {}, { work: { labelSettleMs: 0 } });
+    const after = await buildTestApp(database(), {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0 } });
     await after.workQueue.drain();
     await after.close();
     const paid = await ledgerOfLabels(database(), projectId);
@@ -133,7 +137,7 @@ describeEachDatabase('label payment through the durable work queue', (database) 
     expect(paid.every((label) => label.points === labelPoints(0.75))).toBe(true);
 
     // Another restart, and running the work again, pay nothing more.
-    const again = await buildTestApp(database(), {}, { work: { labelSettleMs: 0 } });
+    const again = await buildTestApp(database(), {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0 } });
     again.workQueue.enqueueInBackground((tx) => enqueueAggregation(tx, [projectId]));
     await again.workQueue.drain();
     await again.close();
@@ -142,7 +146,7 @@ describeEachDatabase('label payment through the durable work queue', (database) 
 
   it('settles labels once their aggregate held still for the window, gold answers at once', async () => {
     await retireOtherProjects();
-    const app = await buildTestApp(database(), {}, { work: { labelSettleMs: 3_600_000 } });
+    const app = await buildTestApp(database(), {}, { work: { labelSettleMs: 3_600_000, aggregationIntervalMs: 0 } });
     try {
       const projectId = await createProject(app, apiKey, {
         overlap: 3,
@@ -236,7 +240,9 @@ describePostgres('label payment with two server processes on one PostgreSQL data
     ];
     await migrate(databases[0] as Database);
     apps = await Promise.all(
-      databases.map((db) => buildTestApp(db, {}, { work: { labelSettleMs: 0, pollMs: 20, concurrency: 3 } })),
+      databases.map((db) =>
+        buildTestApp(db, {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0, pollMs: 20, concurrency: 3 } }),
+      ),
     );
   });
   afterAll(async () => {

@@ -16,7 +16,7 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
 
   beforeAll(async () => {
     // Labels settle as soon as their item's aggregate is in (no settle window), so payments show at once.
-    app = await buildTestApp(database(), {}, { work: { labelSettleMs: 0 } });
+    app = await buildTestApp(database(), {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0 } });
     apiKey = await createBuyerKey(app);
   });
   afterAll(async () => {

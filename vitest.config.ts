@@ -25,7 +25,8 @@ export default defineConfig({
         resolve: { alias: { '@protocol': protocolDir } },
         test: {
           name: 'server',
-          include: ['server/**/*.test.ts'],
+          // bench/load.test.ts: the load harness in short mode (correctness only, never timings).
+          include: ['server/**/*.test.ts', 'bench/**/*.test.ts'],
           // The console's tests run in their own browser-like project (server/console/vitest.config.ts).
           exclude: ['server/console/**', '**/node_modules/**'],
           environment: 'node',

@@ -40,6 +40,10 @@ export class LoadDevice {
   private readonly account: LocalAccount = privateKeyToAccount(generatePrivateKey());
   private jobs: LeasedJob[] = [];
   private tasks: LeasedTask[] = [];
+  /** Until when (performance.now()) the server asked this device to wait (a shed request's Retry-After). */
+  private resumeAt = 0;
+  /** How much faster than real time this device's clock runs (set by `run`). */
+  private compression = 1;
 
   constructor(
     private readonly server: LoadServer,
@@ -71,7 +75,7 @@ export class LoadDevice {
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
       const text = await response.text();
-      recorder.latency(endpoint, performance.now() - started);
+      const ms = performance.now() - started;
       if (!response.ok) {
         const code = (() => {
           try {
@@ -80,9 +84,18 @@ export class LoadDevice {
             return '';
           }
         })();
+        if (response.status === 503 && code === 'overloaded') {
+          // Shed: the device keeps the server's Retry-After, as the extension does, on its own faster clock.
+          recorder.shedOne(endpoint, ms);
+          const seconds = Number(response.headers.get('retry-after') ?? 5);
+          this.resumeAt = performance.now() + (seconds * 1000) / this.compression;
+          return undefined;
+        }
+        recorder.latency(endpoint, ms);
         recorder.error(endpoint, `${response.status}${code ? ` ${code}` : ''}`);
         return undefined;
       }
+      recorder.latency(endpoint, ms);
       return JSON.parse(text) as T;
     } catch (error) {
       recorder.latency(endpoint, performance.now() - started);
@@ -139,7 +152,13 @@ export class LoadDevice {
         { batchId: randomUUID(), results },
         true,
       );
-      for (const entry of ack?.acks ?? []) {
+      if (!ack) {
+        // Not acknowledged (shed, or failed): the extension keeps its results queued and tries again later.
+        this.jobs = [...jobs, ...this.jobs];
+        this.tasks = tasks;
+        return;
+      }
+      for (const entry of ack.acks) {
         const isLabel = entry.index >= jobs.length;
         if (entry.status === 'accepted' && entry.assignmentId !== null) {
           (isLabel ? this.acknowledged.labels : this.acknowledged.pages).push(entry.assignmentId);
@@ -163,16 +182,19 @@ export class LoadDevice {
   /**
    * Works like the extension until `until` (a performance.now() time), its clock sped up `compression` times:
    * a lease every 30 s / compression, an upload every 60 s / compression, each starting at a random phase
-   * so the devices do not move in lockstep.
+   * so the devices do not move in lockstep. A shed request's Retry-After (on the same faster clock) is kept:
+   * no request until it has run out, and results not acknowledged stay queued for the next upload.
    */
   async run(recorder: LoadRecorder, until: number, compression: number): Promise<void> {
+    this.compression = compression;
     const every = async (periodMs: number, action: () => Promise<void>) => {
       let next = performance.now() + Math.random() * periodMs;
       for (;;) {
         const wait = next - performance.now();
         if (next >= until) return;
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        await action();
+        // While the server's Retry-After runs, the device's alarms find nothing to do.
+        if (performance.now() >= this.resumeAt) await action();
         // A tick missed while a slow request ran is skipped, as the extension's alarms would be.
         next += periodMs * Math.max(1, Math.ceil((performance.now() - next) / periodMs));
       }

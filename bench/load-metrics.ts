@@ -6,6 +6,10 @@ export class LoadRecorder {
   readonly errors = new Map<string, number>();
   /** Record verdicts that are not `accepted` (a duplicate or a rejection), by code: the harness sends none on purpose. */
   readonly verdicts = new Map<string, number>();
+  /** Requests the server turned away as overloaded (503 + Retry-After), by endpoint: shedding, not failure. */
+  readonly shed = new Map<string, number>();
+  /** How long the shed requests took to be turned away (they are not in `latencies`). */
+  readonly shedLatencies: number[] = [];
 
   latency(endpoint: string, ms: number): void {
     const list = this.latencies.get(endpoint) ?? [];
@@ -16,6 +20,17 @@ export class LoadRecorder {
   error(endpoint: string, what: string): void {
     const key = `${endpoint} ${what}`;
     this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+  }
+
+  shedOne(endpoint: string, ms: number): void {
+    this.shed.set(endpoint, (this.shed.get(endpoint) ?? 0) + 1);
+    this.shedLatencies.push(ms);
+  }
+
+  shedCount(): number {
+    let total = 0;
+    for (const count of this.shed.values()) total += count;
+    return total;
   }
 
   verdict(what: string): void {

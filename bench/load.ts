@@ -36,6 +36,14 @@ interface Step {
   /** p99 of the load generator's own event-loop delay: what its latencies may carry of its own queueing. */
   clientLagP99: number;
   errors: string[];
+  /** Requests shed (503 overloaded; not in `endpoints`, which are the admitted ones), and their share of all sent. */
+  shed: number;
+  shedShare: number;
+  /** How quickly the shed requests were turned away. */
+  shedP99: number;
+  /** The slowest answered request of the step (shed ones included: they must be quick too). */
+  maxMs: number;
+  healthMaxMs: number;
   passed: boolean;
 }
 
@@ -51,6 +59,10 @@ function settings() {
     compression: numberFromEnv('GLEANER_BENCH_LOAD_COMPRESSION', 10),
     processes: Math.floor(numberFromEnv('GLEANER_BENCH_LOAD_PROCESSES', 1)),
     databaseUrl: process.env.DATABASE_URL || undefined,
+    overload: (process.env.GLEANER_BENCH_LOAD_OVERLOAD ?? '1.5,2')
+      .split(',')
+      .map(Number)
+      .filter((factor) => Number.isFinite(factor) && factor > 1),
   };
 }
 
@@ -125,6 +137,9 @@ async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number
     ...[...recorder.verdicts.entries()].map(([key, n]) => `record ${key}: ${n}`),
   ];
   const requests = endpoints.reduce((sum, e) => sum + e.count, 0);
+  const shed = recorder.shedCount();
+  const all = [...[...recorder.latencies.values()].flat(), ...recorder.shedLatencies];
+  const healthAll = health.latencies.get('/health') ?? [];
   return {
     devices: devices.length,
     seconds: elapsed,
@@ -137,7 +152,13 @@ async function runStep(load: LoadServers, devices: LoadDevice[], seconds: number
     clientCpu: (client.user + client.system) / 1e6 / elapsed,
     clientLagP99: lag.percentile(99) / 1e6,
     errors,
-    passed: recorder.errorCount() + health.errorCount() === 0 && endpoints.every((e) => e.p99 < p99LimitMs),
+    shed,
+    shedShare: shed / Math.max(1, requests + shed),
+    shedP99: percentile(recorder.shedLatencies, 99),
+    maxMs: all.reduce((a, b) => Math.max(a, b), 0),
+    healthMaxMs: healthAll.reduce((a, b) => Math.max(a, b), 0),
+    // Capacity means every request served in time: a shed request is a step past capacity.
+    passed: recorder.errorCount() + health.errorCount() + shed === 0 && endpoints.every((e) => e.p99 < p99LimitMs),
   };
 }
 
@@ -156,6 +177,7 @@ function stepLine(step: Step, compression: number): string {
     `server CPU ${pct(step.serverCpu)}, RSS ${step.serverRssMb.toFixed(0)} MB,`,
     step.postgresCpu === null ? '' : `PostgreSQL CPU ${pct(step.postgresCpu)},`,
     `load generator CPU ${pct(step.clientCpu)} (event-loop delay p99 ${ms(step.clientLagP99)} ms)`,
+    step.shed > 0 ? `; shed ${step.shed}` : '',
   ];
   const line = parts.filter(Boolean).join(' ');
   return step.errors.length > 0 ? `${line}\n      errors: ${step.errors.join('; ')}` : line;
@@ -167,7 +189,11 @@ const clientLagWarningMs = 50;
 /** What made a step fail, in words: the endpoints over the limit, the errors, and whether the generator kept up. */
 function limitOf(step: Step): string {
   const slow = step.endpoints.filter((e) => e.p99 >= p99LimitMs).map((e) => `${e.endpoint} p99 ${ms(e.p99)} ms`);
-  const reasons = [...slow, ...(step.errors.length > 0 ? [`errors (${step.errors.join('; ')})`] : [])];
+  const reasons = [
+    ...slow,
+    ...(step.shed > 0 ? [`${step.shed} requests shed (503 overloaded)`] : []),
+    ...(step.errors.length > 0 ? [`errors (${step.errors.join('; ')})`] : []),
+  ];
   if (step.clientLagP99 > clientLagWarningMs) {
     reasons.push(
       `and the load generator lagged (event-loop p99 ${ms(step.clientLagP99)} ms): part of it may be the client`,
@@ -185,33 +211,63 @@ function correctnessLines(check: LoadCorrectness): string[] {
   ];
 }
 
+export interface LoadOptions {
+  steps: number[];
+  stepSeconds: number;
+  compression: number;
+  processes: number;
+  databaseUrl: string | undefined;
+  /** After the ramp: steps at these multiples of the largest N that passed, where shedding is expected. */
+  overload: number[];
+  /** Campaign URLs and label items added per step, over what the step's devices ask for. */
+  headroom?: number;
+  log?: (line: string) => void;
+}
+
+export interface LoadRun {
+  kind: 'pglite' | 'postgres';
+  steps: Step[];
+  overloadSteps: Array<Step & { factor: number }>;
+  check: LoadCorrectness;
+}
+
+/** Whether the database broke an invariant: a bug, whatever the timings. */
+export function violations(check: LoadCorrectness): number {
+  return (
+    check.overLeasedJobs + check.overCreditedJobs + check.duplicateReferences + check.pagesMissing + check.labelsMissing
+  );
+}
+
 /**
  * Capacity of the real server under simulated extensions: N devices, each with its own key and every
  * request signed as the extension signs it, register, lease 5 jobs every 30 s, upload their pages (8 KB of
  * text each, gzipped) with the labels of the tasks they leased every 60 s, and lease 2 labeling tasks; the
  * clock is sped up by a compression factor, so N simulated devices send what N × factor extensions would.
- * N grows step by step (each step a fixed time) until a step misses p99 < 500 ms or has any error. Then
- * the database is checked: no job leased or credited beyond its copies, every acknowledged record stored.
+ * N grows step by step (each step a fixed time) until a step misses p99 < 500 ms, sheds a request or has
+ * any error. Then, past that capacity, overload steps show what shedding does (admitted p99, share shed,
+ * /health). Last the database is checked: no job leased or credited beyond its copies, every acknowledged
+ * record stored.
  *
  * Nothing is fetched: the server does not fetch pages to ingest them, only robots.txt of each origin.
  * Canaries are off (their known text would be a real fetch's); audit copies stay on and pass, since a
  * page's text follows from its URL.
  */
-export async function benchLoad(): Promise<string> {
-  const config = settings();
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+export async function runLoad(options: LoadOptions): Promise<LoadRun> {
+  const log = options.log ?? (() => {});
+  const headroomFactor = options.headroom ?? headroom;
   const sites = await startDynamicSites(originCount);
-  const load = await startLoadServers(config.processes, config.databaseUrl, {
+  const load = await startLoadServers(options.processes, options.databaseUrl, {
     GLEANER_TEST_ORIGINS: sites.origins.join(','),
     GLEANER_POLITENESS_MS: '0',
     GLEANER_CANARY_RATE: '0',
     GLEANER_CHAIN: 'off',
     GLEANER_REGISTRATIONS_PER_MINUTE_PER_IP: '0',
     // The per-device rate limit is a rate: a device whose clock runs `compression` times faster may ask as often.
-    GLEANER_DEVICE_REQUESTS_PER_MINUTE: String(Math.min(1_000_000, Math.ceil(120 * config.compression))),
+    GLEANER_DEVICE_REQUESTS_PER_MINUTE: String(Math.min(1_000_000, Math.ceil(120 * options.compression))),
   });
   const acknowledged: Acknowledged = { pages: [], labels: [] };
   const steps: Step[] = [];
+  const overloadSteps: LoadRun['overloadSteps'] = [];
   let check: LoadCorrectness | undefined;
   try {
     const first = load.servers[0];
@@ -270,15 +326,12 @@ export async function benchLoad(): Promise<string> {
     const devices: LoadDevice[] = [];
     const setup = new LoadRecorder();
     // Virtual minutes a step spans: what each device asks for in it sizes the campaign and the project.
-    const stepMinutes = (config.stepSeconds * config.compression) / 60;
+    const stepMinutes = (options.stepSeconds * options.compression) / 60;
     let jobsWanted = 0;
     let tasksWanted = 0;
-    log(
-      `load: ${load.kind}, ${config.processes} process(es), time ×${config.compression}, ${config.stepSeconds} s per step, steps ${config.steps.join(',')}`,
-    );
-    for (const n of config.steps) {
-      jobsWanted += Math.ceil(n * jobsPerDeviceMinute * stepMinutes * headroom);
-      tasksWanted += Math.ceil(n * tasksPerDeviceMinute * stepMinutes * headroom);
+    const prepare = async (n: number) => {
+      jobsWanted += Math.ceil(n * jobsPerDeviceMinute * stepMinutes * headroomFactor);
+      tasksWanted += Math.ceil(n * tasksPerDeviceMinute * stepMinutes * headroomFactor);
       await addUrls(jobsWanted);
       await addItems(tasksWanted);
       while (devices.length < n) {
@@ -290,10 +343,26 @@ export async function benchLoad(): Promise<string> {
         devices.push(...fresh);
       }
       if (steps.length === 0) await devices[0]?.leaseUntilWork(setup, 60_000);
-      const step = await runStep(load, devices, config.stepSeconds, config.compression);
+    };
+    log(
+      `load: ${load.kind}, ${options.processes} process(es), time ×${options.compression}, ${options.stepSeconds} s per step, steps ${options.steps.join(',')}`,
+    );
+    for (const n of options.steps) {
+      await prepare(n);
+      const step = await runStep(load, devices, options.stepSeconds, options.compression);
       steps.push(step);
-      log(stepLine(step, config.compression));
+      log(stepLine(step, options.compression));
       if (!step.passed) break;
+    }
+    const capacity = steps.filter((step) => step.passed).at(-1)?.devices;
+    for (const factor of capacity === undefined ? [] : options.overload) {
+      const n = Math.round(capacity * factor);
+      // A fresh start for the step: the devices added now join a server that has just recovered.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await prepare(n);
+      const step = { ...(await runStep(load, devices.slice(0, n), options.stepSeconds, options.compression)), factor };
+      overloadSteps.push(step);
+      log(overloadLine(step, options.compression));
     }
     const db = await load.stopAndOpenDatabase();
     try {
@@ -305,31 +374,51 @@ export async function benchLoad(): Promise<string> {
     await load.dispose();
     await sites.close();
   }
+  return { kind: load.kind, steps, overloadSteps, check };
+}
 
-  const violated =
-    check &&
-    check.overLeasedJobs +
-      check.overCreditedJobs +
-      check.duplicateReferences +
-      check.pagesMissing +
-      check.labelsMissing >
-      0;
+/** Admitted requests must stay under this past capacity, and /health well under it. */
+const overloadP99LimitMs = 1000;
+
+function overloadLine(step: Step & { factor: number }, compression: number): string {
+  const worst = step.endpoints.reduce((max, e) => Math.max(max, e.p99), 0);
+  const held = worst < overloadP99LimitMs && step.errors.length === 0;
+  return [
+    `  ×${step.factor} capacity, N=${step.devices} (≈${step.devices * compression} extension devices) ${held ? 'held' : 'DID NOT HOLD'}:`,
+    `shed ${step.shed} (${pct(step.shedShare)}, turned away in p99 ${ms(step.shedP99)} ms),`,
+    `admitted ${step.requestsPerSecond.toFixed(0)} req/s with p99 ${ms(worst)} ms (limit ${overloadP99LimitMs}), slowest answer ${ms(step.maxMs)} ms,`,
+    `/health p99 ${ms(step.healthP99)} ms (max ${ms(step.healthMaxMs)});`,
+    `server CPU ${pct(step.serverCpu)}${step.postgresCpu === null ? '' : `, PostgreSQL CPU ${pct(step.postgresCpu)}`}`,
+    step.errors.length > 0 ? `\n      errors: ${step.errors.join('; ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+export async function benchLoad(): Promise<string> {
+  const config = settings();
+  const run = await runLoad({ ...config, log: (line) => process.stderr.write(`${line}\n`) });
+  const { steps, check } = run;
   // A broken invariant is a bug, not a figure: the run fails, whatever its timings.
-  if (violated) process.exitCode = 1;
+  if (violations(check) > 0) process.exitCode = 1;
   const passed = steps.filter((step) => step.passed);
   const best = passed[passed.length - 1];
   const failed = steps.find((step) => !step.passed);
   const compressionNote = `time ×${config.compression}: N simulated devices send what N × ${config.compression} extensions would`;
   return [
-    `Load: simulated extensions against ${config.processes} server process(es) on ${load.kind}, ${compressionNote}; ${config.stepSeconds} s per step`,
+    `Load: simulated extensions against ${config.processes} server process(es) on ${run.kind}, ${compressionNote}; ${config.stepSeconds} s per step`,
     ...steps.map((step) => stepLine(step, config.compression)),
     best
-      ? `  largest N with every endpoint p99 < ${p99LimitMs} ms and 0 errors: ${best.devices} (≈${best.devices * config.compression} extension devices)`
-      : `  no step passed (p99 < ${p99LimitMs} ms, 0 errors)`,
+      ? `  largest N with every endpoint p99 < ${p99LimitMs} ms, nothing shed and 0 errors: ${best.devices} (≈${best.devices * config.compression} extension devices)`
+      : `  no step passed (p99 < ${p99LimitMs} ms, nothing shed, 0 errors)`,
     failed
       ? `  limited at N=${failed.devices} by: ${limitOf(failed)}`
       : `  every step passed: raise GLEANER_BENCH_LOAD_STEPS to find the limit`,
-    ...(check ? correctnessLines(check) : []),
+    ...(run.overloadSteps.length > 0
+      ? [`past capacity (GLEANER_BENCH_LOAD_OVERLOAD): devices keep each Retry-After`]
+      : []),
+    ...run.overloadSteps.map((step) => overloadLine(step, config.compression)),
+    ...correctnessLines(check),
   ]
     .filter(Boolean)
     .join('\n');

@@ -31,9 +31,10 @@ const expiryBatch = 1000;
 /**
  * Returns the slots of assignments whose lease ran out, so their jobs can go to someone else; each
  * expired lease gives its slot back exactly once. One statement, committed on its own, that never waits
- * for a lock: the expired assignments and their jobs are taken together, in assignment-id order, with
- * SKIP LOCKED, so a lease being ingested right now (its assignment and job locked) is left for a later
- * call instead of queueing behind, or deadlocking with, that ingest. FOR NO KEY UPDATE, as every row lock
+ * for a lock: the expired assignments and their jobs are taken together, oldest expiry first (read from
+ * the expiry index; an order by id would read every assignment ever made), with SKIP LOCKED, so a lease
+ * being ingested right now (its assignment and job locked) is left for a later call instead of queueing
+ * behind, or deadlocking with, that ingest. FOR NO KEY UPDATE, as every row lock
  * of leases and ingest: the KEY SHARE locks of foreign-key checks (a page naming its job) pass.
  */
 async function expireLeases(db: Database): Promise<number> {
@@ -41,7 +42,7 @@ async function expireLeases(db: Database): Promise<number> {
     `with expired as materialized (
        select a.id, a.job_id from assignments a join jobs j on j.id = a.job_id
         where a.state = 'leased' and a.expires_at < now()
-        order by a.id
+        order by a.expires_at
         limit $1
         for no key update of a, j skip locked),
      marked as (update assignments a set state = 'expired' from expired e where a.id = e.id),

@@ -212,13 +212,13 @@ function correctnessLines(check: LoadCorrectness): string[] {
 }
 
 export interface LoadOptions {
-  steps: number[];
+  steps: readonly number[];
   stepSeconds: number;
   compression: number;
   processes: number;
   databaseUrl: string | undefined;
   /** After the ramp: steps at these multiples of the largest N that passed, where shedding is expected. */
-  overload: number[];
+  overload: readonly number[];
   /** Campaign URLs and label items added per step, over what the step's devices ask for. */
   headroom?: number;
   log?: (line: string) => void;
@@ -354,8 +354,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
       log(stepLine(step, options.compression));
       if (!step.passed) break;
     }
-    const capacity = steps.filter((step) => step.passed).at(-1)?.devices;
-    for (const factor of capacity === undefined ? [] : options.overload) {
+    const capacity = steps.filter((step) => step.passed).at(-1)?.devices ?? 0;
+    for (const factor of capacity > 0 ? options.overload : []) {
       const n = Math.round(capacity * factor);
       // A fresh start for the step: the devices added now join a server that has just recovered.
       await new Promise((resolve) => setTimeout(resolve, 2_000));

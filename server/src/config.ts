@@ -10,6 +10,8 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
+  /** Connections this process keeps to PostgreSQL (each replica its own pool: replicas × this ≤ max_connections). */
+  GLEANER_DATABASE_POOL: z.coerce.number().int().min(1).max(1000).default(10),
   GLEANER_DATA_DIR: z.string().min(1).default('./data'),
   /** Operator token for the admin API and CLI; generated into the data folder when unset. */
   GLEANER_OPERATOR_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -40,6 +42,7 @@ export interface ServerConfig {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  databasePool: number;
   dataDir: string;
   operatorToken: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -69,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: value.PORT,
     host: value.HOST,
     databaseUrl: value.DATABASE_URL,
+    databasePool: value.GLEANER_DATABASE_POOL,
     dataDir: resolve(value.GLEANER_DATA_DIR),
     operatorToken: value.GLEANER_OPERATOR_TOKEN,
     logLevel: value.LOG_LEVEL,

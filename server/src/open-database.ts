@@ -8,13 +8,16 @@ import { withQueryStats } from './db/query-stats';
 /** Opens PostgreSQL when a URL is given, else the embedded PGlite in the data folder; then migrates. */
 export async function openDatabase(config: {
   databaseUrl: string | undefined;
+  databasePool?: number;
   dataDir: string;
   queryStatsFile?: string | undefined;
 }): Promise<{
   db: Database;
   applied: string[];
 }> {
-  const opened = config.databaseUrl ? await openPostgresDatabase(config.databaseUrl) : await openPglite(config.dataDir);
+  const opened = config.databaseUrl
+    ? await openPostgresDatabase(config.databaseUrl, { maxConnections: config.databasePool })
+    : await openPglite(config.dataDir);
   const db = config.queryStatsFile ? closingWithStats(opened, config.queryStatsFile) : opened;
   try {
     const { applied } = await migrate(db);

@@ -58,3 +58,22 @@ export async function checkLoadCorrectness(db: Database, acknowledged: Acknowled
     labelsMissing: labels - labelsStored,
   };
 }
+
+export interface StorageFigures {
+  table: string;
+  rows: number;
+  /** Heap, TOAST and indexes together, per row. */
+  bytesPerRow: number;
+}
+
+/** What each stored row costs on disk, for the capacity plan (docs/scaling.md): pages, ledger, labels, assignments. */
+export async function storageFigures(db: Database): Promise<StorageFigures[]> {
+  const figures: StorageFigures[] = [];
+  for (const table of ['pages', 'points_ledger', 'labels', 'assignments', 'jobs']) {
+    const [row] = await db.query<{ rows: number; bytes: number }>(
+      `select (select count(*)::int from ${table}) as rows, pg_total_relation_size('${table}')::float8 as bytes`,
+    );
+    if (row && row.rows > 0) figures.push({ table, rows: row.rows, bytesPerRow: row.bytes / row.rows });
+  }
+  return figures;
+}

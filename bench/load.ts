@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultChainId } from '../protocol/signing';
 import { startDynamicSites } from '../server/src/verification/simulated-network';
-import { checkLoadCorrectness, type LoadCorrectness } from './load-check';
+import { checkLoadCorrectness, type LoadCorrectness, type StorageFigures, storageFigures } from './load-check';
 import {
   type Acknowledged,
   jobsPerDeviceMinute,
@@ -229,6 +229,7 @@ export interface LoadRun {
   steps: Step[];
   overloadSteps: Array<Step & { factor: number }>;
   check: LoadCorrectness;
+  storage: StorageFigures[];
 }
 
 /** Whether the database broke an invariant: a bug, whatever the timings. */
@@ -269,6 +270,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   const steps: Step[] = [];
   const overloadSteps: LoadRun['overloadSteps'] = [];
   let check: LoadCorrectness | undefined;
+  let storage: StorageFigures[] = [];
   try {
     const first = load.servers[0];
     if (!first) throw new Error('no server started');
@@ -367,6 +369,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const db = await load.stopAndOpenDatabase();
     try {
       check = await checkLoadCorrectness(db, acknowledged);
+      storage = await storageFigures(db);
     } finally {
       await db.close();
     }
@@ -374,7 +377,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     await load.dispose();
     await sites.close();
   }
-  return { kind: load.kind, steps, overloadSteps, check };
+  return { kind: load.kind, steps, overloadSteps, check, storage };
 }
 
 /** Admitted requests must stay under this past capacity, and /health well under it. */
@@ -419,6 +422,7 @@ export async function benchLoad(): Promise<string> {
       : []),
     ...run.overloadSteps.map((step) => overloadLine(step, config.compression)),
     ...correctnessLines(check),
+    `  stored per row (heap, TOAST, indexes): ${run.storage.map((f) => `${f.table} ${(f.bytesPerRow / 1024).toFixed(1)} KB (${f.rows})`).join(', ')}`,
   ]
     .filter(Boolean)
     .join('\n');

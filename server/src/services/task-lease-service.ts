@@ -5,48 +5,109 @@ import {
   type LeasedTask,
   labelSchemaSchema,
 } from '@protocol/labeling';
-import type { Database, Queryable } from '../db/database';
+import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
 import { examplesOf } from './project-service';
 
 const taskLeaseSeconds = 15 * 60;
 /** Most expired task leases one call closes; the rest wait for the next call. */
 const expiryBatch = 1000;
-
-interface Candidate {
-  id: string;
-  project_id: string;
-  name: string;
-  instructions: string;
-  label_schema: string;
-  content: string;
-  examples: unknown;
-}
+/**
+ * How often one process closes expired task leases. Nothing waits for it: every check of a lease (room
+ * on an item, a labeler's cap, a late label) reads `expires_at` itself; closing them keeps the index of
+ * live leases small.
+ */
+const expiryEveryMs = 5000;
 
 /** Items of open projects this labeler has never been shown; `$1` is the device. */
 const unseenItem = `
   not i.complete
   and not exists (select 1 from task_assignments t where t.item_id = i.id and t.device = $1)`;
 
-/** Ordinary items are handed out only while usable labels plus live leases stay below the overlap. */
-const hasRoom = `
-  i.usable_labels + (select count(*) from task_assignments t where t.item_id = i.id and t.state = 'leased') < p.overlap`;
+/** Live leases on item `item`: `state` says leased until a sweep closes it, `expires_at` says it is over. */
+const liveLeasesOn = (item: string) => `
+  (select count(*) from task_assignments held where held.item_id = ${item} and held.state = 'leased'
+     and held.expires_at >= now())`;
 
-async function pick(tx: Queryable, device: string, projectId: string, gold: boolean): Promise<Candidate | undefined> {
-  // NO KEY UPDATE, not UPDATE: rows that reference the item (an aggregate or a label settlement written by the
-  // background worker) key-share lock it, and FOR UPDATE would skip it as locked, leaving a labeler without a task.
-  const rows = await tx.query<Candidate>(
-    `select i.id::text as id, i.project_id, p.name, p.instructions, p.label_schema, i.content, p.examples
-       from project_items i join projects p on p.id = i.project_id
-      where i.project_id = $2 and ${unseenItem}
-        and ${gold ? 'i.gold_answer is not null' : `i.gold_answer is null and ${hasRoom}`}
-      order by ${gold ? 'random()' : 'i.usable_labels desc, i.id'}
-      limit 1
-      for no key update of i skip locked`,
-    [device, projectId],
-  );
-  return rows[0];
+/** Ordinary items are handed out only while usable labels plus live leases stay below the overlap. */
+const hasRoom = `i.usable_labels + ${liveLeasesOn('i.id')} < p.overlap`;
+
+interface CandidateRow {
+  id: string;
+  gold: boolean;
+  content: string;
+  usable_labels: number;
+  project_id: string;
+  name: string;
+  instructions: string;
+  label_schema: string;
+  examples: unknown;
+  gold_rate: number;
+  total: number;
+  gold_shown: number;
+  room: number;
 }
+
+/**
+ * In one statement (a snapshot taken after the device's row is locked): the room under the labeler's cap,
+ * the oldest active project with real work left for it (gold alone is no reason to hand out tasks; paused
+ * and cancelled projects are skipped by the `projects_active` partial index before their items are looked
+ * at), what it has been shown of that project, and up to `room` unseen items of each kind, locked. NO KEY
+ * UPDATE, not UPDATE: rows that reference an item (an aggregate or a label settlement written by the
+ * background worker) key-share lock it, and FOR UPDATE would skip it as locked, leaving a labeler without
+ * a task. `$1` device, `$2` project or null, `$3` most tasks asked, `$4` the cap, `$5` projects already served.
+ */
+const candidatesSql = `
+  with live as (
+    select count(*)::int as live from task_assignments where device = $1 and state = 'leased' and expires_at >= now()
+  ),
+  room as (select greatest(0, least($3::int, $4::int - live))::int as n from live),
+  project as (
+    select p.id, p.gold_rate, p.name, p.instructions, p.label_schema, p.examples from projects p
+     where p.state = 'active' and ($2::uuid is null or p.id = $2) and p.id <> all($5::text[]::uuid[])
+       and (select n from room) > 0
+       and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
+                     and i.gold_answer is null and ${hasRoom})
+     order by p.created_at limit 1
+  ),
+  shown as (
+    select count(*)::int as total, count(*) filter (where i.gold_answer is not null)::int as gold
+      from task_assignments t join project_items i on i.id = t.item_id
+     where t.project_id = (select id from project) and t.device = $1
+  ),
+  gold_items as (
+    select i.id, i.content, i.usable_labels from project_items i
+     where i.project_id = (select id from project) and ${unseenItem} and i.gold_answer is not null
+     order by random() limit (select n from room)
+     for no key update of i skip locked
+  ),
+  ordinary_items as (
+    select i.id, i.content, i.usable_labels from project_items i join projects p on p.id = i.project_id
+     where i.project_id = (select id from project) and ${unseenItem} and i.gold_answer is null and ${hasRoom}
+     order by i.usable_labels desc, i.id limit (select n from room)
+     for no key update of i skip locked
+  )
+  select c.id::text as id, c.gold, c.content, c.usable_labels, p.id::text as project_id, p.name, p.instructions,
+         p.label_schema, p.examples, p.gold_rate, s.total, s.gold as gold_shown, (select n from room) as room
+    from (select id, content, usable_labels, true as gold from gold_items
+          union all select id, content, usable_labels, false from ordinary_items) c
+    cross join project p cross join shown s`;
+
+/**
+ * Writes the chosen leases. Ordinary items are checked for room once more: this statement's snapshot is
+ * taken while their rows are locked, so it sees every lease committed before (the pick's snapshot may
+ * predate a lease that committed while the pick ran), and no item passes its overlap.
+ */
+const insertSql = `
+  insert into task_assignments (item_id, project_id, device, left_is_a, expires_at)
+  select t.item_id, $2, $3, t.left_is_a, now() + make_interval(secs => $4)
+    from unnest($1::text[]::bigint[], $5::text[]::boolean[], $6::text[]::boolean[])
+         with ordinality as t(item_id, left_is_a, gold, n)
+   where t.gold
+      or (select i.usable_labels from project_items i where i.id = t.item_id) + ${liveLeasesOn('t.item_id')}
+         < (select p.overlap from projects p where p.id = $2)
+   order by t.n
+  returning id::text as id, item_id::text as item_id, expires_at`;
 
 function shownContent(content: ItemContent, leftIsA: boolean): LeasedTask['content'] {
   if (content.type !== 'pairwise') return content;
@@ -55,9 +116,9 @@ function shownContent(content: ItemContent, leftIsA: boolean): LeasedTask['conte
 }
 
 /**
- * Closes task leases that ran out, so their items count as free again. Its own short transaction,
- * rows taken in id order with SKIP LOCKED: a lease whose label is being ingested right now is left
- * for a later call, and this never waits for (or deadlocks with) that ingest.
+ * Closes task leases that ran out. Its own short transaction, rows taken in id order with SKIP LOCKED:
+ * a lease whose label is being ingested right now is left for a later call, and this never waits for (or
+ * deadlocks with) that ingest.
  */
 async function expireTaskLeases(db: Database): Promise<void> {
   await db.query(
@@ -70,19 +131,28 @@ async function expireTaskLeases(db: Database): Promise<void> {
 }
 
 /**
- * Locks the device's row for this transaction and counts its live task leases, so concurrent calls
- * of one device take turns and never pass the cap. Deadlock-free for the reason given at the job
- * lease's lock (lease-service.ts): it is taken first, and afterwards this transaction only takes
- * SKIP LOCKED row locks or inserts rows, so it never waits while holding the device row.
+ * Chooses, in order, what one project gives a labeler: ordinary items while it has some (its real work),
+ * gold mixed in at its rate. Each labeler's share of gold stays within one task of the rate, at random
+ * places: a labeler sees about the promised share of checks, and cannot tell which task is one.
  */
-async function lockLiveTaskLeases(tx: Queryable, device: string): Promise<number> {
-  await tx.query('select 1 from devices where address = $1 for no key update', [device]);
-  const rows = await tx.query<{ live: number }>(
-    `select count(*)::int as live from task_assignments
-      where device = $1 and state = 'leased' and expires_at >= now()`,
-    [device],
-  );
-  return rows[0]?.live ?? 0;
+function chooseTasks(rows: readonly CandidateRow[]): CandidateRow[] {
+  const first = rows[0];
+  if (!first) return [];
+  const gold = rows.filter((row) => row.gold);
+  const ordinary = rows
+    .filter((row) => !row.gold)
+    .sort((a, b) => b.usable_labels - a.usable_labels || Number(a.id) - Number(b.id));
+  let total = first.total;
+  let goldShown = first.gold_shown;
+  const chosen: CandidateRow[] = [];
+  while (chosen.length < first.room && ordinary.length > 0) {
+    const wantGold = goldShown < first.gold_rate * (total + 1) - Math.random();
+    const next = (wantGold ? gold.shift() : undefined) ?? (ordinary.shift() as CandidateRow);
+    chosen.push(next);
+    total += 1;
+    if (next.gold) goldShown += 1;
+  }
+  return chosen;
 }
 
 /**
@@ -91,59 +161,66 @@ async function lockLiveTaskLeases(tx: Queryable, device: string): Promise<number
  * no item handed out beyond its overlap, and never more live tasks to one labeler than its cap.
  */
 export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 'limits'>) {
+  let lastExpiry = 0;
+  const expireNow = async () => {
+    if (Date.now() - lastExpiry < expiryEveryMs) return;
+    lastExpiry = Date.now();
+    await expireTaskLeases(db);
+  };
   return {
     /** Tasks for `device`, at most `max`; with `projectId`, of that project only (none when it has no work). */
     async lease(device: string, max: number, projectId?: string): Promise<LeasedTask[]> {
-      await expireTaskLeases(db);
+      await expireNow();
       return db.transaction(async (tx) => {
-        const room = Math.min(max, settings.limits.taskLeasesPerDevice - (await lockLiveTaskLeases(tx, device)));
+        // Locks the device's row first, so concurrent calls of one device take turns and never pass the cap;
+        // the next statement counts its live leases in a snapshot taken after the lock. Deadlock-free for the
+        // reason given at the job lease's lock (lease-service.ts): afterwards this transaction only takes
+        // SKIP LOCKED row locks or inserts rows, so it never waits while holding the device row.
+        await tx.query('select 1 from devices where address = $1 for no key update', [device]);
         const tasks: LeasedTask[] = [];
-        for (let n = 0; n < room; n += 1) {
-          // The oldest active project with real work left for this labeler (gold alone is no reason to
-          // hand out tasks); gold items are mixed in at that project's rate. Paused and cancelled
-          // projects are skipped by the `projects_active` partial index before their items are looked at.
-          const projects = await tx.query<{ id: string; gold_rate: number }>(
-            `select p.id, p.gold_rate from projects p
-              where p.state = 'active' and ($2::uuid is null or p.id = $2)
-                and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
-                              and i.gold_answer is null and ${hasRoom})
-              order by p.created_at limit 1`,
-            [device, projectId ?? null],
+        const served: string[] = [];
+        let wanted = max;
+        // One round per project: the next project is asked only when this one ran out of work for the labeler.
+        while (wanted > 0) {
+          const chosen = chooseTasks(
+            await tx.query<CandidateRow>(candidatesSql, [
+              device,
+              projectId ?? null,
+              wanted,
+              settings.limits.taskLeasesPerDevice,
+              served,
+            ]),
           );
-          const project = projects[0];
+          const project = chosen[0];
           if (!project) break;
-          // Keep this labeler's share of gold within one task of the rate, at random places: a labeler
-          // sees about the promised share of checks, and cannot tell which task is one.
-          const shown = await tx.query<{ total: number; gold: number }>(
-            `select count(*)::int as total, count(*) filter (where i.gold_answer is not null)::int as gold
-               from task_assignments t join project_items i on i.id = t.item_id
-              where t.project_id = $1 and t.device = $2`,
-            [project.id, device],
-          );
-          const total = shown[0]?.total ?? 0;
-          const goldShown = shown[0]?.gold ?? 0;
-          const wantGold = goldShown < project.gold_rate * (total + 1) - Math.random();
-          const candidate =
-            (await pick(tx, device, project.id, wantGold)) ?? (await pick(tx, device, project.id, !wantGold));
-          if (!candidate) break;
-          const leftIsA = Math.random() < 0.5;
-          const rows = await tx.query<{ id: string; expires_at: Date }>(
-            `insert into task_assignments (item_id, project_id, device, left_is_a, expires_at)
-             values ($1, $2, $3, $4, now() + make_interval(secs => $5)) returning id::text, expires_at`,
-            [candidate.id, candidate.project_id, device, leftIsA, taskLeaseSeconds],
-          );
-          const assignment = rows[0];
-          if (!assignment) throw new Error('task assignment insert returned no row');
-          tasks.push({
-            assignmentId: assignment.id,
-            projectId: candidate.project_id,
-            projectName: candidate.name,
-            instructions: candidate.instructions,
-            labelSchema: labelSchemaSchema.parse(JSON.parse(candidate.label_schema)),
-            content: shownContent(itemContentSchema.parse(JSON.parse(candidate.content)), leftIsA),
-            ...withExamples(candidate.examples),
-            expiresAt: assignment.expires_at.toISOString(),
+          served.push(project.project_id);
+          const leftIsA = chosen.map(() => Math.random() < 0.5);
+          const written = await tx.query<{ id: string; item_id: string; expires_at: Date }>(insertSql, [
+            chosen.map((row) => row.id),
+            project.project_id,
+            device,
+            taskLeaseSeconds,
+            leftIsA.map(String),
+            chosen.map((row) => String(row.gold)),
+          ]);
+          const byItem = new Map(written.map((row) => [row.item_id, row]));
+          chosen.forEach((candidate, n) => {
+            const assignment = byItem.get(candidate.id);
+            if (!assignment) return;
+            tasks.push({
+              assignmentId: assignment.id,
+              projectId: candidate.project_id,
+              projectName: candidate.name,
+              instructions: candidate.instructions,
+              labelSchema: labelSchemaSchema.parse(JSON.parse(candidate.label_schema)),
+              content: shownContent(itemContentSchema.parse(JSON.parse(candidate.content)), leftIsA[n] === true),
+              ...withExamples(candidate.examples),
+              expiresAt: assignment.expires_at.toISOString(),
+            });
           });
+          if (projectId) break;
+          // What the ask and the cap leave for the next project (the room already counts this labeler's live leases).
+          wanted = project.room - written.length;
         }
         return tasks;
       });
@@ -156,7 +233,7 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
      * buyer and other labelers stay out: a labeler may not tell check items from the rest.
      */
     async projectsWithWork(device: string): Promise<LabelingProjects> {
-      await expireTaskLeases(db);
+      await expireNow();
       const rows = await db.query<{
         id: string;
         name: string;

@@ -68,6 +68,11 @@ const requestTypeHash = keccak256(
   'bytes',
 );
 
+/** keccak256 of the methods devices use, hashed once. */
+const methodHashes = new Map(
+  ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => [method, keccak256(stringToBytes(method), 'bytes')]),
+);
+
 /** Domain separators by chain and origin: a server checks every request against the same one or two. */
 const domainSeparators = new Map<string, Uint8Array>();
 /** Bounds the cache for a caller that checks origins it has not vetted (a server checks its own first). */
@@ -93,7 +98,7 @@ export function requestDigest(server: SigningServer, message: RequestMessage): U
   // hashStruct(Request): the type hash, then each member as one 32-byte word in declaration order.
   const struct = new Uint8Array(6 * 32);
   struct.set(requestTypeHash, 0);
-  struct.set(keccak256(stringToBytes(message.method), 'bytes'), 32);
+  struct.set(methodHashes.get(message.method) ?? keccak256(stringToBytes(message.method), 'bytes'), 32);
   struct.set(keccak256(stringToBytes(message.path), 'bytes'), 64);
   struct.set(bytes32(message.bodyHash, 'bodyHash'), 96);
   if (message.timestamp < 0n || message.timestamp >= 1n << 64n) {

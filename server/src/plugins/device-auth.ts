@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { AuthError } from '@protocol/errors';
 import { checkRequestSigner, checkSignedServer, readSignatureHeaders } from '@protocol/signing';
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
@@ -23,8 +23,15 @@ export interface DeviceAuthOptions {
   maxInflatedBytes?: number;
 }
 
-/** SHA-256 of the body on WebCrypto, which digests on libuv's thread pool: a 16 MB body never blocks the event loop. */
+/** Bodies up to this size are hashed at once: ~40 us for 64 KB, less CPU than handing them to WebCrypto. */
+const syncDigestMaxBytes = 64 * 1024;
+
+/**
+ * SHA-256 of the body: a small one on the event loop, a larger one on WebCrypto, which digests on libuv's
+ * thread pool, so a 16 MB body never blocks the event loop.
+ */
 async function sha256Hex(bytes: Uint8Array): Promise<`0x${string}`> {
+  if (bytes.length <= syncDigestMaxBytes) return `0x${createHash('sha256').update(bytes).digest('hex')}`;
   return bytesToHex(new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes)));
 }
 
@@ -32,7 +39,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<`0x${string}`> {
  * Route options for a device-signed route: the body stays raw bytes until the signature is checked.
  * Checks run cheapest first, so an unauthenticated request costs the server at most reading its
  * bytes, one digest of them and one key recovery (~0.4 ms): headers, timestamp and server; the body's hash
- * off the event loop; the signature; then, in one statement, a known device and a fresh nonce.
+ * (off the event loop when large); the signature; then, in one statement, a known device and a fresh nonce.
  * Only then is the body inflated and parsed. Nothing is written for a request that is not signed by a
  * registered device's key (registration itself records its nonce).
  */

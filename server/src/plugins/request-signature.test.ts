@@ -162,7 +162,7 @@ describe('signature recovery on libsecp256k1', () => {
     [
       'signature',
       (headers: Record<string, string>) => ({
-        headers: withSignature(headers, { r: BigInt(`0x${headers[signatureHeaders.signature].slice(2, 66)}`) ^ 1n }),
+        headers: withSignature(headers, { r: BigInt(`0x${headers[signatureHeaders.signature]?.slice(2, 66)}`) ^ 1n }),
         request,
       }),
     ],
@@ -252,7 +252,7 @@ describe('signature recovery on libsecp256k1', () => {
       const r = BigInt(`0x${signature.slice(2, 66)}`);
       const s = BigInt(`0x${signature.slice(66, 130)}`);
       const change = Math.floor(random() * 13);
-      let sent = headers;
+      let sent: Record<string, string> = headers;
       let received = original;
       let chainId = defaultChainId;
       if (change === 1) received = { ...original, method: original.method === 'GET' ? 'POST' : 'GET' };

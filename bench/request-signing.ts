@@ -18,7 +18,7 @@ import { openPgliteDatabase } from '../server/src/db/pglite-database';
 import { openPostgresDatabase } from '../server/src/db/postgres-database';
 import { libsecp256k1Signer, recoverSignerWithLibsecp256k1 } from '../server/src/plugins/request-signature';
 import { defaultScrapingSettings } from '../server/src/scraping-settings';
-import { benchLimits, benchServerIdentity, benchSigningServer, median, numberFromEnv } from './stats';
+import { benchLimits, benchServerIdentity, benchSigningServer, median, numberFromEnv, timeRuns } from './stats';
 
 const me: RequestToSign = { method: 'GET', path: '/v1/devices/me', body: new Uint8Array() };
 
@@ -96,13 +96,10 @@ async function timedRun(url: string, path: string, headers: Array<Record<string,
 
 /** Median microseconds per call of `fn`, over `runs` runs of `calls` calls. */
 async function microsPerCall(runs: number, calls: number, fn: () => unknown): Promise<number> {
-  const perRun: number[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const started = performance.now();
+  const times = await timeRuns(runs, async () => {
     for (let i = 0; i < calls; i += 1) await fn();
-    perRun.push(((performance.now() - started) * 1000) / calls);
-  }
-  return median(perRun);
+  });
+  return (median(times) * 1000) / calls;
 }
 
 /**

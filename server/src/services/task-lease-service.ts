@@ -32,9 +32,21 @@ const liveLeasesOn = (item: string) => `
 /** Ordinary items are handed out only while usable labels plus live leases stay below the overlap. */
 const hasRoom = `i.usable_labels + ${liveLeasesOn('i.id')} < p.overlap`;
 
+/**
+ * Whether project `p` has an ordinary item for labeler `$1`: walks the `project_items_open_work` index in
+ * lease order and stops at the first (a scalar subquery with LIMIT, which the planner does not turn into a
+ * semi join over every open item of the project).
+ */
+const hasWork = `
+  (select true from project_items i
+    where i.project_id = p.id and ${unseenItem} and i.gold_answer is null and ${hasRoom}
+    order by i.usable_labels desc, i.id limit 1)`;
+
 interface CandidateRow {
   id: string;
   gold: boolean;
+  /** A gold item from before the random starting point (taken after those from after it). */
+  wrapped: number;
   content: string;
   usable_labels: number;
   project_id: string;
@@ -52,7 +64,9 @@ interface CandidateRow {
  * In one statement (a snapshot taken after the device's row is locked): the room under the labeler's cap,
  * the oldest active project with real work left for it (gold alone is no reason to hand out tasks; paused
  * and cancelled projects are skipped by the `projects_active` partial index before their items are looked
- * at), what it has been shown of that project, and up to `room` unseen items of each kind, locked. NO KEY
+ * at), what it has been shown of that project, and up to `room` unseen items of each kind, locked: ordinary
+ * ones in lease order, gold ones in id order from a random starting point (wrapping round), each read from
+ * its index so the cost does not grow with the project. NO KEY
  * UPDATE, not UPDATE: rows that reference an item (an aggregate or a label settlement written by the
  * background worker) key-share lock it, and FOR UPDATE would skip it as locked, leaving a labeler without
  * a task. `$1` device, `$2` project or null, `$3` most tasks asked, `$4` the cap, `$5` projects already served.
@@ -66,8 +80,7 @@ const candidatesSql = `
     select p.id, p.gold_rate, p.name, p.instructions, p.label_schema, p.examples from projects p
      where p.state = 'active' and ($2::uuid is null or p.id = $2) and p.id <> all($5::text[]::uuid[])
        and (select n from room) > 0
-       and exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
-                     and i.gold_answer is null and ${hasRoom})
+       and ${hasWork}
      order by p.created_at limit 1
   ),
   shown as (
@@ -75,10 +88,22 @@ const candidatesSql = `
       from task_assignments t join project_items i on i.id = t.item_id
      where t.project_id = (select id from project) and t.device = $1
   ),
-  gold_items as (
+  gold_pivot as (
+    select min(i.id) + floor(random() * (max(i.id) - min(i.id) + 1))::bigint as id from project_items i
+     where i.project_id = (select id from project) and not i.complete and i.gold_answer is not null
+  ),
+  gold_after as (
     select i.id, i.content, i.usable_labels from project_items i
      where i.project_id = (select id from project) and ${unseenItem} and i.gold_answer is not null
-     order by random() limit (select n from room)
+       and i.id >= (select id from gold_pivot)
+     order by i.id limit (select n from room)
+     for no key update of i skip locked
+  ),
+  gold_before as (
+    select i.id, i.content, i.usable_labels from project_items i
+     where i.project_id = (select id from project) and ${unseenItem} and i.gold_answer is not null
+       and i.id < (select id from gold_pivot)
+     order by i.id limit (select n from room)
      for no key update of i skip locked
   ),
   ordinary_items as (
@@ -87,10 +112,11 @@ const candidatesSql = `
      order by i.usable_labels desc, i.id limit (select n from room)
      for no key update of i skip locked
   )
-  select c.id::text as id, c.gold, c.content, c.usable_labels, p.id::text as project_id, p.name, p.instructions,
+  select c.id::text as id, c.gold, c.wrapped, c.content, c.usable_labels, p.id::text as project_id, p.name, p.instructions,
          p.label_schema, p.examples, p.gold_rate, s.total, s.gold as gold_shown, (select n from room) as room
-    from (select id, content, usable_labels, true as gold from gold_items
-          union all select id, content, usable_labels, false from ordinary_items) c
+    from (select id, content, usable_labels, true as gold, 0 as wrapped from gold_after
+          union all select id, content, usable_labels, true, 1 from gold_before
+          union all select id, content, usable_labels, false, 0 from ordinary_items) c
     cross join project p cross join shown s`;
 
 /**
@@ -138,7 +164,7 @@ async function expireTaskLeases(db: Database): Promise<void> {
 function chooseTasks(rows: readonly CandidateRow[]): CandidateRow[] {
   const first = rows[0];
   if (!first) return [];
-  const gold = rows.filter((row) => row.gold);
+  const gold = rows.filter((row) => row.gold).sort((a, b) => a.wrapped - b.wrapped || Number(a.id) - Number(b.id));
   const ordinary = rows
     .filter((row) => !row.gold)
     .sort((a, b) => b.usable_labels - a.usable_labels || Number(a.id) - Number(b.id));
@@ -249,8 +275,7 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
                 (select count(*)::int from labels l where l.project_id = p.id and l.device = $1) as your_labels
            from projects p
           where p.state = 'active'
-            and (exists (select 1 from project_items i where i.project_id = p.id and ${unseenItem}
-                           and i.gold_answer is null and ${hasRoom})
+            and (${hasWork}
                  -- Tasks already leased to this labeler are work too: its queue may hold the project's last items.
                  or exists (select 1 from task_assignments t where t.project_id = p.id and t.device = $1
                               and t.state = 'leased' and t.expires_at >= now()))

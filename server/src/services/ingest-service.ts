@@ -105,10 +105,15 @@ export function ingestService(
     async ingest(device: string, batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
       const checked = checkRecords(results);
       const outcome = await db.transaction(async (tx) => {
-        const claimed = await tx.query(
-          `insert into result_batches (batch_id, device) values ($1, $2) on conflict (batch_id) do nothing returning 1`,
-          [batchId, device],
-        );
+        // The savepoint a data error rolls back to is sent with the claim, without a round trip of its own
+        // (a batch seen before leaves it unused); the commit releases it.
+        const [claimed] = await Promise.all([
+          tx.query(
+            `insert into result_batches (batch_id, device) values ($1, $2) on conflict (batch_id) do nothing returning 1`,
+            [batchId, device],
+          ),
+          tx.query('savepoint batch'),
+        ]);
         if (claimed.length === 0) return { acks: await earlierAcks(tx, batchId, device, checked), projects: [] };
 
         const acks: ResultAck[] = new Array(checked.length);
@@ -118,10 +123,8 @@ export function ingestService(
         }
         const accepted = checked.filter((record) => record.kind !== 'refused');
         const projects = new Set<string>();
-        await tx.query('savepoint batch');
         try {
           for (const id of await applyRecords(tx, device, accepted, acks, settings)) projects.add(id);
-          await tx.query('release savepoint batch');
         } catch (error) {
           if (!isDataError(error)) throw error;
           // A record the checks let through still broke a write: find it, one record at a time, and refuse only it.

@@ -230,6 +230,8 @@ export interface LoadRun {
   overloadSteps: Array<Step & { factor: number }>;
   check: LoadCorrectness;
   storage: StorageFigures[];
+  /** What the servers logged at error level or above (a 500 is a bug, and says why here). */
+  serverErrors: string[];
 }
 
 /** Whether the database broke an invariant: a bug, whatever the timings. */
@@ -271,6 +273,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   const overloadSteps: LoadRun['overloadSteps'] = [];
   let check: LoadCorrectness | undefined;
   let storage: StorageFigures[] = [];
+  let serverErrors: string[] = [];
   try {
     const first = load.servers[0];
     if (!first) throw new Error('no server started');
@@ -366,6 +369,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
       overloadSteps.push(step);
       log(overloadLine(step, options.compression));
     }
+    serverErrors = load.servers.flatMap((server) =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => /"level":(50|60)/.test(line)),
+    );
     const db = await load.stopAndOpenDatabase();
     try {
       check = await checkLoadCorrectness(db, acknowledged);
@@ -377,7 +386,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     await load.dispose();
     await sites.close();
   }
-  return { kind: load.kind, steps, overloadSteps, check, storage };
+  return { kind: load.kind, steps, overloadSteps, check, storage, serverErrors };
 }
 
 /** Admitted requests must stay under this past capacity, and /health well under it. */
@@ -422,6 +431,9 @@ export async function benchLoad(): Promise<string> {
       : []),
     ...run.overloadSteps.map((step) => overloadLine(step, config.compression)),
     ...correctnessLines(check),
+    ...(run.serverErrors.length > 0
+      ? [`  the servers logged ${run.serverErrors.length} errors; the first:`, ...run.serverErrors.slice(0, 3)]
+      : []),
     `  stored per row (heap, TOAST, indexes): ${run.storage.map((f) => `${f.table} ${(f.bytesPerRow / 1024).toFixed(1)} KB (${f.rows})`).join(', ')}`,
   ]
     .filter(Boolean)

@@ -41,7 +41,7 @@ export const defaultLimitSettings: LimitSettings = {
   deviceRequestsPerMinute: 120,
   maxEventLoopDelayMs: 200,
   maxEventLoopUtilization: 0.98,
-  maxRequestsInFlight: 32,
+  maxRequestsInFlight: 10,
   maxQueueWaitMs: 300,
   trustProxy: false,
 };
@@ -49,6 +49,11 @@ export const defaultLimitSettings: LimitSettings = {
 /** Tunables of the frontier, leases, verification and limits; from the environment, with safe defaults. */
 export interface ScrapingSettings {
   leaseSeconds: number;
+  /**
+   * A process sweeps expired leases back to the queue at most this often (ms), on the next lease call: a
+   * sweep per lease was a statement per lease for slots that free minutes apart. 0: every lease (tests).
+   */
+  leaseSweepIntervalMs: number;
   /** Minimum delay between two fetches from one origin, across all devices. */
   politenessMs: number;
   /** Chance that a lease includes a canary page (content known to the server). */
@@ -64,6 +69,7 @@ export interface ScrapingSettings {
 
 export const defaultScrapingSettings: ScrapingSettings = {
   leaseSeconds: 300,
+  leaseSweepIntervalMs: 1000,
   politenessMs: 1000,
   canaryRate: 0.05,
   maxPageBytes: 5 * 1024 * 1024,
@@ -140,6 +146,7 @@ export function loadScrapingSettings(env: NodeJS.ProcessEnv): ScrapingSettings {
   const value = parsed.data;
   return {
     leaseSeconds: value.GLEANER_LEASE_SECONDS ?? defaultScrapingSettings.leaseSeconds,
+    leaseSweepIntervalMs: defaultScrapingSettings.leaseSweepIntervalMs,
     politenessMs: value.GLEANER_POLITENESS_MS ?? defaultScrapingSettings.politenessMs,
     canaryRate: value.GLEANER_CANARY_RATE ?? defaultScrapingSettings.canaryRate,
     maxPageBytes: value.GLEANER_MAX_PAGE_BYTES ?? defaultScrapingSettings.maxPageBytes,

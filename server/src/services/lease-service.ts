@@ -76,9 +76,11 @@ const lockDevice = 'select 1 from devices where address = $1 for no key update';
  * origins whose robots.txt is known and whose politeness delay has passed, oldest turn first, that have
  * a leasable job (SKIP LOCKED: an origin another lease or a back-off holds is left to the next call);
  * take one leasable job of each (audits first, then the oldest; SKIP LOCKED), assign it, take its slot
- * and move its origin's next turn on by the crawl delay. Row locks are FOR NO KEY UPDATE: leases exclude
- * each other and ingest, and the KEY SHARE locks of foreign-key checks (a new job or page naming its
- * origin or job) do not wait. A row locked here is rechecked against its newest committed version, so a
+ * and move its origin's next turn on by the crawl delay. Jobs are locked FOR NO KEY UPDATE, so the KEY
+ * SHARE locks of foreign-key checks (a new page naming its job) do not wait. Origins are locked FOR UPDATE:
+ * with FOR NO KEY UPDATE, a lease whose origin row another lease had just locked and re-dated could wait
+ * for it while following the row's update chain (SKIP LOCKED does not cover that wait), and two such leases
+ * deadlocked under load (bench/load.ts at ≈1,200 devices on PostgreSQL). A row locked here is rechecked against its newest committed version, so a
  * slot or a turn another process just took is never taken twice. Always returns one row (the count) and
  * the leased jobs, if any, on it and more rows.
  *
@@ -94,7 +96,7 @@ const leaseStatement = `
        and exists (select 1 from jobs j where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob})
      order by h.next_fetch_at
      limit (select greatest(0, least($2::int, $3::int - live) - $4::int) from live)
-     for no key update of h skip locked),
+     for update of h skip locked),
   picked as materialized (
     select p.* from free_hosts h cross join lateral (
       select j.id, j.origin, j.url, ${leaseOptions}
@@ -191,7 +193,7 @@ async function leaseCanary(
         and h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
         and not exists (select 1 from jobs k where k.for_device = $1 and k.url = j.url)
       order by random() limit 1
-      for no key update of h skip locked`,
+      for update of h skip locked`,
     [device],
   );
   const template = templates[0];
@@ -225,18 +227,29 @@ async function leaseCanary(
   );
 }
 
+/** When this process last swept each database's expired leases. */
+const lastSweep = new WeakMap<Database, number>();
+
+/** The expiry sweep, at most once per `intervalMs` per process (0: every call). */
+async function expireLeasesAtMostEvery(db: Database, intervalMs: number): Promise<void> {
+  const now = Date.now();
+  if (intervalMs > 0 && now - (lastSweep.get(db) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
+  lastSweep.set(db, now);
+  await expireLeases(db);
+}
+
 /**
  * Leases up to `max` jobs to a device, at most one per origin per call, only from origins whose
  * robots.txt is known and whose politeness delay has passed (shared by all devices and server
  * processes through the hosts table), and never more than the device's cap of live leases. Rows
  * are taken with SKIP LOCKED, so concurrent leasers never hand out the same slot twice. A call is
- * a few statements whatever it leases: the expiry sweep, then in one transaction the device lock and
- * the lease statement (sent together), and a canary now and then.
+ * a few statements whatever it leases: the expiry sweep (at most once a second per process), then in one
+ * transaction the device lock and the lease statement (sent together), and a canary now and then.
  */
 export function leaseService(db: Database, settings: ScrapingSettings) {
   return {
     async lease(device: string, max: number): Promise<LeaseResponse> {
-      await expireLeases(db);
+      await expireLeasesAtMostEvery(db, settings.leaseSweepIntervalMs);
       const outcome = await db.transaction(async (tx) => {
         const wantsCanary = Math.random() < settings.canaryRate;
         const cap = settings.limits.leasesPerDevice;

@@ -25,6 +25,7 @@ export const testLimitSettings: LimitSettings = {
 /** Scraping settings for tests: no politeness wait and no random sampling unless a test asks for them. */
 export const testScrapingSettings: ScrapingSettings = {
   ...defaultScrapingSettings,
+  leaseSweepIntervalMs: 0,
   politenessMs: 0,
   canaryRate: 0,
   limits: testLimitSettings,

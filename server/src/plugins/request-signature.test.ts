@@ -18,6 +18,7 @@ import * as secp256k1 from 'tiny-secp256k1';
 import { bytesToHex, type Hex, recoverTypedDataAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, sign } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../aggregation/synthetic-crowd';
 import { libsecp256k1Signer, recoverSignerWithLibsecp256k1 } from './request-signature';
 
 const server: SigningServer = { origin: 'https://gleaner.example', chainId: defaultChainId };
@@ -76,18 +77,6 @@ async function verdict(
     if (!(error instanceof AuthError)) throw error;
     return { code: error.code, message: error.message };
   }
-}
-
-/** A small seeded generator, so a failing random case can be run again from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 const hex64 = (value: bigint) => value.toString(16).padStart(64, '0');

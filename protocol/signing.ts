@@ -258,7 +258,9 @@ export function readSignatureHeaders(
       `The request was signed ${Math.round(skew)} s away from the server's clock; at most ${maxClockSkewSeconds} s is accepted. Check the device clock.`,
     );
   }
-  return { device: getAddress(device), timestamp, nonce, signature, server };
+  // One spelling per nonce: it is signed as bytes, so `0xAB…` and `0xab…` are the same signed request, and a
+  // replay must not pass as fresh by changing the letters' case.
+  return { device: getAddress(device), timestamp, nonce: nonce.toLowerCase() as Hex, signature, server };
 }
 
 /**

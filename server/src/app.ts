@@ -73,6 +73,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024 * 1024,
+    // A request must have arrived whole within this (Fastify's default is no limit): a client that
+    // trickles its body cannot keep a socket forever.
+    requestTimeout: 120_000,
     // Who the client is for the per-IP limits: behind a load balancer, its X-Forwarded-For.
     trustProxy: options.scraping.limits.trustProxy,
   });

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { signRequest } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -36,11 +37,13 @@ describe('admission control: a bounded number of API requests at once, the rest 
     app = await buildTestApp(db, { limits: { maxRequestsInFlight, maxQueueWaitMs } });
     const holds: Array<() => void> = [];
     let started = 0;
-    app.get('/v1/test/held', async () => {
+    const held = async () => {
       started += 1;
       await new Promise<void>((resolve) => holds.push(resolve));
       return { ok: true };
-    });
+    };
+    app.get('/v1/test/held', held);
+    app.post('/v1/test/held', held);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;
     const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
@@ -126,6 +129,42 @@ describe('admission control: a bounded number of API requests at once, the rest 
     await server.until(() => server.started() === 3);
     server.releaseAll();
     expect((await last).status).toBe(200);
+  });
+
+  it('gives back the places of pipelined requests whose connection was reset (their responses never close)', async () => {
+    const server = await start(4, 300);
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => {});
+    socket.write('GET /v1/test/held HTTP/1.1\r\nHost: gleaner.test\r\n\r\n'.repeat(4));
+    await server.until(() => server.started() === 4);
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The handlers finish although nobody is left to read their answers.
+    server.releaseAll();
+    const honest = server.get('/v1/test/held');
+    await server.until(() => server.started() === 5);
+    server.releaseAll();
+    expect((await honest).status).toBe(200);
+  });
+
+  it('a client trickling its body holds no place, and a route spelled another way is admitted all the same', async () => {
+    const server = await start(1, 200);
+    const slow = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => slow.once('connect', resolve));
+    slow.on('error', () => {});
+    slow.write(
+      'POST /v1/test/held HTTP/1.1\r\nHost: gleaner.test\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nx',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const served = server.get('/v1/test/held');
+    await server.until(() => server.started() === 1);
+    // `/%761/…` is the same route: it needs a place like any other, and there is none.
+    const encoded = await server.get('/%761/test/held');
+    expect(encoded.status).toBe(503);
+    server.releaseAll();
+    expect((await served).status).toBe(200);
+    slow.destroy();
   });
 });
 

@@ -88,6 +88,14 @@ describeEachDatabase('device authentication', (database) => {
     expect((await app.inject({ method: 'GET', url: '/probe', headers: sent })).statusCode).toBe(200);
     const replay = await app.inject({ method: 'GET', url: '/probe', headers: sent });
     expect(replay.json().code).toBe('nonce_replayed');
+    // The nonce is signed as bytes: the same request with its nonce in capitals is the same request, a replay.
+    const shouted = `0x${(sent[signatureHeaders.nonce] ?? '').slice(2).toUpperCase()}`;
+    const recased = await app.inject({
+      method: 'GET',
+      url: '/probe',
+      headers: { ...sent, [signatureHeaders.nonce]: shouted },
+    });
+    expect(recased.json().code).toBe('nonce_replayed');
     expect(await nonceRows(stranger.address)).toEqual([sent[signatureHeaders.nonce]]);
   });
 

@@ -49,7 +49,7 @@ export async function setupLimits(app: FastifyInstance, limits: LimitSettings): 
       return `event loop busy ${Math.round((value ?? 0) * 100)}% of the time, over ${Math.round(thresholds.utilization * 100)}%`;
     return `${type} is over its limit`;
   };
-  // First: a request turned away for want of a place must cost nothing more.
+  // Admission control (admission.ts): a bounded number of API requests at once, the rest wait briefly or are shed.
   setupAdmission(app, {
     maxRequestsInFlight: limits.maxRequestsInFlight,
     maxQueueWaitMs: limits.maxQueueWaitMs,

@@ -387,6 +387,60 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     },
   );
 
+  it('a report on a lease past its time but not yet swept keeps the job leasable: its slot was never given back', async () => {
+    const campaignId = await campaign(2);
+    // Audit copies that earlier tests' uploads queue in the background are leased first: keep them out.
+    await database().query(
+      `update jobs set open_slots = 0, state = 'failed' where campaign_id <> $1 and state in ('queued', 'fetched')`,
+      [campaignId],
+    );
+    const device = await registerDevice(app);
+    const [failed, fetched] = await leaseMany(device, 2);
+    if (!failed || !fetched) throw new Error('expected two jobs');
+    // What a device is told is its lease; the job behind it is the server's.
+    const jobOf = async (job: LeasedJob) =>
+      (
+        await database().query<{ job_id: string; campaign_id: string }>(
+          'select a.job_id::text as job_id, j.campaign_id from assignments a join jobs j on j.id = a.job_id where a.id = $1',
+          [job.assignmentId],
+        )
+      )[0];
+    const [failedJob, fetchedJob] = [await jobOf(failed), await jobOf(fetched)];
+    expect([failedJob?.campaign_id, fetchedJob?.campaign_id]).toEqual([campaignId, campaignId]);
+    // Both leases run out, and no sweep has returned their slots yet (a sweep runs at most once a second).
+    await database().query(
+      `update assignments set expires_at = now() - interval '1 second' where id = any($1::bigint[])`,
+      [[failed.assignmentId, fetched.assignmentId]],
+    );
+    const answer = await upload(app, device, [
+      {
+        outcome: 'failed',
+        assignmentId: failed.assignmentId,
+        jobId: failed.jobId,
+        url: failed.url,
+        fetchedAt: new Date().toISOString(),
+        bytesFetched: 0,
+        error: 'network_error',
+        detail: 'connection reset',
+        httpStatus: null,
+        retryAfterSeconds: null,
+      } satisfies FailedFetch,
+      pageFor(fetched, 'late but whole'),
+    ]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['accepted', 'accepted']);
+    const [retry] = await database().query<{ open_slots: number; state: string }>(
+      'select open_slots, state from jobs where id = $1',
+      [failedJob?.job_id],
+    );
+    // The failed job goes back to the queue with its one slot (before: none, and it was never leased again).
+    expect(retry).toEqual({ open_slots: 1, state: 'queued' });
+    const [done] = await database().query<{ open_slots: number; copies_received: number }>(
+      'select open_slots, copies_received from jobs where id = $1',
+      [fetchedJob?.job_id],
+    );
+    expect(done).toEqual({ open_slots: 0, copies_received: 1 });
+  });
+
   it('refuses to truncate the ledger', async () => {
     // The epochs' records reference ledger rows, so a plain TRUNCATE is already refused for that; CASCADE
     // would take them along, and the ledger's own guard refuses it.

@@ -280,7 +280,9 @@ async function applyScrapes(
       acks[index] = rejected(index, result.assignmentId, verdict);
       continue;
     }
-    const wasExpired = assignment.state === 'expired' || assignment.expires_at.getTime() < now.getTime();
+    // Whether the sweep already gave this lease's slot back: its state says so exactly (the row is locked here,
+    // and the sweep skips locked rows). A lease past its time but not yet swept still holds its slot.
+    const wasExpired = assignment.state === 'expired';
     if (result.outcome === 'fetched') {
       settled.set(assignment.id, 'submitted');
       const { row } = job;

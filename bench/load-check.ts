@@ -6,8 +6,10 @@ export interface LoadCorrectness {
   overLeasedJobs: number;
   /** Jobs credited more times than the copies they asked for (a page credit names its job: `scrape:<job>:<device>`). */
   overCreditedJobs: number;
-  /** Ledger references that appear more than once. */
+  /** Ledger references that appear more than once (the ledger's unique index forbids it; checked all the same). */
   duplicateReferences: number;
+  /** Page credits in the ledger: with none, "nothing credited twice" would hold vacuously. */
+  scrapeCredits: number;
   pagesAcknowledged: number;
   pagesMissing: number;
   labelsAcknowledged: number;
@@ -32,6 +34,10 @@ export async function checkLoadCorrectness(db: Database, acknowledged: Acknowled
        where l.reference like 'scrape:%' and l.points > 0
        group by j.id, j.copies_wanted having count(*) > j.copies_wanted) over_credited`,
   );
+  const scrapeCredits = await count(
+    db,
+    `select count(*)::int as n from points_ledger where reference like 'scrape:%' and points > 0`,
+  );
   const duplicateReferences = await count(
     db,
     `select count(*)::int as n from (select reference from points_ledger group by reference having count(*) > 1) d`,
@@ -52,6 +58,7 @@ export async function checkLoadCorrectness(db: Database, acknowledged: Acknowled
     overLeasedJobs,
     overCreditedJobs,
     duplicateReferences,
+    scrapeCredits,
     pagesAcknowledged: pages,
     pagesMissing: pages - pagesStored,
     labelsAcknowledged: labels,

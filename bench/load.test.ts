@@ -16,6 +16,7 @@ describe('load harness, short mode [pglite]', () => {
     expect(run.kind).toBe('pglite');
     expect(run.check.pagesAcknowledged).toBeGreaterThan(0);
     expect(run.check.labelsAcknowledged).toBeGreaterThan(0);
+    expect(run.check.scrapeCredits).toBeGreaterThan(0);
     expect(run.check).toMatchObject({ overLeasedJobs: 0, overCreditedJobs: 0, duplicateReferences: 0 });
     expect(violations(run.check)).toBe(0);
   }, 240_000);
@@ -34,6 +35,7 @@ describePostgres('load harness, short mode [postgres]', () => {
     expect(run.kind).toBe('postgres');
     expect(run.check.pagesAcknowledged).toBeGreaterThan(0);
     expect(run.check.labelsAcknowledged).toBeGreaterThan(0);
+    expect(run.check.scrapeCredits).toBeGreaterThan(0);
     expect(run.check).toMatchObject({ overLeasedJobs: 0, overCreditedJobs: 0, duplicateReferences: 0 });
     expect(violations(run.check)).toBe(0);
   }, 240_000);

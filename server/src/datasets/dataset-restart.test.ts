@@ -31,26 +31,25 @@ interface Server {
 
 async function startServer(databaseUrl: string, dataDir: string, port: number): Promise<Server> {
   let output = '';
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', 'server/tsconfig.json', 'server/src/server.ts'],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-        GLEANER_DATA_DIR: dataDir,
-        GLEANER_OPERATOR_TOKEN: operatorToken,
-        GLEANER_WORK_LEASE_SECONDS: '5',
-        GLEANER_WORK_POLL_MS: '200',
-        GLEANER_DATASET_BATCH_ROWS: '10',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  // The server itself, not tsx's command line: that runs the server in a child of its own, and a SIGKILL
+  // of it would leave the real server running on (the "crash" would not happen).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/server.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      TSX_TSCONFIG_PATH: 'server/tsconfig.json',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      GLEANER_DATA_DIR: dataDir,
+      GLEANER_OPERATOR_TOKEN: operatorToken,
+      GLEANER_WORK_LEASE_SECONDS: '5',
+      GLEANER_WORK_POLL_MS: '200',
+      GLEANER_DATASET_BATCH_ROWS: '10',
+      LOG_LEVEL: 'warn',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (chunk) => {
     output += chunk;
   });

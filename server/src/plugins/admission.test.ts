@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/database';
 import { migrate } from '../db/migrate';
 import { openPgliteDatabase } from '../db/pglite-database';
-import { buildTestApp, testSigningServer } from '../test/app';
+import { buildTestApp, testOperatorToken, testSigningServer } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 
 /**
@@ -71,9 +71,15 @@ describe('admission control: a bounded number of API requests at once, the rest 
     const third = server.get('/v1/test/held');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(server.started()).toBe(2);
-    // /health and the docs never wait behind the API.
+    // /health and the operator's routes never wait behind the API.
     const health = await server.get('/health');
     expect(health.status).toBe(200);
+    const operator = await fetch(`http://127.0.0.1:${server.port}/v1/admin/buyers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testOperatorToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Buyer added while the API is full' }),
+    });
+    expect(operator.status).toBe(201);
     server.releaseOne();
     expect((await first).status).toBe(200);
     // The freed place went to the request in line, not back to the pool of free places.

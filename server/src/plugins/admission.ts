@@ -18,10 +18,14 @@ interface Waiter {
 const linePerPlace = 4;
 
 /**
- * Only the API is admitted: /health, the console's files and the docs never wait behind it. By the
+ * Only the API is admitted: /health, the console's files and the docs never wait behind it, nor does the
+ * operator (`/v1/admin/…`), who must be able to pause a campaign while devices overload the server. By the
  * matched route, not the URL as sent, which may spell the same route differently (`/%761/…`).
  */
-const isAdmitted = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/v1/') === true;
+const isAdmitted = (request: FastifyRequest) => {
+  const route = request.routeOptions.url ?? '';
+  return route.startsWith('/v1/') && !route.startsWith('/v1/admin/');
+};
 
 /**
  * Admission control: at most `maxRequestsInFlight` API requests are worked on at once; the next ones

@@ -235,7 +235,8 @@ async function expireLeasesAtMostEvery(db: Database, intervalMs: number): Promis
   const now = Date.now();
   if (intervalMs > 0 && now - (lastSweep.get(db) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
   lastSweep.set(db, now);
-  await expireLeases(db);
+  // A full batch means more are waiting (a fleet went offline): the next lease sweeps again at once.
+  if ((await expireLeases(db)) >= expiryBatch) lastSweep.delete(db);
 }
 
 /**

@@ -78,13 +78,33 @@ export async function launchFirefoxWithExtension(
       // Firefox loads extension pages in the extension process, and its BiDi then reports no load event
       // for them: start the navigation without waiting for it, and wait for the document instead.
       page.goto(url, { timeout: 10_000 }).catch(() => {});
-      await page.waitForFunction(
-        (expected) => location.href === expected && document.readyState === 'complete',
-        { timeout: 15_000 },
-        url,
-      );
+      await waitForDocument(page, url, 15_000);
       return page;
     },
     close: () => browser.close(),
   };
+}
+
+/**
+ * Polls until `page` shows `url` fully loaded. Not `waitForFunction`: a poll that lands while the old
+ * document is being replaced makes Firefox's BiDi answer with a protocol error ("right-hand side of
+ * 'in' should be an object, got null"), which ends puppeteer's wait at once; here it is just a miss.
+ */
+async function waitForDocument(page: Page, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      // A poll may also hang while the document is swapped: give each one a second, not the protocol's 3 minutes.
+      const loaded = await Promise.race([
+        page.evaluate((expected) => location.href === expected && document.readyState === 'complete', url),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_000)),
+      ]);
+      if (loaded) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not finish loading within ${timeoutMs} ms`, { cause: lastError });
 }

@@ -33,6 +33,7 @@ import {
   loadBackgroundWorkSettings,
   startBackgroundWork,
 } from './services/background-work';
+import { closeAggregationPool } from './services/label-aggregation-pool';
 import { processPendingRobots } from './services/robots-service';
 import { closeExtractionPool } from './verification/extraction-pool';
 import { startVerificationWorker } from './verification/worker';
@@ -136,6 +137,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => {
     await verification.close();
     await closeExtractionPool();
+    // After the work queue's own close (hooks run last-added first), so no aggregation is cut short.
+    await closeAggregationPool();
   });
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);

@@ -1,38 +1,15 @@
-import { labelKey } from '@protocol/label-rules';
-import { type LabelValue, labelSchemaSchema, labelValueSchema, type ProjectAggregation } from '@protocol/labeling';
-import { type AggregationMethod, aggregatedItems, aggregateEncoded } from '../aggregation/aggregate';
-import { bradleyTerry } from '../aggregation/bradley-terry';
-import { encodeLabels } from '../aggregation/encode-labels';
-import { majorityVote } from '../aggregation/majority-vote';
-import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
+import { labelSchemaSchema } from '@protocol/labeling';
 import type { Database } from '../db/database';
+import { type AggregationPool, sharedAggregationPool } from './label-aggregation-pool';
+import { fittedItems, type LabelFit, type LabelFitRow, labelFitInput } from './label-aggregation-worker';
 import { type LabelPaymentSettings, payLabels } from './label-settlement';
 import { goldRecordsOf, isInGoodStanding, reliability } from './labeler-quality';
 
-interface LabelRow {
+interface LabelRow extends LabelFitRow {
   id: string;
-  device: string;
-  item_id: string;
-  value: string;
-  is_gold: boolean;
   gold_correct: boolean | null;
   complete: boolean;
-  shown_left: string | null;
-  gold_answer: string | null;
 }
-
-/**
- * Each item's stored method (`aggregated_labels.method`, on the wire as ds | mv | bt) names the family:
- * one-coin and MACE are constrained Dawid-Skene models, Wawa a weighted vote. The project's progress
- * shows the exact method and priors.
- */
-const itemMethod: Record<AggregationMethod, 'ds' | 'mv'> = {
-  ds: 'ds',
-  onecoin: 'ds',
-  mace: 'ds',
-  wawa: 'mv',
-  mv: 'mv',
-};
 
 /**
  * Re-aggregates one project from all its usable labels: categorical answers by the library's `auto`
@@ -43,11 +20,16 @@ const itemMethod: Record<AggregationMethod, 'ds' | 'mv'> = {
  * threshold are left out. Then, in the same transaction, the labels are paid as the README's label
  * payment rule says (label-settlement.ts): gold answers at once, the labels of complete items pending
  * until their aggregate has held still for the settle window. Safe to run again: nothing is paid twice.
+ *
+ * The reads and the writes run here; the fit runs in `pool`'s thread (label-aggregation-worker.ts), so a big
+ * project never stalls the event loop. When the thread fails (deadline, crash, heap) this throws, saying why,
+ * and writes nothing.
  */
 export async function aggregateProject(
   db: Database,
   projectId: string,
   settings: LabelPaymentSettings,
+  pool: AggregationPool = sharedAggregationPool(),
 ): Promise<{ method: string; items: number }> {
   const projects = await db.query<{ label_schema: string }>('select label_schema from projects where id = $1', [
     projectId,
@@ -66,58 +48,16 @@ export async function aggregateProject(
     rows.map((row) => row.device),
   );
   const counting = rows.filter((row) => isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 }));
-  const values = new Map(counting.map((row) => [row.id, labelValueSchema.parse(JSON.parse(row.value)) as LabelValue]));
-  // Gold items take part with their answers clamped: they anchor each labeler's confusion matrix.
-  const labels: CategoricalLabel[] = counting.map((row) => ({
-    worker: row.device,
-    item: row.item_id,
-    label: labelKey(values.get(row.id) as LabelValue),
-  }));
-  const gold = new Map(
-    counting
-      .filter((row) => row.gold_answer !== null)
-      .map((row) => [row.item_id, labelKey(labelValueSchema.parse(JSON.parse(row.gold_answer as string)))]),
-  );
 
   let method = 'none';
-  let items: AggregatedItem[] = [];
-  let aggregation: ProjectAggregation | null = null;
+  let items: Array<{ item: string; label: string; confidence: number }> = [];
+  let aggregation: LabelFit['aggregation'] | null = null;
   if (counting.some((row) => !row.is_gold)) {
-    method = schema.type === 'spans' ? 'mv' : schema.type === 'pairwise' ? 'bt' : 'ds';
-    const classes = schema.type === 'single_choice' ? schema.choices : undefined;
-    if (method === 'bt') {
-      items = bradleyTerry(
-        pairwiseLabels(
-          counting.filter((row) => !row.is_gold),
-          values,
-        ),
-      ).items.map((item) => ({
-        item: item.item,
-        label: item.preferred,
-        confidence: item.confidence,
-        posterior: { a: item.shareA, b: 1 - item.shareA },
-        labels: item.votes,
-        tied: item.preferred === 'tie',
-      }));
-      aggregation = { method: 'bt', parameters: {}, selectedBy: 'named' };
-    } else if (method === 'ds') {
-      try {
-        const encoded = encodeLabels(labels, { classes, gold });
-        const result = aggregateEncoded(encoded);
-        method = itemMethod[result.method];
-        items = aggregatedItems(encoded, result);
-        aggregation = { method: result.method, parameters: result.parameters, selectedBy: result.selectedBy };
-      } catch {
-        method = 'mv';
-        items = majorityVote(labels, classes ? { classes } : {}).items;
-        aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
-      }
-    } else {
-      items = majorityVote(labels).items;
-      aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
-    }
-    // In item id order: inserting a new aggregate key-share locks its item, and uploads lock items in id order.
-    items = items.filter((item) => !gold.has(item.item)).sort((a, b) => Number(a.item) - Number(b.item));
+    const input = labelFitInput(schema, counting);
+    const fit = await pool.fit(input);
+    method = fit.method;
+    aggregation = fit.aggregation;
+    items = fittedItems(input, fit);
   }
 
   await db.transaction(async (tx) => {
@@ -177,22 +117,4 @@ export async function aggregateProject(
     });
   });
   return { method, items: items.length };
-}
-
-/** Pairwise labels in the form Bradley-Terry takes: each item's two answers are its own. */
-function pairwiseLabels(rows: readonly LabelRow[], values: ReadonlyMap<string, LabelValue>): PairwiseLabel[] {
-  return rows.flatMap((row) => {
-    const value = values.get(row.id);
-    if (value?.type !== 'pairwise' || (row.shown_left !== 'a' && row.shown_left !== 'b')) return [];
-    return [
-      {
-        worker: row.device,
-        item: row.item_id,
-        a: `${row.item_id}:a`,
-        b: `${row.item_id}:b`,
-        preferred: value.preferred,
-        shownLeft: row.shown_left,
-      },
-    ];
-  });
 }

@@ -1,25 +1,15 @@
-import { parentPort } from 'node:worker_threads';
 import { extractBody, type PageBody } from '../../../protocol/extract/extract-body';
 import { ExtractionError } from '../../../protocol/extract/extract-page';
 import { textSha256 } from '../../../protocol/extract/text-hash';
+import { serveThreadRequests } from '../threads/thread-pool';
 import { parseHtmlOnServer } from './extract-worker-dom';
 
 /*
  * The thread that reads fetched pages for `fetchPageOnServer`: decoding, parsing, Readability, the text walk
  * and the hash all run here, because a hostile page (nested thousands deep) keeps them busy for seconds, and
  * on the HTTP thread those seconds would stall every request. Started by extraction-pool.ts, which ends the
- * thread when a page takes too long. Imports are relative: tsx loads this file without the `@protocol` alias.
+ * thread when a page takes too long.
  */
-
-/** The thread has loaded and takes pages. */
-export interface ExtractWorkerReady {
-  ready: true;
-}
-
-export interface ExtractRequest {
-  id: number;
-  body: PageBody;
-}
 
 /** What the server keeps of a page, its normalized text hashed as the contributor's result carries it. */
 export interface ExtractedBody {
@@ -31,8 +21,6 @@ export interface ExtractedBody {
 }
 
 export type ExtractionOutcome = { ok: true; page: ExtractedBody } | { ok: false; detail: string };
-
-export type ExtractReply = ExtractionOutcome & { id: number };
 
 /** Reads a body as the extension does (`extractBody`) and hashes its text. Never throws. */
 export async function extractAndHash(body: PageBody): Promise<ExtractionOutcome> {
@@ -56,14 +44,9 @@ export async function extractAndHash(body: PageBody): Promise<ExtractionOutcome>
 }
 
 /**
- * Answers the pool's pages in this thread, one at a time, then says it is ready. Called by the pool's start-up
- * script, not on import, so that importing this file elsewhere starts nothing.
+ * Answers the pool's pages in this thread, one at a time. Called by the pool's start-up script, not on import,
+ * so that importing this file elsewhere starts nothing.
  */
 export function serveExtractions(): void {
-  const port = parentPort;
-  if (!port) throw new Error('serveExtractions runs in a worker thread');
-  port.on('message', async (request: ExtractRequest) => {
-    port.postMessage({ id: request.id, ...(await extractAndHash(request.body)) } satisfies ExtractReply);
-  });
-  port.postMessage({ ready: true } satisfies ExtractWorkerReady);
+  serveThreadRequests(extractAndHash);
 }

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { syntheticCrowd } from '../aggregation/synthetic-crowd';
+import type { Database, Queryable } from '../db/database';
+import { describeEachDatabase } from '../test/databases';
+import { aggregateProject } from './label-aggregation';
+import { type AggregationPool, closeAggregationPool, createAggregationPool } from './label-aggregation-pool';
+
+/** Big enough that its fit takes seconds (8,000 items, 24,000 labels): as long as the fit, a stalled loop. */
+const bigCrowd = syntheticCrowd({ seed: 21, items: 8_000, workers: 200, classes: 3, labelsPerItem: 3, spammers: 0.1 });
+const smallCrowd = syntheticCrowd({ seed: 22, items: 20, workers: 5, classes: 3, labelsPerItem: 3 });
+const settings = { settleWindowMs: 0 };
+
+/** A project with `crowd`'s labels, written in a few statements (uploading 24,000 labels would take minutes). */
+async function seedProject(db: Database, crowd: ReturnType<typeof syntheticCrowd>): Promise<string> {
+  const buyerId = randomUUID();
+  const projectId = randomUUID();
+  await db.query(`insert into buyers (id, name) values ($1, 'buyer')`, [buyerId]);
+  await db.query(
+    `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
+     values ($1, $2, 'big', 'Label it.', $3, 3, 0)`,
+    [projectId, buyerId, JSON.stringify({ type: 'single_choice', choices: crowd.classes })],
+  );
+  const device = (worker: string) => `0x${worker.slice(1).padStart(40, '0')}`;
+  await db.query(
+    `insert into devices (address, extension_version, browser) select d, '0.1.0', 'chrome' from unnest($1::text[]) d
+     on conflict do nothing`,
+    [[...crowd.kinds.keys()].map(device)],
+  );
+  await db.query(
+    `insert into project_items (project_id, external_id, content)
+     select $1, e, '{"type":"text","text":"review"}' from unnest($2::text[]) e`,
+    [projectId, [...crowd.truth.keys()]],
+  );
+  await db.query(
+    `with given as (
+       select i.id as item_id, t.device, t.value
+         from unnest($2::text[], $3::text[], $4::text[]) as t(device, external_id, value)
+         join project_items i on i.project_id = $1 and i.external_id = t.external_id),
+     assigned as (
+       insert into task_assignments (item_id, project_id, device, expires_at, state)
+       select item_id, $1, device, now(), 'done' from given returning id, item_id, device)
+     insert into labels (assignment_id, item_id, project_id, device, value, is_gold, labeled_at)
+     select a.id, a.item_id, $1, a.device, g.value, false, now()
+       from assigned a join given g on g.item_id = a.item_id and g.device = a.device`,
+    [
+      projectId,
+      crowd.labels.map((label) => device(label.worker)),
+      crowd.labels.map((label) => label.item),
+      crowd.labels.map((label) => JSON.stringify({ type: 'single_choice', choice: label.label })),
+    ],
+  );
+  return projectId;
+}
+
+/** What a project's aggregation left in the database. */
+const stored = async (db: Queryable, projectId: string) => {
+  const [project] = await db.query<{ aggregation: string | null; aggregates: number }>(
+    `select aggregation::text as aggregation,
+            (select count(*)::int from aggregated_labels where project_id = $1) as aggregates
+       from projects where id = $1`,
+    [projectId],
+  );
+  return project;
+};
+
+describeEachDatabase('label aggregation with its fit in a thread', (database) => {
+  let big: string;
+  let small: string;
+  beforeAll(async () => {
+    big = await seedProject(database(), bigCrowd);
+    small = await seedProject(database(), smallCrowd);
+  });
+  afterAll(() => closeAggregationPool());
+
+  it("keeps the event loop turning while a large project's labels are fitted", async () => {
+    const db = database();
+    // The same database, with each finished read and each started write put on a timeline beside the ticks.
+    const timeline: string[] = [];
+    const observed: Database = {
+      kind: db.kind,
+      async query<Row>(text: string, params?: readonly unknown[]) {
+        const rows = await db.query<Row>(text, params);
+        timeline.push('read');
+        return rows;
+      },
+      transaction(fn) {
+        timeline.push('write');
+        return db.transaction(fn);
+      },
+      exec: (script) => db.exec(script),
+      close: () => db.close(),
+    };
+    const ticker = setInterval(() => timeline.push('tick'), 5);
+    try {
+      expect(await aggregateProject(observed, big, settings)).toEqual({ method: 'ds', items: 8_000 });
+    } finally {
+      clearInterval(ticker);
+    }
+    // Between the last read and the write the labels were fitted: a timer must have run meanwhile.
+    const write = timeline.indexOf('write');
+    const fitting = timeline.slice(timeline.lastIndexOf('read', write) + 1, write);
+    expect(fitting).toContain('tick');
+    expect(await stored(db, big)).toMatchObject({ aggregates: 8_000, aggregation: expect.stringContaining('onecoin') });
+  });
+
+  it("fails a project's aggregation, saying why, when its thread overruns, writes nothing, and the next one works", async () => {
+    const db = database();
+    // The big fit takes seconds: far past this deadline, which the small one stays well within.
+    const pool: AggregationPool = createAggregationPool({ size: 1, deadlineMs: 400, maxHeapMb: 512 });
+    try {
+      const before = await stored(db, big);
+      await expect(aggregateProject(db, big, settings, pool)).rejects.toThrow('Aggregation took longer than 0.4 s.');
+      expect(await stored(db, big)).toEqual(before);
+      expect(await aggregateProject(db, small, settings, pool)).toMatchObject({ items: 20 });
+      expect(await stored(db, small)).toMatchObject({ aggregates: 20 });
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,242 @@
+import { labelKey } from '@protocol/label-rules';
+import { type LabelSchema, type LabelValue, labelValueSchema, type ProjectAggregation } from '@protocol/labeling';
+import { type AggregationMethod, aggregatedItems, aggregateEncoded } from '../aggregation/aggregate';
+import { bradleyTerry } from '../aggregation/bradley-terry';
+import { encodeLabels } from '../aggregation/encode-labels';
+import { majorityVote } from '../aggregation/majority-vote';
+import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
+import { serveThreadRequests } from '../threads/thread-pool';
+
+/*
+ * The fit of a project's labels, run in a thread (label-aggregation-pool.ts) because on a big project it takes
+ * seconds (~2 s for 150,000 labels), and on the HTTP thread those seconds would stall every request.
+ * `aggregateProject` reads the labels and writes the result; only this pure computation runs here. Labels
+ * cross as columns of integers into small string tables, and the result comes back as columns, so neither
+ * side spends long copying objects.
+ */
+
+/** One usable label as `aggregateProject` read it. */
+export interface LabelFitRow {
+  device: string;
+  item_id: string;
+  /** The stored answer (JSON). */
+  value: string;
+  is_gold: boolean;
+  shown_left: string | null;
+  /** The item's known answer (JSON), for gold items. */
+  gold_answer: string | null;
+}
+
+/** A project's usable labels, in the order read, as columns. */
+export interface LabelFitInput {
+  schema: LabelSchema;
+  devices: string[];
+  items: string[];
+  /** Each distinct stored answer once: a categorical project has a handful. */
+  values: string[];
+  /** Per label: indexes into `devices`, `items`, `values`. */
+  device: Int32Array;
+  item: Int32Array;
+  value: Int32Array;
+  /** Per label: 1 for a gold item's label. */
+  isGold: Uint8Array;
+  /** Per label: which answer of a pairwise item was shown on the left: 1 a, 2 b, 0 neither. */
+  shownLeft: Uint8Array;
+  /** The gold items (indexes into `items`) with their known answers, in the order first read. */
+  goldItems: Int32Array;
+  goldAnswers: string[];
+}
+
+/** What the fit gives `aggregateProject` to store. */
+export interface LabelFit {
+  /** The stored method (`aggregated_labels.method`): ds, mv or bt. */
+  method: 'ds' | 'mv' | 'bt';
+  /** What the project records of its aggregation. */
+  aggregation: ProjectAggregation;
+  /** Per aggregated item (gold items left out), in item id order: index into the input's `items`. */
+  item: Int32Array;
+  /** Per aggregated item: its label (index into `labels`) and the confidence in it. */
+  label: Int32Array;
+  labels: string[];
+  confidence: Float64Array;
+}
+
+/** The label columns of `rows` (labels of one project), for `fitLabels`. */
+export function labelFitInput(schema: LabelSchema, rows: readonly LabelFitRow[]): LabelFitInput {
+  const devices = new Table();
+  const items = new Table();
+  const values = new Table();
+  const device = new Int32Array(rows.length);
+  const item = new Int32Array(rows.length);
+  const value = new Int32Array(rows.length);
+  const isGold = new Uint8Array(rows.length);
+  const shownLeft = new Uint8Array(rows.length);
+  const gold = new Map<number, string>();
+  for (let n = 0; n < rows.length; n += 1) {
+    const row = rows[n] as LabelFitRow;
+    device[n] = devices.indexOf(row.device);
+    const i = items.indexOf(row.item_id);
+    item[n] = i;
+    value[n] = values.indexOf(row.value);
+    isGold[n] = row.is_gold ? 1 : 0;
+    shownLeft[n] = row.shown_left === 'a' ? 1 : row.shown_left === 'b' ? 2 : 0;
+    if (row.gold_answer !== null && !gold.has(i)) gold.set(i, row.gold_answer);
+  }
+  return {
+    schema,
+    devices: devices.names,
+    items: items.names,
+    values: values.names,
+    device,
+    item,
+    value,
+    isGold,
+    shownLeft,
+    goldItems: Int32Array.from(gold.keys()),
+    goldAnswers: [...gold.values()],
+  };
+}
+
+/** The input's typed arrays, which can move to a thread rather than be copied. */
+export function labelFitBuffers(input: LabelFitInput): ArrayBuffer[] {
+  return [input.device, input.item, input.value, input.isGold, input.shownLeft, input.goldItems].map(
+    (column) => column.buffer as ArrayBuffer,
+  );
+}
+
+/** A string table: each name's index, in the order first seen. */
+class Table {
+  readonly names: string[] = [];
+  private readonly index = new Map<string, number>();
+  indexOf(name: string): number {
+    let at = this.index.get(name);
+    if (at === undefined) {
+      at = this.names.length;
+      this.names.push(name);
+      this.index.set(name, at);
+    }
+    return at;
+  }
+}
+
+/**
+ * Each item's stored method (`aggregated_labels.method`, on the wire as ds | mv | bt) names the family:
+ * one-coin and MACE are constrained Dawid-Skene models, Wawa a weighted vote. The project's progress
+ * shows the exact method and priors.
+ */
+const itemMethod: Record<AggregationMethod, 'ds' | 'mv'> = {
+  ds: 'ds',
+  onecoin: 'ds',
+  mace: 'ds',
+  wawa: 'mv',
+  mv: 'mv',
+};
+
+/**
+ * Aggregates a project's usable labels: categorical answers by the library's `auto` choice (aggregate.ts;
+ * gold items clamped to their answers), Bradley-Terry for pairwise preferences (regular labels only, ties as
+ * half wins), majority vote for span sets and as the fallback when the choice cannot run. Gold items are left
+ * out of the result. Throws on a stored answer that is not a label value.
+ */
+export function fitLabels(input: LabelFitInput): LabelFit {
+  const parsed = input.values.map((text) => labelValueSchema.parse(JSON.parse(text)) as LabelValue);
+  const keys = parsed.map(labelKey);
+  const labels: CategoricalLabel[] = Array.from(input.device, (w, n) => ({
+    worker: input.devices[w] as string,
+    item: input.items[input.item[n] as number] as string,
+    label: keys[input.value[n] as number] as string,
+  }));
+  // Gold items take part with their answers clamped: they anchor each labeler's confusion matrix.
+  const gold = new Map(
+    Array.from(input.goldItems, (i, g) => [
+      input.items[i] as string,
+      labelKey(labelValueSchema.parse(JSON.parse(input.goldAnswers[g] as string))),
+    ]),
+  );
+  const { schema } = input;
+  let method: LabelFit['method'] = schema.type === 'spans' ? 'mv' : schema.type === 'pairwise' ? 'bt' : 'ds';
+  let items: AggregatedItem[];
+  let aggregation: ProjectAggregation;
+  const classes = schema.type === 'single_choice' ? schema.choices : undefined;
+  if (method === 'bt') {
+    items = bradleyTerry(pairwiseLabels(input, parsed)).items.map((item) => ({
+      item: item.item,
+      label: item.preferred,
+      confidence: item.confidence,
+      posterior: { a: item.shareA, b: 1 - item.shareA },
+      labels: item.votes,
+      tied: item.preferred === 'tie',
+    }));
+    aggregation = { method: 'bt', parameters: {}, selectedBy: 'named' };
+  } else if (method === 'ds') {
+    try {
+      const encoded = encodeLabels(labels, { classes, gold });
+      const result = aggregateEncoded(encoded);
+      method = itemMethod[result.method];
+      items = aggregatedItems(encoded, result);
+      aggregation = { method: result.method, parameters: result.parameters, selectedBy: result.selectedBy };
+    } catch {
+      method = 'mv';
+      items = majorityVote(labels, classes ? { classes } : {}).items;
+      aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
+    }
+  } else {
+    items = majorityVote(labels).items;
+    aggregation = { method: 'mv', parameters: {}, selectedBy: 'named' };
+  }
+  // In item id order: inserting a new aggregate key-share locks its item, and uploads lock items in id order.
+  items = items.filter((item) => !gold.has(item.item)).sort((a, b) => Number(a.item) - Number(b.item));
+
+  const itemIndex = new Map(input.items.map((name, i) => [name, i]));
+  const names = new Table();
+  return {
+    method,
+    aggregation,
+    item: Int32Array.from(items, (item) => itemIndex.get(item.item) as number),
+    label: Int32Array.from(items, (item) => names.indexOf(item.label)),
+    labels: names.names,
+    confidence: Float64Array.from(items, (item) => item.confidence),
+  };
+}
+
+/** Pairwise labels of regular items in the form Bradley-Terry takes: each item's two answers are its own. */
+function pairwiseLabels(input: LabelFitInput, values: readonly LabelValue[]): PairwiseLabel[] {
+  const labels: PairwiseLabel[] = [];
+  for (let n = 0; n < input.device.length; n += 1) {
+    const value = values[input.value[n] as number];
+    const shownLeft = input.shownLeft[n] === 1 ? 'a' : input.shownLeft[n] === 2 ? 'b' : undefined;
+    if (input.isGold[n] === 1 || value?.type !== 'pairwise' || shownLeft === undefined) continue;
+    const item = input.items[input.item[n] as number] as string;
+    labels.push({
+      worker: input.devices[input.device[n] as number] as string,
+      item,
+      a: `${item}:a`,
+      b: `${item}:b`,
+      preferred: value.preferred,
+      shownLeft,
+    });
+  }
+  return labels;
+}
+
+/** The fitted items as `aggregateProject` stores them: item id, label, confidence. */
+export function fittedItems(
+  input: Pick<LabelFitInput, 'items'>,
+  fit: LabelFit,
+): Array<{ item: string; label: string; confidence: number }> {
+  return Array.from(fit.item, (i, n) => ({
+    item: input.items[i] as string,
+    label: fit.labels[fit.label[n] as number] as string,
+    confidence: fit.confidence[n] as number,
+  }));
+}
+
+/**
+ * Fits the pool's projects in this thread, one at a time. Called by the pool's start-up script, not on
+ * import, so that importing this file elsewhere starts nothing.
+ */
+export function serveLabelFits(): void {
+  serveThreadRequests(fitLabels, (fit) =>
+    [fit.item, fit.label, fit.confidence].map((column) => column.buffer as ArrayBuffer),
+  );
+}

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { createTestSchema, describeEachDatabase, describePostgres, postgresTestUrl } from '../test/databases';
@@ -25,6 +26,30 @@ describeEachDatabase('migrations', (database) => {
     expect(again.applied).toEqual([]);
     const rows = await database().query<{ name: string }>('select name from schema_migrations order by name');
     expect(rows.map((row) => row.name)).toContain('0001_init.sql');
+  });
+
+  it('0020 turns project examples and aggregations stored as JSON strings back into what they spell', async () => {
+    const db = database();
+    const buyer = randomUUID();
+    const [broken, fine] = [randomUUID(), randomUUID()];
+    await db.query(`insert into buyers (id, name) values ($1, 'migration test')`, [buyer]);
+    // As the postgres driver stored them before the fix: a jsonb string holding the JSON text.
+    await db.query(
+      `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate, examples, aggregation)
+       values ($1, $3, 'broken', '', '{}', 1, 0, to_jsonb('[{"answer":1}]'::text), to_jsonb('{"method":"ds"}'::text)),
+              ($2, $3, 'fine', '', '{}', 1, 0, '[{"answer":2}]'::jsonb, null)`,
+      [broken, fine, buyer],
+    );
+    const script = await readFile(new URL('./migrations/0020_project_json_objects.sql', import.meta.url), 'utf8');
+    for (const statement of splitStatements(script)) await db.query(statement);
+    const rows = await db.query<{ name: string; examples: unknown; aggregation: unknown }>(
+      'select name, examples, aggregation from projects where buyer_id = $1 order by name',
+      [buyer],
+    );
+    expect(rows).toEqual([
+      { name: 'broken', examples: [{ answer: 1 }], aggregation: { method: 'ds' } },
+      { name: 'fine', examples: [{ answer: 2 }], aggregation: null },
+    ]);
   });
 });
 

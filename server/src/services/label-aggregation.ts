@@ -63,7 +63,8 @@ export async function aggregateProject(
   await db.transaction(async (tx) => {
     if (aggregation) {
       await tx.query(
-        'update projects set aggregation = $2::jsonb where id = $1 and aggregation is distinct from $2::jsonb',
+        // ::text first: the postgres driver sends a parameter cast straight to jsonb as a JSON string literal.
+        'update projects set aggregation = $2::text::jsonb where id = $1 and aggregation is distinct from $2::text::jsonb',
         [projectId, JSON.stringify(aggregation)],
       );
     }

@@ -2,6 +2,7 @@ import type { LabelingProjects, LeasedTask, Project } from '@protocol/labeling';
 import type { FastifyInstance } from 'fastify';
 import type { LocalAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/database';
 import { buildTestApp, signedInject } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import { createBuyerKey, registerDevice, upload } from '../test/scrape-fixtures';
@@ -37,8 +38,11 @@ describeEachDatabase('labeling: a choice of project, progress and worked example
     return (response.json() as LabelingProjects).projects;
   };
 
+  let db: Database;
+
   beforeAll(async () => {
-    app = await buildTestApp(database());
+    db = database();
+    app = await buildTestApp(db);
     apiKey = await createBuyerKey(app);
   });
   afterAll(async () => {
@@ -164,6 +168,12 @@ describeEachDatabase('labeling: a choice of project, progress and worked example
         headers: { authorization: `Bearer ${apiKey}` },
       });
       expect(read.json()).toMatchObject({ examples });
+      // Stored as an array on both databases, not as a JSON string of one (as the postgres driver once did).
+      const [stored] = await db.query<{ kind: string }>(
+        'select jsonb_typeof(examples) as kind from projects where id = $1',
+        [project.id],
+      );
+      expect(stored?.kind).toBe('array');
       const labeler = await registerDevice(app);
       const tasks = await leaseTasks(labeler, { max: 2, projectId: project.id });
       expect(tasks).toHaveLength(2);

@@ -346,7 +346,7 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
       const id = randomUUID();
       await db.query(
         `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate, examples)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+         values ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)`,
         [
           id,
           buyerId,

@@ -137,8 +137,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => {
     await verification.close();
     await closeExtractionPool();
-    // After the work queue's own close (hooks run last-added first), so no aggregation is cut short.
-    await closeAggregationPool();
   });
   await app.register(healthRoutes, context);
   await app.register(deviceRoutes, context);
@@ -155,6 +153,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   );
   app.decorate('workQueue', work);
   app.addHook('onClose', () => work.close());
+  // Runs before the work queue's close (hooks run last-added first): a fit in progress ends now and its item is
+  // retried later, instead of shutdown waiting up to the fit's deadline, past server.ts's forced exit at 10 s
+  // (which would skip closing the database).
+  app.addHook('onClose', () => closeAggregationPool());
   // Labels arrive: ingest queued their projects' aggregation (and payment) in its transaction; run it now.
   const onLabels = () => work.kick();
   await app.register(scrapeJobRoutes, { ...context, onLabels });

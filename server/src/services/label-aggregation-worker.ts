@@ -192,7 +192,12 @@ export function fitLabels(input: LabelFitInput): LabelFit {
   return {
     method,
     aggregation,
-    item: Int32Array.from(items, (item) => itemIndex.get(item.item) as number),
+    item: Int32Array.from(items, (item) => {
+      const index = itemIndex.get(item.item);
+      // A miss would become index 0 and write this aggregate onto another item.
+      if (index === undefined) throw new Error(`the fit returned item ${item.item}, which it was not given`);
+      return index;
+    }),
     label: Int32Array.from(items, (item) => names.indexOf(item.label)),
     labels: names.names,
     confidence: Float64Array.from(items, (item) => item.confidence),

@@ -167,7 +167,18 @@ class Pool<Request, Reply> implements ThreadPool<Request, Reply> {
     }, this.options.deadlineMs);
     thread.running = { id, job, deadline };
     thread.worker.ref();
-    thread.worker.postMessage({ id, request: job.request } satisfies RequestMessage<Request>, job.transfer);
+    try {
+      thread.worker.postMessage({ id, request: job.request } satisfies RequestMessage<Request>, job.transfer);
+    } catch (error) {
+      // A request that cannot be sent (a buffer listed twice or already detached): fail it now, not at its
+      // deadline, and never as an exception thrown out of a worker's message listener.
+      clearTimeout(deadline);
+      thread.running = undefined;
+      thread.worker.unref();
+      const why = error instanceof Error ? error.message : String(error);
+      job.reject(new ThreadFailure('threw', `${this.title} failed: the request could not be sent (${why}).`));
+      this.dispatch();
+    }
   }
 
   private start(): void {

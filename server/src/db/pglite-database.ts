@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmod, mkdir } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTypeScriptThread } from '../threads/thread-pool';
 import type { Database, Queryable } from './database';
 import type { PgliteWorkerOptions, SerializedError, WorkerReply, WorkerRequest, WorkerStatus } from './pglite-worker';
 
@@ -221,16 +222,9 @@ export class PgliteConnection {
   }
 }
 
-/**
- * The worker is TypeScript, which a plain Node thread cannot load, and on Node 20 a worker gets none of tsx's
- * hooks from its parent (`--import tsx` is main-thread only there). So the thread starts from a one-line script
- * that imports the worker through tsx's API; this works alike under `tsx` (npm start) and under Vitest.
- */
+/** The worker loads on its own (no tsconfig: its imports are relative) and starts serving on import. */
 function startWorker(options: PgliteWorkerOptions): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const worker = JSON.stringify(workerUrl.href);
-  const source = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${worker}, { parentURL: ${worker}, tsconfig: false }));`;
-  return new Worker(source, { eval: true, workerData: options });
+  return startTypeScriptThread(workerUrl, { tsconfig: false, worker: { workerData: options } });
 }
 
 /** Rebuilds a worker-side error with its PostgreSQL fields (`code`, `detail`…), which callers test. */

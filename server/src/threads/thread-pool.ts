@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { parentPort, type TransferListItem, Worker } from 'node:worker_threads';
+import { parentPort, type TransferListItem, Worker, type WorkerOptions } from 'node:worker_threads';
 
 /*
  * Long-lived worker threads for work that must not stall the HTTP thread: reading hostile pages
@@ -236,16 +236,35 @@ class Pool<Request, Reply> implements ThreadPool<Request, Reply> {
 /** The server's tsconfig, whose `@protocol/*` alias the threads' modules use as the server's do. */
 const serverTsconfig = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
 
+/** How a TypeScript module is loaded into a thread of its own (`startTypeScriptThread`). */
+export interface TypeScriptThreadOptions {
+  /** The export the thread calls once the module has loaded, if any (a module may start itself on import). */
+  serve?: string;
+  /** Which tsconfig tsx applies: the server's (for the `@protocol` alias) by default, or none. */
+  tsconfig?: 'server' | false;
+  /** Passed on to the Worker (workerData, resourceLimits…). */
+  worker?: Omit<WorkerOptions, 'eval'>;
+}
+
 /**
- * A thread's module is TypeScript, which a plain Node thread cannot load, and on Node 20 a worker gets none of
- * tsx's hooks from its parent. So the thread starts from a one-line script that imports the module through
- * tsx's API, as `startWorker` in db/pglite-database.ts does, with the server's tsconfig, and then calls its
- * `serve` export; this works alike under `tsx` (npm start) and under Vitest.
+ * Starts a thread running a TypeScript module. A plain Node thread cannot load TypeScript, and on Node 20 a
+ * worker gets none of tsx's hooks from its parent (`--import tsx` is main-thread only there). So the thread
+ * starts from a one-line script that imports the module through tsx's API and then calls its `serve` export;
+ * this works alike under `tsx` (npm start) and under Vitest. The one place the server starts threads: these
+ * pools, and embedded PGlite's thread (db/pglite-database.ts).
  */
+export function startTypeScriptThread(url: URL, options: TypeScriptThreadOptions = {}): Worker {
+  const tsxApi = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const module = JSON.stringify(url.href);
+  const tsconfig = options.tsconfig === false ? 'false' : JSON.stringify(serverTsconfig);
+  const serve = options.serve === undefined ? '' : `.then((thread) => thread[${JSON.stringify(options.serve)}]())`;
+  const source = `import(${tsxApi}).then((tsx) => tsx.tsImport(${module}, { parentURL: ${module}, tsconfig: ${tsconfig} }))${serve};`;
+  return new Worker(source, { ...options.worker, eval: true });
+}
+
 function startThread(module: ThreadModule, maxHeapMb: number): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const url = JSON.stringify(module.url.href);
-  const options = `{ parentURL: ${url}, tsconfig: ${JSON.stringify(serverTsconfig)} }`;
-  const source = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${url}, ${options})).then((thread) => thread[${JSON.stringify(module.serve)}]());`;
-  return new Worker(source, { eval: true, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
+  return startTypeScriptThread(module.url, {
+    serve: module.serve,
+    worker: { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } },
+  });
 }

@@ -4,7 +4,6 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import solc from 'solc';
 import type { Abi, Hex } from 'viem';
 
 /** The EVM fork the contracts are compiled for; the local chain runs the same one (see anvil.ts). */
@@ -16,6 +15,18 @@ export const artifactsDir = path.join(contractsDir, 'artifacts');
 const manifestPath = path.join(artifactsDir, 'manifest.json');
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The compiler, loaded when something is compiled: loading it costs ~130 MB of memory and ~1.4 s, which every
+ * server process paid at start (the chain imports this file) even when the artifacts were already built.
+ */
+let solcModule: typeof import('solc') | undefined;
+function solc(): typeof import('solc') {
+  solcModule ??= require('solc') as typeof import('solc');
+  return solcModule;
+}
+/** The compiler's version without loading it: the solc package ships exactly one compiler, its own version. */
+const solcVersion = (require('solc/package.json') as { version: string }).version;
 const openZeppelinPrefix = '@openzeppelin/contracts/';
 const openZeppelinDir = path.dirname(require.resolve('@openzeppelin/contracts/package.json'));
 
@@ -87,7 +98,7 @@ async function readSources(): Promise<Record<string, { content: string }>> {
 function hashInput(sources: Record<string, { content: string }>): string {
   const openZeppelin = JSON.parse(readFileSync(path.join(openZeppelinDir, 'package.json'), 'utf8')).version;
   return createHash('sha256')
-    .update(JSON.stringify({ compiler: solc.version(), openZeppelin, settings, sources }))
+    .update(JSON.stringify({ compiler: solcVersion, openZeppelin, settings, sources }))
     .digest('hex');
 }
 
@@ -107,7 +118,7 @@ async function readArtifacts(inputHash: string): Promise<Map<string, ContractArt
 /** Compiles Solidity sources (name → content) with the pinned settings; throws the compiler's messages on failure. */
 export function compileSolidity(sources: Record<string, { content: string }>): Map<string, ContractArtifact> {
   const input = { language: 'Solidity', sources, settings };
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: resolveImport })) as SolcOutput;
+  const output = JSON.parse(solc().compile(JSON.stringify(input), { import: resolveImport })) as SolcOutput;
   // Warnings in our own sources fail too (they are usually bugs); OpenZeppelin's are not ours to fix.
   const errors = (output.errors ?? []).filter(
     (entry) =>
@@ -144,7 +155,7 @@ async function compileAndWrite(
     await writeAtomically(path.join(artifactsDir, `${artifact.contractName}.json`), artifact);
   }
   // The manifest goes last: a reader that sees it finds every artifact it lists.
-  const manifest: Manifest = { inputHash, compiler: solc.version(), settings, contracts: [...artifacts.keys()] };
+  const manifest: Manifest = { inputHash, compiler: solc().version(), settings, contracts: [...artifacts.keys()] };
   await writeAtomically(manifestPath, manifest);
   return artifacts;
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/database';
 import { openPostgresDatabase } from '../db/postgres-database';
 import { describeEachDatabase, postgresTestUrl } from '../test/databases';
-import { enqueue, retryDelayMs, startWorkQueue, type WorkHandler, type WorkQueue } from './work-queue';
+import { enqueue, retryDelayMs, startWorkQueue, type WorkHandler, WorkInterrupted, type WorkQueue } from './work-queue';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -237,6 +237,23 @@ describeEachDatabase('durable work queue', (database, kind) => {
     await second.drain();
     expect(runs).toBe(1);
     expect((await items('slow'))[0]).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
+  it('gives an interrupted item its attempt back and runs it again at once, even on its last attempt', async () => {
+    let runs = 0;
+    const queue = start(database(), {
+      interrupted: async () => {
+        runs += 1;
+        if (runs === 1) throw new WorkInterrupted('the aggregation threads closed');
+      },
+    });
+    await database().transaction((tx) => enqueue(tx, 'interrupted', 'one', null, { maxAttempts: 1 }));
+    await queue.drain();
+    // Counted as a failure it would be `failed` now, its one attempt spent, and never run again.
+    expect(runs).toBe(2);
+    expect(await items('interrupted')).toEqual([
+      expect.objectContaining({ state: 'done', attempts: 1, last_error: 'the aggregation threads closed' }),
+    ]);
   });
 
   it('waits for running items when it closes', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { BaseError } from '@protocol/errors';
 import type { Database, Queryable } from '../db/database';
 
 /** One claimed work item, as a handler sees it. */
@@ -11,6 +12,18 @@ export interface ClaimedItem {
   /** This run's attempt, counting from 1. */
   attempt: number;
   maxAttempts: number;
+}
+
+/**
+ * Thrown by a handler whose run was cut short from outside, not by its work (the process shutting down): the
+ * item goes back to the queue at once, and the attempt does not count toward its `maxAttempts`. Otherwise a
+ * long item interrupted by a few deploys in a row would end `failed` without ever having failed.
+ */
+export class WorkInterrupted extends BaseError {
+  override name = 'WorkInterrupted';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('internal_error', message, options);
+  }
 }
 
 /** What the logger must offer (pino and Fastify's logger do). */
@@ -272,9 +285,27 @@ export function startWorkQueue(
   const recordFailure = async (item: ClaimedItem, failure: unknown) => {
     const message = describeError(failure);
     const fence = [item.id, workerId, item.attempt];
+    const interrupted = failure instanceof WorkInterrupted;
     const outcome = await db.transaction(async (tx) => {
       const held = await tx.query(`select 1 from work_items where ${mine} for update`, fence);
       if (held.length === 0) return 'lost' as const;
+      if (interrupted) {
+        // Back as it was before this run: the attempt is given back, and it is due at once.
+        const attempts = item.attempt - 1;
+        const folded = await tx.query(
+          `update work_items set attempts = greatest(attempts, $3::int), last_error = $4, updated_at = now()
+            where kind = $1 and key = $2 and state = 'queued' returning 1`,
+          [item.kind, item.key, attempts, message],
+        );
+        if (folded.length > 0) await tx.query(`delete from work_items where ${mine}`, fence);
+        else
+          await tx.query(
+            `update work_items set state = 'queued', attempts = $4, last_error = $5, locked_by = null,
+                    locked_until = null, run_at = now(), updated_at = now() where ${mine}`,
+            [...fence, attempts, message],
+          );
+        return 'interrupted' as const;
+      }
       if (item.attempt >= item.maxAttempts) {
         await tx.query(
           `update work_items set state = 'failed', last_error = $4, finished_at = now(), updated_at = now(),
@@ -304,7 +335,8 @@ export function startWorkQueue(
       return 'retry' as const;
     });
     const details = { err: failure, item: { ...item, payload: undefined } };
-    if (outcome === 'failed') log.error(details, 'work queue: an item failed for good after its last attempt');
+    if (outcome === 'interrupted') log.info(details, 'work queue: an item was interrupted; it is queued again');
+    else if (outcome === 'failed') log.error(details, 'work queue: an item failed for good after its last attempt');
     else if (outcome === 'retry') log.warn(details, 'work queue: an item failed; it will be retried');
     else log.warn(details, 'work queue: an item failed after another worker had taken its lease');
   };

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { buildDataset, buildDatasetKind } from '../datasets/dataset-build';
 import type { DatasetSettings } from '../datasets/dataset-settings';
 import type { Database, Queryable } from '../db/database';
-import { enqueue, startWorkQueue, type WorkHandler, type WorkLog, type WorkQueue } from '../queue/work-queue';
+import {
+  enqueue,
+  startWorkQueue,
+  type WorkHandler,
+  WorkInterrupted,
+  type WorkLog,
+  type WorkQueue,
+} from '../queue/work-queue';
+import { ThreadFailure } from '../threads/thread-pool';
 import { aggregateProject } from './label-aggregation';
 import { settleLabels, settleLabelsKind } from './label-settlement';
 
@@ -121,7 +129,14 @@ export function startBackgroundWork(
     [aggregateProjectKind]: async (payload, { db }) => {
       const { projectId } = projectPayloadSchema.parse(payload);
       await startAggregation(db, projectId, settings.aggregationIntervalMs);
-      await aggregateProject(db, projectId, { settleWindowMs: settings.labelSettleMs });
+      try {
+        await aggregateProject(db, projectId, { settleWindowMs: settings.labelSettleMs });
+      } catch (error) {
+        // The thread pool closed under the fit (shutdown): nothing was written; the next process runs it again.
+        if (error instanceof ThreadFailure && error.reason === 'closed')
+          throw new WorkInterrupted(error.message, { cause: error });
+        throw error;
+      }
     },
     [settleLabelsKind]: async (payload, { db }) => {
       await settleLabels(db, projectPayloadSchema.parse(payload).projectId);

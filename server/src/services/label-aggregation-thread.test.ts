@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { syntheticCrowd } from '../aggregation/synthetic-crowd';
 import type { Database, Queryable } from '../db/database';
@@ -122,5 +123,17 @@ describeEachDatabase('label aggregation with its fit in a thread', (database) =>
       kind: 'object',
       aggregation: expect.stringContaining('onecoin'),
     });
+  });
+
+  it('fails a fit whose pool closes under it as "closed", which the background work queues again without counting', async () => {
+    const pool: AggregationPool = createAggregationPool({ size: 1, deadlineMs: 60_000, maxHeapMb: 512 });
+    // Its outcome is taken at once: the rejection may come while the pool is still closing.
+    const outcome = aggregateProject(database(), big, settings, pool).then(
+      () => 'finished',
+      (error: unknown) => error,
+    );
+    await sleep(300);
+    await pool.close();
+    expect(await outcome).toMatchObject({ name: 'ThreadFailure', reason: 'closed' });
   });
 });

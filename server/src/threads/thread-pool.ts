@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parentPort, type TransferListItem, Worker, type WorkerOptions } from 'node:worker_threads';
+import { BaseError } from '@protocol/errors';
 
 /*
  * Long-lived worker threads for work that must not stall the HTTP thread: reading hostile pages
@@ -32,13 +33,13 @@ export interface ThreadModule {
 export type ThreadFailureReason = 'deadline' | 'stopped' | 'start' | 'closed' | 'threw';
 
 /** A request the pool could not answer; `message` says why in words. */
-export class ThreadFailure extends Error {
-  override readonly name = 'ThreadFailure';
+export class ThreadFailure extends BaseError {
+  override name = 'ThreadFailure';
   constructor(
     readonly reason: ThreadFailureReason,
     message: string,
   ) {
-    super(message);
+    super('internal_error', message, { details: { reason } });
   }
 }
 

@@ -33,7 +33,7 @@ import {
   loadBackgroundWorkSettings,
   startBackgroundWork,
 } from './services/background-work';
-import { closeAggregationPool } from './services/label-aggregation-pool';
+import { createAggregationPool, defaultAggregationPoolOptions } from './services/label-aggregation-pool';
 import { processPendingRobots } from './services/robots-service';
 import { closeExtractionPool } from './verification/extraction-pool';
 import { startVerificationWorker } from './verification/worker';
@@ -145,18 +145,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(campaignRoutes, { ...context, onCampaignCreated: robotsWorker.kick });
   const datasets = options.datasets ?? (await temporaryDatasetSettings());
   if (!options.datasets) app.addHook('onClose', () => datasets.storage.close());
+  // This app's own fitting thread (started on the first fit), so closing one app never cuts another's fit short.
+  const aggregationPool = createAggregationPool(defaultAggregationPoolOptions);
   const work = startBackgroundWork(
     options.db,
     { ...loadBackgroundWorkSettings(process.env), ...options.work },
     datasets,
     app.log,
+    aggregationPool,
   );
   app.decorate('workQueue', work);
   app.addHook('onClose', () => work.close());
   // Runs before the work queue's close (hooks run last-added first): a fit in progress ends now and its item is
-  // retried later, instead of shutdown waiting up to the fit's deadline, past server.ts's forced exit at 10 s
-  // (which would skip closing the database).
-  app.addHook('onClose', () => closeAggregationPool());
+  // queued again (WorkInterrupted), instead of shutdown waiting up to the fit's deadline, past server.ts's forced
+  // exit at 10 s (which would skip closing the database). The queue stops claiming first, so that item is left to
+  // the next process rather than claimed straight back; a fit this app starts after its pool closed fails alike.
+  app.addHook('onClose', async () => {
+    work.stop();
+    await aggregationPool.close();
+  });
   // Labels arrive: ingest queued their projects' aggregation (and payment) in its transaction; run it now.
   const onLabels = () => work.kick();
   await app.register(scrapeJobRoutes, { ...context, onLabels });

@@ -112,6 +112,11 @@ export interface WorkQueue {
    * items due later are not waited for). For tests and scripts; refused when this process runs none.
    */
   drain(): Promise<void>;
+  /**
+   * Stops claiming, at once; items running here go on. Shutdown calls it before it interrupts running work, so an
+   * interrupted item (queued again, due now) is left to the next process instead of being claimed straight back.
+   */
+  stop(): void;
   /** Stops claiming and waits for the items running here and the background enqueues to finish. */
   close(): Promise<void>;
 }
@@ -293,7 +298,8 @@ export function startWorkQueue(
         // Back as it was before this run: the attempt is given back, and it is due at once.
         const attempts = item.attempt - 1;
         const folded = await tx.query(
-          `update work_items set attempts = greatest(attempts, $3::int), last_error = $4, updated_at = now()
+          `update work_items set attempts = greatest(attempts, $3::int), last_error = $4,
+                  run_at = least(run_at, now()), updated_at = now()
             where kind = $1 and key = $2 and state = 'queued' returning 1`,
           [item.kind, item.key, attempts, message],
         );
@@ -380,6 +386,11 @@ export function startWorkQueue(
         }
         await Promise.race([...running, ...enqueues]);
       }
+    },
+
+    stop() {
+      closed = true;
+      clearInterval(timer);
     },
 
     async close() {

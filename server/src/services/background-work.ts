@@ -12,6 +12,7 @@ import {
 } from '../queue/work-queue';
 import { ThreadFailure } from '../threads/thread-pool';
 import { aggregateProject } from './label-aggregation';
+import type { AggregationPool } from './label-aggregation-pool';
 import { settleLabels, settleLabelsKind } from './label-settlement';
 
 /** The work item kind that re-aggregates a project and pays its labels (key: the project id). */
@@ -124,13 +125,15 @@ export function startBackgroundWork(
   settings: BackgroundWorkSettings,
   datasets: DatasetSettings,
   log: WorkLog,
+  /** The app's own fitting thread: closed with the app, after which a fit here fails as interrupted. */
+  aggregationPool: AggregationPool,
 ): WorkQueue {
   const handlers: Record<string, WorkHandler> = {
     [aggregateProjectKind]: async (payload, { db }) => {
       const { projectId } = projectPayloadSchema.parse(payload);
       await startAggregation(db, projectId, settings.aggregationIntervalMs);
       try {
-        await aggregateProject(db, projectId, { settleWindowMs: settings.labelSettleMs });
+        await aggregateProject(db, projectId, { settleWindowMs: settings.labelSettleMs }, aggregationPool);
       } catch (error) {
         // The thread pool closed under the fit (shutdown): nothing was written; the next process runs it again.
         if (error instanceof ThreadFailure && error.reason === 'closed')

@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { syntheticCrowd } from '../aggregation/synthetic-crowd';
 import type { Database, Queryable } from '../db/database';
+import { enqueue } from '../queue/work-queue';
+import { buildTestApp } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
+import { aggregateProjectKind } from './background-work';
 import { aggregateProject } from './label-aggregation';
 import { type AggregationPool, closeAggregationPool, createAggregationPool } from './label-aggregation-pool';
 
@@ -135,5 +138,33 @@ describeEachDatabase('label aggregation with its fit in a thread', (database) =>
     await sleep(300);
     await pool.close();
     expect(await outcome).toMatchObject({ name: 'ThreadFailure', reason: 'closed' });
+  });
+
+  it('a shutdown during a fit leaves its project queued, its attempt given back, and fits it no more', async () => {
+    const db = database();
+    const project = await seedProject(db, bigCrowd);
+    const app = await buildTestApp(db, {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0 } });
+    try {
+      await db.transaction((tx) => enqueue(tx, aggregateProjectKind, project, { projectId: project }));
+      app.workQueue.kick();
+      const item = async () =>
+        (
+          await db.query<{ state: string; attempts: number }>(
+            'select state, attempts from work_items where kind = $1 and key = $2',
+            [aggregateProjectKind, project],
+          )
+        )[0];
+      await expect.poll(async () => (await item())?.state, { timeout: 10_000 }).toBe('running');
+      await sleep(500);
+    } finally {
+      await app.close();
+    }
+    // Claimed straight back, or fitted on a fresh pool, it would be done, its aggregates written.
+    expect(await stored(db, project)).toMatchObject({ aggregates: 0 });
+    const [row] = await db.query<{ state: string; attempts: number; last_error: string }>(
+      'select state, attempts, last_error from work_items where kind = $1 and key = $2',
+      [aggregateProjectKind, project],
+    );
+    expect(row).toMatchObject({ state: 'queued', attempts: 0, last_error: expect.stringContaining('closed') });
   });
 });

@@ -14,14 +14,26 @@ export interface EncodedLabels {
   gold: Int32Array;
 }
 
-function indexOf(names: string[], index: Map<string, number>, name: string): number {
-  let at = index.get(name);
-  if (at === undefined) {
-    at = names.length;
-    names.push(name);
-    index.set(name, at);
+/** A string table: each name's index, in the order first seen. */
+export class NameTable {
+  readonly names: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  /** The name's index, adding it when new. */
+  indexOf(name: string): number {
+    let at = this.index.get(name);
+    if (at === undefined) {
+      at = this.names.length;
+      this.names.push(name);
+      this.index.set(name, at);
+    }
+    return at;
   }
-  return at;
+
+  /** The name's index, or undefined when it was never added. */
+  find(name: string): number | undefined {
+    return this.index.get(name);
+  }
 }
 
 /** Class order: the schema's when given, else sorted, so results never depend on input order. */
@@ -47,10 +59,8 @@ export function encodeLabels(
 ): EncodedLabels {
   const classes = classOrder(labels, options.classes, options.gold);
   const classIndex = new Map(classes.map((name, index) => [name, index]));
-  const workers: string[] = [];
-  const items: string[] = [];
-  const workerIndex = new Map<string, number>();
-  const itemIndex = new Map<string, number>();
+  const workers = new NameTable();
+  const items = new NameTable();
   const worker = new Int32Array(labels.length);
   const item = new Int32Array(labels.length);
   const label = new Int32Array(labels.length);
@@ -63,13 +73,13 @@ export function encodeLabels(
         `Worker "${row.worker}" gave item "${row.item}" the label "${row.label}", which is not one of ${classes.join(', ')}.`,
       );
     }
-    worker[n] = indexOf(workers, workerIndex, row.worker);
-    item[n] = indexOf(items, itemIndex, row.item);
+    worker[n] = workers.indexOf(row.worker);
+    item[n] = items.indexOf(row.item);
     label[n] = k;
   }
-  const gold = new Int32Array(items.length).fill(-1);
+  const gold = new Int32Array(items.names.length).fill(-1);
   for (const [name, truth] of options.gold ?? []) {
-    const at = itemIndex.get(name);
+    const at = items.find(name);
     if (at === undefined) continue;
     const k = classIndex.get(truth);
     if (k === undefined) {
@@ -80,7 +90,7 @@ export function encodeLabels(
     }
     gold[at] = k;
   }
-  const encoded = { workers, items, classes, worker, item, label, gold };
+  const encoded = { workers: workers.names, items: items.names, classes, worker, item, label, gold };
   rejectRepeatedLabels(encoded);
   return encoded;
 }

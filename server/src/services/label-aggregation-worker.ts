@@ -2,7 +2,7 @@ import { labelKey } from '@protocol/label-rules';
 import { type LabelSchema, type LabelValue, labelValueSchema, type ProjectAggregation } from '@protocol/labeling';
 import { type AggregationMethod, aggregatedItems, aggregateEncoded } from '../aggregation/aggregate';
 import { bradleyTerry } from '../aggregation/bradley-terry';
-import { encodeLabels } from '../aggregation/encode-labels';
+import { encodeLabels, NameTable } from '../aggregation/encode-labels';
 import { majorityVote } from '../aggregation/majority-vote';
 import type { AggregatedItem, CategoricalLabel, PairwiseLabel } from '../aggregation/types';
 import { serveThreadRequests } from '../threads/thread-pool';
@@ -63,9 +63,9 @@ export interface LabelFit {
 
 /** The label columns of `rows` (labels of one project), for `fitLabels`. */
 export function labelFitInput(schema: LabelSchema, rows: readonly LabelFitRow[]): LabelFitInput {
-  const devices = new Table();
-  const items = new Table();
-  const values = new Table();
+  const devices = new NameTable();
+  const items = new NameTable();
+  const values = new NameTable();
   const device = new Int32Array(rows.length);
   const item = new Int32Array(rows.length);
   const value = new Int32Array(rows.length);
@@ -102,21 +102,6 @@ export function labelFitBuffers(input: LabelFitInput): ArrayBuffer[] {
   return [input.device, input.item, input.value, input.isGold, input.shownLeft, input.goldItems].map(
     (column) => column.buffer as ArrayBuffer,
   );
-}
-
-/** A string table: each name's index, in the order first seen. */
-class Table {
-  readonly names: string[] = [];
-  private readonly index = new Map<string, number>();
-  indexOf(name: string): number {
-    let at = this.index.get(name);
-    if (at === undefined) {
-      at = this.names.length;
-      this.names.push(name);
-      this.index.set(name, at);
-    }
-    return at;
-  }
 }
 
 /**
@@ -188,7 +173,7 @@ export function fitLabels(input: LabelFitInput): LabelFit {
   items = items.filter((item) => !gold.has(item.item)).sort((a, b) => Number(a.item) - Number(b.item));
 
   const itemIndex = new Map(input.items.map((name, i) => [name, i]));
-  const names = new Table();
+  const names = new NameTable();
   return {
     method,
     aggregation,

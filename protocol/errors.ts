@@ -16,6 +16,8 @@ export const errorCodes = [
   'timestamp_stale',
   'nonce_replayed',
   'device_unknown',
+  /** A device session this server process does not hold (expired, or opened before a restart or on another replica): open a new one. */
+  'session_unknown',
   'api_key_missing',
   'api_key_invalid',
   'api_key_revoked',
@@ -108,6 +110,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'timestamp_stale':
     case 'nonce_replayed':
     case 'device_unknown':
+    case 'session_unknown':
     case 'api_key_missing':
     case 'api_key_invalid':
     case 'api_key_revoked':

@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { AppContext } from './app-context';
 import type { DatasetSettings } from './datasets/dataset-settings';
 import { temporaryDatasetSettings } from './datasets/temporary-dataset-settings';
+import { type DeviceSessionLimits, deviceSessions } from './plugins/device-sessions';
 import { setupErrorHandler } from './plugins/error-handler';
 import { setupLimits } from './plugins/limits';
 import { setupRequestBody } from './plugins/request-body';
@@ -39,6 +40,8 @@ import { closeExtractionPool } from './verification/extraction-pool';
 import { startVerificationWorker } from './verification/worker';
 
 export interface BuildAppOptions extends AppContext {
+  /** Device session limits (TTL, per device, in all, replay window); default `defaultDeviceSessionLimits`. */
+  deviceSessions?: DeviceSessionLimits;
   logger?: FastifyServerOptions['logger'];
   /** How often quiet pools draw audits and late audits are settled by the server; 0: never (tests drive it by hand). */
   verificationIntervalMs?: number;
@@ -83,7 +86,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('device', null);
+  app.decorateRequest('signedFor', null);
   app.decorateRequest('buyer', null);
+  // Device sessions live in this process's memory: another process answers their requests `session_unknown`.
+  app.decorate('deviceSessions', deviceSessions(options.deviceSessions));
   setupRequestBody(app);
   setupErrorHandler(app);
   app.addHook('onSend', async (request, reply) => {

@@ -1,18 +1,25 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { AuthError } from '@protocol/errors';
+import { readSessionHeaders } from '@protocol/sessions';
 import { checkRequestSigner, checkSignedServer, readSignatureHeaders } from '@protocol/signing';
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Address } from 'viem';
 import { bytesToHex } from 'viem';
 import type { AppContext } from '../app-context';
 import { nonceRepository } from '../repositories/nonce-repository';
+import type { DeviceSessions } from './device-sessions';
 import { decodeJsonBody, defaultBodyLimits } from './request-body';
 import { recoverSignerWithLibsecp256k1 } from './request-signature';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The device whose signature this request carried, once verified. */
+    /** The device whose signature (or session) this request carried, once verified. */
     device: Address | null;
+    /** The server origin a per-request signature named (null for a session request). */
+    signedFor: string | null;
+  }
+  interface FastifyInstance {
+    deviceSessions: DeviceSessions;
   }
 }
 
@@ -21,6 +28,8 @@ export interface DeviceAuthOptions {
   allowUnknownDevice?: boolean;
   /** The most this route's body may inflate to (default: the server's cap, 32 MB). */
   maxInflatedBytes?: number;
+  /** Only a request signed by the device key itself, never a session's (opening a session). */
+  signatureOnly?: boolean;
 }
 
 /** Bodies up to this size are hashed at once: ~40 us for 64 KB, less CPU than handing them to WebCrypto. */
@@ -51,26 +60,23 @@ export function deviceSigned(
   return {
     config: { deviceSigned: true },
     preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-      const claimed = readSignatureHeaders(request.headers);
-      checkSignedServer(claimed, context.server.origins);
-      const bodyHash = await sha256Hex(request.rawBody ?? new Uint8Array());
-      await checkRequestSigner(
-        claimed,
-        { method: request.method, path: request.url, bodyHash },
-        context.server.chainId,
-        recoverSignerWithLibsecp256k1,
-      );
-      const claim = await nonces.claim(claimed.device, claimed.nonce, { anyDevice: options.allowUnknownDevice });
-      if (claim === 'device_unknown') {
-        throw new AuthError('device_unknown', `Device ${claimed.device} is not registered; register it first.`);
+      const session = readSessionHeaders(request.headers);
+      if (session) {
+        if (options.signatureOnly || options.allowUnknownDevice) {
+          throw new AuthError(
+            'signature_missing',
+            `${request.method} ${request.routeOptions.url} must be signed by the device key itself, not a session.`,
+          );
+        }
+        const bodyHash = await sha256Hex(request.rawBody ?? new Uint8Array());
+        request.device = request.server.deviceSessions.verify(session, {
+          method: request.method,
+          path: request.url,
+          bodyHash,
+        });
+      } else {
+        request.device = await verifySignedRequest(request);
       }
-      if (claim === 'replayed') {
-        throw new AuthError(
-          'nonce_replayed',
-          'This request was already received once; each signed request is accepted only once.',
-        );
-      }
-      request.device = claimed.device;
       // The device's budget is spent before its body costs anything beyond its digest.
       if (request.server.hasDecorator('spendDeviceBudget')) await request.server.spendDeviceBudget(request, reply);
       await decodeJsonBody(request, {
@@ -79,4 +85,28 @@ export function deviceSigned(
       });
     },
   };
+
+  async function verifySignedRequest(request: FastifyRequest): Promise<Address> {
+    const claimed = readSignatureHeaders(request.headers);
+    checkSignedServer(claimed, context.server.origins);
+    const bodyHash = await sha256Hex(request.rawBody ?? new Uint8Array());
+    await checkRequestSigner(
+      claimed,
+      { method: request.method, path: request.url, bodyHash },
+      context.server.chainId,
+      recoverSignerWithLibsecp256k1,
+    );
+    const claim = await nonces.claim(claimed.device, claimed.nonce, { anyDevice: options.allowUnknownDevice });
+    if (claim === 'device_unknown') {
+      throw new AuthError('device_unknown', `Device ${claimed.device} is not registered; register it first.`);
+    }
+    if (claim === 'replayed') {
+      throw new AuthError(
+        'nonce_replayed',
+        'This request was already received once; each signed request is accepted only once.',
+      );
+    }
+    request.signedFor = claimed.server;
+    return claimed.device;
+  }
 }

@@ -1,6 +1,7 @@
 import { deviceRegistrationSchema, deviceSchema } from '@protocol/devices';
 import { errorBodySchema } from '@protocol/errors';
 import { devicePointsByDayQuerySchema, devicePointsByDaySchema } from '@protocol/points';
+import { sessionOpenSchema, sessionSchema } from '@protocol/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../app-context';
 import { deviceSigned } from '../plugins/device-auth';
@@ -40,6 +41,29 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
       const { device, created } = await devices.upsert(address, request.body);
       if (created) request.log.info({ device: address }, 'device registered');
       return reply.status(created ? 201 : 200).send(device);
+    },
+  );
+
+  app.post(
+    '/v1/devices/sessions',
+    {
+      // Signed by the device key itself: a session cannot open another, so a leaked session key dies with its session.
+      ...deviceSigned(context, { signatureOnly: true, maxInflatedBytes: 1024 }),
+      bodyLimit: 1024,
+      schema: {
+        summary: 'Open a device session: later requests carry an HMAC under an ECDH-derived key instead of a signature',
+        description:
+          "The body holds the device's ephemeral P-256 public key; the answer, the server's, a session id, its lifetime and the replay window. Both sides derive the key by ECDH and HKDF-SHA256 (protocol/sessions.ts). A session is held by the server process that opened it: another process, a restart or its expiry answers `session_unknown`.",
+        tags: ['devices'],
+        security: [{ deviceSignature: [] }],
+        body: sessionOpenSchema,
+        response: { 201: sessionSchema, 400: errorBodySchema, 401: errorBodySchema, 429: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { device, signedFor } = request;
+      if (!device || !signedFor) throw new Error('device auth did not run');
+      return reply.status(201).send(app.deviceSessions.open(device, request.body.publicKey, signedFor));
     },
   );
 

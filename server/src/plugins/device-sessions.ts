@@ -95,8 +95,9 @@ export function deviceSessions(
       const key = Buffer.from(
         hkdfSync('sha256', shared, Buffer.alloc(0), sessionKeyInfo(sessionId, device, serverOrigin), 32),
       );
-      const own = byDevice.get(device) ?? [];
-      while (own.length >= limits.perDevice) forget(own[0] as string);
+      for (let own = byDevice.get(device) ?? []; own.length >= limits.perDevice; own = byDevice.get(device) ?? []) {
+        forget(own[0] as string);
+      }
       while (sessions.size >= limits.total) forget(sessions.keys().next().value as string);
       sessions.set(sessionId, {
         device,

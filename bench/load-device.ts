@@ -4,7 +4,14 @@ import { generatePrivateKey } from 'viem/accounts';
 import type { LeasedJob, LeaseResponse } from '../protocol/jobs';
 import type { LabelResult, LeasedTask } from '../protocol/labeling';
 import type { ResultBatchAck } from '../protocol/results';
-import { type SigningServer, signRequest } from '../protocol/signing';
+import {
+  deriveDeviceSessionKey,
+  generateSessionKeyPair,
+  type SessionHeaders,
+  sessionRequestHeaders,
+  sessionSchema,
+} from '../protocol/sessions';
+import { hashBody, type SigningServer, signRequest } from '../protocol/signing';
 import { libsecp256k1Signer } from '../server/src/plugins/request-signature';
 import { pageOf } from './ingest';
 import type { LoadRecorder } from './load-metrics';
@@ -30,12 +37,39 @@ export interface Acknowledged {
 }
 
 /**
+ * How the simulated devices authenticate requests after registering: under a device session, as the extension
+ * does (one signed handshake, then an HMAC per request), or each request signed on its own, as it did before.
+ * `GLEANER_BENCH_LOAD_AUTH` selects it, so the two can be compared in one build.
+ */
+export type LoadAuth = 'session' | 'signature';
+
+export function loadAuthFromEnv(): LoadAuth {
+  const value = process.env.GLEANER_BENCH_LOAD_AUTH || 'session';
+  if (value !== 'session' && value !== 'signature') {
+    throw new Error(`GLEANER_BENCH_LOAD_AUTH must be session or signature, not ${value}`);
+  }
+  return value;
+}
+
+/** A session as a device holds it: the id, the HMAC key it derived, and the last counter it used. */
+interface HeldSession {
+  id: string;
+  key: CryptoKey;
+  counter: number;
+}
+
+type Reply<T> = { ok: true; value: T } | { ok: false; sessionUnknown: boolean };
+
+/**
  * The page text follows from the URL (`/story/<n>` is article n), so an audit copy of a page, leased to another
  * device, uploads the same text and passes, as two honest fetches of a static page would.
  */
 const seedOf = (url: string) => Number(/(\d+)$/.exec(url)?.[1] ?? 0);
 
-/** One simulated extension: its own key, signing every request exactly as the extension does. */
+/**
+ * One simulated extension: its own key, registering and opening sessions with signed requests, then
+ * authenticating every other request exactly as the extension does (see `LoadAuth`).
+ */
 export class LoadDevice {
   /** Signs the extension's bytes on libsecp256k1 (~0.2 ms, viem ~1.4 ms): the generator shares the server's CPU. */
   private readonly account = libsecp256k1Signer(generatePrivateKey());
@@ -45,34 +79,121 @@ export class LoadDevice {
   private resumeAt = 0;
   /** How much faster than real time this device's clock runs (set by `run`). */
   private compression = 1;
+  /**
+   * The session being used or opened, shared by the requests in flight: when the server no longer holds it,
+   * the first to learn it opens the next one and the others wait for that one.
+   */
+  private session: Promise<HeldSession | undefined> | undefined;
 
   constructor(
     private readonly server: LoadServer,
     private readonly acknowledged: Acknowledged,
+    private readonly auth: LoadAuth = loadAuthFromEnv(),
   ) {}
 
-  /** Sends one signed request; answers its JSON when it succeeded, undefined (recorded as an error) otherwise. */
+  /**
+   * Sends one request, under the device's session unless `signed` (registration and the handshake itself, and
+   * every request in `signature` mode); answers its JSON when it succeeded, undefined (recorded as an error, or
+   * as shed) otherwise. A session the server no longer holds (401 `session_unknown`: expired, or the process
+   * restarted) is replaced by a new one and the request sent once more, as the extension does.
+   */
   private async send<T>(
     recorder: LoadRecorder,
     endpoint: string,
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    gzip = false,
+    options: { gzip?: boolean; signed?: boolean } = {},
   ): Promise<T | undefined> {
     const json = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
-    const bytes = gzip ? new Uint8Array(gzipSync(json)) : json;
-    const signed = await signRequest(this.account, { method, path, body: bytes }, this.server.signing);
-    const headers: Record<string, string> = { ...signed };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const bytes = options.gzip ? new Uint8Array(gzipSync(json)) : json;
+    if (options.signed || this.auth === 'signature') {
+      const signed = await signRequest(this.account, { method, path, body: bytes }, this.server.signing);
+      const reply = await this.exchange<T>(recorder, endpoint, method, path, bytes, signed, options.gzip);
+      return reply.ok ? reply.value : undefined;
+    }
+    const first = await this.inSession<T>(recorder, endpoint, method, path, bytes, options.gzip, true);
+    if (first.ok) return first.value;
+    if (!first.sessionUnknown) return undefined;
+    const again = await this.inSession<T>(recorder, endpoint, method, path, bytes, options.gzip, false);
+    return again.ok ? again.value : undefined;
+  }
+
+  /** Sends one request under the current session, opening one first if the device holds none. */
+  private async inSession<T>(
+    recorder: LoadRecorder,
+    endpoint: string,
+    method: 'GET' | 'POST',
+    path: string,
+    bytes: Uint8Array<ArrayBuffer>,
+    gzip: boolean | undefined,
+    mayReopen: boolean,
+  ): Promise<Reply<T>> {
+    const session = this.session ?? this.openSession(recorder);
+    this.session = session;
+    const held = await session;
+    if (!held) {
+      // The handshake failed (recorded as its own error, or shed): the next request tries a new one.
+      if (this.session === session) this.session = undefined;
+      return { ok: false, sessionUnknown: false };
+    }
+    // Counters are taken in sending order; requests in flight at once may arrive out of it, within the window.
+    held.counter += 1;
+    const request = { method, path, bodyHash: hashBody(bytes), counter: held.counter };
+    const headers = await sessionRequestHeaders(held.key, held.id, request);
+    const reply = await this.exchange<T>(recorder, endpoint, method, path, bytes, headers, gzip, mayReopen);
+    if (!reply.ok && reply.sessionUnknown && this.session === session) this.session = undefined;
+    return reply;
+  }
+
+  /** The handshake: a fresh P-256 key pair, its public half in a signed body, then the key derived by ECDH. */
+  private async openSession(recorder: LoadRecorder): Promise<HeldSession | undefined> {
+    const pair = await generateSessionKeyPair();
+    const opened = await this.send<unknown>(
+      recorder,
+      'POST /v1/devices/sessions',
+      'POST',
+      '/v1/devices/sessions',
+      { publicKey: pair.publicKey },
+      { signed: true },
+    );
+    if (opened === undefined) return undefined;
+    const session = sessionSchema.parse(opened);
+    const key = await deriveDeviceSessionKey(
+      pair.privateKey,
+      session,
+      this.account.address,
+      this.server.signing.origin,
+    );
+    return { id: session.sessionId, key, counter: 0 };
+  }
+
+  /**
+   * One HTTP exchange with its authentication headers made, recorded on `recorder`. A 401 `session_unknown`
+   * while `mayReopen` is not an error: the device opens a new session and sends the request again.
+   */
+  private async exchange<T>(
+    recorder: LoadRecorder,
+    endpoint: string,
+    method: 'GET' | 'POST',
+    path: string,
+    bytes: Uint8Array<ArrayBuffer>,
+    auth: Record<string, string> | SessionHeaders,
+    gzip = false,
+    mayReopen = false,
+  ): Promise<Reply<T>> {
+    // Every body this device sends is JSON (gzipped or not), never empty.
+    const hasBody = bytes.length > 0;
+    const headers: Record<string, string> = { ...auth };
+    if (hasBody) headers['content-type'] = 'application/json';
     if (gzip) headers['content-encoding'] = 'gzip';
-    // Timed from the send: the client's signing is its own cost, not the server's latency.
+    // Timed from the send: the client's signing or MAC is its own cost, not the server's latency.
     const started = performance.now();
     try {
       const response = await fetch(`${this.server.url}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : bytes,
+        body: hasBody ? bytes : undefined,
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
       const text = await response.text();
@@ -90,28 +211,43 @@ export class LoadDevice {
           recorder.shedOne(endpoint, ms);
           const seconds = Number(response.headers.get('retry-after') ?? 5);
           this.resumeAt = performance.now() + (seconds * 1000) / this.compression;
-          return undefined;
+          return { ok: false, sessionUnknown: false };
         }
         recorder.latency(endpoint, ms);
+        if (mayReopen && response.status === 401 && code === 'session_unknown') {
+          return { ok: false, sessionUnknown: true };
+        }
         recorder.error(endpoint, `${response.status}${code ? ` ${code}` : ''}`);
-        return undefined;
+        return { ok: false, sessionUnknown: false };
       }
       recorder.latency(endpoint, ms);
-      return JSON.parse(text) as T;
+      return { ok: true, value: JSON.parse(text) as T };
     } catch (error) {
       recorder.latency(endpoint, performance.now() - started);
       recorder.error(endpoint, error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'network');
-      return undefined;
+      return { ok: false, sessionUnknown: false };
     }
   }
 
-  /** Registers the device (not timed in a step: a device does it once in its life). */
+  /**
+   * Registers the device and, in `session` mode, opens its first session (neither timed in a step: a device
+   * registers once in its life, and opens a session when it starts; reopening one mid-step is in the step).
+   */
   async register(recorder: LoadRecorder): Promise<void> {
-    const reply = await this.send(recorder, 'register', 'POST', '/v1/devices', {
-      extensionVersion: 'load-bench',
-      browser: 'other',
-    });
+    const reply = await this.send(
+      recorder,
+      'register',
+      'POST',
+      '/v1/devices',
+      { extensionVersion: 'load-bench', browser: 'other' },
+      { signed: true },
+    );
     if (!reply) throw new Error(`a load device could not register: ${[...recorder.errors.keys()].join(', ')}`);
+    if (this.auth !== 'session') return;
+    this.session = this.openSession(recorder);
+    if (!(await this.session)) {
+      throw new Error(`a load device could not open a session: ${[...recorder.errors.keys()].join(', ')}`);
+    }
   }
 
   /** Leases until the campaign hands out work (its hosts' robots.txt is fetched in the background first). */
@@ -151,7 +287,7 @@ export class LoadDevice {
         'POST',
         '/v1/results',
         { batchId: randomUUID(), results },
-        true,
+        { gzip: true },
       );
       if (!ack) {
         // Not acknowledged (shed, or failed): the extension keeps its results queued and tries again later.

@@ -7,6 +7,7 @@ import {
   jobsPerDeviceMinute,
   LoadDevice,
   type LoadServer,
+  loadAuthFromEnv,
   tasksPerDeviceMinute,
 } from './load-device';
 import { cpuSeconds, LoadRecorder, percentile, postgresCpuSeconds, rssBytes } from './load-metrics';
@@ -242,8 +243,8 @@ export function violations(check: LoadCorrectness): number {
 }
 
 /**
- * Capacity of the real server under simulated extensions: N devices, each with its own key and every
- * request signed as the extension signs it, register, lease 5 jobs every 30 s, upload their pages (8 KB of
+ * Capacity of the real server under simulated extensions: N devices, each with its own key and authenticating
+ * as the extension does (`LoadAuth`), register, lease 5 jobs every 30 s, upload their pages (8 KB of
  * text each, gzipped) with the labels of the tasks they leased every 60 s, and lease 2 labeling tasks; the
  * clock is sped up by a compression factor, so N simulated devices send what N × factor extensions would.
  * N grows step by step (each step a fixed time) until a step misses p99 < 500 ms, sheds a request or has
@@ -418,7 +419,7 @@ export async function benchLoad(): Promise<string> {
   const failed = steps.find((step) => !step.passed);
   const compressionNote = `time ×${config.compression}: N simulated devices send what N × ${config.compression} extensions would`;
   return [
-    `Load: simulated extensions against ${config.processes} server process(es) on ${run.kind}, ${compressionNote}; ${config.stepSeconds} s per step`,
+    `Load: simulated extensions against ${config.processes} server process(es) on ${run.kind}, ${compressionNote}; ${config.stepSeconds} s per step; devices authenticate by ${loadAuthFromEnv()} (GLEANER_BENCH_LOAD_AUTH)`,
     ...steps.map((step) => stepLine(step, config.compression)),
     best
       ? `  largest N with every endpoint p99 < ${p99LimitMs} ms, nothing shed and 0 errors: ${best.devices} (≈${best.devices * config.compression} extension devices)`

@@ -41,8 +41,12 @@ export function deviceRepository(db: Queryable) {
       return rows[0] ? toDevice(rows[0]) : undefined;
     },
 
-    async touch(address: Address): Promise<void> {
-      await db.query('update devices set last_seen_at = now() where address = $1', [address]);
+    /** Marks the device seen now and returns it as it then is (one statement: `/v1/devices/me` is polled). */
+    async touch(address: Address): Promise<Device | undefined> {
+      const rows = await db.query<DeviceRow>('update devices set last_seen_at = now() where address = $1 returning *', [
+        address,
+      ]);
+      return rows[0] ? toDevice(rows[0]) : undefined;
     },
 
     async list(limit = 1000): Promise<Device[]> {

@@ -81,8 +81,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
     async (request) => {
       const address = request.device;
       if (!address) throw new Error('device auth did not run');
-      await devices.touch(address);
-      const device = await devices.findByAddress(address);
+      const device = await devices.touch(address);
       if (!device) throw new Error('verified device vanished');
       return device;
     },

@@ -16,10 +16,12 @@ import {
   pointsSummarySchema,
 } from '@protocol/points';
 import { type ResultBatchAck, resultBatchAckSchema } from '@protocol/results';
-import { defaultChainId, signRequest } from '@protocol/signing';
+import { type DeviceSession, sessionRequestHeaders, sessionSchema } from '@protocol/sessions';
+import { defaultChainId, hashBody, signRequest } from '@protocol/signing';
 import { type DeviceLinkCode, type DeviceWallet, deviceLinkCodeSchema, deviceWalletSchema } from '@protocol/wallets';
 import type { LocalAccount } from 'viem';
 import type { z } from 'zod';
+import { acquireDeviceSession, dropDeviceSession } from './device-session';
 import { retryAfterSecondsOf } from './fetcher/response-checks';
 import { gzip } from './gzip';
 
@@ -34,8 +36,13 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Chain named in every signature's domain, with the server's origin; the server must agree. */
   chainId?: number;
-  /** The clock a Retry-After given as an HTTP date is read against; defaults to Date.now. */
+  /** The clock a Retry-After given as an HTTP date and a session's lifetime are read against; defaults to Date.now. */
   now?: () => number;
+  /**
+   * Authenticate requests by a device session after one signed handshake (protocol/sessions.ts), the
+   * default; false signs every request with the device key, as before sessions.
+   */
+  sessions?: boolean;
 }
 
 interface SignedRequest<T extends z.ZodType> {
@@ -105,28 +112,51 @@ export function serverRetryAfterSecondsOf(error: unknown): number | null {
   return typeof seconds === 'number' && seconds >= 0 ? Math.min(seconds, maxServerRetryAfterSeconds) : null;
 }
 
-/**
- * Sends one request signed by the device key and returns its validated reply. Failures become a
- * BaseError: `server_unreachable` when no answer came, the server's own error when it sent one,
- * `server_rejected` for anything else; an answered one has the HTTP `status` in its details, and a
- * 429 or 503 its `retryAfterSeconds`.
- */
-async function sendSignedRequest<T extends z.ZodType>(
-  options: ApiClientOptions,
-  request: SignedRequest<T>,
-): Promise<z.output<T>> {
+/** A request ready to go: its address and the exact body bytes every authentication covers. */
+interface PreparedRequest {
+  url: URL;
+  /** The server's origin, as signatures and session keys name it. */
+  server: string;
+  /** Path and query exactly as sent: the server authenticates the path it receives. */
+  path: string;
+  body: Uint8Array;
+}
+
+async function prepareRequest(options: ApiClientOptions, request: SignedRequest<z.ZodType>): Promise<PreparedRequest> {
   const url = new URL(`${options.serverUrl.replace(/\/+$/, '')}${request.path}`);
-  const server = url.origin;
   const encoded =
     request.body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(request.body));
   const body = request.gzip && request.body !== undefined ? await gzip(encoded) : encoded;
-  // The server verifies the signature over the path exactly as it receives it.
-  const signature = await signRequest(
+  return { url, server: url.origin, path: `${url.pathname}${url.search}`, body };
+}
+
+/** The headers of a request signed by the device key itself (a fresh nonce each time). */
+function signatureHeadersOf(
+  options: ApiClientOptions,
+  request: SignedRequest<z.ZodType>,
+  prepared: PreparedRequest,
+): Promise<Record<string, string>> {
+  return signRequest(
     options.account,
-    { method: request.method, path: `${url.pathname}${url.search}`, body },
-    { origin: server, chainId: options.chainId ?? defaultChainId },
+    { method: request.method, path: prepared.path, body: prepared.body },
+    { origin: prepared.server, chainId: options.chainId ?? defaultChainId },
   );
-  const headers: Record<string, string> = { ...signature, accept: 'application/json' };
+}
+
+/**
+ * Sends one prepared request with the given authentication headers and returns its validated reply.
+ * Failures become a BaseError: `server_unreachable` when no answer came, the server's own error when it
+ * sent one, `server_rejected` for anything else; an answered one has the HTTP `status` in its details, and
+ * a 429 or 503 its `retryAfterSeconds`.
+ */
+async function exchange<T extends z.ZodType>(
+  options: ApiClientOptions,
+  request: SignedRequest<T>,
+  prepared: PreparedRequest,
+  auth: Record<string, string>,
+): Promise<z.output<T>> {
+  const { url, server, body } = prepared;
+  const headers: Record<string, string> = { ...auth, accept: 'application/json' };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   if (request.gzip && request.body !== undefined) headers['content-encoding'] = 'gzip';
   const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? defaultTimeoutMs;
@@ -184,6 +214,85 @@ async function sendSignedRequest<T extends z.ZodType>(
   return parsed.data;
 }
 
+/** Sends one request signed by the device key itself: registration and the session handshake always go so. */
+async function sendSignedRequest<T extends z.ZodType>(
+  options: ApiClientOptions,
+  request: SignedRequest<T>,
+): Promise<z.output<T>> {
+  const prepared = await prepareRequest(options, request);
+  return exchange(options, request, prepared, await signatureHeadersOf(options, request, prepared));
+}
+
+/** The codes a server answers a session request with when the session, not the request, is at fault. */
+const sessionRefusals: ReadonlySet<string> = new Set(['session_unknown', 'nonce_replayed', 'signature_invalid']);
+
+function isSessionRefusal(error: unknown): error is BaseError {
+  return error instanceof BaseError && sessionRefusals.has(error.code) && serverStatusOf(error) === 401;
+}
+
+/**
+ * Sends one request under this device's session with the server (opening one when needed), or signed by the
+ * device key when sessions are off or the server does not take them. A request the server refuses for a
+ * session reason is sent once more, signed: no request ever fails because of its session.
+ */
+async function sendDeviceRequest<T extends z.ZodType>(
+  options: ApiClientOptions,
+  request: SignedRequest<T>,
+): Promise<z.output<T>> {
+  if (options.sessions === false) return sendSignedRequest(options, request);
+  const now = options.now ?? Date.now;
+  const prepared = await prepareRequest(options, request);
+  const device = options.account.address;
+  const ticket = await acquireDeviceSession(prepared.server, device, now, (publicKey) =>
+    openSession(options, publicKey),
+  );
+  if (ticket === null) {
+    return exchange(options, request, prepared, await signatureHeadersOf(options, request, prepared));
+  }
+  const auth = await sessionRequestHeaders(ticket.session.key, ticket.session.sessionId, {
+    method: request.method,
+    path: prepared.path,
+    bodyHash: hashBody(prepared.body),
+    counter: ticket.counter,
+  });
+  try {
+    return await exchange(options, request, prepared, auth);
+  } catch (error) {
+    if (!isSessionRefusal(error)) throw error;
+    dropDeviceSession(
+      prepared.server,
+      device,
+      ticket.session,
+      error.code === 'session_unknown' ? 'session_unknown' : 'refused',
+      now(),
+    );
+    return exchange(options, request, prepared, await signatureHeadersOf(options, request, prepared));
+  }
+}
+
+/**
+ * The signed handshake of a session. A server that answers it with a refusal that is not about load or
+ * this device (404 from a server without the route, 400, 401, another 4xx or 500, an answer it cannot
+ * have meant) is taken not to open sessions, and its requests go signed; no answer, a captive portal,
+ * 429, 502, 503, 504 or `device_unknown` fail the request as they would have failed it signed.
+ */
+async function openSession(options: ApiClientOptions, publicKey: string): Promise<DeviceSession | 'unsupported'> {
+  try {
+    return await sendSignedRequest(options, {
+      method: 'POST',
+      path: '/v1/devices/sessions',
+      body: { publicKey },
+      reply: sessionSchema,
+    });
+  } catch (error) {
+    if (!(error instanceof BaseError) || error.code === 'device_unknown') throw error;
+    const status = serverStatusOf(error);
+    if (status === null || status === 429 || status === 502 || status === 503 || status === 504) throw error;
+    if (status < 400 && !isUnreadableServerAnswer(error)) throw error;
+    return 'unsupported';
+  }
+}
+
 async function readJson(response: Response): Promise<unknown> {
   try {
     return await response.json();
@@ -192,7 +301,10 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-/** The server's device endpoints, signed by this device's key. */
+/**
+ * The server's device endpoints, authenticated by this device's key: registration signed, the rest under a
+ * device session when the server takes them.
+ */
 export function createApiClient(options: ApiClientOptions) {
   return {
     /** Registers (or re-registers: it is idempotent) this device with the server. */
@@ -206,11 +318,11 @@ export function createApiClient(options: ApiClientOptions) {
     },
     /** This device as the server knows it; fails with `device_unknown` if it is not registered. */
     getOwnDevice(): Promise<Device> {
-      return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me', reply: deviceSchema });
+      return sendDeviceRequest(options, { method: 'GET', path: '/v1/devices/me', reply: deviceSchema });
     },
     /** Leases up to `max` pages to fetch (at most one per site per call). */
     leaseJobs(max: number): Promise<LeaseResponse> {
-      return sendSignedRequest(options, {
+      return sendDeviceRequest(options, {
         method: 'POST',
         path: '/v1/jobs/lease',
         body: { max },
@@ -222,7 +334,7 @@ export function createApiClient(options: ApiClientOptions) {
      * answers a batch id it has seen before with its first answer, so a retry is safe.
      */
     uploadResults(batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
-      return sendSignedRequest(options, {
+      return sendDeviceRequest(options, {
         method: 'POST',
         path: '/v1/results',
         body: { batchId, results },
@@ -236,7 +348,7 @@ export function createApiClient(options: ApiClientOptions) {
      * answers as left/right in this assignment's order; each lease runs out after 15 minutes.
      */
     async leaseTasks(max: number, projectId: string | null = null): Promise<LeasedTask[]> {
-      const reply = await sendSignedRequest(options, {
+      const reply = await sendDeviceRequest(options, {
         method: 'POST',
         path: '/v1/tasks/lease',
         body: projectId === null ? { max } : { max, projectId },
@@ -246,11 +358,11 @@ export function createApiClient(options: ApiClientOptions) {
     },
     /** The projects with work for this labeler, with the crowd's progress and the labeler's own count. */
     listLabelingProjects(): Promise<LabelingProjects> {
-      return sendSignedRequest(options, { method: 'GET', path: '/v1/tasks/projects', reply: labelingProjectsSchema });
+      return sendDeviceRequest(options, { method: 'GET', path: '/v1/tasks/projects', reply: labelingProjectsSchema });
     },
     /** The labeler's accuracy on gold, whether their labels count (and why not), and label points. */
     getLabelerStanding(): Promise<LabelerStanding> {
-      return sendSignedRequest(options, {
+      return sendDeviceRequest(options, {
         method: 'GET',
         path: '/v1/devices/me/labeling',
         reply: labelerStandingSchema,
@@ -258,12 +370,12 @@ export function createApiClient(options: ApiClientOptions) {
     },
     /** Points pending, verified and rejected, with the reason for each recent rejection. */
     getPoints(): Promise<PointsSummary> {
-      return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/points', reply: pointsSummarySchema });
+      return sendDeviceRequest(options, { method: 'GET', path: '/v1/devices/me/points', reply: pointsSummarySchema });
     },
     /** Points by state and labels per day over the last `days`, grouped by the person's IANA time zone. */
     getPointsByDay(days: number, timeZone: string): Promise<DevicePointsByDay> {
       const query = new URLSearchParams({ days: String(days), timeZone });
-      return sendSignedRequest(options, {
+      return sendDeviceRequest(options, {
         method: 'GET',
         path: `/v1/devices/me/points-by-day?${query}`,
         reply: devicePointsByDaySchema,
@@ -271,7 +383,7 @@ export function createApiClient(options: ApiClientOptions) {
     },
     /** A fresh one-time code (about 10 minutes) that a wallet names, with this device, to link it on the console. */
     createLinkCode(): Promise<DeviceLinkCode> {
-      return sendSignedRequest(options, {
+      return sendDeviceRequest(options, {
         method: 'POST',
         path: '/v1/devices/me/link-code',
         reply: deviceLinkCodeSchema,
@@ -279,7 +391,7 @@ export function createApiClient(options: ApiClientOptions) {
     },
     /** The wallet this device's points go to and since when; `link` is null while it earns unlinked. */
     getWallet(): Promise<DeviceWallet> {
-      return sendSignedRequest(options, { method: 'GET', path: '/v1/devices/me/wallet', reply: deviceWalletSchema });
+      return sendDeviceRequest(options, { method: 'GET', path: '/v1/devices/me/wallet', reply: deviceWalletSchema });
     },
   };
 }

@@ -1,0 +1,86 @@
+import { type DeviceSession, generateSessionKeyPair, maxSessionCounter } from '@protocol/sessions';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { acquireDeviceSession, dropDeviceSession, forgetDeviceSessions, type SessionOpener } from './device-session';
+
+const server = 'https://gleaner.example.org';
+const device = '0x1111111111111111111111111111111111111111';
+
+/** A server's side of handshakes: a real P-256 key per session, so the device can derive its key. */
+function opener(): SessionOpener & { opened: number } {
+  const open = Object.assign(
+    async (): Promise<DeviceSession> => {
+      open.opened += 1;
+      const { publicKey } = await generateSessionKeyPair();
+      return {
+        sessionId: open.opened.toString(16).padStart(32, '0'),
+        serverPublicKey: publicKey,
+        ttlSeconds: 1800,
+        replayWindow: 1024,
+      };
+    },
+    { opened: 0 },
+  );
+  return open;
+}
+
+const now = () => Date.parse('2025-06-01T12:00:00Z');
+
+beforeEach(() => forgetDeviceSessions());
+
+describe('device sessions', () => {
+  it('keeps the new session when a request on the old one is refused late', async () => {
+    const open = opener();
+    const first = await acquireDeviceSession(server, device, now, open);
+    const second = await acquireDeviceSession(server, device, now, open);
+    if (!first || !second) throw new Error('expected a session');
+    expect(second.session).toBe(first.session);
+    // The first request's refusal drops the session; a third request opens another...
+    dropDeviceSession(server, device, first.session, 'refused', now());
+    const third = await acquireDeviceSession(server, device, now, open);
+    // ...and the second request's refusal, arriving after, must not drop that one.
+    dropDeviceSession(server, device, second.session, 'refused', now());
+    const fourth = await acquireDeviceSession(server, device, now, open);
+    expect(fourth?.session).toBe(third?.session);
+    expect(fourth?.session).not.toBe(first.session);
+    expect(open.opened).toBe(2);
+  });
+
+  it('opens a new session rather than pass the highest counter', async () => {
+    const open = opener();
+    const ticket = await acquireDeviceSession(server, device, now, open);
+    if (!ticket) throw new Error('expected a session');
+    ticket.session.counter = maxSessionCounter - 1;
+    expect((await acquireDeviceSession(server, device, now, open))?.counter).toBe(maxSessionCounter);
+    const next = await acquireDeviceSession(server, device, now, open);
+    expect(next?.counter).toBe(1);
+    expect(open.opened).toBe(2);
+  });
+
+  it('keeps sessions apart per device and per server', async () => {
+    const open = opener();
+    const a = await acquireDeviceSession(server, device, now, open);
+    const b = await acquireDeviceSession(server, '0x2222222222222222222222222222222222222222', now, open);
+    const c = await acquireDeviceSession('https://other.example.org', device, now, open);
+    expect(new Set([a?.session, b?.session, c?.session]).size).toBe(3);
+    expect([a?.counter, b?.counter, c?.counter]).toEqual([1, 1, 1]);
+  });
+
+  it('forgets a failed handshake so the next request tries again', async () => {
+    const open = opener();
+    let tried = 0;
+    const failing: SessionOpener = async () => {
+      tried += 1;
+      throw new Error('no answer');
+    };
+    await expect(
+      Promise.all([
+        acquireDeviceSession(server, device, now, failing),
+        acquireDeviceSession(server, device, now, failing),
+      ]),
+    ).rejects.toThrow('no answer');
+    // Both requests waited on one handshake.
+    expect(tried).toBe(1);
+    expect((await acquireDeviceSession(server, device, now, open))?.counter).toBe(1);
+    expect(open.opened).toBe(1);
+  });
+});

@@ -46,9 +46,11 @@ describe('giving consent', () => {
     expect(account).not.toBeNull();
     expect(server.received.map((request) => `${request.method} ${request.path}`)).toEqual([
       'POST /v1/devices',
+      // Signed once with the device key; the requests after it go by that session.
+      'POST /v1/devices/sessions',
       'GET /v1/devices/me',
     ]);
-    expect(statesDuringRequests).toEqual(['registering', 'registering']);
+    expect(statesDuringRequests).toEqual(['registering', 'registering', 'registering']);
     expect(status.connection).toMatchObject({
       state: 'connected',
       deviceAddress: account?.address,
@@ -198,6 +200,8 @@ describe('saving settings', () => {
 
     expect(second.received.map((request) => `${request.method} ${request.path}`)).toEqual([
       'POST /v1/devices',
+      // Signed once with the device key; the requests after it go by that session.
+      'POST /v1/devices/sessions',
       'GET /v1/devices/me',
     ]);
     expect(status.connection).toMatchObject({

@@ -155,7 +155,7 @@ describe('submitting a label', () => {
     expect(await background.ctx.db.outbox.count()).toBe(0);
   });
 
-  it('uploads at once in a signed result batch, then stores the standing and points for the popup', async () => {
+  it('uploads at once in an authenticated (session) result batch, then stores the standing and points for the popup', async () => {
     const background = await connectedLabeler(3);
     const { handlers, server, ctx, labeling } = background;
     const { task } = await handlers.getNextTask({});
@@ -165,7 +165,7 @@ describe('submitting a label', () => {
 
     const upload = server.received.find((request) => request.path === '/v1/results');
     expect(upload?.headers['content-encoding']).toBe('gzip');
-    expect(upload?.headers['x-gleaner-signature']).toMatch(/^0x/);
+    expect(upload?.headers['x-gleaner-mac']).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.parse(upload?.body ?? '{}').results).toEqual([
       {
         kind: 'label',

@@ -1,5 +1,6 @@
 import type { FetchFn } from '@/lib/api-client';
 import type { GleanerDb } from '@/lib/db';
+import { forgetDeviceSessions } from '@/lib/device-session';
 import { extractHtml } from '@/lib/extract/extract-page';
 import type { PageFetch, PageRequest } from '@/lib/fetcher/fetch-page';
 import { createFakeGleanerServer, type FakeGleanerServer } from '@/lib/testing/fake-gleaner-server';
@@ -19,6 +20,8 @@ import { runBurst, type WorkContext, type WorkDeps } from './work';
 export function createTestBackground(
   options: { fetch?: FetchFn; server?: FakeGleanerServer; db?: GleanerDb; labelHoldMs?: number } = {},
 ) {
+  // A new background starts with no device session, as a restarted service worker does.
+  forgetDeviceSessions();
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
   const server = options.server ?? createFakeGleanerServer({ now: () => clock.now });
   const imageHost = createFakeImageHost(() => clock.now);

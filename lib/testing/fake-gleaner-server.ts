@@ -21,7 +21,15 @@ import {
   type ScrapeResult,
   scrapeResultSchema,
 } from '@protocol/results';
-import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
+import {
+  bytesToHex,
+  deriveDeviceSessionKey,
+  generateSessionKeyPair,
+  readSessionHeaders,
+  sessionMacInput,
+  sessionOpenSchema,
+} from '@protocol/sessions';
+import { defaultChainId, hashBody, verifyRequestSignature } from '@protocol/signing';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
 import { findUncleanText } from '../clean-text';
@@ -101,12 +109,17 @@ interface ReceivedRequest {
  * Labeling too: task leases (never an item twice to one device, pairwise answers as left/right),
  * labels in result batches (pairwise mapped back to a/b, gold scored) and the labeler's standing.
  */
+/** On the fake's 404 for a request it authenticated (signature or session): the device that sent it. */
+export const authenticatedDeviceHeader = 'x-fake-authenticated-device';
+
 export function createFakeGleanerServer(options: { origin?: string; now?: () => number } = {}) {
   const origin = options.origin ?? 'http://127.0.0.1:8787';
   const now = options.now ?? (() => Date.now());
   const devices = new Map<Address, Device>();
   const received: ReceivedRequest[] = [];
   const seenNonces = new Set<string>();
+  /** Device sessions: ECDH is symmetric, so the server side derives its key as a device would, from the device's public key. */
+  const sessions = new Map<string, { device: Address; key: CryptoKey; counters: Set<number> }>();
   let reachable = true;
   /** Jobs waiting to be leased, in order. */
   const queue: LeasedJob[] = [];
@@ -148,19 +161,56 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
     }
 
     let device: Address;
+    let bySession: boolean;
     try {
-      ({ device } = await verifyRequestSignature(
-        headers,
-        { method, path, body: bytes },
-        { origins: [origin], chainId: defaultChainId },
-      ));
+      const claimed = readSessionHeaders(headers);
+      bySession = claimed !== null;
+      if (claimed) {
+        const session = sessions.get(claimed.sessionId);
+        if (!session) return fail({ code: 'session_unknown', message: 'This server holds no such device session.' });
+        const input = sessionMacInput({ method, path, bodyHash: hashBody(bytes), counter: claimed.counter });
+        const mac = new Uint8Array(await crypto.subtle.sign('HMAC', session.key, input as Uint8Array<ArrayBuffer>));
+        if (bytesToHex(mac) !== claimed.mac) {
+          return fail({ code: 'signature_invalid', message: 'The session MAC does not match this request.' });
+        }
+        if (session.counters.has(claimed.counter)) {
+          return fail({ code: 'nonce_replayed', message: 'This session counter was already received.' });
+        }
+        session.counters.add(claimed.counter);
+        device = session.device;
+      } else {
+        ({ device } = await verifyRequestSignature(
+          headers,
+          { method, path, body: bytes },
+          { origins: [origin], chainId: defaultChainId },
+        ));
+      }
     } catch (error) {
       if (error instanceof BaseError) return fail(error.toBody());
       throw error;
     }
-    const nonce = headers['x-gleaner-nonce'] ?? '';
-    if (seenNonces.has(nonce)) return fail({ code: 'nonce_replayed', message: 'This request was already received.' });
-    seenNonces.add(nonce);
+    if (!bySession) {
+      const nonce = headers['x-gleaner-nonce'] ?? '';
+      if (seenNonces.has(nonce)) return fail({ code: 'nonce_replayed', message: 'This request was already received.' });
+      seenNonces.add(nonce);
+    }
+
+    if (method === 'POST' && url.pathname === '/v1/devices/sessions') {
+      if (bySession) return fail({ code: 'signature_missing', message: 'Open a session with the device key.' });
+      if (!devices.has(device)) return fail({ code: 'device_unknown', message: `Device ${device} is not registered.` });
+      const opening = sessionOpenSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+      if (!opening.success) return fail({ code: 'bad_request', message: 'Invalid session request.' });
+      const own = await generateSessionKeyPair();
+      const sessionId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+      const key = await deriveDeviceSessionKey(
+        own.privateKey,
+        { sessionId, serverPublicKey: opening.data.publicKey },
+        device,
+        origin,
+      );
+      sessions.set(sessionId, { device, key, counters: new Set() });
+      return json(201, { sessionId, serverPublicKey: own.publicKey, ttlSeconds: 1800, replayWindow: 1024 });
+    }
 
     if (method === 'POST' && url.pathname === '/v1/devices') {
       const registration = deviceRegistrationSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
@@ -287,7 +337,12 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
         return fail({ code: 'device_unknown', message: `Device ${device} is not registered; register it first.` });
       return json(200, { ...known, lastSeenAt: new Date().toISOString() });
     }
-    return fail({ code: 'not_found', message: `No route ${method} ${url.pathname}.` });
+    // Authenticated, but no route here: a wrapper that adds routes (fake-wallet-routes) reads who asked from this.
+    return json(
+      404,
+      { code: 'not_found', message: `No route ${method} ${url.pathname}.` },
+      { [authenticatedDeviceHeader]: device },
+    );
   };
 
   function goldRecord(device: Address) {

@@ -1,16 +1,15 @@
 import { BaseError, type ErrorBody, httpStatusOf } from '@protocol/errors';
-import { defaultChainId, verifyRequestSignature } from '@protocol/signing';
 import { type DeviceLinkCode, linkCodeAlphabet, linkCodeLength, type WalletLink } from '@protocol/wallets';
 import type { Address } from 'viem';
 import type { FetchFn } from '../api-client';
-import type { FakeGleanerServer } from './fake-gleaner-server';
+import { authenticatedDeviceHeader, type FakeGleanerServer } from './fake-gleaner-server';
 
 const linkCodeLifetimeMs = 10 * 60_000;
 
 /**
  * For tests only: the fake server plus the device's wallet routes (`POST /v1/devices/me/link-code`,
  * `GET /v1/devices/me/wallet`) as the real server answers them. Every request goes through the fake
- * server first, so its signature and nonce checks, its request log, `setReachable` and `misbehave`
+ * server first, so its signature, session and nonce checks, its request log, `setReachable` and `misbehave`
  * apply; only its `not_found` for these two routes is replaced by their answer. `linkWithCode` plays
  * the console's side: a wallet spends a live code.
  */
@@ -44,19 +43,9 @@ export function withFakeWalletRoutes(server: FakeGleanerServer, now: () => numbe
       (method === 'GET' && url.pathname === '/v1/devices/me/wallet');
     if (!ours || answered.status !== 404) return answered;
 
-    let device: Address;
-    try {
-      const headers = Object.fromEntries(new Headers(init.headers).entries());
-      const body = init.body instanceof Uint8Array ? init.body : new Uint8Array();
-      ({ device } = await verifyRequestSignature(
-        headers,
-        { method, path: `${url.pathname}${url.search}`, body },
-        { origins: [server.origin], chainId: defaultChainId },
-      ));
-    } catch (error) {
-      if (error instanceof BaseError) return fail(error.toBody());
-      throw error;
-    }
+    // The fake server checked the signature or session (and spent its nonce or counter) before its 404.
+    const device = answered.headers.get(authenticatedDeviceHeader) as Address | null;
+    if (!device) throw new Error('the fake server answered 404 without naming the device it authenticated');
     if (!server.devices.has(device)) {
       return fail({ code: 'device_unknown', message: `Device ${device} is not registered; register it first.` });
     }

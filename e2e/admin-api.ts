@@ -1,6 +1,7 @@
 import { issuedApiKeySchema } from '@protocol/buyers';
 import { campaignCreatedSchema, campaignPagesSchema, campaignSchema, type StoredPage } from '@protocol/campaigns';
 import { type DeviceList, deviceListSchema } from '@protocol/devices';
+import { type Health, healthSchema } from '@protocol/health';
 import type { RunningServer } from './gleaner-server';
 
 /** Reads the server's device list the way an operator does. */
@@ -13,6 +14,15 @@ export async function listDevices(server: RunningServer): Promise<DeviceList['de
 }
 
 /** Creates a buyer through the admin API and returns its API key. */
+/**
+ * The server's device-session figures: a browser whose sessions failed would still work (each refused request
+ * is resent signed), so only these show that the browser's own WebCrypto handshake and MACs are accepted.
+ */
+export async function deviceSessionFigures(server: RunningServer): Promise<Health['deviceSessions']> {
+  const response = await fetch(`${server.url}/health`);
+  return healthSchema.parse(await response.json()).deviceSessions;
+}
+
 export async function createBuyerKey(server: RunningServer, name = 'E2E Buyer'): Promise<string> {
   const response = await fetch(`${server.url}/v1/admin/buyers`, {
     method: 'POST',

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { projectCreatedSchema, projectLabelsSchema } from '@protocol/labeling';
 import type { Page } from 'puppeteer-core';
-import { buyerApi, createBuyerKey, listDevices } from './admin-api';
+import { buyerApi, createBuyerKey, deviceSessionFigures, listDevices } from './admin-api';
 import {
   type FirefoxWithExtension,
   firefoxExecutable,
@@ -114,6 +114,11 @@ test('the Firefox build runs in firefox-esr: install, consent, register, fetch a
         { timeout: 30_000 },
       )
       .toEqual(['positive']);
+
+    // Firefox's WebCrypto opened the device session and MACed its requests as the server expects.
+    const sessions = await deviceSessionFigures(server);
+    expect(sessions.accepted, 'session requests accepted').toBeGreaterThan(0);
+    expect(sessions.refused, 'session requests refused').toBe(0);
 
     // With no extension page asking anything, Firefox unloads the event page; a page that wakes it
     // must still reach this local server (the request guard forgets the server's address on unload).

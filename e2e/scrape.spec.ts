@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { buyerApi, createBuyerKey } from './admin-api';
+import { buyerApi, createBuyerKey, deviceSessionFigures } from './admin-api';
 import { extensionIdOf, launchWithExtension } from './fixtures';
 import { type RunningServer, startGleanerServer } from './gleaner-server';
 import { OptionsPage } from './pages/options-page';
@@ -92,6 +92,11 @@ test('the extension scrapes a local site safely, and the server keeps each allow
     expect(reasons).toMatch(/robots_disallowed/);
     expect(reasons).toMatch(/redirect_blocked|url_blocked/);
     expect(campaign.counts.failed).toBe(5);
+
+    // The extension talked by device session, and the server took every session request it got.
+    const sessions = await deviceSessionFigures(server);
+    expect(sessions.accepted, 'session requests accepted').toBeGreaterThan(0);
+    expect(sessions.refused, 'session requests refused').toBe(0);
 
     expect(trap.hits, 'the trap server must never be reached').toEqual([]);
     expect(site.hits).not.toContain('/private/secret');

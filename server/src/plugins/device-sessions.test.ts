@@ -176,16 +176,16 @@ describeEachDatabase('device sessions over HTTP', (database) => {
     await otherProcess.close();
   });
 
-  async function openSession(): Promise<{ session: DeviceSession; pair: SessionKeyPair; key: CryptoKey }> {
+  async function openSession(by = account): Promise<{ session: DeviceSession; pair: SessionKeyPair; key: CryptoKey }> {
     const pair = await generateSessionKeyPair();
-    const opened = await signedInject(app, account, {
+    const opened = await signedInject(app, by, {
       method: 'POST',
       url: '/v1/devices/sessions',
       body: { publicKey: pair.publicKey },
     });
     expect(opened.statusCode, opened.body).toBe(201);
     const session = opened.json() as DeviceSession;
-    const key = await deriveDeviceSessionKey(pair.privateKey, session, account.address, origin);
+    const key = await deriveDeviceSessionKey(pair.privateKey, session, by.address, origin);
     return { session, pair, key };
   }
 
@@ -313,5 +313,23 @@ describeEachDatabase('device sessions over HTTP', (database) => {
     });
     expect(offCurve.statusCode).toBe(400);
     expect(offCurve.json()).toEqual({ code: 'bad_request', message: 'publicKey is not a point on P-256.' });
+  });
+
+  it('counts on /health the sessions held and the session requests accepted and refused', async () => {
+    const figures = async () => (await app.inject({ method: 'GET', url: '/health' })).json().deviceSessions;
+    // A device of its own: the suite's device is at its cap of sessions, where opening one forgets one.
+    const newcomer = privateKeyToAccount(generatePrivateKey());
+    const body = { extensionVersion: '0.1.0', browser: 'chrome' };
+    expect((await signedInject(app, newcomer, { method: 'POST', url: '/v1/devices', body })).statusCode).toBe(201);
+    const before = await figures();
+    const { session, key } = await openSession(newcomer);
+    expect((await sessionGet(app, key, session.sessionId, 1)).statusCode).toBe(200);
+    expect((await sessionGet(app, key, session.sessionId, 1)).json().code).toBe('nonce_replayed');
+    expect((await sessionGet(otherProcess, key, session.sessionId, 2)).json().code).toBe('session_unknown');
+    expect(await figures()).toEqual({
+      held: before.held + 1,
+      accepted: before.accepted + 1,
+      refused: before.refused + 1,
+    });
   });
 });

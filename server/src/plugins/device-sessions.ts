@@ -46,6 +46,8 @@ export interface DeviceSessions {
   verify(claimed: ClaimedSession, request: { method: string; path: string; bodyHash: string }): Address;
   /** How many sessions are held (for tests and the health figures). */
   size(): number;
+  /** Sessions held, and session requests accepted and refused (bad MAC, replayed counter) since the start. */
+  figures(): { held: number; accepted: number; refused: number };
 }
 
 export function deviceSessions(
@@ -57,6 +59,7 @@ export function deviceSessions(
   const sessions = new Map<string, HeldSession>();
   const byDevice = new Map<Address, string[]>();
   const words = limits.replayWindow / 32;
+  const counts = { accepted: 0, refused: 0 };
 
   const forget = (sessionId: string) => {
     const held = sessions.get(sessionId);
@@ -123,6 +126,7 @@ export function deviceSessions(
         .update(sessionMacInput({ ...request, counter: claimed.counter }))
         .digest();
       if (!timingSafeEqual(expected, Buffer.from(claimed.mac, 'hex'))) {
+        counts.refused += 1;
         throw new AuthError('signature_invalid', 'The session MAC does not match this request.');
       }
       const { counter } = claimed;
@@ -136,11 +140,13 @@ export function deviceSessions(
           }
         held.highest = counter;
       } else if (held.highest - counter >= limits.replayWindow) {
+        counts.refused += 1;
         throw new AuthError(
           'nonce_replayed',
           `Counter ${counter} is ${limits.replayWindow} or more below the highest this session has used; it cannot be told from a replay.`,
         );
       } else if ((held.seen[bit(counter).word] as number) & bit(counter).mask) {
+        counts.refused += 1;
         throw new AuthError(
           'nonce_replayed',
           'This request was already received once; each session counter is accepted only once.',
@@ -148,9 +154,11 @@ export function deviceSessions(
       }
       const { word, mask } = bit(counter);
       held.seen[word] = (held.seen[word] as number) | mask;
+      counts.accepted += 1;
       return held.device;
     },
 
     size: () => sessions.size,
+    figures: () => ({ held: sessions.size, ...counts }),
   };
 }

@@ -42,6 +42,7 @@ export const healthRoutes: FastifyPluginAsyncZod<AppContext> = async (app, { db,
       database: db.kind,
       uptimeSeconds: Math.round(process.uptime()),
       devices: deviceCount,
+      deviceSessions: app.deviceSessions.figures(),
     }),
   );
 };

@@ -29,6 +29,10 @@ function ServerStatus() {
       <Fact term="Registered devices" testId="server-devices">
         {data.devices}
       </Fact>
+      <Fact term="Device sessions (this process)" testId="server-device-sessions">
+        {data.deviceSessions.held} open; {data.deviceSessions.accepted} requests accepted, {data.deviceSessions.refused}{' '}
+        refused
+      </Fact>
       <Fact term="Uptime">{data.uptimeSeconds} s</Fact>
     </Facts>
   );

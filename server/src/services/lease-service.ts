@@ -84,6 +84,13 @@ const lockDevice = 'select 1 from devices where address = $1 for no key update';
  * slot or a turn another process just took is never taken twice. Always returns one row (the count) and
  * the leased jobs, if any, on it and more rows.
  *
+ * Whether an origin has a leasable job is a LATERAL probe with LIMIT 1, not EXISTS: the planner may turn an
+ * EXISTS into a semi-join and drive it from the jobs side, and with a campaign's job count underestimated (a
+ * fresh campaign, statistics behind a fast crawl) it did, reading every leasable job of every active campaign
+ * and probing each for this device's assignments: 25,000 buffers and ~20 ms a lease at ≈1,600 devices
+ * (bench/load.ts, auto_explain). A LATERAL with LIMIT cannot be flattened, so the plan always walks
+ * `hosts_due` in turn order and stops at the `room`-th origin that has a job.
+ *
  * $1 device, $2 most jobs asked for, $3 the device's cap, $4 slots kept for a canary, $5 lease seconds.
  */
 const leaseStatement = `
@@ -92,8 +99,9 @@ const leaseStatement = `
       from assignments where device = $1 and state = 'leased' and expires_at >= now()),
   free_hosts as materialized (
     select h.origin from hosts h
+     cross join lateral (
+       select 1 from jobs j where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob} limit 1) leasable
      where h.next_fetch_at <= now() and h.robots_status in ('parsed', 'allow_all') and not h.opted_out
-       and exists (select 1 from jobs j where j.origin = h.origin and j.canary_sha256 is null and ${leasableJob})
      order by h.next_fetch_at
      limit (select greatest(0, least($2::int, $3::int - live) - $4::int) from live)
      for update of h skip locked),
@@ -290,10 +298,12 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
       const jobs = outcome.leased;
       if (jobs.length > 0) return { jobs, retryAfterSeconds: 0 };
       if (outcome.capped !== null) return { jobs, retryAfterSeconds: outcome.capped };
+      // The first due origin that has a job, in turn order (a LATERAL probe, for the reason given at leaseStatement).
       const next = await db.query<{ wait: number | null }>(
-        `select ceil(extract(epoch from (min(h.next_fetch_at) - now())))::int as wait from hosts h
+        `select ceil(extract(epoch from (h.next_fetch_at - now())))::int as wait from hosts h
+          cross join lateral (select 1 from jobs j where j.origin = h.origin and ${leasableJob} limit 1) leasable
           where h.robots_status in ('parsed', 'allow_all') and not h.opted_out
-            and exists (select 1 from jobs j where j.origin = h.origin and ${leasableJob})`,
+          order by h.next_fetch_at limit 1`,
         [device],
       );
       const wait = next[0]?.wait;

@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { normalizeText } from '@protocol/results';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScrapingSettings } from '../scraping-settings';
 import { buildTestApp, testScrapingSettings } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
-import { createBuyerKey, lease, registerDevice, upload } from '../test/scrape-fixtures';
+import { createBuyerKey, lease, pageFor, registerDevice, upload } from '../test/scrape-fixtures';
 import { defaultAuditSettings } from '../verification/audit-rules';
 import { startDynamicSites } from '../verification/simulated-network';
 
@@ -33,27 +31,6 @@ describeEachDatabase('leasing audits', (database) => {
     await sites.close();
   });
 
-  const page = (job: { assignmentId: string; jobId: string; url: string }) => {
-    const text = `The page at ${job.url}, as fetched.`;
-    return {
-      outcome: 'fetched' as const,
-      assignmentId: job.assignmentId,
-      jobId: job.jobId,
-      url: job.url,
-      finalUrl: job.url,
-      fetchedAt: new Date().toISOString(),
-      bytesFetched: 1000,
-      httpStatus: 200,
-      contentType: 'text/html',
-      title: 'A story',
-      text,
-      lang: 'en',
-      canonicalUrl: null,
-      links: [],
-      textSha256: createHash('sha256').update(normalizeText(text), 'utf8').digest('hex'),
-    };
-  };
-
   it('gives an untrusted device the origin’s ordinary jobs and never its audits, and a trusted one the audit first', async () => {
     const apiKey = await createBuyerKey(app);
     const origin = sites.origins[0] as string;
@@ -75,7 +52,9 @@ describeEachDatabase('leasing audits', (database) => {
 
     const [first] = (await lease(app, fetcher, 1)).jobs;
     if (!first) throw new Error('no job leased');
-    expect((await upload(app, fetcher, [page(first)])).acks[0]?.status).toBe('accepted');
+    expect(
+      (await upload(app, fetcher, [pageFor(first, `The page at ${first.url}, as fetched.`)])).acks[0]?.status,
+    ).toBe('accepted');
     const audits = await database().query<{ url: string }>(
       'select url from jobs where audit_of_page is not null and open_slots > 0',
     );

@@ -84,3 +84,23 @@ describe('device sessions', () => {
     expect(open.opened).toBe(1);
   });
 });
+
+describe('a session the server makes too short to use', () => {
+  it('sends the request signed instead of opening sessions for ever when each expires before its handshake ends', async () => {
+    // A one-second lifetime and handshakes that take longer: every session is past use when it arrives.
+    let clock = now();
+    let opened = 0;
+    const slow: SessionOpener = async () => {
+      opened += 1;
+      if (opened > 5) throw new Error('still opening sessions after 5 handshakes');
+      clock += 1_000;
+      const { publicKey } = await generateSessionKeyPair();
+      return { sessionId: '0'.repeat(32), serverPublicKey: publicKey, ttlSeconds: 1, replayWindow: 1024 };
+    };
+    expect(await acquireDeviceSession(server, device, () => clock, slow)).toBeNull();
+    expect(opened).toBe(1);
+    // Nor does each later request pay for a handshake that cannot help it.
+    expect(await acquireDeviceSession(server, device, () => clock, slow)).toBeNull();
+    expect(opened).toBe(1);
+  });
+});

@@ -97,8 +97,15 @@ export async function acquireDeviceSession(
   if (!slot) slot = startOpening(server, device, key, at, open);
   const session = await slot.opening;
   if (session === null) return null;
-  // Only after very many requests racing for a fresh session could this one be used up already: start over.
-  if (!isUsable(session, now())) return acquireDeviceSession(server, device, now, open);
+  const arrived = now();
+  if (!isUsable(session, arrived)) {
+    // Only after very many requests racing for a fresh session could its counters be used up already: start over.
+    if (session.counter >= maxSessionCounter) return acquireDeviceSession(server, device, now, open);
+    // Past use as it arrived (a lifetime shorter than the handshake took): another handshake would most
+    // likely end the same way, and starting over would then never end, so this server gets signatures for a while.
+    plainUntil.set(server, arrived + unstickyRetryMs);
+    return null;
+  }
   return { session, counter: takeCounter(session) };
 }
 

@@ -104,3 +104,22 @@ describe('a session the server makes too short to use', () => {
     expect(opened).toBe(1);
   });
 });
+
+describe('a handshake this browser cannot complete', () => {
+  it('sends the request signed when the server answers a public key WebCrypto will not take', async () => {
+    let opened = 0;
+    // Well formed for the schema, but no point on P-256: importing it fails on the device's side.
+    const offCurve: SessionOpener = async () => {
+      opened += 1;
+      return {
+        sessionId: '0'.repeat(32),
+        serverPublicKey: `04${'11'.repeat(64)}`,
+        ttlSeconds: 1800,
+        replayWindow: 1024,
+      };
+    };
+    expect(await acquireDeviceSession(server, device, now, offCurve)).toBeNull();
+    expect(await acquireDeviceSession(server, device, now, offCurve)).toBeNull();
+    expect(opened).toBe(1);
+  });
+});

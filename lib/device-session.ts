@@ -111,17 +111,23 @@ export async function acquireDeviceSession(
 
 function startOpening(server: string, device: string, key: string, at: number, open: SessionOpener): Slot {
   const slot: Slot = { opening: Promise.resolve(null), held: null };
+  const plainForAWhile = (): null => {
+    plainUntil.set(server, at + unsupportedRetryMs);
+    return null;
+  };
   slot.opening = (async () => {
     try {
-      const pair = await generateSessionKeyPair();
+      // This browser's WebCrypto failing (no ECDH or HKDF, or a server key it will not import) is the session's
+      // fault, not the request's: the request goes signed, as for a server that does not open sessions.
+      const pair = await generateSessionKeyPair().catch(() => null);
+      if (pair === null) return plainForAWhile();
       const answer = await open(pair.publicKey);
-      if (answer === 'unsupported') {
-        plainUntil.set(server, at + unsupportedRetryMs);
-        return null;
-      }
+      if (answer === 'unsupported') return plainForAWhile();
+      const key = await deriveDeviceSessionKey(pair.privateKey, answer, device, server).catch(() => null);
+      if (key === null) return plainForAWhile();
       const held: HeldSession = {
         sessionId: answer.sessionId,
-        key: await deriveDeviceSessionKey(pair.privateKey, answer, device, server),
+        key,
         openedAt: at,
         // A server with a lifetime shorter than twice the margin still gets half of it used.
         usableUntil: at + answer.ttlSeconds * 1000 - Math.min(expiryMarginMs, (answer.ttlSeconds * 1000) / 2),

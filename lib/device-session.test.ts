@@ -1,6 +1,13 @@
 import { type DeviceSession, generateSessionKeyPair, maxSessionCounter } from '@protocol/sessions';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { acquireDeviceSession, dropDeviceSession, forgetDeviceSessions, type SessionOpener } from './device-session';
+import {
+  acquireDeviceSession,
+  dropDeviceSession,
+  forgetDeviceSessions,
+  refusalsBeforePlain,
+  type SessionOpener,
+  unstickyRetryMs,
+} from './device-session';
 
 const server = 'https://gleaner.example.org';
 const device = '0x1111111111111111111111111111111111111111';
@@ -121,5 +128,24 @@ describe('a handshake this browser cannot complete', () => {
     expect(await acquireDeviceSession(server, device, now, offCurve)).toBeNull();
     expect(await acquireDeviceSession(server, device, now, offCurve)).toBeNull();
     expect(opened).toBe(1);
+  });
+
+  it('signs every request for a while once a server refuses the MACs or counters of several sessions within a minute', async () => {
+    const open = opener();
+    let clock = now();
+    const at = () => clock;
+    for (let refused = 1; refused < refusalsBeforePlain; refused += 1) {
+      const ticket = await acquireDeviceSession(server, device, at, open);
+      if (!ticket) throw new Error(`expected a session after ${refused - 1} refusals`);
+      dropDeviceSession(server, device, ticket.session, 'refused', clock);
+      clock += 1_000;
+    }
+    const last = await acquireDeviceSession(server, device, at, open);
+    if (!last) throw new Error('expected a session before the last refusal');
+    dropDeviceSession(server, device, last.session, 'refused', clock);
+    expect(await acquireDeviceSession(server, device, at, open)).toBeNull();
+    expect(open.opened).toBe(refusalsBeforePlain);
+    clock += unstickyRetryMs;
+    expect(await acquireDeviceSession(server, device, at, open)).not.toBeNull();
   });
 });

@@ -57,6 +57,10 @@ interface Slot {
 const slots = new Map<string, Slot>();
 /** Server origins that get per-request signatures only, until the time given. */
 const plainUntil = new Map<string, number>();
+/** When each server last refused a session request's MAC or counter (within the last minute). */
+const refusals = new Map<string, number[]>();
+/** Refusals within a minute after which a server gets per-request signatures for `unstickyRetryMs`. */
+export const refusalsBeforePlain = 3;
 
 const slotKey = (server: string, device: string) => `${server}\n${device.toLowerCase()}`;
 
@@ -160,6 +164,17 @@ export function dropDeviceSession(
   if (slots.get(key)?.held === session) slots.delete(key);
   if (reason === 'session_unknown' && at - session.openedAt < unstickyWithinMs) {
     plainUntil.set(server, at + unstickyRetryMs);
+    return;
+  }
+  if (reason === 'refused') {
+    // One refused MAC or counter is a race or a corrupt session; several within a minute is a server that
+    // will not take this client's sessions, and each costs a handshake and a resend: sign for a while.
+    const recent = (refusals.get(server) ?? []).filter((when) => at - when < unstickyWithinMs);
+    recent.push(at);
+    if (recent.length >= refusalsBeforePlain) {
+      plainUntil.set(server, at + unstickyRetryMs);
+      refusals.delete(server);
+    } else refusals.set(server, recent);
   }
 }
 
@@ -167,4 +182,5 @@ export function dropDeviceSession(
 export function forgetDeviceSessions(): void {
   slots.clear();
   plainUntil.clear();
+  refusals.clear();
 }

@@ -7,7 +7,7 @@ import type { Address } from 'viem';
 import { bytesToHex } from 'viem';
 import type { AppContext } from '../app-context';
 import { nonceRepository } from '../repositories/nonce-repository';
-import type { DeviceSessions } from './device-sessions';
+import { type DeviceSessions, unknownSession } from './device-sessions';
 import { decodeJsonBody, defaultBodyLimits } from './request-body';
 import { recoverSignerWithLibsecp256k1 } from './request-signature';
 
@@ -68,6 +68,8 @@ export function deviceSigned(
             `${request.method} ${request.routeOptions.url} must be signed by the device key itself, not a session.`,
           );
         }
+        // An unknown session is refused before its body costs a digest, as a forged signature is.
+        if (!request.server.deviceSessions.holds(session.sessionId)) throw unknownSession();
         const bodyHash = await sha256Hex(request.rawBody ?? new Uint8Array());
         request.device = request.server.deviceSessions.verify(session, {
           method: request.method,

@@ -137,6 +137,20 @@ describe('device sessions (one process, no database)', () => {
     expect(outcome(store, await e.headers(1))).toBe(others[1]);
   });
 
+  it('refuses limits under which opening a session could never make room', () => {
+    for (const limits of [
+      { perDevice: 0 },
+      { total: 0 },
+      { ttlSeconds: 0 },
+      { replayWindow: 0 },
+      { replayWindow: 48 },
+    ]) {
+      expect(() => deviceSessions({ ...defaultDeviceSessionLimits, ...limits }), JSON.stringify(limits)).toThrow(
+        RangeError,
+      );
+    }
+  });
+
   it('refuses a public key that is not a point on P-256 with bad_request', () => {
     const store = deviceSessions();
     const offCurve = `04${'11'.repeat(64)}`;

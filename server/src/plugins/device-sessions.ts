@@ -44,17 +44,33 @@ export interface DeviceSessions {
    * fresh; the counter is spent only then. Throws `session_unknown`, `signature_invalid` or `nonce_replayed`.
    */
   verify(claimed: ClaimedSession, request: { method: string; path: string; bodyHash: string }): Address;
+  /** Whether this process holds a live session by this id: checked before a request's body is hashed. */
+  holds(sessionId: string): boolean;
   /** How many sessions are held (for tests and the health figures). */
   size(): number;
   /** Sessions held, and session requests accepted and refused (bad MAC, replayed counter) since the start. */
   figures(): { held: number; accepted: number; refused: number };
 }
 
+/** The answer to a request naming a session this process does not hold. */
+export function unknownSession(): AuthError {
+  return new AuthError(
+    'session_unknown',
+    'This server holds no such device session (it expired, or was opened before a restart or on another server process); open a new one.',
+  );
+}
+
 export function deviceSessions(
   limits: DeviceSessionLimits = defaultDeviceSessionLimits,
   now: () => number = Date.now,
 ): DeviceSessions {
-  if (limits.replayWindow % 32 !== 0) throw new RangeError('replayWindow must be a multiple of 32.');
+  if (!(limits.replayWindow >= 32 && limits.replayWindow % 32 === 0)) {
+    throw new RangeError('replayWindow must be a positive multiple of 32.');
+  }
+  // Opening a session forgets older ones until there is room: with no room it would never stop.
+  if (!(limits.perDevice >= 1 && limits.total >= 1 && limits.ttlSeconds > 0)) {
+    throw new RangeError('perDevice, total and ttlSeconds must be at least 1.');
+  }
   // Insertion order is opening order, and every session lives as long: the first entries expire first.
   const sessions = new Map<string, HeldSession>();
   const byDevice = new Map<Address, string[]>();
@@ -117,10 +133,7 @@ export function deviceSessions(
       const held = sessions.get(claimed.sessionId);
       if (!held || held.expiresAt <= now()) {
         if (held) forget(claimed.sessionId);
-        throw new AuthError(
-          'session_unknown',
-          'This server holds no such device session (it expired, or was opened before a restart or on another server process); open a new one.',
-        );
+        throw unknownSession();
       }
       const expected = createHmac('sha256', held.key)
         .update(sessionMacInput({ ...request, counter: claimed.counter }))
@@ -158,6 +171,7 @@ export function deviceSessions(
       return held.device;
     },
 
+    holds: (sessionId) => (sessions.get(sessionId)?.expiresAt ?? 0) > now(),
     size: () => sessions.size,
     figures: () => ({ held: sessions.size, ...counts }),
   };

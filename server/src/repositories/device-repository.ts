@@ -41,12 +41,14 @@ export function deviceRepository(db: Queryable) {
       return rows[0] ? toDevice(rows[0]) : undefined;
     },
 
-    /** Marks the device seen now and returns it as it then is (one statement: `/v1/devices/me` is polled). */
-    async touch(address: Address): Promise<Device | undefined> {
-      const rows = await db.query<DeviceRow>('update devices set last_seen_at = now() where address = $1 returning *', [
-        address,
-      ]);
-      return rows[0] ? toDevice(rows[0]) : undefined;
+    /** Marks devices seen at the given times, all in one statement (a time never moves back). */
+    async markSeen(addresses: readonly Address[], at: readonly Date[]): Promise<void> {
+      await db.query(
+        `update devices d set last_seen_at = greatest(d.last_seen_at, t.at)
+           from unnest($1::text[], $2::text[]::timestamptz[]) as t(address, at) where d.address = t.address`,
+        // As text: the two drivers send a Date array differently; an ISO string means the same to both.
+        [addresses, at.map((when) => when.toISOString())],
+      );
     },
 
     async list(limit = 1000): Promise<Device[]> {

@@ -7,11 +7,18 @@ import type { AppContext } from '../app-context';
 import { deviceSigned } from '../plugins/device-auth';
 import { deviceRepository } from '../repositories/device-repository';
 import { deviceHistory } from '../services/device-history';
+import { defaultDevicePresenceOptions, devicePresence } from '../services/device-presence';
 
 export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, context) => {
   const { db } = context;
   const devices = deviceRepository(db);
   const registration = deviceSigned(context, { allowUnknownDevice: true, maxInflatedBytes: 16 * 1024 });
+  // GET /v1/devices/me from memory, "last seen" written behind in one statement a second (device-presence.ts).
+  const presence = devicePresence(db, {
+    ...defaultDevicePresenceOptions,
+    onFlushError: (err) => app.log.warn({ err }, 'could not record when devices were last seen; retrying'),
+  });
+  app.addHook('onClose', () => presence.close());
 
   app.post(
     '/v1/devices',
@@ -39,6 +46,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
       const address = request.device;
       if (!address) throw new Error('device auth did not run');
       const { device, created } = await devices.upsert(address, request.body);
+      presence.registered(device);
       if (created) request.log.info({ device: address }, 'device registered');
       return reply.status(created ? 201 : 200).send(device);
     },
@@ -81,7 +89,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
     async (request) => {
       const address = request.device;
       if (!address) throw new Error('device auth did not run');
-      const device = await devices.touch(address);
+      const device = await presence.seen(address);
       if (!device) throw new Error('verified device vanished');
       return device;
     },

@@ -1,0 +1,106 @@
+import type { Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { beforeAll, expect, it } from 'vitest';
+import type { Database } from '../db/database';
+import { deviceRepository } from '../repositories/device-repository';
+import { describeEachDatabase } from '../test/databases';
+import { defaultDevicePresenceOptions, devicePresence } from './device-presence';
+
+describeEachDatabase('device presence (GET /v1/devices/me from memory)', (database) => {
+  const statements: string[] = [];
+  let failNextWrite = false;
+  let db: Database;
+  const addresses: Address[] = Array.from({ length: 3 }, () => privateKeyToAccount(generatePrivateKey()).address);
+
+  beforeAll(async () => {
+    const real = database();
+    db = {
+      ...real,
+      query: (text, params) => {
+        statements.push(text);
+        if (failNextWrite && text.includes('update devices')) {
+          failNextWrite = false;
+          return Promise.reject(new Error('the database went away for a moment'));
+        }
+        return real.query(text, params);
+      },
+    };
+    for (const address of addresses) {
+      await deviceRepository(real).upsert(address, { extensionVersion: '1.0.0', browser: 'chrome' });
+    }
+  });
+
+  const lastSeen = async (address: Address) =>
+    (await deviceRepository(database()).findByAddress(address))?.lastSeenAt ?? 'not registered';
+
+  it('answers from memory, says the device was seen now, and writes every sighting of a second in one statement', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00Z');
+    const presence = devicePresence(db, { ...defaultDevicePresenceOptions, flushMs: 3_600_000, now: () => clock });
+    statements.length = 0;
+    for (let round = 0; round < 5; round += 1) {
+      for (const address of addresses) {
+        const device = await presence.seen(address);
+        expect(device).toMatchObject({ address, extensionVersion: '1.0.0', lastSeenAt: new Date(clock).toISOString() });
+      }
+      clock += 100;
+    }
+    // One read per device, nothing written yet.
+    expect(statements.filter((text) => text.startsWith('select'))).toHaveLength(3);
+    expect(statements.filter((text) => text.includes('update devices'))).toHaveLength(0);
+    await presence.flush();
+    expect(statements.filter((text) => text.includes('update devices'))).toHaveLength(1);
+    for (const address of addresses) expect(await lastSeen(address)).toBe(new Date(clock - 100).toISOString());
+    await presence.close();
+  });
+
+  it('keeps a sighting whose write failed for the next write, and never moves a last sighting back', async () => {
+    const clock = Date.parse('2031-01-01T00:00:00Z');
+    const presence = devicePresence(db, { ...defaultDevicePresenceOptions, flushMs: 3_600_000, now: () => clock });
+    const errors: unknown[] = [];
+    const watched = devicePresence(db, {
+      ...defaultDevicePresenceOptions,
+      flushMs: 3_600_000,
+      now: () => clock - 86_400_000,
+      onFlushError: (error) => errors.push(error),
+    });
+    const [address] = addresses as [Address];
+    await presence.seen(address);
+    failNextWrite = true;
+    await presence.flush().catch(() => undefined);
+    expect(await lastSeen(address)).not.toBe(new Date(clock).toISOString());
+    await presence.flush();
+    expect(await lastSeen(address)).toBe(new Date(clock).toISOString());
+    // A process whose sighting is a day older writes it later: the newer one stays.
+    await watched.seen(address);
+    await watched.close();
+    expect(errors).toEqual([]);
+    expect(await lastSeen(address)).toBe(new Date(clock).toISOString());
+    await presence.close();
+  });
+
+  it('reads a device again once its copy is older than the cache allows, and takes a registration at once', async () => {
+    let clock = Date.parse('2032-01-01T00:00:00Z');
+    const presence = devicePresence(db, {
+      ...defaultDevicePresenceOptions,
+      flushMs: 3_600_000,
+      cacheMs: 60_000,
+      now: () => clock,
+    });
+    const [, address] = addresses as [Address, Address];
+    await presence.seen(address);
+    // Another process re-registers the device with a new version.
+    const { device: updated } = await deviceRepository(database()).upsert(address, {
+      extensionVersion: '2.0.0',
+      browser: 'firefox',
+    });
+    expect((await presence.seen(address))?.extensionVersion).toBe('1.0.0');
+    clock += 60_000;
+    expect((await presence.seen(address))?.extensionVersion).toBe('2.0.0');
+    // This process's own registration is seen at once.
+    presence.registered({ ...updated, extensionVersion: '3.0.0' });
+    expect((await presence.seen(address))?.extensionVersion).toBe('3.0.0');
+    expect(await presence.seen(privateKeyToAccount(generatePrivateKey()).address)).toBeUndefined();
+    await presence.close();
+    expect(await lastSeen(address)).toBe(new Date(clock).toISOString());
+  });
+});

@@ -22,7 +22,8 @@ export interface DevicePresenceOptions {
 
 export const defaultDevicePresenceOptions: DevicePresenceOptions = {
   flushMs: 1000,
-  cacheMs: 60_000,
+  // Longer than the extension's one sync a minute, or nearly every idle sync would read the row again.
+  cacheMs: 10 * 60_000,
   maxCached: 200_000,
 };
 

@@ -87,8 +87,11 @@ describe('the 30-day history', () => {
 
   it('still shows pages and bytes when the server cannot give points, and says why', async () => {
     await renderConsented();
-    expect((await screen.findByTestId('history-server')).textContent).toMatch(
-      /Labels and points per day come from the server, which could not be asked: .*points-by-day/,
+    // The note shows "Reading…" first: wait for the answer (a session handshake comes before the request now).
+    await waitFor(() =>
+      expect(screen.getByTestId('history-server').textContent).toMatch(
+        /Labels and points per day come from the server, which could not be asked: .*points-by-day/,
+      ),
     );
     expect(screen.getByTestId('history-pages')).toBeDefined();
     expect(screen.getAllByTestId('history-day').at(-1)?.textContent).toContain('—');

@@ -9,6 +9,8 @@ import { EVM_VERSION } from './compile';
 export interface Anvil {
   /** JSON-RPC over HTTP, e.g. `http://127.0.0.1:41234`. */
   rpcUrl: string;
+  /** The anvil process's id (undefined only if the system gave none). */
+  pid: number | undefined;
   /** Stops the chain and waits until its process has exited. */
   stop(): Promise<void>;
 }
@@ -56,7 +58,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   try {
     const rpcUrl = await withTimeout(listeningUrl(child, stderr), startTimeoutMs, 'to print its address');
     await waitForJsonRpc(rpcUrl, chainId, Date.now() + startTimeoutMs);
-    return { rpcUrl, stop: () => stopProcess(child) };
+    return { rpcUrl, pid: child.pid, stop: () => stopProcess(child) };
   } catch (error) {
     await stopProcess(child);
     throw error;

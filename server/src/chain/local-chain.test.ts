@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,31 @@ describe('local chain', () => {
       expect((await readLocalChainFile(dataDir))?.rpcUrl).toBe(second.rpcUrl);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('ends the anvil a killed server left running before it starts the next, and keeps that chain', async () => {
+    // A server killed outright never stops its anvil: here, a chain that is started and then forgotten.
+    const forgotten = await startLocalChain(options());
+    const orphan = Number(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(orphan)).toBe(true);
+    const next = await startLocalChain(options());
+    try {
+      await expect.poll(() => alive(orphan), { timeout: 10_000 }).toBe(false);
+      // The orphan wrote its state as it went, so the contracts it held are found, not deployed again.
+      expect(next.deployed).toBe(false);
+      expect(next.contracts).toEqual(forgotten.contracts);
+      expect(Number(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'))).not.toBe(orphan);
+    } finally {
+      await next.stop();
     }
   });
 

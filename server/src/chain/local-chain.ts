@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 import type { ChainInfo } from '@protocol/chain';
@@ -89,13 +89,17 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   await mkdir(chainDir, { recursive: true });
   // Bound before anvil starts, so a taken port fails fast with its own message.
   const forwarder = options.port === null ? null : await listenForwarder(options.port);
+  const statePath = path.join(chainDir, 'state.json');
+  const pidPath = path.join(chainDir, 'anvil.pid');
   let anvil: Awaited<ReturnType<typeof startAnvil>> | undefined;
   try {
+    await stopOrphanedAnvil(pidPath, statePath);
     anvil = await startAnvil({
       chainId: options.chainId,
       // --state loads the chain at start and writes it on exit; the interval bounds what a crash loses.
-      extraArgs: ['--state', path.join(chainDir, 'state.json'), '--state-interval', '30'],
+      extraArgs: ['--state', statePath, '--state-interval', '30'],
     });
+    if (anvil.pid !== undefined) await writeFile(pidPath, `${anvil.pid}\n`);
     const rpcUrl = forwarder ? forwarder.attach(new URL(anvil.rpcUrl)) : anvil.rpcUrl;
     const chain = defineChain({
       id: options.chainId,
@@ -151,12 +155,39 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       stop: async () => {
         await forwarder?.close();
         await running.stop();
+        await rm(pidPath, { force: true });
       },
     };
   } catch (error) {
     await forwarder?.close();
     await anvil?.stop();
+    await rm(pidPath, { force: true });
     throw error;
+  }
+}
+
+/**
+ * A server killed outright (SIGKILL, the OOM killer) leaves its anvil running: still serving the old chain and
+ * writing its state over the next anvil's every 30 s. The next start ends it first, by the pid it recorded,
+ * with SIGTERM so it writes its state (the newest there is) on the way out. Only a process whose command line
+ * names this chain's state file is ended, never one that has since been given the same pid; without /proc
+ * (not Linux) the orphan is left, as before.
+ */
+async function stopOrphanedAnvil(pidPath: string, statePath: string): Promise<void> {
+  const recorded = Number((await readFile(pidPath, 'utf8').catch(() => '')).trim());
+  await rm(pidPath, { force: true });
+  if (!Number.isSafeInteger(recorded) || recorded <= 0) return;
+  const isOurAnvil = async () =>
+    ((await readFile(`/proc/${recorded}/cmdline`, 'utf8').catch(() => '')) as string).split('\0').includes(statePath);
+  if (!(await isOurAnvil())) return;
+  process.kill(recorded, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (await isOurAnvil()) {
+    if (Date.now() > deadline) {
+      process.kill(recorded, 'SIGKILL');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

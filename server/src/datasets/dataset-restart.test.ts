@@ -83,6 +83,17 @@ const killed = (child: ChildProcess) =>
     child.kill('SIGKILL');
   });
 
+const stopped = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+
 describePostgres('a dataset build survives its server being killed mid-way', () => {
   let schema: { schema: string; drop: () => Promise<void> };
   let db: Database;
@@ -98,7 +109,8 @@ describePostgres('a dataset build survives its server being killed mid-way', () 
     databaseUrl = `${postgresTestUrl}${postgresTestUrl.includes('?') ? '&' : '?'}search_path=${schema.schema}`;
   });
   afterAll(async () => {
-    if (server) await killed(server.child);
+    // Stopped, not killed: a killed server leaves its anvil behind for the next start to end, and none follows.
+    if (server) await stopped(server.child);
     await db.close();
     await schema.drop();
     await rm(dataDir, { recursive: true, force: true });

@@ -9,6 +9,9 @@ import { defaultDevicePresenceOptions, devicePresence } from './device-presence'
 describeEachDatabase('device presence (GET /v1/devices/me from memory)', (database) => {
   const statements: string[] = [];
   let failNextWrite = false;
+  // While set, every write waits for it: a write the test holds in flight.
+  let writeGate: Promise<void> | undefined;
+  let writesInFlight = 0;
   let db: Database;
   const addresses: Address[] = Array.from({ length: 3 }, () => privateKeyToAccount(generatePrivateKey()).address);
 
@@ -21,6 +24,10 @@ describeEachDatabase('device presence (GET /v1/devices/me from memory)', (databa
         if (failNextWrite && text.includes('update devices')) {
           failNextWrite = false;
           return Promise.reject(new Error('the database went away for a moment'));
+        }
+        if (writeGate && text.includes('update devices')) {
+          writesInFlight += 1;
+          return writeGate.then(() => real.query(text, params)).finally(() => (writesInFlight -= 1));
         }
         return real.query(text, params);
       },
@@ -102,5 +109,33 @@ describeEachDatabase('device presence (GET /v1/devices/me from memory)', (databa
     expect(await presence.seen(privateKeyToAccount(generatePrivateKey()).address)).toBeUndefined();
     await presence.close();
     expect(await lastSeen(address)).toBe(new Date(clock).toISOString());
+  });
+
+  it('closes only once every sighting is written, even with a timer flush waiting on the same write', async () => {
+    let clock = Date.parse('2033-01-01T00:00:00Z');
+    const presence = devicePresence(db, { ...defaultDevicePresenceOptions, flushMs: 3_600_000, now: () => clock });
+    const [first, second] = addresses as [Address, Address];
+    let release = () => {};
+    writeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    try {
+      await presence.seen(first);
+      const underWay = presence.flush();
+      // Seen while the first write is in flight; then the timer's flush and shutdown's close both wait on it.
+      clock += 500;
+      await presence.seen(second);
+      const timerFlush = presence.flush();
+      const closed = presence.close();
+      release();
+      await closed;
+      // server.ts closes the database as soon as close() returns: nothing may still be writing then.
+      expect(writesInFlight).toBe(0);
+      await Promise.all([underWay, timerFlush]);
+    } finally {
+      writeGate = undefined;
+      release();
+    }
+    expect(await lastSeen(second)).toBe(new Date(clock).toISOString());
   });
 });

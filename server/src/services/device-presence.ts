@@ -56,7 +56,10 @@ export function devicePresence(
   };
 
   const flush = async (): Promise<void> => {
-    await flushing;
+    // Until no write is under way, whoever started it: two callers waiting on one write wake together, and the
+    // first starts the next; a single `await` let the second (close() at shutdown) return while that write ran,
+    // and the database was closed under it.
+    while (flushing) await flushing;
     if (pending.size === 0) return;
     const batch = pending;
     pending = new Map();

@@ -19,7 +19,7 @@ describeEachDatabase('device presence (GET /v1/devices/me from memory)', (databa
     const real = database();
     db = {
       ...real,
-      query: (text, params) => {
+      query: <Row>(text: string, params?: readonly unknown[]) => {
         statements.push(text);
         if (failNextWrite && text.includes('update devices')) {
           failNextWrite = false;
@@ -27,9 +27,13 @@ describeEachDatabase('device presence (GET /v1/devices/me from memory)', (databa
         }
         if (writeGate && text.includes('update devices')) {
           writesInFlight += 1;
-          return writeGate.then(() => real.query(text, params)).finally(() => (writesInFlight -= 1));
+          return writeGate
+            .then(() => real.query<Row>(text, params))
+            .finally(() => {
+              writesInFlight -= 1;
+            });
         }
-        return real.query(text, params);
+        return real.query<Row>(text, params);
       },
     };
     for (const address of addresses) {

@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultChainId } from '@protocol/signing';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const options = (): LocalChainOptions => ({
   dataDir,
@@ -69,28 +83,60 @@ describe('local chain', () => {
   });
 
   it('ends the anvil a killed server left running before it starts the next, and keeps that chain', async () => {
-    // A server killed outright never stops its anvil: here, a chain that is started and then forgotten.
-    const forgotten = await startLocalChain(options());
-    const orphan = Number(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'));
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    // A server killed outright (SIGKILL) never stops its anvil: a process of its own starts a chain and is killed.
+    const script = path.join(dataDir, 'killed-server.mts');
+    await writeFile(
+      script,
+      `import { anvilDevOperatorKey } from ${JSON.stringify(path.join(here, 'chain-settings.ts'))};
+       import { startLocalChain } from ${JSON.stringify(path.join(here, 'local-chain.ts'))};
+       const chain = await startLocalChain({ ...${JSON.stringify({ dataDir, chainId: defaultChainId, port: null, publicRpcUrl: null })}, operatorKey: anvilDevOperatorKey() });
+       process.stdout.write(JSON.stringify(chain.contracts) + '\\n');
+       setInterval(() => {}, 60_000);`,
+    );
+    const server = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: repoRoot,
+      env: { ...process.env, TSX_TSCONFIG_PATH: 'server/tsconfig.json' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const killedContracts = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        let output = '';
+        server.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          output += chunk;
+          if (output.includes('\n')) resolve(output);
+        });
+        server.once('exit', (code) => reject(new Error(`the server to kill exited first (${code}): ${output}`)));
+      }),
+    );
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGKILL');
+    await exited;
+    const orphan = Number.parseInt(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'), 10);
     expect(alive(orphan)).toBe(true);
     const next = await startLocalChain(options());
     try {
       await expect.poll(() => alive(orphan), { timeout: 10_000 }).toBe(false);
       // The orphan wrote its state as it went, so the contracts it held are found, not deployed again.
       expect(next.deployed).toBe(false);
-      expect(next.contracts).toEqual(forgotten.contracts);
-      expect(Number(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'))).not.toBe(orphan);
+      expect(next.contracts).toEqual(killedContracts);
+      expect(Number.parseInt(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'), 10)).not.toBe(orphan);
     } finally {
       await next.stop();
     }
+  });
+
+  it('leaves the anvil of a server still running on the same data folder alone, and says why it cannot start', async () => {
+    const running = await startLocalChain(options());
+    try {
+      await expect(startLocalChain(options())).rejects.toThrow('is in use by a running server');
+      // The running server's chain still answers, and its anvil is still the one recorded.
+      const client = createPublicClient({ transport: http(running.rpcUrl) });
+      expect(await client.getChainId()).toBe(defaultChainId);
+      expect(alive(Number.parseInt(await readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8'), 10))).toBe(true);
+    } finally {
+      await running.stop();
+    }
+    await expect(readFile(path.join(dataDir, 'chain', 'anvil.pid'), 'utf8')).rejects.toThrow('ENOENT');
   });
 
   it('deploys afresh when the saved chain state is gone', async () => {

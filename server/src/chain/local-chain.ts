@@ -92,6 +92,8 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const statePath = path.join(chainDir, 'state.json');
   const pidPath = path.join(chainDir, 'anvil.pid');
   let anvil: Awaited<ReturnType<typeof startAnvil>> | undefined;
+  // Only a pid file this start wrote is removed on failure: one naming a running server's anvil stays.
+  let recordedPid = false;
   try {
     await stopOrphanedAnvil(pidPath, statePath);
     anvil = await startAnvil({
@@ -99,7 +101,11 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       // --state loads the chain at start and writes it on exit; the interval bounds what a crash loses.
       extraArgs: ['--state', statePath, '--state-interval', '30'],
     });
-    if (anvil.pid !== undefined) await writeFile(pidPath, `${anvil.pid}\n`);
+    // With this server's pid: the next start ends this anvil only once that server is gone (stopOrphanedAnvil).
+    if (anvil.pid !== undefined) {
+      await writeFile(pidPath, `${anvil.pid} ${process.pid}\n`);
+      recordedPid = true;
+    }
     const rpcUrl = forwarder ? forwarder.attach(new URL(anvil.rpcUrl)) : anvil.rpcUrl;
     const chain = defineChain({
       id: options.chainId,
@@ -161,7 +167,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   } catch (error) {
     await forwarder?.close();
     await anvil?.stop();
-    await rm(pidPath, { force: true });
+    if (recordedPid) await rm(pidPath, { force: true });
     throw error;
   }
 }
@@ -170,22 +176,44 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
  * A server killed outright (SIGKILL, the OOM killer) leaves its anvil running: still serving the old chain and
  * writing its state over the next anvil's every 30 s. The next start ends it first, by the pid it recorded,
  * with SIGTERM so it writes its state (the newest there is) on the way out. Only a process whose command line
- * names this chain's state file is ended, never one that has since been given the same pid; without /proc
- * (not Linux) the orphan is left, as before.
+ * names this chain's state file is ended, never one that has since been given the same pid; and only an orphan:
+ * an anvil whose parent is still the server that recorded it belongs to a server running on this data folder now,
+ * and ending it would take that server's chain away, so this start is refused instead. Without /proc (not Linux)
+ * the orphan is left, as before.
  */
 async function stopOrphanedAnvil(pidPath: string, statePath: string): Promise<void> {
-  const recorded = Number((await readFile(pidPath, 'utf8').catch(() => '')).trim());
-  await rm(pidPath, { force: true });
-  if (!Number.isSafeInteger(recorded) || recorded <= 0) return;
+  const [recorded, owner] = (await readFile(pidPath, 'utf8').catch(() => '')).trim().split(/\s+/).map(Number);
+  if (recorded === undefined || !Number.isSafeInteger(recorded) || recorded <= 0) return;
   const isOurAnvil = async () =>
-    ((await readFile(`/proc/${recorded}/cmdline`, 'utf8').catch(() => '')) as string).split('\0').includes(statePath);
-  if (!(await isOurAnvil())) return;
-  process.kill(recorded, 'SIGTERM');
+    (await readFile(`/proc/${recorded}/cmdline`, 'utf8').catch(() => '')).split('\0').includes(statePath);
+  if (!(await isOurAnvil())) {
+    await rm(pidPath, { force: true });
+    return;
+  }
+  // The parent is what tells a live server's anvil from an orphan: an orphan's was re-parented when it died.
+  const stat = await readFile(`/proc/${recorded}/stat`, 'utf8').catch(() => '');
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (owner !== undefined && parent === owner) {
+    throw new Error(
+      `The local chain in ${path.dirname(statePath)} is in use by a running server (process ${owner}, anvil ${recorded}); stop it or give this one another GLEANER_DATA_DIR.`,
+    );
+  }
+  await rm(pidPath, { force: true });
+  // The orphan may end between the check and the signal: a process already gone is what was wanted.
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(recorded, name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+  signal('SIGTERM');
   const deadline = Date.now() + 10_000;
+  let killed = false;
   while (await isOurAnvil()) {
-    if (Date.now() > deadline) {
-      process.kill(recorded, 'SIGKILL');
-      break;
+    if (!killed && Date.now() > deadline) {
+      signal('SIGKILL');
+      killed = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

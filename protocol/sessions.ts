@@ -1,3 +1,4 @@
+import { bytesToHex, hexToBytes } from 'viem';
 import { z } from 'zod';
 import { AuthError } from './errors';
 
@@ -81,17 +82,8 @@ export function sessionKeyInfo(sessionId: string, device: string, serverOrigin: 
   return new TextEncoder().encode(`gleaner-session-v1\n${sessionId}\n${device.toLowerCase()}\n${serverOrigin}`);
 }
 
-export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i += 1) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
-export function bytesToHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
+/** Hex without the 0x prefix, as the session's wire fields carry it. */
+const plainHex = (bytes: Uint8Array): string => bytesToHex(bytes).slice(2);
 
 /** A device's side of a handshake: an ephemeral ECDH key pair, the public half sent in the signed body. */
 export interface SessionKeyPair {
@@ -102,7 +94,7 @@ export interface SessionKeyPair {
 
 export async function generateSessionKeyPair(): Promise<SessionKeyPair> {
   const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
-  const publicKey = bytesToHex(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
+  const publicKey = plainHex(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
   return { privateKey: pair.privateKey, publicKey };
 }
 
@@ -118,7 +110,7 @@ export async function deriveDeviceSessionKey(
 ): Promise<CryptoKey> {
   const serverKey = await crypto.subtle.importKey(
     'raw',
-    hexToBytes(session.serverPublicKey),
+    hexToBytes(`0x${session.serverPublicKey}`) as Uint8Array<ArrayBuffer>,
     { name: 'ECDH', namedCurve: 'P-256' },
     false,
     [],
@@ -149,7 +141,7 @@ export async function sessionRequestHeaders(
   return {
     [sessionHeaders.session]: sessionId,
     [sessionHeaders.counter]: String(request.counter),
-    [sessionHeaders.mac]: bytesToHex(new Uint8Array(mac)),
+    [sessionHeaders.mac]: plainHex(new Uint8Array(mac)),
   };
 }
 

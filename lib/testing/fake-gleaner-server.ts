@@ -22,7 +22,6 @@ import {
   scrapeResultSchema,
 } from '@protocol/results';
 import {
-  bytesToHex,
   deriveDeviceSessionKey,
   generateSessionKeyPair,
   readSessionHeaders,
@@ -30,7 +29,7 @@ import {
   sessionOpenSchema,
 } from '@protocol/sessions';
 import { defaultChainId, hashBody, verifyRequestSignature } from '@protocol/signing';
-import type { Address } from 'viem';
+import { type Address, bytesToHex } from 'viem';
 import type { FetchFn } from '../api-client';
 import { findUncleanText } from '../clean-text';
 import { textSha256 } from '../extract/text-hash';
@@ -170,7 +169,7 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
         if (!session) return fail({ code: 'session_unknown', message: 'This server holds no such device session.' });
         const input = sessionMacInput({ method, path, bodyHash: hashBody(bytes), counter: claimed.counter });
         const mac = new Uint8Array(await crypto.subtle.sign('HMAC', session.key, input as Uint8Array<ArrayBuffer>));
-        if (bytesToHex(mac) !== claimed.mac) {
+        if (bytesToHex(mac).slice(2) !== claimed.mac) {
           return fail({ code: 'signature_invalid', message: 'The session MAC does not match this request.' });
         }
         if (session.counters.has(claimed.counter)) {
@@ -201,7 +200,7 @@ export function createFakeGleanerServer(options: { origin?: string; now?: () => 
       const opening = sessionOpenSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
       if (!opening.success) return fail({ code: 'bad_request', message: 'Invalid session request.' });
       const own = await generateSessionKeyPair();
-      const sessionId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+      const sessionId = bytesToHex(crypto.getRandomValues(new Uint8Array(16))).slice(2);
       const key = await deriveDeviceSessionKey(
         own.privateKey,
         { sessionId, serverPublicKey: opening.data.publicKey },

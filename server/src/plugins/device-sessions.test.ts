@@ -88,6 +88,24 @@ describe('device sessions (one process, no database)', () => {
       expect(outcome(store, await headers(counter))).toBe('nonce_replayed');
   });
 
+  it('reads a counter only in its one spelling, from 1 to the largest safe integer, so no replay passes re-spelled', async () => {
+    const store = deviceSessions();
+    const { headers } = await deviceSide(store);
+    const genuine = await headers(7);
+    for (const counter of ['0', '07', '+7', '7.0', '7e0', ' 7', '-7', '0x7', '9007199254740992', '99999999999999999']) {
+      expect(() => readSessionHeaders({ ...genuine, [sessionHeaders.counter]: counter }), counter).toThrow(
+        expect.objectContaining({ code: 'signature_invalid' }),
+      );
+    }
+    expect(outcome(store, genuine)).toBe(device);
+    // The MAC in capitals is the same bytes: the same request, already received.
+    const shouted = { ...genuine, [sessionHeaders.mac]: (genuine[sessionHeaders.mac] as string).toUpperCase() };
+    expect(outcome(store, shouted)).toBe('nonce_replayed');
+    expect(readSessionHeaders({ ...genuine, [sessionHeaders.counter]: '9007199254740991' })?.counter).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+  });
+
   it('refuses a request altered in method, path, body or counter, without spending the counter it claims', async () => {
     const store = deviceSessions();
     const { headers } = await deviceSide(store);

@@ -65,6 +65,16 @@ describeEachDatabase('operator CLI against a listening server', (database) => {
     expect(err).toMatch(/No Gleaner server answered/);
   });
 
+  it('runs the chain commands it loads only when asked (epoch publish, dataset commit) and says what is missing', async () => {
+    const env = { GLEANER_OPERATOR_TOKEN: testOperatorToken, GLEANER_DATA_DIR: '/nonexistent/gleaner-cli-test' };
+    const publish = await cli(['epoch', 'publish', 'latest'], env);
+    expect(publish.code).toBe(1);
+    expect(publish.err).toMatch(/^Error: No local chain in \/nonexistent\/gleaner-cli-test/);
+    const commit = await cli(['dataset', 'commit', 'no-such-dataset'], env);
+    expect(commit.code).toBe(1);
+    expect(commit.err).toMatch(/^Error: no-such-dataset is not a dataset id/);
+  });
+
   it('prints usage for an unknown command', async () => {
     const result = await cli(['frobnicate']);
     expect(result.code).toBe(2);

@@ -124,6 +124,41 @@ export function expectedAccuracy(encoded: EncodedLabels, result: AggregateResult
   };
 }
 
+/**
+ * Where the chosen model and plain Dawid-Skene (Crowd-Kit's DS) part ways on gold: how many items each gets
+ * right that the other does not, and the largest group of those items with the very same answers (same
+ * workers, same labels), which one decision settles for all of them at once.
+ */
+function disagreementWithPlainDs(encoded: EncodedLabels, chosen: AggregateResult, truth: ReadonlyMap<string, string>) {
+  const plain = aggregateEncoded(encoded, { method: 'ds', parameters: { smoothing: 0.01, diagonal: 0, pooled: 0 } });
+  const answers = new Map<number, string[]>();
+  encoded.item.forEach((i, n) => {
+    const list = answers.get(i) ?? [];
+    list.push(`${encoded.workers[encoded.worker[n] as number]}:${encoded.classes[encoded.label[n] as number]}`);
+    answers.set(i, list);
+  });
+  let chosenRight = 0;
+  let plainRight = 0;
+  const groups = new Map<string, { items: number; plainRight: number }>();
+  encoded.items.forEach((name, i) => {
+    const answer = truth.get(name);
+    if (answer === undefined || chosen.label[i] === plain.label[i]) return;
+    const k = encoded.classes.indexOf(answer);
+    if (chosen.label[i] === k) chosenRight += 1;
+    if (plain.label[i] === k) plainRight += 1;
+    const key = (answers.get(i) ?? []).sort().join(' ');
+    const group = groups.get(key) ?? { items: 0, plainRight: 0 };
+    group.items += 1;
+    if (plain.label[i] === k) group.plainRight += 1;
+    groups.set(key, group);
+  });
+  const [pattern, largest] = [...groups].reduce(
+    (a, b) => (b[1].items > a[1].items ? b : a),
+    ['', { items: 0, plainRight: 0 }],
+  );
+  return `vs plain DS: ${chosenRight} gold items right only by the choice, ${plainRight} only by plain DS; largest group with identical answers: ${largest.items} items (${largest.plainRight} right by plain DS), answers ${pattern || '–'}`;
+}
+
 function choiceName(result: AggregateResult): string {
   const parameters = Object.entries(result.parameters).map(([key, value]) => `${key}=${value}`);
   return `${result.method}${parameters.length > 0 ? `(${parameters.join(',')})` : ''}`;
@@ -187,6 +222,7 @@ export async function benchAggregationReal(): Promise<string> {
       `  ${name.padEnd(10)} ${String(rawAnswers).padStart(8)} ${String(repeats).padStart(7)}  ${choiceName(result).padEnd(58)} ${accuracy.toFixed(3).padStart(8)}  ${`${bestName} ${best.toFixed(3)}`.padEnd(16)}  ${figures.join(' ')}  ${eceBefore.toFixed(3)} → ${ece.toFixed(3)}    ${seconds.toFixed(1)} s`,
     );
     if (verbose) {
+      lines.push(`      ${disagreementWithPlainDs(encoded, result, truth)}`);
       for (const candidate of result.candidates) {
         const fixed = aggregateEncoded(encoded, { method: candidate.method, parameters: candidate.parameters });
         const scored = expectedAccuracy(encoded, fixed, truth);

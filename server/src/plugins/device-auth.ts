@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastif
 import type { Address } from 'viem';
 import { bytesToHex } from 'viem';
 import type { AppContext } from '../app-context';
+import { unregisteredDevice } from '../repositories/device-repository';
 import { nonceRepository } from '../repositories/nonce-repository';
 import { type DeviceSessions, unknownSession } from './device-sessions';
 import { decodeJsonBody, defaultBodyLimits } from './request-body';
@@ -100,7 +101,7 @@ export function deviceSigned(
     );
     const claim = await nonces.claim(claimed.device, claimed.nonce, { anyDevice: options.allowUnknownDevice });
     if (claim === 'device_unknown') {
-      throw new AuthError('device_unknown', `Device ${claimed.device} is not registered; register it first.`);
+      throw unregisteredDevice(claimed.device);
     }
     if (claim === 'replayed') {
       throw new AuthError(

@@ -12,7 +12,7 @@ import { hashBody, signatureHeaders } from '@protocol/signing';
 import type { FastifyInstance } from 'fastify';
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../db/database';
 import { buildTestApp, signedInject, testSigningServer } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
@@ -304,6 +304,63 @@ describeEachDatabase('device sessions over HTTP', (database) => {
       expect(response.statusCode).toBe(401);
       expect(response.json().code).toBe('signature_missing');
     }
+  });
+
+  it('ends the sessions of a device whose row is gone (a restored or cleared database): device_unknown, never a server error', async () => {
+    const gone = privateKeyToAccount(generatePrivateKey());
+    const registered = await signedInject(app, gone, {
+      method: 'POST',
+      url: '/v1/devices',
+      body: { extensionVersion: '0.1.0', browser: 'chrome' },
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const { session, key } = await openSession(gone);
+    await database().query('delete from request_nonces where device = $1', [gone.address]);
+    await database().query('delete from devices where address = $1', [gone.address]);
+    let counter = 0;
+    const post = async (url: string) => {
+      counter += 1;
+      const body = new TextEncoder().encode(JSON.stringify({ max: 1 }));
+      return app.inject({
+        method: 'POST',
+        url,
+        headers: {
+          'content-type': 'application/json',
+          ...(await sessionRequestHeaders(key, session.sessionId, {
+            method: 'POST',
+            path: url,
+            bodyHash: hashBody(body),
+            counter,
+          })),
+        },
+        payload: Buffer.from(body),
+      });
+    };
+    // Work is never handed to a device with no row: each lease finds it missing when it locks the row.
+    for (const url of ['/v1/jobs/lease', '/v1/tasks/lease']) {
+      const response = await post(url);
+      expect([url, response.statusCode, response.json().code]).toEqual([url, 401, 'device_unknown']);
+    }
+    // GET /v1/devices/me answers from this process's copy of the row, and the write of that sighting finds the
+    // row gone: the device's sessions end, so its next request must be signed, and that is refused.
+    counter += 1;
+    expect((await sessionGet(app, key, session.sessionId, counter)).statusCode).toBe(200);
+    await vi.waitFor(async () => {
+      counter += 1;
+      const response = await sessionGet(app, key, session.sessionId, counter);
+      expect(response.json().code).toBe('session_unknown');
+    });
+    const signed = await signedInject(app, gone, { method: 'GET', url: '/v1/devices/me' });
+    expect([signed.statusCode, signed.json().code]).toEqual([401, 'device_unknown']);
+    // Registering again works as it did the first time, and a new session is served.
+    const again = await signedInject(app, gone, {
+      method: 'POST',
+      url: '/v1/devices',
+      body: { extensionVersion: '0.1.0', browser: 'chrome' },
+    });
+    expect(again.statusCode, again.body).toBe(201);
+    const reopened = await openSession(gone);
+    expect((await sessionGet(app, reopened.key, reopened.session.sessionId, 1)).statusCode).toBe(200);
   });
 
   it('refuses a replayed handshake: a captured one cannot open a session again', async () => {

@@ -44,6 +44,8 @@ export interface DeviceSessions {
    * fresh; the counter is spent only then. Throws `session_unknown`, `signature_invalid` or `nonce_replayed`.
    */
   verify(claimed: ClaimedSession, request: { method: string; path: string; bodyHash: string }): Address;
+  /** Ends every session of a device (its row is gone): its next request must be signed, and is refused. */
+  forgetDevice(device: Address): void;
   /** Whether this process holds a live session by this id: checked before a request's body is hashed. */
   holds(sessionId: string): boolean;
   /** How many sessions are held (for tests and the health figures). */
@@ -127,6 +129,10 @@ export function deviceSessions(
       });
       byDevice.set(device, [...(byDevice.get(device) ?? []), sessionId]);
       return { sessionId, serverPublicKey, ttlSeconds: limits.ttlSeconds, replayWindow: limits.replayWindow };
+    },
+
+    forgetDevice(device) {
+      for (const sessionId of byDevice.get(device) ?? []) forget(sessionId);
     },
 
     verify(claimed, request) {

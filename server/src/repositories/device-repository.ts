@@ -1,6 +1,12 @@
 import type { Device, DeviceRegistration } from '@protocol/devices';
+import { AuthError } from '@protocol/errors';
 import type { Address } from 'viem';
 import type { Queryable } from '../db/database';
+
+/** The answer to a request from a device with no row: the extension registers again when it gets it. */
+export function unregisteredDevice(address: string): AuthError {
+  return new AuthError('device_unknown', `Device ${address} is not registered; register it first.`);
+}
 
 interface DeviceRow {
   address: string;
@@ -42,13 +48,16 @@ export function deviceRepository(db: Queryable) {
     },
 
     /** Marks devices seen at the given times, all in one statement (a time never moves back). */
-    async markSeen(addresses: readonly Address[], at: readonly Date[]): Promise<void> {
-      await db.query(
+    /** Moves each device's last sighting forward; returns the addresses that had a row to update. */
+    async markSeen(addresses: readonly Address[], at: readonly Date[]): Promise<Set<string>> {
+      const rows = await db.query<{ address: string }>(
         `update devices d set last_seen_at = greatest(d.last_seen_at, t.at)
-           from unnest($1::text[], $2::text[]::timestamptz[]) as t(address, at) where d.address = t.address`,
+           from unnest($1::text[], $2::text[]::timestamptz[]) as t(address, at) where d.address = t.address
+         returning d.address`,
         // As text: the two drivers send a Date array differently; an ISO string means the same to both.
         [addresses, at.map((when) => when.toISOString())],
       );
+      return new Set(rows.map((row) => row.address));
     },
 
     async list(limit = 1000): Promise<Device[]> {

@@ -5,7 +5,7 @@ import { sessionOpenSchema, sessionSchema } from '@protocol/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../app-context';
 import { deviceSigned } from '../plugins/device-auth';
-import { deviceRepository } from '../repositories/device-repository';
+import { deviceRepository, unregisteredDevice } from '../repositories/device-repository';
 import { deviceHistory } from '../services/device-history';
 import { defaultDevicePresenceOptions, devicePresence } from '../services/device-presence';
 
@@ -17,6 +17,10 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
   const presence = devicePresence(db, {
     ...defaultDevicePresenceOptions,
     onFlushError: (err) => app.log.warn({ err }, 'could not record when devices were last seen; retrying'),
+    onVanished: (addresses) => {
+      app.log.warn({ devices: addresses.length }, 'devices seen here have no row any more; their sessions end');
+      for (const address of addresses) app.deviceSessions.forgetDevice(address);
+    },
   });
   app.addHook('onClose', () => presence.close());
 
@@ -90,7 +94,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppContext> = async (app, conte
       const address = request.device;
       if (!address) throw new Error('device auth did not run');
       const device = await presence.seen(address);
-      if (!device) throw new Error('verified device vanished');
+      // A session outlived its device's row (a database restored or cleared under a running server).
+      if (!device) throw unregisteredDevice(address);
       return device;
     },
   );

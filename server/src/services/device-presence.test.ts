@@ -143,3 +143,31 @@ describeEachDatabase('device presence (GET /v1/devices/me from memory)', (databa
     expect(await lastSeen(second)).toBe(new Date(clock).toISOString());
   });
 });
+
+describeEachDatabase('device presence when a row is gone', (database) => {
+  it('forgets a device whose row was gone when its sighting was written, and says which, once', async () => {
+    const db = database();
+    const [kept, gone] = Array.from({ length: 2 }, () => privateKeyToAccount(generatePrivateKey()).address);
+    for (const address of [kept, gone] as Address[]) {
+      await deviceRepository(db).upsert(address, { extensionVersion: '1.0.0', browser: 'chrome' });
+    }
+    const vanished: Address[][] = [];
+    const presence = devicePresence(db, {
+      ...defaultDevicePresenceOptions,
+      flushMs: 3_600_000,
+      onVanished: (addresses) => vanished.push(addresses),
+    });
+    expect(await presence.seen(kept as Address)).toBeDefined();
+    expect(await presence.seen(gone as Address)).toBeDefined();
+    await db.query('delete from devices where address = $1', [gone]);
+    // Still this process's copy: the row's absence shows when the sighting is written.
+    expect(await presence.seen(gone as Address)).toBeDefined();
+    await presence.flush();
+    expect(vanished).toEqual([[gone]]);
+    expect(await presence.seen(gone as Address)).toBeUndefined();
+    expect(await presence.seen(kept as Address)).toBeDefined();
+    await presence.flush();
+    expect(vanished).toEqual([[gone]]);
+    await presence.close();
+  });
+});

@@ -18,6 +18,11 @@ export interface DevicePresenceOptions {
   maxCached: number;
   now?: () => number;
   onFlushError?: (error: unknown) => void;
+  /**
+   * Devices seen here whose rows were gone when their sighting was written (a database restored or cleared
+   * under a running server): forgotten here, and handed over so what else trusts them (sessions) can forget them.
+   */
+  onVanished?: (addresses: Address[]) => void;
 }
 
 export const defaultDevicePresenceOptions: DevicePresenceOptions = {
@@ -68,6 +73,12 @@ export function devicePresence(
         [...batch.keys()],
         [...batch.values()].map((at) => new Date(at)),
       )
+      .then((found) => {
+        const vanished = [...batch.keys()].filter((address) => !found.has(address));
+        if (vanished.length === 0) return;
+        for (const address of vanished) cached.delete(address);
+        options.onVanished?.(vanished);
+      })
       .catch((error: unknown) => {
         // Kept for the next flush: a sighting is never lost to a failed write while the process lives.
         for (const [address, at] of batch) pending.set(address, Math.max(at, pending.get(address) ?? 0));

@@ -1,5 +1,6 @@
 import type { LeasedJob, LeaseResponse } from '@protocol/jobs';
 import type { Database, Queryable } from '../db/database';
+import { unregisteredDevice } from '../repositories/device-repository';
 import type { ScrapingSettings } from '../scraping-settings';
 import { trustToVerify } from '../verification/audit-rules';
 
@@ -268,10 +269,15 @@ export function leaseService(db: Database, settings: ScrapingSettings) {
         const wantsCanary = Math.random() < settings.canaryRate;
         const cap = settings.limits.leasesPerDevice;
         // Sent together: the lease statement runs once the lock is held, without a round trip between.
-        const [, rows] = await Promise.all([
+        const [locked, leasing] = await Promise.allSettled([
           tx.query(lockDevice, [device]),
           tx.query<LeaseRow>(leaseStatement, [device, max, cap, wantsCanary ? 1 : 0, settings.leaseSeconds]),
         ]);
+        // No row to lock: the device's row is gone under a live session (its lease then failed, or leased nothing).
+        if (locked.status === 'fulfilled' && locked.value.length === 0) throw unregisteredDevice(device);
+        if (locked.status === 'rejected') throw locked.reason;
+        if (leasing.status === 'rejected') throw leasing.reason;
+        const rows = leasing.value;
         const held = { live: rows[0]?.live ?? 0, nextExpirySeconds: rows[0]?.next_expiry ?? 1 };
         const room = Math.min(max, cap - held.live);
         // At the cap: come back when the oldest lease has been submitted or has run out.

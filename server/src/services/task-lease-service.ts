@@ -6,6 +6,7 @@ import {
   labelSchemaSchema,
 } from '@protocol/labeling';
 import type { Database } from '../db/database';
+import { unregisteredDevice } from '../repositories/device-repository';
 import type { ScrapingSettings } from '../scraping-settings';
 import { examplesOf } from './project-service';
 
@@ -202,7 +203,9 @@ export function taskLeaseService(db: Database, settings: Pick<ScrapingSettings, 
         // the next statement counts its live leases in a snapshot taken after the lock. Deadlock-free for the
         // reason given at the job lease's lock (lease-service.ts): afterwards this transaction only takes
         // SKIP LOCKED row locks or inserts rows, so it never waits while holding the device row.
-        await tx.query('select 1 from devices where address = $1 for no key update', [device]);
+        const locked = await tx.query('select 1 from devices where address = $1 for no key update', [device]);
+        // The device's row is gone under a live session (a database restored or cleared under the server).
+        if (locked.length === 0) throw unregisteredDevice(device);
         const tasks: LeasedTask[] = [];
         const served: string[] = [];
         let wanted = max;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { recoverTypedDataAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
@@ -22,40 +21,14 @@ import {
 } from '../protocol/signing';
 import { buildApp } from '../server/src/app';
 import type { Database } from '../server/src/db/database';
-import { migrate } from '../server/src/db/migrate';
-import { openPgliteDatabase } from '../server/src/db/pglite-database';
-import { openPostgresDatabase } from '../server/src/db/postgres-database';
 import { deviceSigned } from '../server/src/plugins/device-auth';
 import { deviceSessions } from '../server/src/plugins/device-sessions';
 import { libsecp256k1Signer, recoverSignerWithLibsecp256k1 } from '../server/src/plugins/request-signature';
 import { defaultScrapingSettings } from '../server/src/scraping-settings';
+import { openBenchDatabase } from './bench-database';
 import { benchLimits, benchServerIdentity, benchSigningServer, median, numberFromEnv, timeRuns } from './stats';
 
 const me: RequestToSign = { method: 'GET', path: '/v1/devices/me', body: new Uint8Array() };
-
-/** Opens the bench database: PostgreSQL in a fresh schema when `DATABASE_URL` is set, PGlite otherwise. */
-async function openBenchDatabase(): Promise<{ db: Database; label: string; dispose: () => Promise<void> }> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    const db = await openPgliteDatabase();
-    await migrate(db);
-    return { db, label: 'PGlite', dispose: () => db.close() };
-  }
-  const schema = `gleaner_signing_${randomBytes(6).toString('hex')}`;
-  const admin = await openPostgresDatabase(url, { maxConnections: 1 });
-  await admin.exec(`create schema ${schema}`);
-  const db = await openPostgresDatabase(url, { schema });
-  await migrate(db);
-  return {
-    db,
-    label: 'PostgreSQL',
-    dispose: async () => {
-      await db.close();
-      await admin.exec(`drop schema ${schema} cascade`);
-      await admin.close();
-    },
-  };
-}
 
 /** Counts the statements a database runs, to report round trips per request (load does not change them). */
 function counted(db: Database): { db: Database; statements: () => number } {

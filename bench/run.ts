@@ -1,6 +1,7 @@
 import { benchAggregateCli } from './aggregate-cli';
 import { benchAggregation } from './aggregation';
 import { benchAggregationReal } from './aggregation-real';
+import { benchAggregationStall } from './aggregation-stall';
 import { benchAuditOverhead } from './audit-overhead';
 import { benchDatasetNearDuplicates } from './dataset-near-duplicates';
 import { benchDatasetParquet } from './dataset-parquet';
@@ -24,6 +25,7 @@ const benchmarks: Array<[string, () => Promise<string>]> = [
   ['upload-efficiency', benchUploadEfficiency],
   ['aggregation', benchAggregation],
   ['aggregation-real', benchAggregationReal],
+  ['aggregation-stall', benchAggregationStall],
   ['aggregate-cli', benchAggregateCli],
   ['audit-overhead', benchAuditOverhead],
   ['similarity', benchSimilarity],

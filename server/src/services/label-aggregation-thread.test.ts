@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { labelSchemaSchema } from '@protocol/labeling';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { syntheticCrowd } from '../aggregation/synthetic-crowd';
 import type { Database, Queryable } from '../db/database';
@@ -9,6 +10,7 @@ import { describeEachDatabase } from '../test/databases';
 import { aggregateProjectKind } from './background-work';
 import { aggregateProject } from './label-aggregation';
 import { type AggregationPool, closeAggregationPool, createAggregationPool } from './label-aggregation-pool';
+import { fitLabels, fittedItems, type LabelFitRow, labelFitInput } from './label-aggregation-worker';
 
 /** Big enough that its fit takes seconds (8,000 items, 24,000 labels): as long as the fit, a stalled loop. */
 const bigCrowd = syntheticCrowd({ seed: 21, items: 8_000, workers: 200, classes: 3, labelsPerItem: 3, spammers: 0.1 });
@@ -126,6 +128,32 @@ describeEachDatabase('label aggregation with its fit in a thread', (database) =>
       kind: 'object',
       aggregation: expect.stringContaining('onecoin'),
     });
+  });
+
+  it('reads a project larger than one read (24,000 labels, read 20,000 at a time) whole: every label counted once', async () => {
+    const db = database();
+    const [project] = await db.query<{ label_schema: string }>('select label_schema from projects where id = $1', [
+      big,
+    ]);
+    const rows = await db.query<LabelFitRow>(
+      `select l.device, l.item_id::text as item_id, l.value, l.is_gold, l.shown_left, i.gold_answer
+         from labels l join project_items i on i.id = l.item_id where l.project_id = $1 order by l.item_id, l.id`,
+      [big],
+    );
+    expect(rows).toHaveLength(24_000);
+    const input = labelFitInput(labelSchemaSchema.parse(JSON.parse(project?.label_schema ?? '')), rows);
+    const expected = fittedItems(input, fitLabels(input));
+    await aggregateProject(db, big, settings);
+    const aggregates = await db.query<{ item_id: string; label: string; confidence: number }>(
+      'select item_id::text as item_id, label, confidence from aggregated_labels where project_id = $1',
+      [big],
+    );
+    const byItem = new Map(aggregates.map((row) => [row.item_id, row]));
+    expect(byItem.size).toBe(8_000);
+    // Fitted on the very same labels in the same order, the chunked read gives the same labels and confidences.
+    for (const item of expected) {
+      expect(byItem.get(item.item)).toMatchObject({ label: item.label, confidence: item.confidence });
+    }
   });
 
   it('fails a fit whose pool closes under it as "closed", which the background work queues again without counting', async () => {

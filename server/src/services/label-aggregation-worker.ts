@@ -61,40 +61,76 @@ export interface LabelFit {
   confidence: Float64Array;
 }
 
+/**
+ * Builds a project's label columns one label at a time, so its labels can be read in chunks and no row
+ * object outlives its chunk: ids into small string tables, typed arrays grown by doubling.
+ */
+export class LabelFitInputBuilder {
+  private readonly devices = new NameTable();
+  private readonly items = new NameTable();
+  private readonly values = new NameTable();
+  private device = new Int32Array(1024);
+  private item = new Int32Array(1024);
+  private value = new Int32Array(1024);
+  private isGold = new Uint8Array(1024);
+  private shownLeft = new Uint8Array(1024);
+  private readonly gold = new Map<number, string>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(row: LabelFitRow): void {
+    const n = this.count;
+    if (n === this.device.length) this.grow(n * 2);
+    this.device[n] = this.devices.indexOf(row.device);
+    const i = this.items.indexOf(row.item_id);
+    this.item[n] = i;
+    this.value[n] = this.values.indexOf(row.value);
+    this.isGold[n] = row.is_gold ? 1 : 0;
+    this.shownLeft[n] = row.shown_left === 'a' ? 1 : row.shown_left === 'b' ? 2 : 0;
+    if (row.gold_answer !== null && !this.gold.has(i)) this.gold.set(i, row.gold_answer);
+    this.count = n + 1;
+  }
+
+  build(schema: LabelSchema): LabelFitInput {
+    // Exactly as long as the labels: the thread reads every cell of the columns it is sent.
+    this.grow(this.count);
+    return {
+      schema,
+      devices: this.devices.names,
+      items: this.items.names,
+      values: this.values.names,
+      device: this.device,
+      item: this.item,
+      value: this.value,
+      isGold: this.isGold,
+      shownLeft: this.shownLeft,
+      goldItems: Int32Array.from(this.gold.keys()),
+      goldAnswers: [...this.gold.values()],
+    };
+  }
+
+  private grow(length: number): void {
+    const resized = <T extends Int32Array | Uint8Array>(old: T, make: (length: number) => T): T => {
+      const next = make(length);
+      next.set(old.subarray(0, Math.min(old.length, length)));
+      return next;
+    };
+    this.device = resized(this.device, (size) => new Int32Array(size));
+    this.item = resized(this.item, (size) => new Int32Array(size));
+    this.value = resized(this.value, (size) => new Int32Array(size));
+    this.isGold = resized(this.isGold, (size) => new Uint8Array(size));
+    this.shownLeft = resized(this.shownLeft, (size) => new Uint8Array(size));
+  }
+}
+
 /** The label columns of `rows` (labels of one project), for `fitLabels`. */
 export function labelFitInput(schema: LabelSchema, rows: readonly LabelFitRow[]): LabelFitInput {
-  const devices = new NameTable();
-  const items = new NameTable();
-  const values = new NameTable();
-  const device = new Int32Array(rows.length);
-  const item = new Int32Array(rows.length);
-  const value = new Int32Array(rows.length);
-  const isGold = new Uint8Array(rows.length);
-  const shownLeft = new Uint8Array(rows.length);
-  const gold = new Map<number, string>();
-  for (let n = 0; n < rows.length; n += 1) {
-    const row = rows[n] as LabelFitRow;
-    device[n] = devices.indexOf(row.device);
-    const i = items.indexOf(row.item_id);
-    item[n] = i;
-    value[n] = values.indexOf(row.value);
-    isGold[n] = row.is_gold ? 1 : 0;
-    shownLeft[n] = row.shown_left === 'a' ? 1 : row.shown_left === 'b' ? 2 : 0;
-    if (row.gold_answer !== null && !gold.has(i)) gold.set(i, row.gold_answer);
-  }
-  return {
-    schema,
-    devices: devices.names,
-    items: items.names,
-    values: values.names,
-    device,
-    item,
-    value,
-    isGold,
-    shownLeft,
-    goldItems: Int32Array.from(gold.keys()),
-    goldAnswers: [...gold.values()],
-  };
+  const builder = new LabelFitInputBuilder();
+  for (const row of rows) builder.add(row);
+  return builder.build(schema);
 }
 
 /** The input's typed arrays, which can move to a thread rather than be copied. */

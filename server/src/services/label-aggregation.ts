@@ -1,14 +1,51 @@
 import { labelSchemaSchema } from '@protocol/labeling';
 import type { Database } from '../db/database';
 import { type AggregationPool, sharedAggregationPool } from './label-aggregation-pool';
-import { fittedItems, type LabelFit, type LabelFitRow, labelFitInput } from './label-aggregation-worker';
-import { type LabelPaymentSettings, payLabels } from './label-settlement';
-import { goldRecordsOf, isInGoodStanding, reliability } from './labeler-quality';
+import { fittedItems, type LabelFit, LabelFitInputBuilder, type LabelFitRow } from './label-aggregation-worker';
+import { type LabelPaymentSettings, labelReference, type PayableLabel, payLabels } from './label-settlement';
+import { type GoldRecord, goldRecordsOf, isInGoodStanding, reliability } from './labeler-quality';
 
 interface LabelRow extends LabelFitRow {
   id: string;
   gold_correct: boolean | null;
   complete: boolean;
+  /** The label already has its ledger row: nothing left to pay. */
+  credited: boolean;
+}
+
+/** Labels read per statement: each chunk is a short query and a short loop, whatever the project's size. */
+const chunkLabels = 20_000;
+
+/**
+ * A project's labels in item then label order (so the same labels always give the same fit: the held-out
+ * folds follow that order), all of an item's together, about `chunkLabels` at a time: a project of
+ * a million labels is read in fifty short steps, with the event loop free between them, instead of one
+ * result whose rows and the loops over them held the loop for seconds.
+ */
+async function* projectLabels(db: Database, projectId: string): AsyncGenerator<LabelRow[]> {
+  let after = '0';
+  for (;;) {
+    // The chunk's last item first, in its own statement: with both bounds known the planner sizes the read
+    // right (a bound computed inside one statement was planned as a third of the project, and JIT-compiled).
+    const [bound] = await db.query<{ last: string | null }>(
+      `select max(item_id)::text as last
+         from (select item_id from labels where project_id = $1 and item_id > $2::bigint
+                order by item_id limit $3) as chunk`,
+      [projectId, after, chunkLabels],
+    );
+    const last = bound?.last;
+    if (!last) return;
+    yield await db.query<LabelRow>(
+      `select l.id::text as id, l.device, l.item_id::text as item_id, l.value, l.is_gold, l.gold_correct,
+              i.complete, l.shown_left, i.gold_answer,
+              exists (select 1 from points_ledger p where p.reference = $4 || l.id::text) as credited
+         from labels l join project_items i on i.id = l.item_id
+        where l.project_id = $1 and l.item_id > $2::bigint and l.item_id <= $3::bigint
+        order by l.item_id, l.id`,
+      [projectId, after, last, labelReference('')],
+    );
+    after = last;
+  }
 }
 
 /**
@@ -37,23 +74,39 @@ export async function aggregateProject(
   const project = projects[0];
   if (!project) return { method: 'none', items: 0 };
   const schema = labelSchemaSchema.parse(JSON.parse(project.label_schema));
-  const rows = await db.query<LabelRow>(
-    `select l.id::text as id, l.device, l.item_id::text as item_id, l.value, l.is_gold, l.gold_correct, i.complete,
-            l.shown_left, i.gold_answer
-       from labels l join project_items i on i.id = l.item_id where l.project_id = $1`,
-    [projectId],
-  );
-  const records = await goldRecordsOf(
-    db,
-    rows.map((row) => row.device),
-  );
-  const counting = rows.filter((row) => isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 }));
+  // Only what the fit needs (columns) and what is left to pay is kept across chunks.
+  const counting = new LabelFitInputBuilder();
+  let countingAnswers = 0;
+  const unpaid: PayableLabel[] = [];
+  const records = new Map<string, GoldRecord>();
+  for await (const rows of projectLabels(db, projectId)) {
+    const newcomers = [...new Set(rows.map((row) => row.device))].filter((device) => !records.has(device));
+    if (newcomers.length > 0)
+      for (const [device, record] of await goldRecordsOf(db, newcomers)) records.set(device, record);
+    for (const row of rows) {
+      const record = records.get(row.device) ?? { answered: 0, correct: 0 };
+      // Labels of labelers below the gold threshold neither count nor earn.
+      if (!isInGoodStanding(record)) continue;
+      counting.add(row);
+      if (!row.is_gold) countingAnswers += 1;
+      if (row.credited || !(row.is_gold || row.complete)) continue;
+      unpaid.push({
+        id: row.id,
+        device: row.device,
+        itemId: row.item_id,
+        isGold: row.is_gold,
+        goldCorrect: row.gold_correct === true,
+        complete: row.complete,
+        reliability: reliability(record),
+      });
+    }
+  }
 
   let method = 'none';
   let items: Array<{ item: string; label: string; confidence: number }> = [];
   let aggregation: LabelFit['aggregation'] | null = null;
-  if (counting.some((row) => !row.is_gold)) {
-    const input = labelFitInput(schema, counting);
+  if (countingAnswers > 0) {
+    const input = counting.build(schema);
     const fit = await pool.fit(input);
     method = fit.method;
     aggregation = fit.aggregation;
@@ -104,15 +157,8 @@ export async function aggregateProject(
     }
     const changed = items.filter((item) => before.get(item.item)?.label !== item.label).map((item) => item.item);
     await payLabels(tx, projectId, settings, {
-      labels: counting.map((row) => ({
-        id: row.id,
-        device: row.device,
-        itemId: row.item_id,
-        isGold: row.is_gold,
-        goldCorrect: row.gold_correct === true,
-        complete: row.complete,
-        reliability: reliability(records.get(row.device) ?? { answered: 0, correct: 0 }),
-      })),
+      // Labels already in the ledger are left out here; payLabels checks the rest again in this transaction.
+      labels: unpaid,
       aggregated: new Set([...before.keys(), ...items.map((item) => item.item)]),
       changed,
     });

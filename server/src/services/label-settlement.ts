@@ -33,7 +33,8 @@ export interface PayableLabel {
   reliability: number;
 }
 
-const referenceOf = (labelId: string) => `label:${labelId}`;
+/** A label's ledger reference: `label:<id>` (an empty id gives the prefix, for SQL that builds it). */
+export const labelReference = (labelId: string) => `label:${labelId}`;
 
 /**
  * Pays what an aggregation made payable, in its transaction: gold answers are settled at once (verified
@@ -64,18 +65,18 @@ export async function payLabels(
     const credited = new Set(
       (
         await tx.query<{ reference: string }>('select reference from points_ledger where reference = any($1::text[])', [
-          payable.map((label) => referenceOf(label.id)),
+          payable.map((label) => labelReference(label.id)),
         ])
       ).map((row) => row.reference),
     );
     const ledger = ledgerRepository(tx);
     const waiting: PayableLabel[] = [];
     for (const label of payable) {
-      if (credited.has(referenceOf(label.id))) continue;
+      if (credited.has(labelReference(label.id))) continue;
       if (label.isGold) {
         await ledger.credit({
           device: label.device,
-          reference: referenceOf(label.id),
+          reference: labelReference(label.id),
           reason: 'label_gold',
           points: label.goldCorrect ? labelPoints(label.reliability) : 0,
           state: label.goldCorrect ? 'verified' : 'rejected',
@@ -88,7 +89,7 @@ export async function payLabels(
       }
       const written = await ledger.credit({
         device: label.device,
-        reference: referenceOf(label.id),
+        reference: labelReference(label.id),
         reason: 'label',
         points: labelPoints(label.reliability),
         state: 'pending',
@@ -146,16 +147,16 @@ export async function settleLabels(db: Database, projectId: string): Promise<{ v
       if (row.aggregate === null) continue;
       if (!isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 })) {
         await ledger.settle(
-          referenceOf(row.label_id),
+          labelReference(row.label_id),
           'rejected',
           `your accuracy on check questions fell below the ${Math.round(goldPolicy.minAccuracy * 100)}% needed before this label was settled`,
         );
       } else if (labelKey(labelValueSchema.parse(JSON.parse(row.value))) === row.aggregate) {
-        await ledger.settle(referenceOf(row.label_id), 'verified');
+        await ledger.settle(labelReference(row.label_id), 'verified');
         verified += 1;
       } else {
         await ledger.settle(
-          referenceOf(row.label_id),
+          labelReference(row.label_id),
           'rejected',
           'your label differs from the label the item was given',
         );

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { labelSchemaSchema } from '@protocol/labeling';
+import { syntheticCrowd } from '../server/src/aggregation/synthetic-crowd';
+import type { Database } from '../server/src/db/database';
+import { aggregateProject } from '../server/src/services/label-aggregation';
+import { closeAggregationPool } from '../server/src/services/label-aggregation-pool';
+import { type LabelFitRow, labelFitInput } from '../server/src/services/label-aggregation-worker';
+import { openBenchDatabase } from './bench-database';
+import { median, numberFromEnv } from './stats';
+
+/** A project of `labels` single-choice labels (10 per item), written in a few statements, all already paid. */
+async function seedProject(db: Database, labels: number): Promise<string> {
+  const crowd = syntheticCrowd({
+    seed: 5,
+    items: labels / 10,
+    workers: 1000,
+    classes: 5,
+    labelsPerItem: 10,
+    spammers: 0.3,
+  });
+  const buyerId = randomUUID();
+  const projectId = randomUUID();
+  await db.query(`insert into buyers (id, name) values ($1, 'bench buyer')`, [buyerId]);
+  await db.query(
+    `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
+     values ($1, $2, 'stall', 'Label it.', $3, 10, 0)`,
+    [projectId, buyerId, JSON.stringify({ type: 'single_choice', choices: crowd.classes })],
+  );
+  const device = (worker: string) => `0x${worker.slice(1).padStart(40, '0')}`;
+  await db.query(
+    `insert into devices (address, extension_version, browser) select d, '0.1.0', 'chrome' from unnest($1::text[]) d
+     on conflict do nothing`,
+    [[...crowd.kinds.keys()].map(device)],
+  );
+  await db.query(
+    `insert into project_items (project_id, external_id, content, complete)
+     select $1, e, '{"type":"text","text":"review"}', true from unnest($2::text[]) e`,
+    [projectId, [...crowd.truth.keys()]],
+  );
+  for (let at = 0; at < crowd.labels.length; at += 100_000) {
+    const part = crowd.labels.slice(at, at + 100_000);
+    await db.query(
+      `with given as (
+         select i.id as item_id, t.device, t.value
+           from unnest($2::text[], $3::text[], $4::text[]) as t(device, external_id, value)
+           join project_items i on i.project_id = $1 and i.external_id = t.external_id),
+       assigned as (
+         insert into task_assignments (item_id, project_id, device, expires_at, state)
+         select item_id, $1, device, now(), 'done' from given returning id, item_id, device)
+       insert into labels (assignment_id, item_id, project_id, device, value, is_gold, labeled_at)
+       select a.id, a.item_id, $1, a.device, g.value, false, now()
+         from assigned a join given g on g.item_id = a.item_id and g.device = a.device`,
+      [
+        projectId,
+        part.map((label) => device(label.worker)),
+        part.map((label) => label.item),
+        part.map((label) => JSON.stringify({ type: 'single_choice', choice: label.label })),
+      ],
+    );
+  }
+  // A live project's labels were paid as they came: what a re-aggregation meets is already in the ledger.
+  await db.query(
+    `insert into points_ledger (device, reference, reason, points, state)
+     select device, 'label:' || id, 'label', 1, 'pending' from labels where project_id = $1`,
+    [projectId],
+  );
+  await db.query('analyze');
+  return projectId;
+}
+
+/** Runs `work` with a 5 ms timer beside it: its wall time and the longest the timer waited past its due time. */
+async function withStallWatch(work: () => Promise<unknown>): Promise<{ seconds: number; stallMs: number }> {
+  let worst = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 5);
+    last = now;
+  }, 5);
+  const start = performance.now();
+  try {
+    await work();
+  } finally {
+    clearInterval(ticker);
+  }
+  return { seconds: (performance.now() - start) / 1000, stallMs: Math.max(worst, performance.now() - last - 5) };
+}
+
+/**
+ * The anchor: what aggregation did on the main thread before it read in chunks, in one statement the whole
+ * project's labels, then the loops over those rows that built the fit's columns.
+ */
+async function readWhole(db: Database, projectId: string): Promise<void> {
+  const [project] = await db.query<{ label_schema: string }>('select label_schema from projects where id = $1', [
+    projectId,
+  ]);
+  const rows = await db.query<LabelFitRow & { id: string; credited: boolean }>(
+    `select l.id::text as id, l.device, l.item_id::text as item_id, l.value, l.is_gold, l.shown_left, i.gold_answer
+       from labels l join project_items i on i.id = l.item_id where l.project_id = $1`,
+    [projectId],
+  );
+  const references = rows.map((row) => `label:${row.id}`);
+  await db.query('select reference from points_ledger where reference = any($1::text[])', [references]);
+  labelFitInput(labelSchemaSchema.parse(JSON.parse(project?.label_schema ?? '')), rows);
+}
+
+/**
+ * How long a large project's re-aggregation holds the server's event loop (every request of the process waits
+ * that long): the whole aggregation as it runs now (labels read in chunks, the fit in a thread), against the
+ * anchor of reading the labels in one statement as it used to, before any fit. PostgreSQL with `DATABASE_URL`,
+ * else PGlite; `GLEANER_BENCH_STALL_LABELS` labels (default 1,000,000), `BENCH_RUNS` runs (default 3).
+ */
+export async function benchAggregationStall(): Promise<string> {
+  const labels = numberFromEnv('GLEANER_BENCH_STALL_LABELS', 1_000_000);
+  const runs = numberFromEnv('BENCH_RUNS', 3);
+  const { db, label, dispose } = await openBenchDatabase();
+  try {
+    const projectId = await seedProject(db, labels);
+    const anchor: Array<{ seconds: number; stallMs: number }> = [];
+    const chunked: Array<{ seconds: number; stallMs: number }> = [];
+    for (let run = 0; run < runs; run += 1) {
+      anchor.push(await withStallWatch(() => readWhole(db, projectId)));
+      chunked.push(await withStallWatch(() => aggregateProject(db, projectId, { settleWindowMs: 0 })));
+    }
+    const figure = (measured: typeof chunked) =>
+      `${median(measured.map((run) => run.seconds)).toFixed(1)} s, longest stall ${median(
+        measured.map((run) => run.stallMs),
+      ).toFixed(0)} ms (runs: ${measured.map((run) => run.stallMs.toFixed(0)).join(', ')})`;
+    return [
+      `label aggregation's hold on the event loop (${label}, one project of ${labels.toLocaleString('en')} labels: ${(
+        labels / 10
+      ).toLocaleString('en')} items × 10, 1,000 labelers, all already paid; median of ${runs} runs)`,
+      `  anchor: the labels read in one statement and made columns   ${figure(anchor)}`,
+      `  re-aggregation (read in chunks, fit in a thread, written)   ${figure(chunked)}`,
+      '  longest stall: the most a 5 ms timer on the main thread ran late, i.e. how long every other request of the process waited',
+    ].join('\n');
+  } finally {
+    await closeAggregationPool();
+    await dispose();
+  }
+}

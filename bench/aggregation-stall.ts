@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { labelSchemaSchema } from '@protocol/labeling';
 import { syntheticCrowd } from '../server/src/aggregation/synthetic-crowd';
 import type { Database } from '../server/src/db/database';
 import { aggregateProject } from '../server/src/services/label-aggregation';
 import { closeAggregationPool } from '../server/src/services/label-aggregation-pool';
 import { type LabelFitRow, labelFitInput } from '../server/src/services/label-aggregation-worker';
+import { labelReference } from '../server/src/services/label-settlement';
+import { seedLabeledProject } from '../server/src/test/labeled-project';
 import { openBenchDatabase } from './bench-database';
 import { median, numberFromEnv } from './stats';
 
@@ -18,51 +19,12 @@ async function seedProject(db: Database, labels: number): Promise<string> {
     labelsPerItem: 10,
     spammers: 0.3,
   });
-  const buyerId = randomUUID();
-  const projectId = randomUUID();
-  await db.query(`insert into buyers (id, name) values ($1, 'bench buyer')`, [buyerId]);
-  await db.query(
-    `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
-     values ($1, $2, 'stall', 'Label it.', $3, 10, 0)`,
-    [projectId, buyerId, JSON.stringify({ type: 'single_choice', choices: crowd.classes })],
-  );
-  const device = (worker: string) => `0x${worker.slice(1).padStart(40, '0')}`;
-  await db.query(
-    `insert into devices (address, extension_version, browser) select d, '0.1.0', 'chrome' from unnest($1::text[]) d
-     on conflict do nothing`,
-    [[...crowd.kinds.keys()].map(device)],
-  );
-  await db.query(
-    `insert into project_items (project_id, external_id, content, complete)
-     select $1, e, '{"type":"text","text":"review"}', true from unnest($2::text[]) e`,
-    [projectId, [...crowd.truth.keys()]],
-  );
-  for (let at = 0; at < crowd.labels.length; at += 100_000) {
-    const part = crowd.labels.slice(at, at + 100_000);
-    await db.query(
-      `with given as (
-         select i.id as item_id, t.device, t.value
-           from unnest($2::text[], $3::text[], $4::text[]) as t(device, external_id, value)
-           join project_items i on i.project_id = $1 and i.external_id = t.external_id),
-       assigned as (
-         insert into task_assignments (item_id, project_id, device, expires_at, state)
-         select item_id, $1, device, now(), 'done' from given returning id, item_id, device)
-       insert into labels (assignment_id, item_id, project_id, device, value, is_gold, labeled_at)
-       select a.id, a.item_id, $1, a.device, g.value, false, now()
-         from assigned a join given g on g.item_id = a.item_id and g.device = a.device`,
-      [
-        projectId,
-        part.map((label) => device(label.worker)),
-        part.map((label) => label.item),
-        part.map((label) => JSON.stringify({ type: 'single_choice', choice: label.label })),
-      ],
-    );
-  }
+  const projectId = await seedLabeledProject(db, crowd, { overlap: 10, complete: true });
   // A live project's labels were paid as they came: what a re-aggregation meets is already in the ledger.
   await db.query(
     `insert into points_ledger (device, reference, reason, points, state)
-     select device, 'label:' || id, 'label', 1, 'pending' from labels where project_id = $1`,
-    [projectId],
+     select device, $2 || id, 'label', 1, 'pending' from labels where project_id = $1`,
+    [projectId, labelReference('')],
   );
   await db.query('analyze');
   return projectId;
@@ -99,7 +61,7 @@ async function readWhole(db: Database, projectId: string): Promise<void> {
        from labels l join project_items i on i.id = l.item_id where l.project_id = $1`,
     [projectId],
   );
-  const references = rows.map((row) => `label:${row.id}`);
+  const references = rows.map((row) => labelReference(row.id));
   await db.query('select reference from points_ledger where reference = any($1::text[])', [references]);
   labelFitInput(labelSchemaSchema.parse(JSON.parse(project?.label_schema ?? '')), rows);
 }

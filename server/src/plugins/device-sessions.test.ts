@@ -239,6 +239,24 @@ describeEachDatabase('device sessions over HTTP', (database) => {
       }),
     });
 
+  const sessionPost = async (key: CryptoKey, sessionId: string, counter: number, url: string, json: unknown) => {
+    const body = new TextEncoder().encode(JSON.stringify(json));
+    return app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        'content-type': 'application/json',
+        ...(await sessionRequestHeaders(key, sessionId, {
+          method: 'POST',
+          path: url,
+          bodyHash: hashBody(body),
+          counter,
+        })),
+      },
+      payload: Buffer.from(body),
+    });
+  };
+
   it('opens a session by a signed request and then answers session requests without asking the database to authenticate', async () => {
     const { session, key } = await openSession();
     expect(session).toMatchObject({ ttlSeconds: 1800, replayWindow: 1024 });
@@ -285,22 +303,8 @@ describeEachDatabase('device sessions over HTTP', (database) => {
   it('opens sessions and registers only by the device key: a session cannot open another or register', async () => {
     const { session, key } = await openSession();
     const pair = await generateSessionKeyPair();
-    const body = new TextEncoder().encode(JSON.stringify({ publicKey: pair.publicKey }));
     for (const url of ['/v1/devices/sessions', '/v1/devices']) {
-      const response = await app.inject({
-        method: 'POST',
-        url,
-        headers: {
-          'content-type': 'application/json',
-          ...(await sessionRequestHeaders(key, session.sessionId, {
-            method: 'POST',
-            path: url,
-            bodyHash: hashBody(body),
-            counter: 1,
-          })),
-        },
-        payload: Buffer.from(body),
-      });
+      const response = await sessionPost(key, session.sessionId, 1, url, { publicKey: pair.publicKey });
       expect(response.statusCode).toBe(401);
       expect(response.json().code).toBe('signature_missing');
     }
@@ -318,23 +322,9 @@ describeEachDatabase('device sessions over HTTP', (database) => {
     await database().query('delete from request_nonces where device = $1', [gone.address]);
     await database().query('delete from devices where address = $1', [gone.address]);
     let counter = 0;
-    const post = async (url: string) => {
+    const post = (url: string) => {
       counter += 1;
-      const body = new TextEncoder().encode(JSON.stringify({ max: 1 }));
-      return app.inject({
-        method: 'POST',
-        url,
-        headers: {
-          'content-type': 'application/json',
-          ...(await sessionRequestHeaders(key, session.sessionId, {
-            method: 'POST',
-            path: url,
-            bodyHash: hashBody(body),
-            counter,
-          })),
-        },
-        payload: Buffer.from(body),
-      });
+      return sessionPost(key, session.sessionId, counter, url, { max: 1 });
     };
     // Work is never handed to a device with no row: each lease finds it missing when it locks the row.
     for (const url of ['/v1/jobs/lease', '/v1/tasks/lease']) {

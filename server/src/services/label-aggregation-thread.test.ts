@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labelSchemaSchema } from '@protocol/labeling';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { Database, Queryable } from '../db/database';
 import { enqueue } from '../queue/work-queue';
 import { buildTestApp } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
+import { seedLabeledProject } from '../test/labeled-project';
 import { aggregateProjectKind } from './background-work';
 import { aggregateProject } from './label-aggregation';
 import { type AggregationPool, closeAggregationPool, createAggregationPool } from './label-aggregation-pool';
@@ -17,47 +17,9 @@ const bigCrowd = syntheticCrowd({ seed: 21, items: 8_000, workers: 200, classes:
 const smallCrowd = syntheticCrowd({ seed: 22, items: 20, workers: 5, classes: 3, labelsPerItem: 3 });
 const settings = { settleWindowMs: 0 };
 
-/** A project with `crowd`'s labels, written in a few statements (uploading 24,000 labels would take minutes). */
-async function seedProject(db: Database, crowd: ReturnType<typeof syntheticCrowd>): Promise<string> {
-  const buyerId = randomUUID();
-  const projectId = randomUUID();
-  await db.query(`insert into buyers (id, name) values ($1, 'buyer')`, [buyerId]);
-  await db.query(
-    `insert into projects (id, buyer_id, name, instructions, label_schema, overlap, gold_rate)
-     values ($1, $2, 'big', 'Label it.', $3, 3, 0)`,
-    [projectId, buyerId, JSON.stringify({ type: 'single_choice', choices: crowd.classes })],
-  );
-  const device = (worker: string) => `0x${worker.slice(1).padStart(40, '0')}`;
-  await db.query(
-    `insert into devices (address, extension_version, browser) select d, '0.1.0', 'chrome' from unnest($1::text[]) d
-     on conflict do nothing`,
-    [[...crowd.kinds.keys()].map(device)],
-  );
-  await db.query(
-    `insert into project_items (project_id, external_id, content)
-     select $1, e, '{"type":"text","text":"review"}' from unnest($2::text[]) e`,
-    [projectId, [...crowd.truth.keys()]],
-  );
-  await db.query(
-    `with given as (
-       select i.id as item_id, t.device, t.value
-         from unnest($2::text[], $3::text[], $4::text[]) as t(device, external_id, value)
-         join project_items i on i.project_id = $1 and i.external_id = t.external_id),
-     assigned as (
-       insert into task_assignments (item_id, project_id, device, expires_at, state)
-       select item_id, $1, device, now(), 'done' from given returning id, item_id, device)
-     insert into labels (assignment_id, item_id, project_id, device, value, is_gold, labeled_at)
-     select a.id, a.item_id, $1, a.device, g.value, false, now()
-       from assigned a join given g on g.item_id = a.item_id and g.device = a.device`,
-    [
-      projectId,
-      crowd.labels.map((label) => device(label.worker)),
-      crowd.labels.map((label) => label.item),
-      crowd.labels.map((label) => JSON.stringify({ type: 'single_choice', choice: label.label })),
-    ],
-  );
-  return projectId;
-}
+/** A project with `crowd`'s labels, its items still open. */
+const seedProject = (db: Database, crowd: ReturnType<typeof syntheticCrowd>) =>
+  seedLabeledProject(db, crowd, { overlap: 3, complete: false });
 
 /** What a project's aggregation left in the database. */
 const stored = async (db: Queryable, projectId: string) => {

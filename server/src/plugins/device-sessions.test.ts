@@ -335,11 +335,14 @@ describeEachDatabase('device sessions over HTTP', (database) => {
     // row gone: the device's sessions end, so its next request must be signed, and that is refused.
     counter += 1;
     expect((await sessionGet(app, key, session.sessionId, counter)).statusCode).toBe(200);
-    await vi.waitFor(async () => {
-      counter += 1;
-      const response = await sessionGet(app, key, session.sessionId, counter);
-      expect(response.json().code).toBe('session_unknown');
-    });
+    await vi.waitFor(
+      async () => {
+        counter += 1;
+        const response = await sessionGet(app, key, session.sessionId, counter);
+        expect(response.json().code).toBe('session_unknown');
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     const signed = await signedInject(app, gone, { method: 'GET', url: '/v1/devices/me' });
     expect([signed.statusCode, signed.json().code]).toEqual([401, 'device_unknown']);
     // Registering again works as it did the first time, and a new session is served.

@@ -171,3 +171,51 @@ describeEachDatabase('device presence when a row is gone', (database) => {
     await presence.close();
   });
 });
+
+describeEachDatabase('device presence: a registration racing the last-seen write', (database) => {
+  it('does not report as vanished (and end the new sessions of) a device registered again while its sighting was written', async () => {
+    const real = database();
+    const device = privateKeyToAccount(generatePrivateKey()).address as Address;
+    let release: (() => void) | undefined;
+    let written: (() => void) | undefined;
+    const writeDone = new Promise<void>((resolve) => {
+      written = resolve;
+    });
+    // The last-seen write runs at once (it finds no row) but its answer is held, as when it waited on row locks
+    // or the network while the device registered again on this process.
+    const db: Database = {
+      ...real,
+      query: async <Row>(text: string, params?: readonly unknown[]) => {
+        const rows = await real.query<Row>(text, params);
+        if (text.includes('update devices')) {
+          written?.();
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        }
+        return rows;
+      },
+    };
+    await deviceRepository(real).upsert(device, { extensionVersion: '1.0.0', browser: 'chrome' });
+    const vanished: Address[][] = [];
+    const presence = devicePresence(db, {
+      ...defaultDevicePresenceOptions,
+      flushMs: 3_600_000,
+      onVanished: (addresses) => vanished.push(addresses),
+    });
+    expect(await presence.seen(device)).toBeDefined();
+    // The row goes (a database cleared under the server) ...
+    await real.query('delete from devices where address = $1', [device]);
+    const flushing = presence.flush();
+    await writeDone;
+    // ... and while the sighting's write is in flight, the extension registers again (POST /v1/devices does both).
+    const again = await deviceRepository(real).upsert(device, { extensionVersion: '1.0.0', browser: 'chrome' });
+    presence.registered(again.device);
+    // (it would now open a new session on this process)
+    release?.();
+    await flushing;
+    // The device has a row and was just registered here: onVanished would end its brand-new sessions.
+    expect(vanished).toEqual([]);
+    await presence.close();
+  });
+});

@@ -53,6 +53,8 @@ export function devicePresence(
   const cached = new Map<string, { device: Device; readAt: number }>();
   let pending = new Map<Address, number>();
   let flushing: Promise<void> | undefined;
+  // Registered here while the write under way ran: its "no row" may predate the registration, so it is not trusted.
+  const registeredDuringWrite = new Set<string>();
 
   const remember = (device: Device, readAt: number) => {
     cached.delete(device.address);
@@ -68,13 +70,16 @@ export function devicePresence(
     if (pending.size === 0) return;
     const batch = pending;
     pending = new Map();
+    registeredDuringWrite.clear();
     flushing = devices
       .markSeen(
         [...batch.keys()],
         [...batch.values()].map((at) => new Date(at)),
       )
       .then((found) => {
-        const vanished = [...batch.keys()].filter((address) => !found.has(address));
+        const vanished = [...batch.keys()].filter(
+          (address) => !found.has(address) && !registeredDuringWrite.has(address),
+        );
         if (vanished.length === 0) return;
         for (const address of vanished) cached.delete(address);
         options.onVanished?.(vanished);
@@ -107,6 +112,7 @@ export function devicePresence(
       return { ...entry.device, lastSeenAt: new Date(at).toISOString() };
     },
     registered(device) {
+      if (flushing) registeredDuringWrite.add(device.address);
       remember(device, now());
     },
     flush,

@@ -14,6 +14,9 @@ export interface Credit {
   url: string | null;
 }
 
+/** Credits per statement in `creditMany`: the arrays of one statement stay about a megabyte. */
+const creditBatch = 10_000;
+
 /** The append-only points ledger: one row per reference; pending rows are settled once. */
 export function ledgerRepository(tx: Queryable) {
   return {
@@ -56,6 +59,37 @@ export function ledgerRepository(tx: Queryable) {
           credits.map((credit) => credit.url),
         ],
       );
+    },
+
+    /**
+     * Credits many references in order, a few statements whatever their number; returns the references that
+     * got a row now (the rest were credited before: the unique key refuses a second row).
+     */
+    async creditMany(credits: readonly Credit[]): Promise<Set<string>> {
+      const written = new Set<string>();
+      for (let at = 0; at < credits.length; at += creditBatch) {
+        const batch = credits.slice(at, at + creditBatch);
+        const rows = await tx.query<{ reference: string }>(
+          `insert into points_ledger (device, reference, reason, points, state, rejection_reason, url, settled_at)
+           select t.device, t.reference, t.reason, t.points::numeric, t.state, t.rejection_reason, t.url,
+                  case when t.state = 'pending' then null else now() end
+             from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                  with ordinality as t(device, reference, reason, points, state, rejection_reason, url, n)
+            order by t.n
+           on conflict (reference) do nothing returning reference`,
+          [
+            batch.map((credit) => credit.device),
+            batch.map((credit) => credit.reference),
+            batch.map((credit) => credit.reason),
+            batch.map((credit) => String(credit.points)),
+            batch.map((credit) => credit.state),
+            batch.map((credit) => credit.rejectionReason ?? null),
+            batch.map((credit) => credit.url),
+          ],
+        );
+        for (const row of rows) written.add(row.reference);
+      }
+      return written;
     },
 
     async settle(reference: string, state: 'verified' | 'rejected', rejectionReason?: string): Promise<void> {

@@ -11,6 +11,7 @@ import { aggregateProjectKind } from './background-work';
 import { aggregateProject } from './label-aggregation';
 import { type AggregationPool, closeAggregationPool, createAggregationPool } from './label-aggregation-pool';
 import { fitLabels, fittedItems, type LabelFitRow, labelFitInput } from './label-aggregation-worker';
+import { labelReference } from './label-settlement';
 
 /** Big enough that its fit takes seconds (8,000 items, 24,000 labels): as long as the fit, a stalled loop. */
 const bigCrowd = syntheticCrowd({ seed: 21, items: 8_000, workers: 200, classes: 3, labelsPerItem: 3, spammers: 0.1 });
@@ -116,6 +117,26 @@ describeEachDatabase('label aggregation with its fit in a thread', (database) =>
     for (const item of expected) {
       expect(byItem.get(item.item)).toMatchObject({ label: item.label, confidence: item.confidence });
     }
+  });
+
+  it("pays a complete project's 24,000 unpaid labels once each, in batches, and nothing more on a second run", async () => {
+    const db = database();
+    const project = await seedLabeledProject(db, bigCrowd, { overlap: 3, complete: true });
+    const paid = async () =>
+      (
+        await db.query<{ rows: number; references: number; pending: number; settlements: number }>(
+          `select count(*)::int as rows, count(distinct p.reference)::int as references,
+                  count(*) filter (where p.state = 'pending' and p.points > 0)::int as pending,
+                  (select count(*)::int from label_settlements where project_id = $1) as settlements
+             from points_ledger p join labels l on p.reference = $2 || l.id::text where l.project_id = $1`,
+          [project, labelReference('')],
+        )
+      )[0];
+    await aggregateProject(db, project, settings);
+    const first = await paid();
+    expect(first).toEqual({ rows: 24_000, references: 24_000, pending: 24_000, settlements: 24_000 });
+    await aggregateProject(db, project, settings);
+    expect(await paid()).toEqual(first);
   });
 
   it('fails a fit whose pool closes under it as "closed", which the background work queues again without counting', async () => {

@@ -62,41 +62,32 @@ export async function payLabels(
     .filter((label) => label.isGold || (label.complete && found.aggregated.has(label.itemId)))
     .sort((a, b) => Number(a.id) - Number(b.id));
   if (payable.length > 0) {
-    const credited = new Set(
-      (
-        await tx.query<{ reference: string }>('select reference from points_ledger where reference = any($1::text[])', [
-          payable.map((label) => labelReference(label.id)),
-        ])
-      ).map((row) => row.reference),
+    // One batched insert, in label id order; a label credited before keeps its row and is not counted again.
+    const written = await ledgerRepository(tx).creditMany(
+      payable.map((label) =>
+        label.isGold
+          ? {
+              device: label.device,
+              reference: labelReference(label.id),
+              reason: 'label_gold' as const,
+              points: label.goldCorrect ? labelPoints(label.reliability) : 0,
+              state: label.goldCorrect ? ('verified' as const) : ('rejected' as const),
+              rejectionReason: label.goldCorrect
+                ? undefined
+                : 'a check question: your answer differs from the known answer',
+              url: null,
+            }
+          : {
+              device: label.device,
+              reference: labelReference(label.id),
+              reason: 'label' as const,
+              points: labelPoints(label.reliability),
+              state: 'pending' as const,
+              url: null,
+            },
+      ),
     );
-    const ledger = ledgerRepository(tx);
-    const waiting: PayableLabel[] = [];
-    for (const label of payable) {
-      if (credited.has(labelReference(label.id))) continue;
-      if (label.isGold) {
-        await ledger.credit({
-          device: label.device,
-          reference: labelReference(label.id),
-          reason: 'label_gold',
-          points: label.goldCorrect ? labelPoints(label.reliability) : 0,
-          state: label.goldCorrect ? 'verified' : 'rejected',
-          rejectionReason: label.goldCorrect
-            ? undefined
-            : 'a check question: your answer differs from the known answer',
-          url: null,
-        });
-        continue;
-      }
-      const written = await ledger.credit({
-        device: label.device,
-        reference: labelReference(label.id),
-        reason: 'label',
-        points: labelPoints(label.reliability),
-        state: 'pending',
-        url: null,
-      });
-      if (written) waiting.push(label);
-    }
+    const waiting = payable.filter((label) => !label.isGold && written.has(labelReference(label.id)));
     if (waiting.length > 0) {
       // In item id order, as uploads lock items (each new row key-share locks its item).
       waiting.sort((a, b) => Number(a.itemId) - Number(b.itemId) || Number(a.id) - Number(b.id));

@@ -26,19 +26,21 @@ export async function seedLabeledProject(
      on conflict do nothing`,
     [[...crowd.kinds.keys()].map(device)],
   );
-  await db.query(
+  const items = await db.query<{ id: string; external_id: string }>(
     `insert into project_items (project_id, external_id, content, complete)
-     select $1, e, '{"type":"text","text":"review"}', $3 from unnest($2::text[]) e`,
+     select $1, e, '{"type":"text","text":"review"}', $3 from unnest($2::text[]) e
+     returning id::text as id, external_id`,
     [projectId, [...crowd.truth.keys()], options.complete],
   );
+  // Labels name their items by id: no join on external ids, which has no index and was planned as a nested loop.
+  const itemId = new Map(items.map((row) => [row.external_id, row.id]));
   // In slices: one statement's arrays stay a few MB however big the crowd.
   for (let at = 0; at < crowd.labels.length; at += 100_000) {
     const slice = crowd.labels.slice(at, at + 100_000);
     await db.query(
       `with given as (
-         select i.id as item_id, t.device, t.value
-           from unnest($2::text[], $3::text[], $4::text[]) as t(device, external_id, value)
-           join project_items i on i.project_id = $1 and i.external_id = t.external_id),
+         select t.item_id, t.device, t.value
+           from unnest($2::text[], $3::text[]::bigint[], $4::text[]) as t(device, item_id, value)),
        assigned as (
          insert into task_assignments (item_id, project_id, device, expires_at, state)
          select item_id, $1, device, now(), 'done' from given returning id, item_id, device)
@@ -48,7 +50,7 @@ export async function seedLabeledProject(
       [
         projectId,
         slice.map((label) => device(label.worker)),
-        slice.map((label) => label.item),
+        slice.map((label) => itemId.get(label.item)),
         slice.map((label) => JSON.stringify({ type: 'single_choice', choice: label.label })),
       ],
     );

@@ -15,15 +15,27 @@ export async function openBenchDatabase(): Promise<{ db: Database; label: string
   const schema = `gleaner_bench_${randomBytes(6).toString('hex')}`;
   const admin = await openPostgresDatabase(url, { maxConnections: 1 });
   await admin.exec(`create schema ${schema}`);
-  const db = await openPostgresDatabase(url, { schema });
-  await migrate(db);
+  const dropSchema = async () => {
+    await admin.exec(`drop schema ${schema} cascade`);
+    await admin.close();
+  };
+  let db: Database | undefined;
+  try {
+    db = await openPostgresDatabase(url, { schema });
+    await migrate(db);
+  } catch (error) {
+    // A failed start leaves nothing behind: the schema is dropped before the error goes on.
+    await db?.close();
+    await dropSchema();
+    throw error;
+  }
+  const opened = db;
   return {
-    db,
+    db: opened,
     label: 'PostgreSQL',
     dispose: async () => {
-      await db.close();
-      await admin.exec(`drop schema ${schema} cascade`);
-      await admin.close();
+      await opened.close();
+      await dropSchema();
     },
   };
 }

@@ -20,25 +20,6 @@ const creditBatch = 10_000;
 /** The append-only points ledger: one row per reference; pending rows are settled once. */
 export function ledgerRepository(tx: Queryable) {
   return {
-    /** Credits a reference once; false when it was credited before (the unique key refuses a second row). */
-    async credit(credit: Credit): Promise<boolean> {
-      const rows = await tx.query(
-        `insert into points_ledger (device, reference, reason, points, state, rejection_reason, url, settled_at)
-         values ($1, $2, $3, $4, $5, $6, $7, case when $5 = 'pending' then null else now() end)
-         on conflict (reference) do nothing returning 1`,
-        [
-          credit.device,
-          credit.reference,
-          credit.reason,
-          credit.points,
-          credit.state,
-          credit.rejectionReason ?? null,
-          credit.url,
-        ],
-      );
-      return rows.length === 1;
-    },
-
     /** Credits many references of one device at once, pending, with the same points each. */
     async creditManyPending(
       device: string,

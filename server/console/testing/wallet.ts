@@ -100,18 +100,20 @@ export function installChainWallet(
 /**
  * The API the Rewards page reads: the chain and its contracts, the wallet's `overview`, no points history,
  * and the proof of any account in any tree of `trees` (looked up at request time, so later epochs count).
+ * The page reads the chain at `rpcUrl`: anvil itself unless a test puts a relay in between.
  */
 export function startRewardsApi(
   chain: TestChain,
   rewards: RewardContracts,
   overview: unknown,
   trees: ReadonlyMap<number, EpochTree>,
+  rpcUrl = chain.anvil.rpcUrl,
 ): Promise<ApiStandIn> {
   const { token, distributor } = rewards;
   const contracts = { token, distributor, registry: token, tokenSymbol: 'GLR', tokenDecimals: 18 };
   return startApiStandIn(({ path }) => {
     if (path === '/v1/chain') {
-      return { status: 200, body: { chainId: 31_337, rpcUrl: chain.anvil.rpcUrl, local: true, contracts } };
+      return { status: 200, body: { chainId: 31_337, rpcUrl, local: true, contracts } };
     }
     if (path === '/v1/wallet') return { status: 200, body: overview };
     if (path.startsWith('/v1/wallet/points-by-day')) return { status: 200, body: { days: [] } };

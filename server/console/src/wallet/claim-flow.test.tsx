@@ -1,9 +1,9 @@
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { type Address, parseEther } from 'viem';
+import { type Address, parseEther, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestChain, type TestChain } from '../../../../contracts/test-chain';
-import type { ApiStandIn } from '../../testing/api-stand-in';
+import { type ApiStandIn, startApiStandIn } from '../../testing/api-stand-in';
 import { renderConsole } from '../../testing/render-console';
 import {
   deployRewards,
@@ -15,14 +15,19 @@ import {
 
 let chain: TestChain;
 let standIn: ApiStandIn;
+let rpcRelay: ApiStandIn;
 let wallet: Address;
 const sent: unknown[] = [];
 let declineNextSend = false;
+/** Once the claim is sent, the page's reads of what the distributor has paid answer late (a slow RPC node). */
+let slowClaimedReads = false;
+const claimedSelector = toFunctionSelector('claimed(address)');
 const cumulative = parseEther('5');
 
 /**
  * A real chain: anvil with the compiled token and distributor, epoch 1 published with the wallet's 5 GLR.
- * The browser wallet forwards everything to anvil and can be told to decline the next transaction.
+ * The browser wallet forwards everything to anvil and can be told to decline the next transaction. The page
+ * reads the chain through a relay to anvil that can make one kind of read slow, as a real node may.
  */
 beforeAll(async () => {
   chain = await startTestChain();
@@ -45,6 +50,19 @@ beforeAll(async () => {
       throw Object.assign(new Error('User denied transaction signature.'), { code: 4001 });
     }
     sent.push(transaction);
+    slowClaimedReads = true;
+  });
+  rpcRelay = await startApiStandIn(async ({ body }) => {
+    const call = body as { method?: string; params?: [{ data?: string }] };
+    if (slowClaimedReads && call.method === 'eth_call' && call.params?.[0]?.data?.startsWith(claimedSelector)) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const answer = await fetch(chain.anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: answer.status, body: await answer.json() };
   });
   const overview = {
     wallet,
@@ -58,12 +76,13 @@ beforeAll(async () => {
       epochs: [{ epoch: 1, points: 50, reversed: 0, amount: cumulative.toString(), published: true }],
     },
   };
-  standIn = await startRewardsApi(chain, rewards, overview, new Map([[1, tree]]));
+  standIn = await startRewardsApi(chain, rewards, overview, new Map([[1, tree]]), rpcRelay.url);
 }, 120_000);
 
 afterAll(async () => {
   resetWalletPage();
   await standIn?.close();
+  await rpcRelay?.close();
   await chain?.anvil.stop();
 });
 
@@ -75,6 +94,17 @@ describe('claiming rewards on chain', () => {
     await waitFor(() => expect(screen.getByTestId('rewards-claimable').textContent).toBe('5 GLR'), { timeout: 10_000 });
     expect(screen.getByTestId('rewards-claimable-epochs').textContent).toBe('1');
     expect(screen.getByTestId('rewards-balance').textContent).toBe('0 GLR');
+    // Every state the page shows: the claimed tokens must never read as both still claimable and in the wallet,
+    // nor as still claimable under "Claimed".
+    const shown = new Set<string>();
+    const record = () => {
+      const claimable = screen.queryByTestId('rewards-claimable')?.textContent;
+      const held = screen.queryByTestId('rewards-balance')?.textContent;
+      const step = screen.queryByTestId('claim-status')?.dataset.step ?? 'idle';
+      if (claimable && held) shown.add(`${claimable} claimable, ${held} held, ${step}`);
+    };
+    const observer = new MutationObserver(record);
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
 
     declineNextSend = true;
     await userEvent.click(screen.getByTestId('claim-button'));
@@ -92,6 +122,10 @@ describe('claiming rewards on chain', () => {
     await waitFor(() => expect(screen.getByTestId('rewards-balance').textContent).toBe('5 GLR'));
     expect(screen.getByTestId('rewards-claimable').textContent).toBe('0 GLR');
     expect(sent).toHaveLength(1);
+    observer.disconnect();
+    expect([...shown].filter((state) => state.startsWith('5 GLR claimable, 5 GLR held'))).toEqual([]);
+    expect(shown).not.toContain('5 GLR claimable, 0 GLR held, claimed');
+    expect(shown).toContain('0 GLR claimable, 5 GLR held, claimed');
 
     await userEvent.click(screen.getByTestId('claim-button'));
     await waitFor(() =>

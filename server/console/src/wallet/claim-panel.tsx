@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Button } from '@ui/button';
 import { useRef, useState } from 'react';
 import type { Address } from 'viem';
-import { useConfig, useReadContract, useWriteContract } from 'wagmi';
+import { useConfig, useReadContract, useReadContracts, useWriteContract } from 'wagmi';
 import { waitForTransactionReceipt } from 'wagmi/actions';
 import { contributorApi } from '../api/contributor-api';
 import { distributorAbi, rewardTokenAbi } from '../chain/abis';
@@ -67,20 +67,15 @@ function ClaimOnChain({
     chainId,
     query: { refetchInterval: 15_000 },
   });
-  const claimed = useReadContract({
-    address: distributor,
-    abi: distributorAbi,
-    functionName: 'claimed',
-    args: [address],
-    chainId,
+  // Read together, so the page never shows a claim's tokens both as still claimable and as already in the wallet.
+  const holdings = useReadContracts({
+    allowFailure: false,
+    contracts: [
+      { address: distributor, abi: distributorAbi, functionName: 'claimed', args: [address], chainId },
+      { address: contracts.token as Address, abi: rewardTokenAbi, functionName: 'balanceOf', args: [address], chainId },
+    ],
   });
-  const balance = useReadContract({
-    address: contracts.token as Address,
-    abi: rewardTokenAbi,
-    functionName: 'balanceOf',
-    args: [address],
-    chainId,
-  });
+  const [claimedSoFar, balance] = holdings.data ?? [undefined, undefined];
   const epoch = onChainEpoch.data === undefined ? undefined : Number(onChainEpoch.data);
   const proof = useQuery({
     queryKey: ['proof', epoch, address],
@@ -96,7 +91,7 @@ function ClaimOnChain({
     },
   });
   const claimable: Claimable | null =
-    proof.data && claimed.data !== undefined ? computeClaimable(proof.data, claimed.data) : null;
+    proof.data && claimedSoFar !== undefined ? computeClaimable(proof.data, claimedSoFar) : null;
   const fromEpochs = claimable
     ? epochsOfClaimable(
         (rewards?.epochs ?? []).filter((e) => e.published && e.epoch <= (epoch ?? 0)),
@@ -134,8 +129,8 @@ function ClaimOnChain({
       setStatus({ step: 'failed', reason: lowerFirst(describeWalletError(error, { chainId })) });
       return;
     }
-    const fresh = await claimed.refetch();
-    const now = computeClaimable(latest, fresh.data ?? claimed.data ?? 0n);
+    const fresh = await holdings.refetch();
+    const now = computeClaimable(latest, fresh.data?.[0] ?? claimedSoFar ?? 0n);
     if (now.amount === 0n) {
       setStatus({ step: 'nothing-left', epoch: latest.epoch });
       return;
@@ -151,6 +146,9 @@ function ClaimOnChain({
       });
       setStatus({ step: 'sent', hash });
       const receipt = await waitForTransactionReceipt(config, { hash, chainId });
+      // "Claimed" shows with the figures that include the claim, not above the old "Claimable now". A failed
+      // read leaves the old figures and the outcome still shows; the read's error says why they are old.
+      if (receipt.status === 'success') await holdings.refetch();
       setStatus(
         receipt.status === 'success'
           ? { step: 'claimed', amount: now.amount }
@@ -165,11 +163,11 @@ function ClaimOnChain({
       );
     } finally {
       // Not awaited: the figures refresh on their own, and the button is ready again as soon as the outcome shows.
-      void Promise.all([claimed.refetch(), balance.refetch()]);
+      void holdings.refetch();
     }
   }
 
-  const readError = onChainEpoch.error ?? claimed.error ?? balance.error;
+  const readError = onChainEpoch.error ?? holdings.error;
   return (
     <div className="space-y-3">
       {readError && <QueryError error={new Error(describeWalletError(readError, { chainId }))} />}
@@ -182,10 +180,10 @@ function ClaimOnChain({
           {fromEpochs.length > 0 ? fromEpochs.map((e) => e.epoch).join(', ') : '—'}
         </Fact>
         <Fact term="Claimed so far" testId="rewards-claimed">
-          {claimed.data === undefined ? '…' : format(claimed.data)}
+          {claimedSoFar === undefined ? '…' : format(claimedSoFar)}
         </Fact>
         <Fact term="Wallet balance" testId="rewards-balance">
-          {balance.data === undefined ? '…' : format(balance.data)}
+          {balance === undefined ? '…' : format(balance)}
         </Fact>
         <Fact term="Epoch on chain" testId="rewards-chain-epoch">
           {epoch === undefined ? '…' : epoch === 0 ? 'none published yet' : epoch}

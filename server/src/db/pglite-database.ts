@@ -3,6 +3,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptThread } from '../threads/thread-pool';
 import type { Database, Queryable } from './database';
+import { lockFolder } from './folder-lock';
 import type { PgliteWorkerOptions, SerializedError, WorkerReply, WorkerRequest, WorkerStatus } from './pglite-worker';
 
 const workerUrl = new URL('./pglite-worker.ts', import.meta.url);
@@ -13,7 +14,11 @@ const workerUrl = new URL('./pglite-worker.ts', import.meta.url);
  */
 export async function openPgliteDatabase(dataDir?: string): Promise<Database> {
   if (dataDir) await createPrivateDir(dataDir);
-  const connection = await PgliteConnection.start({ dataDir });
+  const lock = dataDir ? await lockFolder(dataDir) : undefined;
+  const connection = await PgliteConnection.start({ dataDir }).catch(async (error: unknown) => {
+    await lock?.release();
+    throw error;
+  });
   const gate = new TransactionGate();
   // Which transaction the running code is inside, to refuse a call on `db` that would wait for that very transaction.
   const insideTransaction = new AsyncLocalStorage<{ open: boolean }>();
@@ -79,8 +84,9 @@ export async function openPgliteDatabase(dataDir?: string): Promise<Database> {
       if (!closing) {
         const refused = refusal();
         if (refused) return Promise.reject(refused);
-        // Calls made before close still run, and a transaction in progress finishes first.
-        closing = admit(true, () => connection.close());
+        // Calls made before close still run, and a transaction in progress finishes first. The folder is let go
+        // only once PGlite has flushed it, even if closing failed: by then this process writes nothing more.
+        closing = admit(true, () => connection.close()).finally(() => lock?.release());
       }
       return closing;
     },

@@ -48,7 +48,9 @@ it('refuses a second server on a data folder in use, naming the process, and the
   ).catch((error: Error) => error);
   if (!(second instanceof Error)) await second.stop();
   expect(second).toBeInstanceOf(Error);
-  expect(secondOutput.join('\n')).toMatch(/The database folder .* is in use by another process \(pid \d+\)/);
+  expect(secondOutput.join('\n')).toMatch(
+    /The database folder .* is in use by another process \(pid \d+ on .+, since .+\)/,
+  );
 
   await createBuyer('after the second start');
   await first.stop();

@@ -1,25 +1,44 @@
-import { createHash } from 'node:crypto';
-import { open, readFile, realpath, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import lockfile from 'proper-lockfile';
 
 /** Held while a process uses a folder; `release` lets the next process in. */
 export interface FolderLock {
   release(): Promise<void>;
 }
 
-/** Another process (`holder`, when it could say) holds the folder. */
+/** Who holds a folder, as the holder wrote it down (told to the operator, never trusted for a decision). */
+interface Holder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** Another process holds the folder: `holder` says which, when it could be read. */
 export class FolderInUseError extends Error {
   constructor(
     readonly folder: string,
-    readonly holder: number | undefined,
+    readonly holder: Holder | undefined,
   ) {
+    const who =
+      holder === undefined
+        ? 'another process'
+        : holder.pid === process.pid && holder.host === hostname()
+          ? 'this process'
+          : `another process (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
     super(
-      `The database folder ${folder} is in use by another process${holder === undefined ? '' : ` (pid ${holder})`}: ` +
-        'two processes on one embedded database overwrite each other’s writes. Stop that process, or give this one ' +
-        'another data folder (GLEANER_DATA_DIR).',
+      `The database folder ${folder} is in use by ${who}: two processes on one embedded database overwrite ` +
+        'each other’s writes. Stop that process, or give this one another data folder (GLEANER_DATA_DIR).',
     );
     this.name = 'FolderInUseError';
   }
+}
+
+export interface FolderLockOptions {
+  /** A lock not renewed for this long was left by a process that ended without releasing it (SIGKILL, power cut). */
+  staleMs?: number;
+  /** How long to wait for a held lock to be released or go stale before refusing. */
+  waitMs?: number;
 }
 
 /**
@@ -27,76 +46,53 @@ export class FolderInUseError extends Error {
  * with its own buffers, and whichever writes last overwrites the other's pages (two processes writing 200 rows
  * each left one's rows only), so the folder is locked before PGlite opens it.
  *
- * On Linux the lock is an abstract Unix socket named after the folder's real path. Binding it is atomic, and
- * the kernel frees it when the process ends however it ends (SIGKILL, the OOM killer), so a crash never leaves
- * a stale lock behind. Abstract sockets belong to a network namespace: two containers sharing the folder but
- * not the network are not kept apart. Elsewhere the lock is a file next to the folder naming the holder's pid;
- * it is taken over when that process is gone, and two starts in the same instant can both pass it.
+ * The lock is a directory beside the folder (`<folder>.lock`, made with mkdir, which only one process can win),
+ * inside the owner-only data folder, so no other user can take or fake it. It lives with the data, so it holds
+ * across bind mounts, containers sharing a volume and Node versions. The holder renews its time every few
+ * seconds; one left behind by a killed process goes stale after `staleMs` and the next start takes it over,
+ * waiting up to `waitMs` for that. Should the holder find its lock taken (it stalled past `staleMs` and another
+ * process moved in), it ends at once rather than write beside that process.
  */
-export async function lockFolder(folder: string, options: { platform?: NodeJS.Platform } = {}): Promise<FolderLock> {
+export async function lockFolder(folder: string, options: FolderLockOptions = {}): Promise<FolderLock> {
   const real = await realpath(folder);
-  return (options.platform ?? process.platform) === 'linux' ? lockBySocket(real) : lockByPidFile(real);
-}
-
-async function lockBySocket(folder: string): Promise<FolderLock> {
-  const name = `\0gleaner-folder-${createHash('sha256').update(folder).digest('hex').slice(0, 40)}`;
-  // Anyone who connects is told the holder's pid, so the refusal can name the process to stop.
-  const server: Server = createServer((socket) => socket.end(`${process.pid}\n`));
-  const bound = await new Promise<boolean>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      error.code === 'EADDRINUSE' ? resolve(false) : reject(error),
-    );
-    server.listen({ path: name }, () => resolve(true));
-  });
-  if (!bound) throw new FolderInUseError(folder, await askHolder(name));
-  // The lock must not keep an otherwise finished process alive.
-  server.unref();
-  return { release: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** The holder's pid, or undefined when it does not answer within a second (it may be busy or ending). */
-function askHolder(name: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    let answer = '';
-    const socket = createConnection({ path: name });
-    const done = (pid: number | undefined) => {
-      socket.destroy();
-      resolve(pid);
-    };
-    socket.setTimeout(1_000, () => done(undefined));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString();
-    });
-    socket.on('end', () => done(/^\d+\n$/.test(answer) ? Number(answer) : undefined));
-    socket.on('error', () => done(undefined));
-  });
-}
-
-async function lockByPidFile(folder: string): Promise<FolderLock> {
-  const file = `${folder}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => rm(file, { force: true }) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) throw new FolderInUseError(folder, holder);
-    // Left by a process that has ended: take it over.
-    await rm(file, { force: true });
-  }
-  throw new FolderInUseError(folder, undefined);
-}
-
-function isRunning(pid: number): boolean {
+  const staleMs = options.staleMs ?? 10_000;
+  const waitMs = options.waitMs ?? staleMs + 2_000;
+  const ownerFile = `${real}.lock-owner`;
+  let release: () => Promise<void>;
   try {
-    process.kill(pid, 0);
-    return true;
+    release = await lockfile.lock(real, {
+      realpath: false,
+      stale: staleMs,
+      update: Math.max(1_000, Math.floor(staleMs / 5)),
+      retries: { retries: Math.ceil(waitMs / 500), factor: 1, minTimeout: 500, maxTimeout: 500 },
+      onCompromised: (error) => {
+        throw new Error(
+          `Lost the lock on the database folder ${real} (${error.message}): another process may be using it, so this one stops before it overwrites anything.`,
+        );
+      },
+    });
   } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    throw new FolderInUseError(real, await readHolder(ownerFile));
   }
+  const holder: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  await writeFile(ownerFile, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  return {
+    release: async () => {
+      await rm(ownerFile, { force: true });
+      await release();
+    },
+  };
+}
+
+async function readHolder(file: string): Promise<Holder | undefined> {
+  try {
+    const holder = JSON.parse(await readFile(file, 'utf8')) as Partial<Holder>;
+    if (typeof holder.pid === 'number' && typeof holder.host === 'string' && typeof holder.since === 'string') {
+      return { pid: holder.pid, host: holder.host, since: holder.since };
+    }
+  } catch {
+    // Not written yet (the holder is starting), or gone (it is stopping): the refusal names no process.
+  }
+  return undefined;
 }

@@ -134,8 +134,11 @@ describe('deleting local data', () => {
     await seed(ctx);
     await user.click(screen.getByTestId('delete-local-data'));
     const confirm = screen.getByTestId('delete-confirm');
-    await waitFor(() => expect(confirm.textContent).toContain('the fetch log (2 entries)'));
-    expect(confirm.textContent).toContain('work not uploaded yet (1 result or label)');
+    // Each count comes from its own write, each re-running the live query: wait for both.
+    await waitFor(() => {
+      expect(confirm.textContent).toContain('the fetch log (2 entries)');
+      expect(confirm.textContent).toContain('work not uploaded yet (1 result or label)');
+    });
     expect(confirm.textContent).toMatch(/keeps your settings .* your consent and pause, and this device’s key/);
     await user.click(screen.getByRole('button', { name: 'Cancel' }));
     expect(await ctx.db.fetchLog.count()).toBe(2);

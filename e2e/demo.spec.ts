@@ -62,7 +62,8 @@ test('npm run demo serves a local site, and its extension build scrapes it and s
       .poll(
         () => {
           if (demo.exitCode !== null) throw new Error(`the demo exited with ${demo.exitCode}:\n${output}`);
-          return existsSync(summaryFile);
+          // The last line the demo prints, after it wrote the summary file.
+          return output.includes('Stop with Ctrl+C.') && existsSync(summaryFile);
         },
         { timeout: 200_000, intervals: [500] },
       )

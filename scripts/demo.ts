@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoProject, setUpDemo } from '../server/src/demo/demo-setup';
@@ -121,7 +121,9 @@ async function main(): Promise<void> {
       ...setup,
     };
     const summaryFile = join(dataDir, 'demo.json');
-    await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+    // Written whole, then renamed into place: whoever polls for the file never reads half of it.
+    await writeFile(`${summaryFile}.tmp`, `${JSON.stringify(summary, null, 2)}\n`);
+    await rename(`${summaryFile}.tmp`, summaryFile);
     const items = demoProject.items ?? [];
     const gold = items.filter((item) => (item as { gold?: unknown }).gold).length;
     const usesDefault = new URL(server.url).port === String(extensionDefaultPort);

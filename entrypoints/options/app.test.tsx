@@ -104,8 +104,9 @@ describe('options page after consent', () => {
     expect(screen.getByTestId('status').textContent).toBe('Connected');
     await waitFor(() => expect(screen.getByTestId<HTMLButtonElement>('resume').disabled).toBe(false));
     await user.click(screen.getByTestId('resume'));
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('Connected'));
-    expect(screen.queryByTestId('paused-until')).toBeNull();
+    // The pause line goes when the settings row is written again, not with any change of status.
+    await waitFor(() => expect(screen.queryByTestId('paused-until')).toBeNull());
+    expect(screen.getByTestId('status').textContent).toBe('Connected');
   });
 
   it('withdrawing consent asks first, then returns to the consent screen', async () => {

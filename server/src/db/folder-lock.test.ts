@@ -147,5 +147,6 @@ describe('embedded database folder', () => {
     const reopened = await openPgliteDatabase(folder);
     expect(await reopened.query<{ n: number }>('select n from kept order by n')).toEqual([{ n: 1 }, { n: 2 }]);
     await reopened.close();
-  });
+    // The refusal waits 12 s for a stale lock to expire.
+  }, 60_000);
 });

@@ -91,9 +91,15 @@ describe('claiming rewards on chain', () => {
     const session = { token: `gls_${'c'.repeat(43)}`, wallet, expiresAt: '2099-01-01T00:00:00.000Z' };
     renderConsole({ path: '/rewards', baseUrl: standIn.url, session });
     await userEvent.click(await screen.findByRole('button', { name: 'Connect wallet' }));
-    await waitFor(() => expect(screen.getByTestId('rewards-claimable').textContent).toBe('5 GLR'), { timeout: 10_000 });
-    expect(screen.getByTestId('rewards-claimable-epochs').textContent).toBe('1');
-    expect(screen.getByTestId('rewards-balance').textContent).toBe('0 GLR');
+    // The epochs come from the wallet overview, the amounts from the chain: separate reads, waited for together.
+    await waitFor(
+      () => {
+        expect(screen.getByTestId('rewards-claimable').textContent).toBe('5 GLR');
+        expect(screen.getByTestId('rewards-claimable-epochs').textContent).toBe('1');
+        expect(screen.getByTestId('rewards-balance').textContent).toBe('0 GLR');
+      },
+      { timeout: 10_000 },
+    );
     // Every state the page shows: the claimed tokens must never read as both still claimable and in the wallet,
     // nor as still claimable under "Claimed".
     const shown = new Set<string>();

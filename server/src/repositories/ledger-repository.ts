@@ -73,14 +73,6 @@ export function ledgerRepository(tx: Queryable) {
       return written;
     },
 
-    async settle(reference: string, state: 'verified' | 'rejected', rejectionReason?: string): Promise<void> {
-      await tx.query(
-        `update points_ledger set state = $2, rejection_reason = $3, settled_at = now()
-          where reference = $1 and state = 'pending'`,
-        [reference, state, rejectionReason ?? null],
-      );
-    },
-
     /** Settles many pending rows at once, in reference order (ledger rows are the last locks a transaction takes). */
     async settleMany(
       references: readonly string[],

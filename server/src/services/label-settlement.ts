@@ -111,55 +111,84 @@ interface DueRow {
 }
 
 /**
+ * Due labels settled per transaction: a project's first settlement can find a million labels due at once,
+ * and one transaction over all of them held every row's lock and the whole set in memory for minutes.
+ */
+const settleChunk = 5_000;
+
+const belowStandingReason = `your accuracy on check questions fell below the ${Math.round(goldPolicy.minAccuracy * 100)}% needed before this label was settled`;
+const disagreesReason = 'your label differs from the label the item was given';
+
+/**
  * Settles a project's labels whose window has passed, against the aggregate their item has now: verified
  * if the label agrees, rejected with the reason if not, or if its labeler has meanwhile fallen below the
  * gold threshold. Then schedules itself for the next label due. Safe to run again: a settled row is final.
+ * Works through the due labels in label id order, `settleChunk` to a transaction; a chunk that fails leaves
+ * the chunks before it settled and itself and the rest due, for the retry.
  */
-export async function settleLabels(db: Database, projectId: string): Promise<{ verified: number; rejected: number }> {
-  return db.transaction(async (tx) => {
-    // Rows an aggregation is moving right now are skipped: it schedules their settlement itself.
-    const due = await tx.query<DueRow>(
-      `select s.label_id::text as label_id, l.device, l.value, a.label as aggregate
-         from label_settlements s join labels l on l.id = s.label_id
-         left join aggregated_labels a on a.item_id = s.item_id
-        where s.project_id = $1 and s.due_at <= now()
-        order by s.label_id for update of s skip locked`,
-      [projectId],
-    );
-    const records = await goldRecordsOf(
-      tx,
-      due.map((row) => row.device),
-    );
-    const ledger = ledgerRepository(tx);
-    const settled: string[] = [];
-    let verified = 0;
-    for (const row of due) {
-      // An item has an aggregate once it has a settlement row; should it lack one, the label waits.
-      if (row.aggregate === null) continue;
-      if (!isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 })) {
-        await ledger.settle(
-          labelReference(row.label_id),
-          'rejected',
-          `your accuracy on check questions fell below the ${Math.round(goldPolicy.minAccuracy * 100)}% needed before this label was settled`,
-        );
-      } else if (labelKey(labelValueSchema.parse(JSON.parse(row.value))) === row.aggregate) {
-        await ledger.settle(labelReference(row.label_id), 'verified');
-        verified += 1;
-      } else {
-        await ledger.settle(
-          labelReference(row.label_id),
-          'rejected',
-          'your label differs from the label the item was given',
-        );
-      }
-      settled.push(row.label_id);
-    }
-    if (settled.length > 0) {
-      await tx.query('delete from label_settlements where label_id = any($1::text[]::bigint[])', [settled]);
-    }
-    await scheduleSettlement(tx, projectId, 'later');
-    return { verified, rejected: settled.length - verified };
-  });
+export async function settleLabels(
+  db: Database,
+  projectId: string,
+  options: { chunk?: number } = {},
+): Promise<{ verified: number; rejected: number }> {
+  const size = options.chunk ?? settleChunk;
+  const total = { verified: 0, rejected: 0 };
+  let after = '0';
+  for (;;) {
+    const chunk = await db.transaction((tx) => settleChunkAfter(tx, projectId, after, size));
+    total.verified += chunk.verified;
+    total.rejected += chunk.rejected;
+    if (chunk.last === undefined) break;
+    after = chunk.last;
+  }
+  await db.transaction((tx) => scheduleSettlement(tx, projectId, 'later'));
+  return total;
+}
+
+/** Settles up to `size` due labels with ids above `after`; `last` is the last id read (none: no more). */
+async function settleChunkAfter(
+  tx: Queryable,
+  projectId: string,
+  after: string,
+  size: number,
+): Promise<{ verified: number; rejected: number; last: string | undefined }> {
+  // Rows an aggregation is moving right now are skipped: it schedules their settlement itself.
+  const due = await tx.query<DueRow>(
+    `select s.label_id::text as label_id, l.device, l.value, a.label as aggregate
+       from label_settlements s join labels l on l.id = s.label_id
+       left join aggregated_labels a on a.item_id = s.item_id
+      where s.project_id = $1 and s.due_at <= now() and s.label_id > $2::bigint
+      order by s.label_id limit $3 for update of s skip locked`,
+    [projectId, after, size],
+  );
+  const records = await goldRecordsOf(
+    tx,
+    due.map((row) => row.device),
+  );
+  const verified: string[] = [];
+  const belowStanding: string[] = [];
+  const disagreeing: string[] = [];
+  for (const row of due) {
+    // An item has an aggregate once it has a settlement row; should it lack one, the label waits.
+    if (row.aggregate === null) continue;
+    const reference = labelReference(row.label_id);
+    if (!isInGoodStanding(records.get(row.device) ?? { answered: 0, correct: 0 })) belowStanding.push(reference);
+    else if (labelKey(labelValueSchema.parse(JSON.parse(row.value))) === row.aggregate) verified.push(reference);
+    else disagreeing.push(reference);
+  }
+  const ledger = ledgerRepository(tx);
+  await ledger.settleMany(verified, 'verified');
+  await ledger.settleMany(belowStanding, 'rejected', belowStandingReason);
+  await ledger.settleMany(disagreeing, 'rejected', disagreesReason);
+  const settled = due.filter((row) => row.aggregate !== null).map((row) => row.label_id);
+  if (settled.length > 0) {
+    await tx.query('delete from label_settlements where label_id = any($1::text[]::bigint[])', [settled]);
+  }
+  return {
+    verified: verified.length,
+    rejected: belowStanding.length + disagreeing.length,
+    last: due.length === size ? due.at(-1)?.label_id : undefined,
+  };
 }
 
 /** Enqueues the project's settlement for when its next label is due (`later`: only labels not due yet). */

@@ -1,0 +1,95 @@
+import { labelKey } from '@protocol/label-rules';
+import { labelValueSchema } from '@protocol/labeling';
+import { expect, it } from 'vitest';
+import { syntheticCrowd } from '../aggregation/synthetic-crowd';
+import { describeEachDatabase } from '../test/databases';
+import { seedLabeledProject } from '../test/labeled-project';
+import { aggregateProject } from './label-aggregation';
+import { closeAggregationPool } from './label-aggregation-pool';
+import { labelReference, settleLabels } from './label-settlement';
+
+interface SettledLabel {
+  label_id: string;
+  device: string;
+  value: string;
+  aggregate: string | null;
+  state: string;
+  rejection_reason: string | null;
+}
+
+describeEachDatabase('settling due labels a chunk at a time', (database) => {
+  it('settles every due label as one pass would, leaves the ones without an aggregate due, and a rerun changes nothing', async () => {
+    const db = database();
+    const crowd = syntheticCrowd({ seed: 11, items: 40, workers: 8, classes: 3, labelsPerItem: 3, spammers: 0.25 });
+    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
+    try {
+      await aggregateProject(db, projectId, { settleWindowMs: 3_600_000 });
+    } finally {
+      await closeAggregationPool();
+    }
+    // Labeler w0 has since failed three check questions (in another project): below standing at settlement.
+    const checks = syntheticCrowd({ seed: 12, items: 3, workers: 1, classes: 3, labelsPerItem: 1 });
+    const checkProject = await seedLabeledProject(db, checks, { overlap: 1, complete: true });
+    await db.query('update labels set is_gold = true, gold_correct = false where project_id = $1', [checkProject]);
+    const belowStanding = `0x${'0'.repeat(40)}`;
+    // The first items' aggregates are gone (as if being rewritten): their labels have nothing to settle against yet.
+    await db.query(
+      `delete from aggregated_labels where item_id in
+         (select id from project_items where project_id = $1 order by id limit 4)`,
+      [projectId],
+    );
+    await db.query(`update label_settlements set due_at = now() - interval '1 second' where project_id = $1`, [
+      projectId,
+    ]);
+
+    // Chunks of 7: chunk edges fall inside items, and the unsettleable labels lead the first chunk.
+    const result = await settleLabels(db, projectId, { chunk: 7 });
+
+    const labels = await db.query<SettledLabel>(
+      `select l.id::text as label_id, l.device, l.value, a.label as aggregate, p.state, p.rejection_reason
+         from labels l join points_ledger p on p.reference = $2 || l.id
+         left join aggregated_labels a on a.item_id = l.item_id
+        where l.project_id = $1 order by l.id`,
+      [projectId, labelReference('')],
+    );
+    expect(labels).toHaveLength(crowd.labels.length);
+    const expected = (label: SettledLabel) => {
+      if (label.aggregate === null) return { state: 'pending', rejection_reason: null };
+      if (label.device === belowStanding) {
+        return {
+          state: 'rejected',
+          rejection_reason: 'your accuracy on check questions fell below the 60% needed before this label was settled',
+        };
+      }
+      return labelKey(labelValueSchema.parse(JSON.parse(label.value))) === label.aggregate
+        ? { state: 'verified', rejection_reason: null }
+        : { state: 'rejected', rejection_reason: 'your label differs from the label the item was given' };
+    };
+    expect(labels.map((label) => ({ state: label.state, rejection_reason: label.rejection_reason }))).toEqual(
+      labels.map(expected),
+    );
+    const count = (state: string) => labels.filter((label) => label.state === state).length;
+    // The crowd gives every outcome, so a chunk that mixed them up would show.
+    expect(count('pending')).toBe(12);
+    expect(labels.some((label) => label.device === belowStanding && label.state === 'rejected')).toBe(true);
+    expect(labels.some((label) => label.device !== belowStanding && label.state === 'rejected')).toBe(true);
+    expect(result).toEqual({ verified: count('verified'), rejected: count('rejected') });
+    const left = await db.query<{ label_id: string }>(
+      'select s.label_id::text as label_id from label_settlements s where s.project_id = $1 order by s.label_id',
+      [projectId],
+    );
+    expect(left.map((row) => row.label_id)).toEqual(
+      labels.filter((label) => label.aggregate === null).map((label) => label.label_id),
+    );
+
+    expect(await settleLabels(db, projectId, { chunk: 7 })).toEqual({ verified: 0, rejected: 0 });
+    const again = await db.query<SettledLabel>(
+      `select l.id::text as label_id, l.device, l.value, a.label as aggregate, p.state, p.rejection_reason
+         from labels l join points_ledger p on p.reference = $2 || l.id
+         left join aggregated_labels a on a.item_id = l.item_id
+        where l.project_id = $1 order by l.id`,
+      [projectId, labelReference('')],
+    );
+    expect(again).toEqual(labels);
+  });
+});

@@ -4,7 +4,7 @@ import type { Database } from '../server/src/db/database';
 import { aggregateProject } from '../server/src/services/label-aggregation';
 import { closeAggregationPool } from '../server/src/services/label-aggregation-pool';
 import { type LabelFitRow, labelFitInput } from '../server/src/services/label-aggregation-worker';
-import { labelReference } from '../server/src/services/label-settlement';
+import { labelReference, settleLabels } from '../server/src/services/label-settlement';
 import { seedLabeledProject } from '../server/src/test/labeled-project';
 import { openBenchDatabase } from './bench-database';
 import { median, numberFromEnv } from './stats';
@@ -89,6 +89,14 @@ export async function benchAggregationStall(): Promise<string> {
       chunked.push(await withStallWatch(() => aggregateProject(db, projectId, { settleWindowMs: 0 })));
     }
     const first = await withStallWatch(() => aggregateProject(db, unpaid, { settleWindowMs: 0 }));
+    // With a settle window of 0 every label the first aggregation paid is due at once.
+    let settled = { verified: 0, rejected: 0 };
+    const settling = await withStallWatch(async () => {
+      settled = await settleLabels(db, unpaid);
+    });
+    if (settled.verified + settled.rejected !== labels) {
+      throw new Error(`settlement settled ${settled.verified + settled.rejected} of ${labels} due labels`);
+    }
     const figure = (measured: typeof chunked) =>
       `${median(measured.map((run) => run.seconds)).toFixed(1)} s, longest stall ${median(
         measured.map((run) => run.stallMs),
@@ -100,6 +108,7 @@ export async function benchAggregationStall(): Promise<string> {
       `  anchor: the labels read in one statement and made columns   ${figure(anchor)}`,
       `  re-aggregation (read in chunks, fit in a thread, written)   ${figure(chunked)}`,
       `  first aggregation, every label unpaid (one run)            ${figure([first])}`,
+      `  settling those labels, every one due at once (one run)     ${figure([settling])}`,
       '  longest stall: the most a 5 ms timer on the main thread ran late, i.e. how long every other request of the process waited',
     ].join('\n');
   } finally {

@@ -52,6 +52,26 @@ export interface TestSite {
   close: () => Promise<void>;
 }
 
+/** Slow pages whose answers wait for the test (see `holdSlowPages`), each as the function that sends it. */
+let heldPages: Array<() => void> | undefined;
+
+/**
+ * From now on, pages under /b/ answer only once `release` is called: a test can then stop the server while
+ * a fetch is surely in progress, instead of hoping the 1.5 s delay outlasts its own steps. `waiting` counts
+ * the requests held so far.
+ */
+export function holdSlowPages(): { waiting: () => number; release: () => void } {
+  const held: Array<() => void> = [];
+  heldPages = held;
+  return {
+    waiting: () => held.length,
+    release: () => {
+      heldPages = undefined;
+      for (const send of held.splice(0)) send();
+    },
+  };
+}
+
 function handle(request: IncomingMessage, response: ServerResponse): void {
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   const html = (status: number, text: string) => {
@@ -75,9 +95,11 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
   if (article) {
     const n = Number(article[2]);
     const send = () => html(200, page(`Field notes ${n}`, articleText(n), ['/']));
-    // Pages under /b/ answer slowly, so uploads are still queued when the e2e stops the server.
-    if (article[1] === 'b') setTimeout(send, 1500);
-    else send();
+    // Pages under /b/ answer slowly, or not until the test releases them (holdSlowPages).
+    if (article[1] === 'b') {
+      if (heldPages) heldPages.push(send);
+      else setTimeout(send, 1500);
+    } else send();
     return;
   }
   if (path === '/chain/start') {
@@ -141,6 +163,8 @@ async function listen(port: number, handler: (request: IncomingMessage, response
     hits,
     close: () =>
       new Promise<void>((resolve) => {
+        // A test that failed while holding pages leaves none held for the next.
+        heldPages = undefined;
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -92,4 +92,57 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
     );
     expect(again).toEqual(labels);
   });
+  it('schedules a label that comes due behind the cursor during the run, instead of stranding it', async () => {
+    const db = database();
+    const crowd = syntheticCrowd({ seed: 13, items: 10, workers: 5, classes: 2, labelsPerItem: 3 });
+    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
+    try {
+      await aggregateProject(db, projectId, { settleWindowMs: 3_600_000 });
+    } finally {
+      await closeAggregationPool();
+    }
+    const [first] = await db.query<{ label_id: string }>(
+      'select min(label_id)::text as label_id from label_settlements where project_id = $1',
+      [projectId],
+    );
+    const firstLabel = first?.label_id ?? '';
+    // Every label due now but the first, whose window ends in an hour.
+    await db.query(
+      `update label_settlements set due_at = case when label_id = $2::bigint then now() + interval '1 hour'
+                                                  else now() - interval '1 second' end
+        where project_id = $1`,
+      [projectId, firstLabel],
+    );
+    await db.query(`delete from work_items where kind = 'settle_labels' and key = $1`, [projectId]);
+    let moved = false;
+    await settleLabels(db, projectId, {
+      chunk: 4,
+      // While the run is past it, the first label comes due (its window ran out, as time does).
+      afterChunk: async () => {
+        if (moved) return;
+        moved = true;
+        await db.query('update label_settlements set due_at = clock_timestamp() where label_id = $1::bigint', [
+          firstLabel,
+        ]);
+      },
+    });
+    const left = await db.query<{ label_id: string; due_at: Date }>(
+      'select label_id::text as label_id, due_at from label_settlements where project_id = $1',
+      [projectId],
+    );
+    expect(left.map((row) => row.label_id)).toEqual([firstLabel]);
+    const queued = await db.query<{ run_at: Date }>(
+      `select run_at from work_items where kind = 'settle_labels' and key = $1 and state = 'queued'`,
+      [projectId],
+    );
+    // A settlement is queued for it, no later than it is due.
+    expect(queued).toHaveLength(1);
+    expect(queued[0]?.run_at.getTime()).toBeLessThanOrEqual(left[0]?.due_at.getTime() ?? 0);
+
+    await settleLabels(db, projectId);
+    const [settled] = await db.query<{ state: string }>('select state from points_ledger where reference = $1', [
+      labelReference(firstLabel),
+    ]);
+    expect(settled?.state).not.toBe('pending');
+  });
 });

@@ -129,37 +129,48 @@ const disagreesReason = 'your label differs from the label the item was given';
 export async function settleLabels(
   db: Database,
   projectId: string,
-  options: { chunk?: number } = {},
+  options: {
+    chunk?: number;
+    /** Called after each chunk's commit (tests use it to move time between chunks). */
+    afterChunk?: () => Promise<void>;
+  } = {},
 ): Promise<{ verified: number; rejected: number }> {
   const size = options.chunk ?? settleChunk;
+  // One moment for the whole run: every label due by then is settled by a chunk, every label due after is
+  // scheduled. Each chunk's own now() would strand a label that came due behind the cursor or between the
+  // last chunk and the scheduling, until the project's next aggregation, which a finished project never has.
+  const [moment] = await db.query<{ cutoff: string }>('select now()::text as cutoff');
+  const cutoff = moment?.cutoff ?? '';
   const total = { verified: 0, rejected: 0 };
   let after = '0';
   for (;;) {
-    const chunk = await db.transaction((tx) => settleChunkAfter(tx, projectId, after, size));
+    const chunk = await db.transaction((tx) => settleChunkAfter(tx, projectId, { cutoff, after, size }));
     total.verified += chunk.verified;
     total.rejected += chunk.rejected;
+    await options.afterChunk?.();
     if (chunk.last === undefined) break;
     after = chunk.last;
   }
-  await db.transaction((tx) => scheduleSettlement(tx, projectId, 'later'));
+  await db.transaction((tx) => scheduleSettlement(tx, projectId, { dueAfter: cutoff }));
   return total;
 }
 
-/** Settles up to `size` due labels with ids above `after`; `last` is the last id read (none: no more). */
+/**
+ * Settles up to `size` labels due by `cutoff` with ids above `after`; `last` is the last id read (none: no more).
+ */
 async function settleChunkAfter(
   tx: Queryable,
   projectId: string,
-  after: string,
-  size: number,
+  { cutoff, after, size }: { cutoff: string; after: string; size: number },
 ): Promise<{ verified: number; rejected: number; last: string | undefined }> {
   // Rows an aggregation is moving right now are skipped: it schedules their settlement itself.
   const due = await tx.query<DueRow>(
     `select s.label_id::text as label_id, l.device, l.value, a.label as aggregate
        from label_settlements s join labels l on l.id = s.label_id
        left join aggregated_labels a on a.item_id = s.item_id
-      where s.project_id = $1 and s.due_at <= now() and s.label_id > $2::bigint
+      where s.project_id = $1 and s.due_at <= $4::timestamptz and s.label_id > $2::bigint
       order by s.label_id limit $3 for update of s skip locked`,
-    [projectId, after, size],
+    [projectId, after, size, cutoff],
   );
   const records = await goldRecordsOf(
     tx,
@@ -191,12 +202,19 @@ async function settleChunkAfter(
   };
 }
 
-/** Enqueues the project's settlement for when its next label is due (`later`: only labels not due yet). */
-async function scheduleSettlement(tx: Queryable, projectId: string, which: 'any' | 'later'): Promise<void> {
+/**
+ * Enqueues the project's settlement for when its next label is due (`dueAfter`: only labels due after that
+ * moment, as the ones due by then were just worked through).
+ */
+async function scheduleSettlement(
+  tx: Queryable,
+  projectId: string,
+  which: 'any' | { dueAfter: string },
+): Promise<void> {
   const next = await tx.query<{ due_at: Date | null }>(
     `select min(due_at) as due_at from label_settlements
-      where project_id = $1 and ($2::boolean or due_at > now())`,
-    [projectId, which === 'any'],
+      where project_id = $1 and ($2::timestamptz is null or due_at > $2::timestamptz)`,
+    [projectId, which === 'any' ? null : which.dueAfter],
   );
   const dueAt = next[0]?.due_at;
   if (dueAt) await enqueue(tx, settleLabelsKind, projectId, { projectId }, { runAt: dueAt });

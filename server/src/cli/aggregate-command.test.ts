@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +149,7 @@ describe('gleaner aggregate', () => {
     expect(result.err).toBe(
       `Error: ${input} has 5 problems; nothing was aggregated:\n` +
         '  line 3, 7: the label is empty.\n' +
-        '  line 4: expected 3 fields like the header, found 2.\n' +
+        "  line 4: the row does not have the header's 3 fields.\n" +
         '  line 6: the worker is empty.\n' +
         '  line 8: text after a closing quote; a quoted field must end at a comma or the end of the line.\n',
     );
@@ -257,6 +257,119 @@ describe('gleaner aggregate', () => {
       const unknown = await cli(['--input', await file('utf8.csv', text), '--encoding', 'ebcdic']);
       expect(unknown.err).toMatch(/--encoding must be utf8, utf16le, utf16be or latin1 \(windows-1252\), not "ebcdic"/);
     });
+  });
+
+  it('refuses a second header line (two exports joined), with or without its byte-order mark', async () => {
+    const joined = await file(
+      'joined.csv',
+      'worker,task,label\nw1,t1,a\nw2,t1,a\n\uFEFFWorker,Task,Label\nw3,t1,b\nworker,task,label\nw4,t2,b\n',
+    );
+    const result = await cli(['--input', joined, '--method', 'mv']);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      '  line 4, 6: the header line again: two files joined into one? Keep the first header only.\n',
+    );
+  });
+
+  it('refuses ids that start with an invisible byte-order mark, which print like another id', async () => {
+    const result = await cli([
+      '--input',
+      await file('bom-id.csv', 'worker,task,label\nw1,t1,a\nw2,\uFEFFt1,b\nw3,t1,\uFEFFa\n'),
+      '--method',
+      'mv',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      '  line 3: the task starts with a byte-order mark (U+FEFF), the mark of a file joined in; remove it.\n',
+    );
+    expect(result.err).toContain(
+      '  line 4: the label starts with a byte-order mark (U+FEFF), the mark of a file joined in; remove it.\n',
+    );
+  });
+
+  it('refuses a header that names a column twice, in any case', async () => {
+    const result = await cli([
+      '--input',
+      await file('two-labels.csv', 'worker,task,Label,label\nw1,t1,a,b\n'),
+      '--method',
+      'mv',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/line 1: the header names the column label more than once/);
+  });
+
+  it('lists every line of rows of many widths under one problem, hiding none', async () => {
+    const rows = Array.from({ length: 24 }, (_, n) => `w${n},t${n},a${',x'.repeat(n + 1)}`);
+    const result = await cli([
+      '--input',
+      await file('widths.csv', `worker,task,label\n${rows.join('\n')}\nw9,"t"9,a\n`),
+      '--method',
+      'mv',
+    ]);
+    expect(result.err).toContain(
+      "line 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 and 12 more: the row does not have the header's 3 fields.",
+    );
+    expect(result.err).toContain('line 26: text after a closing quote');
+    expect(result.err).not.toContain('other kinds');
+  });
+
+  it('never writes its results over an input file, and writes them whole', async () => {
+    const input = await file('keep-me.csv', 'worker,task,label\nw1,t1,a\nw2,t1,a\n');
+    const gold = await file('keep-gold.csv', 'task,label\nt1,a\n');
+    const before = await readFile(input, 'utf8');
+    for (const output of [input, join(dir, '.', 'keep-me.csv'), gold]) {
+      const result = await cli(['--input', input, '--gold', gold, '--method', 'mv', '--output', output]);
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/--output .* is the input file .*: writing the results there would replace/);
+    }
+    expect(await readFile(input, 'utf8')).toBe(before);
+    expect(await readFile(gold, 'utf8')).toBe('task,label\nt1,a\n');
+    const output = join(dir, 'whole.csv');
+    expect((await cli(['--input', input, '--method', 'mv', '--output', output])).code).toBe(0);
+    expect(await readFile(output, 'utf8')).toBe('task,label,confidence,tied\nt1,a,1,1\n');
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('reads the gold file in its own encoding, and says which gold labels no worker gave', async () => {
+    const latin1 = Buffer.from('worker,task,label\nw1,t1,café\nw2,t1,café\nw1,t2,thé\nw2,t2,thé\n', 'latin1');
+    const input = await file('latin1-answers.csv', latin1);
+    const gold = await file('utf8-gold.csv', 'task,label\nt1,café\nt2,thé\n');
+    const right = await cli(['--input', input, '--encoding', 'latin1', '--gold', gold, '--method', 'mv']);
+    expect(right.code).toBe(0);
+    expect(right.err).toMatch(/\(2 of 2 gold tasks right\)/);
+    const misspelt = await cli([
+      '--input',
+      input,
+      '--encoding',
+      'latin1',
+      '--gold',
+      await file('gold-misspelt.csv', 'task,label\nt1,cafe\nt2,thé\n'),
+      '--method',
+      'mv',
+    ]);
+    expect(misspelt.err).toContain(
+      '1 gold label is no label any worker gave, so its task counts as wrong: task "t1" "cafe".',
+    );
+  });
+
+  it('says a folder or a device cannot be read, in words', async () => {
+    const folder = await cli(['--input', dir, '--method', 'mv']);
+    expect(folder.err).toMatch(/Cannot read the answers file .*: it is a folder; save the answers to a file/);
+    // A device (a pipe is refused the same way; opening one here could wait for a writer).
+    const device = await cli(['--input', '/dev/null', '--method', 'mv']);
+    expect(device.code).toBe(1);
+    expect(device.err).toMatch(
+      /Cannot read the answers file \/dev\/null: it is not a regular file \(a pipe or a device\)/,
+    );
+  });
+
+  it('refuses free-text answers with too many classes to model, in words, before trying', async () => {
+    const rows = Array.from({ length: 1_000 }, (_, n) => `w${n % 40},t${n % 500},answer number ${n}`);
+    const result = await cli(['--input', await file('free-text.csv', `worker,task,label\n${rows.join('\n')}\n`)]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /1,000 classes over 40 workers and 500 tasks need 309 MB of model .* above the 153 MB one model may take\. .* map them to a set of labels first\./,
+    );
   });
 
   it('explains a missing header, a missing file, a bad method and missing options', async () => {

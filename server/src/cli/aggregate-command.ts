@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { BaseError } from '@protocol/errors';
 import { type AggregateResult, aggregateEncoded, defaultParameters } from '../aggregation/aggregate';
 import type { EncodedLabels } from '../aggregation/encode-labels';
@@ -9,7 +9,7 @@ import { formatCsvRow } from './csv';
 import type { CliIo } from './run-cli';
 
 /** The `aggregate` lines of the CLI's help. */
-export const aggregateUsage = `  aggregate --input FILE [--method M] [--gold FILE] [--output FILE] [--encoding E]
+export const aggregateUsage = `  aggregate --input FILE [--method M] [--gold FILE] [--output FILE] [--encoding E] [--gold-encoding E]
                                        aggregate worker,task,label answers (offline, no server) into
                                        task,label,confidence,tied: tied is how many classes share the top
                                        score (1: none; a k-way tie earns 1/k in expected accuracy).
@@ -23,7 +23,9 @@ export const aggregateUsage = `  aggregate --input FILE [--method M] [--gold FIL
                                        order mark is honoured); other files are refused with the encoding
                                        they look like: --encoding utf8|utf16le|utf16be|latin1 decodes them.
                                        --gold task,label scores the result and each worker (it is not used
-                                       to fit, so the score is a test)`;
+                                       to fit, so the score is a test); its encoding is found on its own,
+                                       or given with --gold-encoding. --output never replaces an input
+                                       file, and is written whole or not at all`;
 
 interface AggregateOptions {
   input?: string | undefined;
@@ -31,6 +33,7 @@ interface AggregateOptions {
   gold?: string | undefined;
   output?: string | undefined;
   encoding?: string | undefined;
+  'gold-encoding'?: string | undefined;
 }
 
 const methods = ['auto', ...Object.keys(defaultParameters)] as const;
@@ -109,12 +112,27 @@ function accuracyReport(encoded: EncodedLabels, result: AggregateResult, gold: M
       expected += 1 / (result.tied[i] as number);
   }
   const unanswered = gold.size - scored;
+  // A gold label no worker gave can never be matched: often a sign of another spelling or encoding.
+  const unknown = [...gold].filter(([, label]) => !classIndex.has(label));
+  const unknownNote =
+    unknown.length === 0
+      ? ''
+      : `${unknown.length} gold ${unknown.length === 1 ? 'label is' : 'labels are'} no label any worker gave, so ${
+          unknown.length === 1 ? 'its task counts' : 'their tasks count'
+        } as wrong: ${unknown
+          .slice(0, 5)
+          .map(([task, label]) => `task ${JSON.stringify(task)} ${JSON.stringify(label)}`)
+          .join(
+            ', ',
+          )}${unknown.length > 5 ? ', …' : ''}. Check the gold file's spelling and encoding (--gold-encoding).\n`;
   const overall =
-    scored === 0
-      ? 'Accuracy on gold: none of the gold tasks has answers.\n'
-      : `Accuracy on gold: ${formatNumber(correct / scored)}, expected accuracy ${formatNumber(expected / scored)} (${correct} of ${scored} gold tasks right${
-          unanswered > 0 ? `; ${unanswered} gold tasks had no answers` : ''
-        })\n`;
+    gold.size === 0
+      ? 'Accuracy on gold: the gold file lists no tasks.\n'
+      : scored === 0
+        ? 'Accuracy on gold: none of the gold tasks has answers.\n'
+        : `Accuracy on gold: ${formatNumber(correct / scored)}, expected accuracy ${formatNumber(expected / scored)} (${correct} of ${scored} gold tasks right${
+            unanswered > 0 ? `; ${unanswered} gold tasks had no answers` : ''
+          })\n`;
   // Per-worker standing by the rule payments use, on the gold rows only (few), as plain labels.
   const goldLabels: CategoricalLabel[] = [];
   for (let n = 0; n < encoded.item.length; n += 1) {
@@ -138,7 +156,23 @@ function accuracyReport(encoded: EncodedLabels, result: AggregateResult, gold: M
       ]),
     )
     .join('');
-  return `${overall}Per-worker accuracy on gold (judged after ${minGold} gold answers):\nworker,gold_answered,gold_correct,accuracy,status\n${table}`;
+  return `${overall}${unknownNote}Per-worker accuracy on gold (judged after ${minGold} gold answers):\nworker,gold_answered,gold_correct,accuracy,status\n${table}`;
+}
+
+/** Refuses an --output that names one of the inputs (by the file itself, whatever the path's spelling). */
+async function refuseOverwritingInput(output: string, inputs: ReadonlyArray<string | undefined>): Promise<void> {
+  const target = await stat(output).catch(() => undefined);
+  if (!target) return;
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    const source = await stat(input).catch(() => undefined);
+    if (source && source.dev === target.dev && source.ino === target.ino) {
+      throw new BaseError(
+        'bad_request',
+        `--output ${output} is the input file ${input}: writing the results there would replace what they were read from. Choose another --output.`,
+      );
+    }
+  }
 }
 
 /**
@@ -151,16 +185,23 @@ export async function runAggregate(options: AggregateOptions, io: CliIo): Promis
   if (!methods.includes(method)) {
     throw new BaseError('bad_request', `--method must be one of ${methods.join(', ')}, not "${options.method}".`);
   }
+  if (options.output) await refuseOverwritingInput(options.output, [options.input, options.gold]);
   const answers = await readAnswerFile(options.input, options.encoding);
-  const gold = options.gold ? await readGoldFile(options.gold, options.encoding) : undefined;
+  // Its own encoding: a gold file often comes from elsewhere than the answers (an expert's UTF-8 sheet).
+  const gold = options.gold ? await readGoldFile(options.gold, options['gold-encoding']) : undefined;
   // Gold only scores the result here: given to the model, gold items are clamped and the score means nothing.
   const result = aggregateEncoded(answers.encoded, { method });
   const csv = labelsCsv(answers.encoded, result);
   const report = gold ? accuracyReport(answers.encoded, result, gold) : '';
   if (options.output) {
-    await writeFile(options.output, csv).catch((cause: unknown) => {
-      throw new BaseError('bad_request', `Cannot write ${options.output}: ${(cause as Error).message}`, { cause });
-    });
+    // Whole or not at all: written beside it, then renamed over it.
+    const partial = `${options.output}.${process.pid}.partial`;
+    await writeFile(partial, csv)
+      .then(() => rename(partial, options.output as string))
+      .catch(async (cause: unknown) => {
+        await rm(partial, { force: true });
+        throw new BaseError('bad_request', `Cannot write ${options.output}: ${(cause as Error).message}`, { cause });
+      });
   } else {
     // stdout carries only the CSV so it can be piped.
     io.out(csv);

@@ -1,4 +1,5 @@
-const decoder = new TextDecoder();
+// ignoreBOM: a name is its bytes; a plain decoder drops a leading U+FEFF, which made two ids print alike.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Numbers distinct byte strings (ids read from a file) by first appearance without making a string per

@@ -128,6 +128,14 @@ export async function readAsUtf8(
     throw new BaseError('bad_request', `Cannot read the ${what} file ${path}: ${(cause as Error).message}`, { cause });
   }
   try {
+    // The reader reads at positions (a failed read can say where); a pipe or a folder cannot be read so.
+    const kind = await handle.stat();
+    if (!kind.isFile()) {
+      throw new BaseError(
+        'bad_request',
+        `Cannot read the ${what} file ${path}: it is ${kind.isDirectory() ? 'a folder' : 'not a regular file (a pipe or a device)'}; save the ${what} to a file and give its path.`,
+      );
+    }
     return await stream(handle, path, declared, sink);
   } finally {
     await handle.close();

@@ -213,6 +213,7 @@ function parseCommand(argv: string[]) {
       gold: { type: 'string' },
       output: { type: 'string' },
       encoding: { type: 'string' },
+      'gold-encoding': { type: 'string' },
       state: { type: 'string' },
       kind: { type: 'string' },
       limit: { type: 'string' },

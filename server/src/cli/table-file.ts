@@ -2,6 +2,9 @@ import { BaseError } from '@protocol/errors';
 import { type ByteInterner, grow } from './byte-interner';
 import { CsvReader, type CsvRecordView } from './csv';
 import { encodingOption, readAsUtf8 } from './file-encoding';
+
+const encoder = new TextEncoder();
+
 import { FileProblems } from './file-problems';
 
 export interface TableColumns {
@@ -15,11 +18,13 @@ export interface TableColumns {
   encoding: string;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const byteOrderMark = '\uFEFF';
 
 /** Receives the reader's records: a class, so the per-row path touches fixed fields and one id array. */
 class TableBuilder {
   positions: Int32Array | null = null;
+  private headerNames: Uint8Array[] = [];
   headerCount = 0;
   rows = 0;
   private capacity = 1 << 16;
@@ -40,20 +45,47 @@ class TableBuilder {
     this.lines = keepLines ? new Int32Array(this.capacity) : null;
   }
 
+  private fieldText(record: CsvRecordView, f: number): string {
+    return decoder.decode(record.bytes.subarray(record.start[f], record.end[f])).toLowerCase();
+  }
+
   private readHeader(record: CsvRecordView): void {
     const names: string[] = [];
-    for (let f = 0; f < record.count; f += 1) {
-      names.push(decoder.decode(record.bytes.subarray(record.start[f], record.end[f])).toLowerCase());
-    }
+    for (let f = 0; f < record.count; f += 1) names.push(this.fieldText(record, f));
     const found = this.columns.map((column) => names.indexOf(column));
+    // Only the start of a long first line: it is echoed to say what was found.
+    const shown = names.join(',');
+    const seen = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
     if (record.problem !== null || found.includes(-1)) {
       throw new BaseError(
         'bad_request',
-        `${this.path} line ${record.line}: the header must name the columns ${this.columns.join(',')} (found "${names.join(',')}").`,
+        `${this.path} line ${record.line}: the header must name the columns ${this.columns.join(',')} (found "${seen}").`,
+      );
+    }
+    const twice = this.columns.find((column) => names.lastIndexOf(column) !== names.indexOf(column));
+    if (twice !== undefined) {
+      throw new BaseError(
+        'bad_request',
+        `${this.path} line ${record.line}: the header names the column ${twice} more than once (found "${seen}"); which one holds the ${twice}s is not for this tool to guess.`,
       );
     }
     this.positions = Int32Array.from(found);
+    this.headerNames = this.columns.map((column) => encoder.encode(column));
     this.headerCount = record.count;
+  }
+
+  /** Whether a row spells the header again (case aside): two files joined, the second's header kept. */
+  private repeatsHeader(record: CsvRecordView, positions: Int32Array): boolean {
+    for (let c = 0; c < this.width; c += 1) {
+      const f = positions[c] as number;
+      const length = (record.end[f] as number) - (record.start[f] as number);
+      const name = this.headerNames[c] as Uint8Array;
+      // A byte-order mark (3 bytes) may lead the joined file's header.
+      if (length !== name.length && !(f === 0 && length === name.length + 3)) return false;
+    }
+    return this.columns.every(
+      (column, c) => this.fieldText(record, positions[c] as number).replace(byteOrderMark, '') === column,
+    );
   }
 
   onRecord(record: CsvRecordView): void {
@@ -67,20 +99,33 @@ class TableBuilder {
       return;
     }
     if (record.count !== this.headerCount) {
-      this.problems.add(`expected ${this.headerCount} fields like the header, found ${record.count}.`, record.line);
+      // One kind of problem whatever the count found, so a file with many widths still lists every line.
+      this.problems.add(`the row does not have the header's ${this.headerCount} fields.`, record.line);
+      return;
+    }
+    if (this.repeatsHeader(record, positions)) {
+      this.problems.add('the header line again: two files joined into one? Keep the first header only.', record.line);
       return;
     }
     const { start, end, bytes } = record;
     const width = this.width;
-    let empty = false;
+    let bad = false;
     for (let c = 0; c < width; c += 1) {
       const f = positions[c] as number;
-      if (start[f] === end[f]) {
+      const at = start[f] as number;
+      if (at === end[f]) {
         this.problems.add(`the ${this.columns[c]} is empty.`, record.line);
-        empty = true;
+        bad = true;
+      } else if (bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf) {
+        // U+FEFF is invisible: an id starting with it prints like the id without it, yet is another.
+        this.problems.add(
+          `the ${this.columns[c]} starts with a byte-order mark (U+FEFF), the mark of a file joined in; remove it.`,
+          record.line,
+        );
+        bad = true;
       }
     }
-    if (empty) return;
+    if (bad) return;
     if (this.rows === this.capacity) {
       this.capacity *= 2;
       this.ids = grow(this.ids, this.capacity * width);

@@ -84,6 +84,25 @@ describe('CsvReader', () => {
     ]);
   });
 
+  it('reads on past a long line with a stray quote instead of gathering the rest of the file', () => {
+    const stray = `w1,s_x,a,b"${'y'.repeat(200_000)}\n`;
+    const after = Array.from({ length: 2_000 }, (_, n) => `w${n},t${n},a\n`).join('');
+    const bytes = new TextEncoder().encode(`worker,task,label\n${stray}${after}`);
+    const problems: string[] = [];
+    let records = 0;
+    const reader = new CsvReader((record) => {
+      records += 1;
+      if (record.problem) problems.push(`${record.line}: ${record.problem}`);
+    });
+    const size = 1 << 16;
+    for (let at = 0; at < bytes.length; at += size) reader.push(bytes.slice(at, at + size));
+    // Every record came out while reading: none waits in memory for the end of the file.
+    expect(records).toBe(2_002);
+    reader.end();
+    expect(records).toBe(2_002);
+    expect(problems).toEqual(['2: a " inside an unquoted field; quote the whole field and double the " inside.']);
+  });
+
   it('names the line a never-closed quote opened on when its record began earlier', () => {
     expect(read('a,b\nc,d\n"e\nx","f\ng\n')).toEqual([
       { line: 1, fields: ['a', 'b'], problem: null },

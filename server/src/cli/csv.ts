@@ -20,15 +20,54 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return joined;
 }
 
-/** Whether `bytes` ends inside quotes (starting `quoted` or not), and whether it has a line break outside them. */
-function scanQuotes(bytes: Uint8Array, quoted: boolean): { quoted: boolean; lineBreak: boolean } {
-  let inside = quoted;
-  for (let at = 0; at < bytes.length; at += 1) {
-    const code = bytes[at];
-    if (code === quote) inside = !inside;
-    else if (!inside && (code === lineFeed || code === carriageReturn)) return { quoted: inside, lineBreak: true };
+/**
+ * Where a scan of a record stands, by the reader's own rules: at a field's start, in an unquoted field, in a
+ * quoted one, just after a quote inside one (closing, or half of ""), after a closing quote's trailing spaces,
+ * or past a problem (the reader then skips to the next line break, quotes and all).
+ */
+enum Scan {
+  FieldStart,
+  Unquoted,
+  Quoted,
+  QuoteInQuoted,
+  AfterClosingQuote,
+  ToLineEnd,
+}
+
+/**
+ * Scans `bytes` from `state` for the line break that ends the record, as the reader will read it. A stray
+ * quote inside an unquoted field is a problem the reader skips past; counting every quote instead took it
+ * for an opening one, and the rest of the file was gathered in memory as one record.
+ */
+function scanRecord(bytes: Uint8Array, state: Scan): { state: Scan; lineBreak: boolean } {
+  let at = state;
+  for (let i = 0; i < bytes.length; i += 1) {
+    const code = bytes[i];
+    const lineBreak = code === lineFeed || code === carriageReturn;
+    switch (at) {
+      case Scan.Quoted:
+        if (code === quote) at = Scan.QuoteInQuoted;
+        continue;
+      case Scan.QuoteInQuoted:
+        if (code === quote) at = Scan.Quoted;
+        else if (code === space || code === tab) at = Scan.AfterClosingQuote;
+        else if (code === comma) at = Scan.FieldStart;
+        else if (lineBreak) return { state: at, lineBreak: true };
+        else at = Scan.ToLineEnd;
+        continue;
+      case Scan.ToLineEnd:
+        if (lineBreak) return { state: at, lineBreak: true };
+        continue;
+      default:
+        if (lineBreak) return { state: at, lineBreak: true };
+        if (code === comma) at = Scan.FieldStart;
+        else if (at === Scan.FieldStart && code === quote) at = Scan.Quoted;
+        else if (code === quote) at = Scan.ToLineEnd;
+        else if (at === Scan.AfterClosingQuote && code !== space && code !== tab) at = Scan.ToLineEnd;
+        else if (at === Scan.FieldStart && code !== space && code !== tab) at = Scan.Unquoted;
+    }
   }
-  return { quoted: inside, lineBreak: false };
+  return { state: at, lineBreak: false };
 }
 
 /**
@@ -57,7 +96,7 @@ export interface CsvRecordView {
 export class CsvReader {
   private carry: Uint8Array | null = null;
   private pending: Uint8Array[] = [];
-  private pendingQuoted = false;
+  private pendingState = Scan.FieldStart;
   private line = 1;
   private readonly view: CsvRecordView = {
     bytes: new Uint8Array(0),
@@ -76,11 +115,11 @@ export class CsvReader {
     if (this.carry && this.carry.length >= longRecord) {
       // A record longer than a chunk (a long quoted field, or a quote never closed): re-reading it with each
       // chunk would be quadratic, so gather chunks until a line break outside quotes and read them once.
-      if (this.pending.length === 0) this.pendingQuoted = scanQuotes(this.carry, false).quoted;
-      const scan = scanQuotes(chunk, this.pendingQuoted);
+      if (this.pending.length === 0) this.pendingState = scanRecord(this.carry, Scan.FieldStart).state;
+      const scan = scanRecord(chunk, this.pendingState);
       // Copied: the caller may reuse its buffer for the next chunk.
       this.pending.push(new Uint8Array(chunk));
-      this.pendingQuoted = scan.quoted;
+      this.pendingState = scan.state;
       if (scan.lineBreak) this.readJoined(false);
       return;
     }

@@ -193,6 +193,19 @@ describe('gleaner aggregate', () => {
       expect(result.out).toBe('');
     });
 
+    it('names the line of a bad byte whatever the line ends: CR alone, CRLF or LF', async () => {
+      for (const end of ['\r', '\r\n', '\n']) {
+        const text = ['worker,task,label', 'w1,t1,a', 'w2,t1,a', 'w3,t2,caf\xe9', 'w4,t2,b'].join(end);
+        const result = await cli([
+          '--input',
+          await file('line-ends.csv', Buffer.from(text, 'latin1')),
+          '--method',
+          'mv',
+        ]);
+        expect(result.err, JSON.stringify(end)).toMatch(/looks like Latin-1\/Windows-1252 at line 4:/);
+      }
+    });
+
     it('decodes Latin-1 with --encoding latin1 and keeps café and cafè two classes', async () => {
       const result = await cli(['--input', await file('latin1.csv', latin1), '--method', 'mv', '--encoding', 'latin1']);
       expect(result.code).toBe(0);
@@ -285,6 +298,18 @@ describe('gleaner aggregate', () => {
     expect(result.err).toContain(
       '  line 4: the label starts with a byte-order mark (U+FEFF), the mark of a file joined in; remove it.\n',
     );
+  });
+
+  it('prints names from the file as quoted strings, so one holding a line break cannot forge a line of the report', async () => {
+    const result = await cli([
+      '--input',
+      await file('forge-answers.csv', 'worker,task,label\nw1,t1,a\n'),
+      '--gold',
+      await file('forge-gold.csv', 'task,label\n"t1\n  line 9: all fine",a\n"t1\n  line 9: all fine",b\n'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('task "t1\\n  line 9: all fine" already has the gold label "a" on line 2.');
+    expect(result.err.split('\n').filter((line) => line.startsWith('  line 9'))).toEqual([]);
   });
 
   it('refuses a header that names a column twice, in any case', async () => {

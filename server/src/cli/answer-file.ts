@@ -131,7 +131,8 @@ export async function readGoldFile(path: string, encoding: string | undefined): 
     if (earlier === -1) first[t] = n;
     else if (label[earlier] !== label[n]) {
       problems.add(
-        `task "${tasks.names[t]}" already has the gold label "${labels.names[label[earlier] as number]}" on line ${lines[earlier]}.`,
+        // Names as JSON strings: a name holding a line break must not print as a line of the report.
+        `task ${JSON.stringify(tasks.names[t])} already has the gold label ${JSON.stringify(labels.names[label[earlier] as number])} on line ${lines[earlier]}.`,
         lines[n] as number,
       );
     }

@@ -42,14 +42,23 @@ export function encodingOption(value: string | undefined): Encoding | undefined 
 const chunkSize = 1 << 20;
 const encoder = new TextEncoder();
 
-/** Reads the 1-based line of byte `offset` again from the file: only on the error path. */
+/**
+ * Reads the 1-based line of byte `offset` again from the file: only on the error path. Lines end as the CSV
+ * reader ends them (LF, CRLF or a lone CR), so the line named is the one the reader would name.
+ */
 async function lineAt(handle: FileHandle, offset: number): Promise<number> {
   const buffer = Buffer.alloc(chunkSize);
   let line = 1;
+  let afterCarriageReturn = false;
   for (let position = 0; position < offset; ) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, offset - position), position);
     if (bytesRead === 0) break;
-    for (let at = buffer.indexOf(10, 0); at !== -1 && at < bytesRead; at = buffer.indexOf(10, at + 1)) line += 1;
+    for (let at = 0; at < bytesRead; at += 1) {
+      const code = buffer[at];
+      // A CR counts at once; the LF of a CRLF then does not count again.
+      if (code === 13 || (code === 10 && !afterCarriageReturn)) line += 1;
+      afterCarriageReturn = code === 13;
+    }
     position += bytesRead;
   }
   return line;

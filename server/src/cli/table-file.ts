@@ -54,19 +54,20 @@ class TableBuilder {
     for (let f = 0; f < record.count; f += 1) names.push(this.fieldText(record, f));
     const found = this.columns.map((column) => names.indexOf(column));
     // Only the start of a long first line: it is echoed to say what was found.
-    const shown = names.join(',');
+    // As a JSON string (a name with a line break prints as \n), and only its start: a long first line is echoed.
+    const shown = JSON.stringify(names.join(','));
     const seen = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
     if (record.problem !== null || found.includes(-1)) {
       throw new BaseError(
         'bad_request',
-        `${this.path} line ${record.line}: the header must name the columns ${this.columns.join(',')} (found "${seen}").`,
+        `${this.path} line ${record.line}: the header must name the columns ${this.columns.join(',')} (found ${seen}).`,
       );
     }
     const twice = this.columns.find((column) => names.lastIndexOf(column) !== names.indexOf(column));
     if (twice !== undefined) {
       throw new BaseError(
         'bad_request',
-        `${this.path} line ${record.line}: the header names the column ${twice} more than once (found "${seen}"); which one holds the ${twice}s is not for this tool to guess.`,
+        `${this.path} line ${record.line}: the header names the column ${twice} more than once (found ${seen}); which one holds the ${twice}s is not for this tool to guess.`,
       );
     }
     this.positions = Int32Array.from(found);

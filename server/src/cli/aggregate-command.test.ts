@@ -193,6 +193,33 @@ describe('gleaner aggregate', () => {
       expect(result.out).toBe('');
     });
 
+    it('names UTF-32 and UTF-16 without a mark for what they are, even with CJK labels', async () => {
+      const text = 'worker,task,label\nw1,t1,一\nw2,t1,一\n';
+      const asUtf32 = (littleEndian: boolean, mark: boolean) => {
+        const points = [...(mark ? '\uFEFF' : ''), ...text].map((char) => char.codePointAt(0) as number);
+        const bytes = Buffer.alloc(points.length * 4);
+        points.forEach((point, i) => {
+          if (littleEndian) bytes.writeUInt32LE(point, i * 4);
+          else bytes.writeUInt32BE(point, i * 4);
+        });
+        return bytes;
+      };
+      for (const [name, bytes] of [
+        ['utf32le-mark.csv', asUtf32(true, true)],
+        ['utf32be.csv', asUtf32(false, false)],
+      ] as const) {
+        const result = await cli(['--input', await file(name, bytes), '--method', 'mv']);
+        expect(result.err, name).toMatch(/looks like UTF-32, which this does not read: convert it to UTF-8 first/);
+      }
+      const utf16 = await cli([
+        '--input',
+        await file('utf16le-cjk.csv', Buffer.from(text, 'utf16le')),
+        '--method',
+        'mv',
+      ]);
+      expect(utf16.err).toMatch(/it looks like UTF-16LE without a byte-order mark; re-run with --encoding utf16le/);
+    });
+
     it('names the line of a bad byte whatever the line ends: CR alone, CRLF or LF', async () => {
       for (const end of ['\r', '\r\n', '\n']) {
         const text = ['worker,task,label', 'w1,t1,a', 'w2,t1,a', 'w3,t2,caf\xe9', 'w4,t2,b'].join(end);

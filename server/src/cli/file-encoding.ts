@@ -98,6 +98,19 @@ function unfinishedTail(bytes: Uint8Array): number {
   return 0;
 }
 
+/** UTF-32 shows as three NULs beside most ASCII characters (with or without a byte-order mark). */
+function looksLikeUtf32(bytes: Uint8Array): boolean {
+  if (startsWith(bytes, [0xff, 0xfe, 0, 0]) || startsWith(bytes, [0, 0, 0xfe, 0xff])) return true;
+  const sample = Math.min(bytes.length, 512) & ~3;
+  if (sample < 8) return false;
+  let triples = 0;
+  for (let at = 0; at < sample; at += 4) {
+    const [a, b, c, d] = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+    if ((b === 0 && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0)) triples += 1;
+  }
+  return triples > sample / 8;
+}
+
 /** UTF-16 without a byte-order mark shows as a NUL beside most ASCII characters. */
 function utf16WithoutMark(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | null {
   const sample = Math.min(bytes.length, 512) & ~1;
@@ -108,8 +121,9 @@ function utf16WithoutMark(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | null {
     if (bytes[at + 1] === 0) odd += 1;
   }
   if (sample < 4) return null;
-  if (odd > sample / 4 && even === 0) return 'utf-16le';
-  if (even > sample / 4 && odd === 0) return 'utf-16be';
+  // Mostly, not only: a character like 一 (U+4E00) has a NUL byte on the other side.
+  if (odd > sample / 4 && even <= odd / 8) return 'utf-16le';
+  if (even > sample / 4 && odd <= even / 8) return 'utf-16be';
   return null;
 }
 
@@ -167,6 +181,13 @@ async function stream(
     return buffer.subarray(0, bytesRead);
   };
   let chunk = await read();
+  // Before the UTF-16 mark: UTF-32LE's mark starts with it.
+  if (looksLikeUtf32(chunk)) {
+    throw new BaseError(
+      'bad_request',
+      `${path} looks like UTF-32, which this does not read: convert it to UTF-8 first (iconv -f UTF-32 -t UTF-8).`,
+    );
+  }
   const mark = startsWith(chunk, [0xef, 0xbb, 0xbf])
     ? 'utf-8'
     : startsWith(chunk, [0xff, 0xfe])

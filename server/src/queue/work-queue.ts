@@ -37,6 +37,11 @@ export interface WorkContext {
   item: ClaimedItem;
   db: Database;
   log: WorkLog;
+  /**
+   * True once the queue is stopping (shutdown). Work done in steps checks it between steps and throws
+   * `WorkInterrupted`, keeping the steps it committed, so shutdown does not wait for the whole of it.
+   */
+  stopping: () => boolean;
 }
 
 /**
@@ -264,7 +269,7 @@ export function startWorkQueue(
       try {
         const handler = handlers[item.kind];
         if (!handler) throw new Error(`no handler for work of kind ${item.kind}`);
-        await handler(item.payload, { item, db, log });
+        await handler(item.payload, { item, db, log, stopping: () => closed });
       } catch (error) {
         failed = true;
         failure = error;

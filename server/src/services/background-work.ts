@@ -141,8 +141,10 @@ export function startBackgroundWork(
         throw error;
       }
     },
-    [settleLabelsKind]: async (payload, { db }) => {
-      await settleLabels(db, projectPayloadSchema.parse(payload).projectId);
+    [settleLabelsKind]: async (payload, { db, stopping }) => {
+      const settled = await settleLabels(db, projectPayloadSchema.parse(payload).projectId, { stopping });
+      // The chunks settled stay settled; the rest is left due for the next process.
+      if (settled.stopped) throw new WorkInterrupted('the server is shutting down: settlement stopped between chunks');
     },
     [buildDatasetKind]: async (payload, { db, item, log }) => {
       await buildDataset(db, datasetPayloadSchema.parse(payload).datasetId, datasets, {

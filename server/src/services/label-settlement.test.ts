@@ -145,4 +145,31 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
     ]);
     expect(settled?.state).not.toBe('pending');
   });
+  it('stops between chunks when asked (shutdown), keeping what it settled and leaving the rest due', async () => {
+    const db = database();
+    const crowd = syntheticCrowd({ seed: 17, items: 6, workers: 4, classes: 2, labelsPerItem: 3 });
+    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
+    try {
+      await aggregateProject(db, projectId, { settleWindowMs: 0 });
+    } finally {
+      await closeAggregationPool();
+    }
+    const due = (await db.query('select 1 from label_settlements where project_id = $1', [projectId])).length;
+    expect(due).toBeGreaterThan(10);
+    let chunks = 0;
+    const result = await settleLabels(db, projectId, {
+      chunk: 5,
+      afterChunk: async () => {
+        chunks += 1;
+      },
+      stopping: () => chunks >= 2,
+    });
+    expect(result).toMatchObject({ stopped: true });
+    expect(result.verified + result.rejected).toBe(10);
+    const left = await db.query('select 1 from label_settlements where project_id = $1', [projectId]);
+    expect(left).toHaveLength(due - 10);
+    const rest = await settleLabels(db, projectId);
+    expect(rest.verified + rest.rejected).toBe(due - 10);
+    expect(rest.stopped).toBeUndefined();
+  });
 });

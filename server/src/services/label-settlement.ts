@@ -133,8 +133,10 @@ export async function settleLabels(
     chunk?: number;
     /** Called after each chunk's commit (tests use it to move time between chunks). */
     afterChunk?: () => Promise<void>;
+    /** Checked between chunks: true stops the run there (shutdown), with `stopped` in the result. */
+    stopping?: () => boolean;
   } = {},
-): Promise<{ verified: number; rejected: number }> {
+): Promise<{ verified: number; rejected: number; stopped?: true }> {
   const size = options.chunk ?? settleChunk;
   // One moment for the whole run: every label due by then is settled by a chunk, every label due after is
   // scheduled. Each chunk's own now() would strand a label that came due behind the cursor or between the
@@ -149,6 +151,8 @@ export async function settleLabels(
     total.rejected += chunk.rejected;
     await options.afterChunk?.();
     if (chunk.last === undefined) break;
+    // Not scheduled: whoever stops the run queues it again, due now.
+    if (options.stopping?.()) return { ...total, stopped: true };
     after = chunk.last;
   }
   await db.transaction((tx) => scheduleSettlement(tx, projectId, { dueAfter: cutoff }));

@@ -4,6 +4,7 @@ import { loadChainSettings } from './chain/chain-settings';
 import { startChain } from './chain/start-chain';
 import { loadConfig } from './config';
 import { loadDatasetSettings } from './datasets/dataset-settings';
+import type { Database } from './db/database';
 import { chromeBuildDir, extensionBuildAdvice, normalizeOrigins } from './extension-build';
 import { openDatabase } from './open-database';
 import { loadOrCreateOperatorToken, operatorTokenFile } from './operator-token';
@@ -13,10 +14,14 @@ import { serverVersion } from './version';
 
 const consoleDir = fileURLToPath(new URL('../console/dist/', import.meta.url));
 
+/** Closed if the start fails after the database opened, so PGlite is left flushed and unlocked. */
+let openedDatabase: Database | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const scraping = loadScrapingSettings(process.env);
   const { db, applied } = await openDatabase(config);
+  openedDatabase = db;
   const operatorToken = await loadOrCreateOperatorToken(config.dataDir, config.operatorToken);
   const datasets = await loadDatasetSettings(process.env, config.dataDir);
   const rewards = loadRewardSettings(process.env);
@@ -54,16 +59,21 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     const forceExit = setTimeout(() => process.exit(1), 10_000);
     forceExit.unref();
+    let code = 0;
     try {
       await app.close();
       await chain.stop();
       await datasets.storage.close();
-      await db.close();
-      process.exit(0);
     } catch (err) {
       app.log.error({ err }, 'error while shutting down');
-      process.exit(1);
+      code = 1;
     }
+    // Whatever failed before, the database is closed: PGlite flushes its folder and lets go of its lock.
+    await db.close().catch((err: unknown) => {
+      app.log.error({ err }, 'error while closing the database');
+      code = 1;
+    });
+    process.exit(code);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -89,7 +99,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\nGleaner server: ${shown}/  (API docs ${shown}/docs)\n${chain.summary}\n${extension}\n\n`);
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   process.stderr.write(`Gleaner server could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  await openedDatabase?.close().catch(() => undefined);
   process.exit(1);
 });

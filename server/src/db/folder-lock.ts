@@ -14,18 +14,20 @@ interface Holder {
   since: string;
 }
 
-/** Another process holds the folder: `holder` says which, when it could be read. */
+/** Folders this process holds: known for sure, where a pid read from a file could be another's. */
+const heldHere = new Set<string>();
+
+/** Another process holds the folder (or this one does): `holder` says which, as its owner file says. */
 export class FolderInUseError extends Error {
   constructor(
     readonly folder: string,
     readonly holder: Holder | undefined,
   ) {
-    const who =
-      holder === undefined
+    const who = heldHere.has(folder)
+      ? 'this process'
+      : holder === undefined
         ? 'another process'
-        : holder.pid === process.pid && holder.host === hostname()
-          ? 'this process'
-          : `another process (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
+        : `another process (pid ${holder.pid} on ${holder.host}, since ${holder.since}, by its lock's owner file)`;
     super(
       `The database folder ${folder} is in use by ${who}: two processes on one embedded database overwrite ` +
         'each other’s writes. Stop that process, or give this one another data folder (GLEANER_DATA_DIR).',
@@ -75,12 +77,14 @@ export async function lockFolder(folder: string, options: FolderLockOptions = {}
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     throw new FolderInUseError(real, await readHolder(ownerFile));
   }
+  heldHere.add(real);
   const holder: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   await writeFile(ownerFile, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
   return {
     release: async () => {
       await rm(ownerFile, { force: true });
       await release();
+      heldHere.delete(real);
     },
   };
 }

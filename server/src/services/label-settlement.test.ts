@@ -2,11 +2,23 @@ import { labelKey } from '@protocol/label-rules';
 import { labelValueSchema } from '@protocol/labeling';
 import { expect, it } from 'vitest';
 import { syntheticCrowd } from '../aggregation/synthetic-crowd';
+import type { Database } from '../db/database';
 import { describeEachDatabase } from '../test/databases';
 import { seedLabeledProject } from '../test/labeled-project';
 import { aggregateProject } from './label-aggregation';
 import { closeAggregationPool } from './label-aggregation-pool';
 import { labelReference, settleLabels } from './label-settlement';
+
+/** `crowd`'s labels as a complete project, aggregated once: each label paid pending, due `windowMs` later. */
+async function paidProject(db: Database, crowd: ReturnType<typeof syntheticCrowd>, windowMs: number): Promise<string> {
+  const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
+  try {
+    await aggregateProject(db, projectId, { settleWindowMs: windowMs });
+  } finally {
+    await closeAggregationPool();
+  }
+  return projectId;
+}
 
 interface SettledLabel {
   label_id: string;
@@ -21,12 +33,7 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
   it('settles every due label as one pass would, leaves the ones without an aggregate due, and a rerun changes nothing', async () => {
     const db = database();
     const crowd = syntheticCrowd({ seed: 11, items: 40, workers: 8, classes: 3, labelsPerItem: 3, spammers: 0.25 });
-    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
-    try {
-      await aggregateProject(db, projectId, { settleWindowMs: 3_600_000 });
-    } finally {
-      await closeAggregationPool();
-    }
+    const projectId = await paidProject(db, crowd, 3_600_000);
     // Labeler w0 has since failed three check questions (in another project): below standing at settlement.
     const checks = syntheticCrowd({ seed: 12, items: 3, workers: 1, classes: 3, labelsPerItem: 1 });
     const checkProject = await seedLabeledProject(db, checks, { overlap: 1, complete: true });
@@ -95,12 +102,7 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
   it('schedules a label that comes due behind the cursor during the run, instead of stranding it', async () => {
     const db = database();
     const crowd = syntheticCrowd({ seed: 13, items: 10, workers: 5, classes: 2, labelsPerItem: 3 });
-    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
-    try {
-      await aggregateProject(db, projectId, { settleWindowMs: 3_600_000 });
-    } finally {
-      await closeAggregationPool();
-    }
+    const projectId = await paidProject(db, crowd, 3_600_000);
     const [first] = await db.query<{ label_id: string }>(
       'select min(label_id)::text as label_id from label_settlements where project_id = $1',
       [projectId],
@@ -148,12 +150,7 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
   it('stops between chunks when asked (shutdown), keeping what it settled and leaving the rest due', async () => {
     const db = database();
     const crowd = syntheticCrowd({ seed: 17, items: 6, workers: 4, classes: 2, labelsPerItem: 3 });
-    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
-    try {
-      await aggregateProject(db, projectId, { settleWindowMs: 0 });
-    } finally {
-      await closeAggregationPool();
-    }
+    const projectId = await paidProject(db, crowd, 0);
     const due = (await db.query('select 1 from label_settlements where project_id = $1', [projectId])).length;
     expect(due).toBeGreaterThan(10);
     let chunks = 0;

@@ -239,34 +239,9 @@ function decide(fit: ConfusionFit, classCount: number, itemCount: number) {
  * `auto` scores every candidate by held-out likelihood — of gold items when at least `minGold` have answers,
  * else of held-out answers (k folds over answers) — and refits the best on everything.
  */
-/**
- * Numbers one model may hold (8 bytes each): a confusion matrix per worker and a posterior per item. Real
- * label sets stay far below (2.26M answers in 5 classes: 0.2M; 10M in 5: 5M); 1,000 free-text classes over
- * 40 workers (40M) already took minutes to fit, every candidate of the choice fitting its own.
- */
-const maxModelCells = 20_000_000;
-
-/**
- * Refuses, in words, a crowd whose models could not fit in memory: the confusion matrices grow with the
- * square of the classes, and a file of free-text labels (100,000 distinct answers) asked for 10^10 of them,
- * failing deep inside with "Invalid typed array length", or stalling for minutes on the way.
- */
-const megabytes = (cells: number) => Math.round((cells * 8) / 2 ** 20).toLocaleString('en');
-
-function refuseOversizedModel(encoded: EncodedLabels): void {
-  const classes = encoded.classes.length;
-  const cells = encoded.workers.length * classes * classes + encoded.items.length * classes;
-  if (cells <= maxModelCells) return;
-  throw new BaseError(
-    'bad_request',
-    `${classes.toLocaleString('en')} classes over ${encoded.workers.length.toLocaleString('en')} workers and ${encoded.items.length.toLocaleString('en')} tasks need ${megabytes(cells)} MB of model (a confusion matrix of classes × classes per worker), above the ${megabytes(maxModelCells)} MB one model may take. So many classes usually means free-text answers rather than labels: map them to a set of labels first.`,
-  );
-}
-
 export function aggregateEncoded(encoded: EncodedLabels, options: AggregateOptions = {}): AggregateResult {
   const classCount = encoded.classes.length;
   if (classCount === 0) throw new BaseError('bad_request', 'There are no classes to aggregate into.');
-  refuseOversizedModel(encoded);
   const maxIterations = options.maxIterations ?? defaults.maxIterations;
   const tolerance = options.tolerance ?? defaults.tolerance;
   const method = options.method ?? 'auto';

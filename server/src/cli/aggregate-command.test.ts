@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +339,24 @@ describe('gleaner aggregate', () => {
     expect(result.err.split('\n').filter((line) => line.startsWith('  line 9'))).toEqual([]);
   });
 
+  it('reads a file given its byte-order mark twice, and shows an invisible mark in a refused header', async () => {
+    const twice = await cli([
+      '--input',
+      await file('two-marks.csv', '\uFEFF\uFEFFworker,task,label\nw1,t1,a\nw2,t1,a\n'),
+      '--method',
+      'mv',
+    ]);
+    expect(twice.code).toBe(0);
+    const hidden = await cli(['--input', await file('marked-header.csv', 'worker,\uFEFFtask,label\nw1,t1,a\n')]);
+    expect(hidden.err).toContain('(found "worker,\\ufefftask,label")');
+  });
+
+  it('does not take a zeroed tail for UTF-32', async () => {
+    const bytes = Buffer.concat([Buffer.from('worker,task,label\nw1,t1,a\n'), Buffer.alloc(600)]);
+    const result = await cli(['--input', await file('zero-tail.csv', bytes), '--method', 'mv']);
+    expect(result.err).not.toContain('UTF-32');
+  });
+
   it('refuses a header that names a column twice, in any case', async () => {
     const result = await cli([
       '--input',
@@ -365,7 +383,7 @@ describe('gleaner aggregate', () => {
     expect(result.err).not.toContain('other kinds');
   });
 
-  it('never writes its results over an input file, and writes them whole', async () => {
+  it('never writes its results over an input file, and writes them in place', async () => {
     const input = await file('keep-me.csv', 'worker,task,label\nw1,t1,a\nw2,t1,a\n');
     const gold = await file('keep-gold.csv', 'task,label\nt1,a\n');
     const before = await readFile(input, 'utf8');
@@ -379,7 +397,15 @@ describe('gleaner aggregate', () => {
     const output = join(dir, 'whole.csv');
     expect((await cli(['--input', input, '--method', 'mv', '--output', output])).code).toBe(0);
     expect(await readFile(output, 'utf8')).toBe('task,label,confidence,tied\nt1,a,1,1\n');
-    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+    // Written in place: a device or a symlink stays what it is.
+    expect((await cli(['--input', input, '--method', 'mv', '--output', '/dev/null'])).code).toBe(0);
+    const target = join(dir, 'target.csv');
+    await writeFile(target, 'old\n');
+    const link = join(dir, 'latest.csv');
+    await symlink(target, link);
+    expect((await cli(['--input', input, '--method', 'mv', '--output', link])).code).toBe(0);
+    expect(await readFile(target, 'utf8')).toBe('task,label,confidence,tied\nt1,a,1,1\n');
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
   });
 
   it('reads the gold file in its own encoding, and says which gold labels no worker gave', async () => {

@@ -1,4 +1,4 @@
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { BaseError } from '@protocol/errors';
 import { type AggregateResult, aggregateEncoded, defaultParameters } from '../aggregation/aggregate';
 import type { EncodedLabels } from '../aggregation/encode-labels';
@@ -25,7 +25,7 @@ export const aggregateUsage = `  aggregate --input FILE [--method M] [--gold FIL
                                        --gold task,label scores the result and each worker (it is not used
                                        to fit, so the score is a test); its encoding is found on its own,
                                        or given with --gold-encoding. --output never replaces an input
-                                       file, and is written whole or not at all`;
+                                       file`;
 
 interface AggregateOptions {
   input?: string | undefined;
@@ -159,6 +159,31 @@ function accuracyReport(encoded: EncodedLabels, result: AggregateResult, gold: M
   return `${overall}${unknownNote}Per-worker accuracy on gold (judged after ${minGold} gold answers):\nworker,gold_answered,gold_correct,accuracy,status\n${table}`;
 }
 
+/**
+ * Numbers one model may hold (8 bytes each): a confusion matrix per worker and a posterior per item. Real
+ * label sets stay far below (2.26M answers in 5 classes: 0.2M; 10M in 5: 5M); 1,000 free-text classes over
+ * 40 workers (40M) already took minutes to fit, every candidate of the choice fitting its own.
+ */
+const maxModelCells = 20_000_000;
+
+const megabytes = (cells: number) => Math.round((cells * 8) / 2 ** 20).toLocaleString('en');
+
+/**
+ * Refuses, in words, a file whose models could not fit in memory: the confusion matrices grow with the
+ * square of the classes, and a file of free-text labels (100,000 distinct answers) asked for 10^10 of them,
+ * failing deep inside with "Invalid typed array length", or stalling for minutes on the way. The CLI's own
+ * rule: a server project's classes are bounded by its label schema.
+ */
+function refuseOversizedModel(encoded: EncodedLabels): void {
+  const classes = encoded.classes.length;
+  const cells = encoded.workers.length * classes * classes + encoded.items.length * classes;
+  if (cells <= maxModelCells) return;
+  throw new BaseError(
+    'bad_request',
+    `${classes.toLocaleString('en')} classes over ${encoded.workers.length.toLocaleString('en')} workers and ${encoded.items.length.toLocaleString('en')} tasks need ${megabytes(cells)} MB of model (a confusion matrix of classes × classes per worker), above the ${megabytes(maxModelCells)} MB one model may take. So many classes usually means free-text answers rather than labels: map them to a set of labels first.`,
+  );
+}
+
 /** Refuses an --output that names one of the inputs (by the file itself, whatever the path's spelling). */
 async function refuseOverwritingInput(output: string, inputs: ReadonlyArray<string | undefined>): Promise<void> {
   const target = await stat(output).catch(() => undefined);
@@ -189,19 +214,16 @@ export async function runAggregate(options: AggregateOptions, io: CliIo): Promis
   const answers = await readAnswerFile(options.input, options.encoding);
   // Its own encoding: a gold file often comes from elsewhere than the answers (an expert's UTF-8 sheet).
   const gold = options.gold ? await readGoldFile(options.gold, options['gold-encoding']) : undefined;
+  refuseOversizedModel(answers.encoded);
   // Gold only scores the result here: given to the model, gold items are clamped and the score means nothing.
   const result = aggregateEncoded(answers.encoded, { method });
   const csv = labelsCsv(answers.encoded, result);
   const report = gold ? accuracyReport(answers.encoded, result, gold) : '';
   if (options.output) {
-    // Whole or not at all: written beside it, then renamed over it.
-    const partial = `${options.output}.${process.pid}.partial`;
-    await writeFile(partial, csv)
-      .then(() => rename(partial, options.output as string))
-      .catch(async (cause: unknown) => {
-        await rm(partial, { force: true });
-        throw new BaseError('bad_request', `Cannot write ${options.output}: ${(cause as Error).message}`, { cause });
-      });
+    // In place, not through a file renamed over it: --output may be /dev/null, a symlink or a mounted file.
+    await writeFile(options.output, csv).catch((cause: unknown) => {
+      throw new BaseError('bad_request', `Cannot write ${options.output}: ${(cause as Error).message}`, { cause });
+    });
   } else {
     // stdout carries only the CSV so it can be piped.
     io.out(csv);

@@ -106,7 +106,8 @@ function looksLikeUtf32(bytes: Uint8Array): boolean {
   let triples = 0;
   for (let at = 0; at < sample; at += 4) {
     const [a, b, c, d] = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-    if ((b === 0 && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0)) triples += 1;
+    // One character: three NULs beside a non-NUL byte (a run of NULs alone is a file's zeroed tail, not UTF-32).
+    if ((a !== 0 && b === 0 && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0 && d !== 0)) triples += 1;
   }
   return triples > sample / 8;
 }
@@ -181,8 +182,8 @@ async function stream(
     return buffer.subarray(0, bytesRead);
   };
   let chunk = await read();
-  // Before the UTF-16 mark: UTF-32LE's mark starts with it.
-  if (looksLikeUtf32(chunk)) {
+  // Before the UTF-16 mark: UTF-32LE's mark starts with it. A guess, so not when --encoding says otherwise.
+  if (!declared && looksLikeUtf32(chunk)) {
     throw new BaseError(
       'bad_request',
       `${path} looks like UTF-32, which this does not read: convert it to UTF-8 first (iconv -f UTF-32 -t UTF-8).`,

@@ -52,10 +52,12 @@ class TableBuilder {
   private readHeader(record: CsvRecordView): void {
     const names: string[] = [];
     for (let f = 0; f < record.count; f += 1) names.push(this.fieldText(record, f));
+    // A second byte-order mark (a file that was given one twice) says nothing about the columns.
+    if (names[0]?.startsWith(byteOrderMark)) names[0] = names[0].slice(1);
     const found = this.columns.map((column) => names.indexOf(column));
     // Only the start of a long first line: it is echoed to say what was found.
     // As a JSON string (a name with a line break prints as \n), and only its start: a long first line is echoed.
-    const shown = JSON.stringify(names.join(','));
+    const shown = JSON.stringify(names.join(',')).replaceAll(byteOrderMark, '\\ufeff');
     const seen = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
     if (record.problem !== null || found.includes(-1)) {
       throw new BaseError(

@@ -125,7 +125,10 @@ test('results queued while the server is down arrive exactly once after a browse
   test.setTimeout(240_000);
   // Our own data folder, so the restarted server finds the same database.
   const dataDir = await mkdtemp(join(tmpdir(), 'gleaner-e2e-data-'));
-  let server: RunningServer = await startGleanerServer({ env: serverEnv, dataDir });
+  // A held page must outlast the server's graceful stop (its local chain, its database; up to the 10 s forced
+  // exit), or the extension gives up on it as timed out and the job waits out its retry back-off.
+  const env = { ...serverEnv, GLEANER_FETCH_TIMEOUT_MS: '60000' };
+  let server: RunningServer = await startGleanerServer({ env, dataDir });
   const port = Number(new URL(server.url).port);
   const profile = await mkdtemp(join(tmpdir(), 'gleaner-profile-'));
   let context = await launchWithExtension(profile);
@@ -158,7 +161,7 @@ test('results queued while the server is down arrive exactly once after a browse
       .toBeGreaterThan(0);
     await context.close();
 
-    server = await startGleanerServer({ env: serverEnv, dataDir, port });
+    server = await startGleanerServer({ env, dataDir, port });
     context = await launchWithExtension(profile);
     const buyer = buyerApi(server, apiKey);
     await expect

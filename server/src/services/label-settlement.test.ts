@@ -29,6 +29,16 @@ interface SettledLabel {
   rejection_reason: string | null;
 }
 
+/** Every label of the project in id order, with its item's aggregate and its ledger row's state. */
+const settledLabelsOf = (db: Database, projectId: string) =>
+  db.query<SettledLabel>(
+    `select l.id::text as label_id, l.device, l.value, a.label as aggregate, p.state, p.rejection_reason
+       from labels l join points_ledger p on p.reference = $2 || l.id
+       left join aggregated_labels a on a.item_id = l.item_id
+      where l.project_id = $1 order by l.id`,
+    [projectId, labelReference('')],
+  );
+
 describeEachDatabase('settling due labels a chunk at a time', (database) => {
   it('settles every due label as one pass would, leaves the ones without an aggregate due, and a rerun changes nothing', async () => {
     const db = database();
@@ -52,13 +62,7 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
     // Chunks of 7: chunk edges fall inside items, and the unsettleable labels lead the first chunk.
     const result = await settleLabels(db, projectId, { chunk: 7 });
 
-    const labels = await db.query<SettledLabel>(
-      `select l.id::text as label_id, l.device, l.value, a.label as aggregate, p.state, p.rejection_reason
-         from labels l join points_ledger p on p.reference = $2 || l.id
-         left join aggregated_labels a on a.item_id = l.item_id
-        where l.project_id = $1 order by l.id`,
-      [projectId, labelReference('')],
-    );
+    const labels = await settledLabelsOf(db, projectId);
     expect(labels).toHaveLength(crowd.labels.length);
     const expected = (label: SettledLabel) => {
       if (label.aggregate === null) return { state: 'pending', rejection_reason: null };
@@ -90,13 +94,7 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
     );
 
     expect(await settleLabels(db, projectId, { chunk: 7 })).toEqual({ verified: 0, rejected: 0 });
-    const again = await db.query<SettledLabel>(
-      `select l.id::text as label_id, l.device, l.value, a.label as aggregate, p.state, p.rejection_reason
-         from labels l join points_ledger p on p.reference = $2 || l.id
-         left join aggregated_labels a on a.item_id = l.item_id
-        where l.project_id = $1 order by l.id`,
-      [projectId, labelReference('')],
-    );
+    const again = await settledLabelsOf(db, projectId);
     expect(again).toEqual(labels);
   });
   it('schedules a label that comes due behind the cursor during the run, instead of stranding it', async () => {

@@ -273,6 +273,25 @@ describe('gleaner aggregate', () => {
       expect(rowsOf(declared.out)[1]?.slice(0, 2)).toEqual(['t1', 'café']);
     });
 
+    it('names the line and byte where a UTF-16 file breaks, past the first read buffer too', async () => {
+      // 300,000 rows (about 4.8 MB) before the bad one: the decoder refuses a chunk far past the first.
+      const rows = `worker,task,label\n${'w1,t1,a\r\n'.repeat(300_000)}`;
+      const before = Buffer.from(`\ufeff${rows}w2,t2,`, 'utf16le');
+      const loneHigh = Buffer.from([0x3d, 0xd8]);
+      const broken = Buffer.concat([before, loneHigh, Buffer.from('x\nw3,t3,b\n', 'utf16le')]);
+      const result = await cli(['--input', await file('broken-le.csv', broken), '--method', 'mv']);
+      expect(result.code).not.toBe(0);
+      expect(result.err).toContain(
+        `broken-le.csv is not valid UTF-16LE at line 300002: an unpaired surrogate 0xD83D at byte ${before.length};`,
+      );
+      // A UTF-16 file cut short by one byte: the last line is named, and the reason.
+      const cut = Buffer.concat([utf16be(`\ufeff${text}`), Buffer.from([0x00])]);
+      const short = await cli(['--input', await file('cut-be.csv', cut), '--method', 'mv']);
+      expect(short.err).toContain(
+        `cut-be.csv is not valid UTF-16BE at line 6: a lone byte at the end of the file (UTF-16 needs byte pairs) at byte ${cut.length - 1};`,
+      );
+    });
+
     it('reads a UTF-8 character cut in two by the read buffer’s edge', async () => {
       // The file is read 1 MiB at a time: put a 2-byte é across that edge.
       const header = 'worker,task,label\n';

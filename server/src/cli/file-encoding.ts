@@ -64,6 +64,47 @@ async function lineAt(handle: FileHandle, offset: number): Promise<number> {
   return line;
 }
 
+/**
+ * Where a UTF-16 file first goes wrong, read again from the start: only on the error path, after the decoder
+ * refused a chunk (it says neither where nor why). Lines count as `lineAt` counts them, in code units.
+ */
+async function firstInvalidUtf16(
+  handle: FileHandle,
+  littleEndian: boolean,
+  start: number,
+): Promise<{ offset: number; line: number; problem: string }> {
+  const buffer = Buffer.alloc(chunkSize);
+  let line = 1;
+  let afterCarriageReturn = false;
+  // A high surrogate waiting for its low half: its unit and byte offset.
+  let high: { unit: number; offset: number; line: number } | null = null;
+  const unpaired = (unit: number) => `an unpaired surrogate 0x${unit.toString(16).toUpperCase()}`;
+  let position = start;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
+    const whole = bytesRead & ~1;
+    for (let at = 0; at < whole; at += 2) {
+      const unit = littleEndian ? buffer.readUInt16LE(at) : buffer.readUInt16BE(at);
+      const isLow = unit >= 0xdc00 && unit <= 0xdfff;
+      if (high && !isLow) return { offset: high.offset, line: high.line, problem: unpaired(high.unit) };
+      if (isLow && !high) return { offset: position + at, line, problem: unpaired(unit) };
+      high = unit >= 0xd800 && unit <= 0xdbff ? { unit, offset: position + at, line } : null;
+      if (unit === 13 || (unit === 10 && !afterCarriageReturn)) line += 1;
+      afterCarriageReturn = unit === 13;
+    }
+    if (bytesRead < chunkSize) {
+      if (high) return { offset: high.offset, line: high.line, problem: unpaired(high.unit) };
+      // A read ends on an odd byte only at the end of the file: chunkSize is even.
+      return {
+        offset: position + whole,
+        line,
+        problem: 'a lone byte at the end of the file (UTF-16 needs byte pairs)',
+      };
+    }
+    position += bytesRead;
+  }
+}
+
 /** Where the first invalid UTF-8 sequence starts in `bytes` (which isUtf8 rejected). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
   let at = 0;
@@ -220,9 +261,12 @@ async function stream(
       sink(encoder.encode(decoder.decode()));
     } catch (cause) {
       if (cause instanceof BaseError) throw cause;
-      throw new BaseError('bad_request', `${path} is not valid ${shownName[encoding]} (near byte ${position}).`, {
-        cause,
-      });
+      const found = await firstInvalidUtf16(handle, encoding === 'utf-16le', mark ? 2 : 0);
+      throw new BaseError(
+        'bad_request',
+        `${path} is not valid ${shownName[encoding]} at line ${found.line}: ${found.problem} at byte ${found.offset}; fix that line or re-save the file as UTF-8.`,
+        { cause },
+      );
     }
     return how;
   }

@@ -1,13 +1,14 @@
 import { labelKey } from '@protocol/label-rules';
 import { labelValueSchema } from '@protocol/labeling';
 import { expect, it } from 'vitest';
-import { syntheticCrowd } from '../aggregation/synthetic-crowd';
+import { seededRandom, syntheticCrowd } from '../aggregation/synthetic-crowd';
 import type { Database } from '../db/database';
 import { describeEachDatabase } from '../test/databases';
 import { seedLabeledProject } from '../test/labeled-project';
 import { aggregateProject } from './label-aggregation';
 import { closeAggregationPool } from './label-aggregation-pool';
-import { labelReference, settleLabels } from './label-settlement';
+import { labelReference, type PayableLabel, payLabels, settleLabels } from './label-settlement';
+import { labelPoints } from './points-rules';
 
 /** `crowd`'s labels as a complete project, aggregated once: each label paid pending, due `windowMs` later. */
 async function paidProject(db: Database, crowd: ReturnType<typeof syntheticCrowd>, windowMs: number): Promise<string> {
@@ -167,4 +168,94 @@ describeEachDatabase('settling due labels a chunk at a time', (database) => {
     expect(rest.verified + rest.rejected).toBe(due - 10);
     expect(rest.stopped).toBeUndefined();
   });
+});
+
+describeEachDatabase('paying a first aggregation’s labels a batch at a time', (database) => {
+  it('pays more labels than a batch, given in any order: one ledger row each, written in item order, and a label paid before is not paid again', async () => {
+    const db = database();
+    // 7,001 items × 3: three batches of 10,000, the last one short.
+    const crowd = syntheticCrowd({ seed: 21, items: 7_001, workers: 40, classes: 3, labelsPerItem: 3 });
+    const projectId = await seedLabeledProject(db, crowd, { overlap: 3, complete: true });
+    const rows = await db.query<{ id: string; device: string; item_id: string }>(
+      'select id::text as id, device, item_id::text as item_id from labels where project_id = $1',
+      [projectId],
+    );
+    const random = seededRandom(7);
+    const labels: PayableLabel[] = rows.map((row, n) => ({
+      id: row.id,
+      device: row.device,
+      itemId: row.item_id,
+      // Every 97th label answers a check question, right or wrong by turns.
+      isGold: n % 97 === 0,
+      goldCorrect: n % 194 === 0,
+      complete: true,
+      reliability: 0.9,
+    }));
+    // Shuffled: the order aggregation gives is not the only one payLabels may meet.
+    for (let n = labels.length - 1; n > 0; n -= 1) {
+      const other = Math.floor(random() * (n + 1));
+      [labels[n], labels[other]] = [labels[other] as PayableLabel, labels[n] as PayableLabel];
+    }
+    // Every 10th label was paid before (a row of 1 point), spread over every batch.
+    const paidBefore = new Set(rows.filter((_, n) => n % 10 === 5).map((row) => row.id));
+    await db.query(
+      `insert into points_ledger (device, reference, reason, points, state)
+       select l.device, $2 || l.id, 'label', 1, 'pending' from labels l where l.id = any($1::text[]::bigint[])`,
+      [[...paidBefore], labelReference('')],
+    );
+    // The last item has no aggregate yet: its labels (not gold) wait.
+    const lastItem = rows.reduce((a, b) => (Number(b.item_id) > Number(a.item_id) ? b : a)).item_id;
+    const aggregated = new Set(rows.map((row) => row.item_id).filter((item) => item !== lastItem));
+
+    await db.transaction((tx) =>
+      payLabels(tx, projectId, { settleWindowMs: 60_000 }, { labels, aggregated, changed: [] }),
+    );
+
+    const waiting = new Set(
+      (
+        await db.query<{ label_id: string }>(
+          'select label_id::text as label_id from label_settlements where project_id = $1',
+          [projectId],
+        )
+      ).map((row) => labelReference(row.label_id)),
+    );
+    const ledger = (
+      await db.query<{ reference: string; points: string; state: string }>(
+        `select p.reference, p.points::text as points, p.state from points_ledger p
+          where p.reason in ('label', 'label_gold') and p.device = any($1::text[]) order by p.id`,
+        [[...new Set(rows.map((row) => row.device))]],
+      )
+    ).map((row) => ({ ...row, settlement: waiting.has(row.reference) }));
+    const byReference = new Map(ledger.map((row) => [row.reference, row]));
+    const newRows: string[] = [];
+    for (const label of labels) {
+      const row = byReference.get(labelReference(label.id));
+      const waits = label.itemId === lastItem && !label.isGold;
+      if (waits && !paidBefore.has(label.id)) {
+        expect(row, `label ${label.id} of an item without an aggregate`).toBeUndefined();
+        continue;
+      }
+      expect(row, `label ${label.id}`).toBeDefined();
+      if (paidBefore.has(label.id)) {
+        expect(row).toMatchObject({ points: '1', state: 'pending', settlement: false });
+        continue;
+      }
+      newRows.push(label.id);
+      if (label.isGold) {
+        expect(row).toMatchObject({ state: label.goldCorrect ? 'verified' : 'rejected', settlement: false });
+      } else {
+        expect(row).toMatchObject({ points: String(labelPoints(0.9)), state: 'pending', settlement: true });
+      }
+    }
+    expect(ledger).toHaveLength(newRows.length + paidBefore.size);
+    // The new rows went in in item then label order, the order uploads lock items in.
+    const itemOf = new Map(rows.map((row) => [row.id, Number(row.item_id)]));
+    const written = ledger
+      .map((row) => row.reference.slice(labelReference('').length))
+      .filter((id) => !paidBefore.has(id));
+    const inItemOrder = [...written].sort(
+      (a, b) => (itemOf.get(a) as number) - (itemOf.get(b) as number) || Number(a) - Number(b),
+    );
+    expect(written).toEqual(inItemOrder);
+  }, 60_000);
 });

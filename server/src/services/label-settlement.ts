@@ -2,7 +2,7 @@ import { labelKey } from '@protocol/label-rules';
 import { goldPolicy, labelValueSchema } from '@protocol/labeling';
 import type { Database, Queryable } from '../db/database';
 import { enqueue } from '../queue/work-queue';
-import { ledgerRepository } from '../repositories/ledger-repository';
+import { type Credit, ledgerRepository } from '../repositories/ledger-repository';
 import { goldRecordsOf, isInGoodStanding } from './labeler-quality';
 import { labelPoints } from './points-rules';
 
@@ -36,6 +36,42 @@ export interface PayableLabel {
 /** A label's ledger reference: `label:<id>` (an empty id gives the prefix, for SQL that builds it). */
 export const labelReference = (labelId: string) => `label:${labelId}`;
 
+/** Labels paid per statement pair (ledger rows, then settlement rows). */
+const payBatch = 10_000;
+
+function inItemOrder(labels: readonly PayableLabel[]): boolean {
+  for (let n = 1; n < labels.length; n += 1) {
+    const before = labels[n - 1] as PayableLabel;
+    const label = labels[n] as PayableLabel;
+    const item = Number(before.itemId) - Number(label.itemId);
+    if (item > 0 || (item === 0 && Number(before.id) > Number(label.id))) return false;
+  }
+  return true;
+}
+
+/** A label's ledger row: a gold answer settled at once (verified if correct), any other label pending. */
+function creditFor(label: PayableLabel): Credit {
+  if (!label.isGold) {
+    return {
+      device: label.device,
+      reference: labelReference(label.id),
+      reason: 'label',
+      points: labelPoints(label.reliability),
+      state: 'pending',
+      url: null,
+    };
+  }
+  return {
+    device: label.device,
+    reference: labelReference(label.id),
+    reason: 'label_gold',
+    points: label.goldCorrect ? labelPoints(label.reliability) : 0,
+    state: label.goldCorrect ? 'verified' : 'rejected',
+    rejectionReason: label.goldCorrect ? undefined : 'a check question: your answer differs from the known answer',
+    url: null,
+  };
+}
+
 /**
  * Pays what an aggregation made payable, in its transaction: gold answers are settled at once (verified
  * if correct, rejected if not); each label of a complete item with an aggregate gets a pending row worth
@@ -58,47 +94,29 @@ export async function payLabels(
       [found.changed, windowMs],
     );
   }
-  const payable = found.labels
-    .filter((label) => label.isGold || (label.complete && found.aggregated.has(label.itemId)))
-    .sort((a, b) => Number(a.id) - Number(b.id));
-  if (payable.length > 0) {
-    // One batched insert, in label id order; a label credited before keeps its row and is not counted again.
-    const written = await ledgerRepository(tx).creditMany(
-      payable.map((label) =>
-        label.isGold
-          ? {
-              device: label.device,
-              reference: labelReference(label.id),
-              reason: 'label_gold' as const,
-              points: label.goldCorrect ? labelPoints(label.reliability) : 0,
-              state: label.goldCorrect ? ('verified' as const) : ('rejected' as const),
-              rejectionReason: label.goldCorrect
-                ? undefined
-                : 'a check question: your answer differs from the known answer',
-              url: null,
-            }
-          : {
-              device: label.device,
-              reference: labelReference(label.id),
-              reason: 'label' as const,
-              points: labelPoints(label.reliability),
-              state: 'pending' as const,
-              url: null,
-            },
-      ),
+  const payable = found.labels.filter(
+    (label) => label.isGold || (label.complete && found.aggregated.has(label.itemId)),
+  );
+  // In item then label order, the order aggregation reads labels in (so this sort is a check, not work):
+  // uploads lock items in item order, and every row written here key-share locks its item.
+  if (!inItemOrder(payable)) payable.sort((a, b) => Number(a.itemId) - Number(b.itemId) || Number(a.id) - Number(b.id));
+  const ledger = ledgerRepository(tx);
+  // A batch per statement pair, so the event loop is free between them: a first aggregation can pay a
+  // million labels, and building and sending their rows at once held the loop for over a second.
+  for (let at = 0; at < payable.length; at += payBatch) {
+    const batch = payable.slice(at, at + payBatch);
+    // A label credited before keeps its row and is not counted again.
+    const written = await ledger.creditMany(batch.map(creditFor));
+    const waiting = batch.filter((label) => !label.isGold && written.has(labelReference(label.id)));
+    if (waiting.length === 0) continue;
+    await tx.query(
+      `insert into label_settlements (label_id, project_id, item_id, due_at)
+       select t.label_id, $1, t.item_id, now() + $2::int * interval '1 millisecond'
+         from unnest($3::text[]::bigint[], $4::text[]::bigint[]) with ordinality as t(label_id, item_id, n)
+        order by t.n
+       on conflict (label_id) do nothing`,
+      [projectId, windowMs, waiting.map((label) => label.id), waiting.map((label) => label.itemId)],
     );
-    const waiting = payable.filter((label) => !label.isGold && written.has(labelReference(label.id)));
-    if (waiting.length > 0) {
-      // In item id order, as uploads lock items (each new row key-share locks its item).
-      waiting.sort((a, b) => Number(a.itemId) - Number(b.itemId) || Number(a.id) - Number(b.id));
-      await tx.query(
-        `insert into label_settlements (label_id, project_id, item_id, due_at)
-         select t.label_id, $1, t.item_id, now() + $2::int * interval '1 millisecond'
-           from unnest($3::text[]::bigint[], $4::text[]::bigint[]) as t(label_id, item_id)
-         on conflict (label_id) do nothing`,
-        [projectId, windowMs, waiting.map((label) => label.id), waiting.map((label) => label.itemId)],
-      );
-    }
   }
   await scheduleSettlement(tx, projectId, 'any');
 }

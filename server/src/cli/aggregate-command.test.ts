@@ -245,6 +245,37 @@ describe('gleaner aggregate', () => {
       expect(result.err).toContain('Read as Latin-1/Windows-1252 (--encoding).');
     });
 
+    it('reads Windows-1252’s 0x80–0x9F as the standard says: €, curly quotes, and unused bytes kept apart', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from('worker,task,label\nw1,t1,'),
+        Buffer.from([0x80, 0x31, 0x30]),
+        Buffer.from('\nw2,t1,'),
+        Buffer.from([0x80, 0x31, 0x30]),
+        Buffer.from('\nw1,t2,'),
+        Buffer.from([0x93, 0x71, 0x94]),
+        Buffer.from('\nw2,t2,'),
+        Buffer.from([0x93, 0x71, 0x94]),
+        // 0x81 and 0x8D name no character: two different labels still, not one replacement character.
+        Buffer.from('\nw1,t3,'),
+        Buffer.from([0x81]),
+        Buffer.from('\nw2,t3,'),
+        Buffer.from([0x8d]),
+        Buffer.from('\n'),
+      ]);
+      const input = await file('cp1252.csv', bytes);
+      const result = await cli(['--input', input, '--method', 'mv', '--encoding', 'windows-1252']);
+      expect(rowsOf(result.out).map((row) => row.slice(0, 2))).toEqual([
+        ['task', 'label'],
+        ['t1', '€10'],
+        ['t2', '“q”'],
+        ['t3', expect.stringMatching(/^[\u0081\u008d]$/)],
+      ]);
+      expect(result.err).toContain('(2 workers, 4 classes)');
+      // Without --encoding, the refusal shows the byte as the character it would be.
+      const refused = await cli(['--input', input, '--method', 'mv']);
+      expect(refused.err).toContain('at line 2: the byte 0x80 would be "€"');
+    });
+
     const text = 'worker,task,label\nw1,t1,café\nw2,t1,café\nw1,t2,cafè\nw2,t2,cafè\n';
     const utf16be = (value: string) => Buffer.from(value, 'utf16le').swap16();
 

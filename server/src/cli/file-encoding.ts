@@ -43,6 +43,23 @@ const chunkSize = 1 << 20;
 const encoder = new TextEncoder();
 
 /**
+ * Windows-1252's characters for the bytes 0x80–0x9F, from the WHATWG Encoding standard's index (the other
+ * bytes are their own code points). Node's TextDecoder on this machine (20.20) decodes those bytes as C1
+ * control characters instead, so "€" and curly quotes in a label would be lost.
+ */
+const windows1252High =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+const latin1 = new TextDecoder('latin1');
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  // Whichever way this Node decodes 0x80–0x9F, what comes out in that range is mapped as the standard says.
+  return latin1
+    .decode(bytes)
+    .replace(/[\u0080-\u009f]/g, (control) => windows1252High[control.charCodeAt(0) - 0x80] as string);
+}
+
+/**
  * Reads the 1-based line of byte `offset` again from the file: only on the error path. Lines end as the CSV
  * reader ends them (LF, CRLF or a lone CR), so the line named is the one the reader would name.
  */
@@ -72,7 +89,7 @@ async function firstInvalidUtf16(
   handle: FileHandle,
   littleEndian: boolean,
   start: number,
-): Promise<{ offset: number; line: number; problem: string }> {
+): Promise<{ offset: number; line: number; problem: string } | null> {
   const buffer = Buffer.alloc(chunkSize);
   let line = 1;
   let afterCarriageReturn = false;
@@ -80,29 +97,44 @@ async function firstInvalidUtf16(
   let high: { unit: number; offset: number; line: number } | null = null;
   const unpaired = (unit: number) => `an unpaired surrogate 0x${unit.toString(16).toUpperCase()}`;
   let position = start;
+  // A byte of a pair that the last read cut off (a short read can end anywhere).
+  let carried: number | null = null;
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
-    const whole = bytesRead & ~1;
-    for (let at = 0; at < whole; at += 2) {
-      const unit = littleEndian ? buffer.readUInt16LE(at) : buffer.readUInt16BE(at);
+    if (bytesRead === 0) break;
+    let at = 0;
+    const unitAt = (first: number, second: number) => (littleEndian ? first | (second << 8) : (first << 8) | second);
+    for (;;) {
+      let unit: number;
+      let offset: number;
+      if (carried !== null) {
+        unit = unitAt(carried, buffer[0] as number);
+        offset = position - 1;
+        carried = null;
+        at = 1;
+      } else if (at + 1 < bytesRead) {
+        unit = unitAt(buffer[at] as number, buffer[at + 1] as number);
+        offset = position + at;
+        at += 2;
+      } else {
+        if (at < bytesRead) carried = buffer[at] as number;
+        break;
+      }
       const isLow = unit >= 0xdc00 && unit <= 0xdfff;
       if (high && !isLow) return { offset: high.offset, line: high.line, problem: unpaired(high.unit) };
-      if (isLow && !high) return { offset: position + at, line, problem: unpaired(unit) };
-      high = unit >= 0xd800 && unit <= 0xdbff ? { unit, offset: position + at, line } : null;
+      if (isLow && !high) return { offset, line, problem: unpaired(unit) };
+      high = unit >= 0xd800 && unit <= 0xdbff ? { unit, offset, line } : null;
       if (unit === 13 || (unit === 10 && !afterCarriageReturn)) line += 1;
       afterCarriageReturn = unit === 13;
     }
-    if (bytesRead < chunkSize) {
-      if (high) return { offset: high.offset, line: high.line, problem: unpaired(high.unit) };
-      // A read ends on an odd byte only at the end of the file: chunkSize is even.
-      return {
-        offset: position + whole,
-        line,
-        problem: 'a lone byte at the end of the file (UTF-16 needs byte pairs)',
-      };
-    }
     position += bytesRead;
   }
+  if (high) return { offset: high.offset, line: high.line, problem: unpaired(high.unit) };
+  if (carried !== null) {
+    return { offset: position - 1, line, problem: 'a lone byte at the end of the file (UTF-16 needs byte pairs)' };
+  }
+  // The file reads as valid now: it changed since the decoder read it.
+  return null;
 }
 
 /** Where the first invalid UTF-8 sequence starts in `bytes` (which isUtf8 rejected). */
@@ -250,24 +282,38 @@ async function stream(
       ? `${shownName[declared]} (--encoding)`
       : 'UTF-8';
 
-  if (encoding !== 'utf-8') {
-    // fatal: an unpaired UTF-16 surrogate is an error, not a silent U+FFFD. Windows-1252 maps every byte.
-    const decoder = new TextDecoder(encoding, { fatal: true });
-    try {
-      while (chunk.length > 0) {
-        sink(encoder.encode(decoder.decode(chunk, { stream: true })));
-        chunk = await read();
-      }
-      sink(encoder.encode(decoder.decode()));
-    } catch (cause) {
-      if (cause instanceof BaseError) throw cause;
-      const found = await firstInvalidUtf16(handle, encoding === 'utf-16le', mark ? 2 : 0);
-      throw new BaseError(
-        'bad_request',
-        `${path} is not valid ${shownName[encoding]} at line ${found.line}: ${found.problem} at byte ${found.offset}; fix that line or re-save the file as UTF-8.`,
-        { cause },
-      );
+  if (encoding === 'windows-1252') {
+    // One byte, one character: no state between chunks, and no byte is invalid.
+    while (chunk.length > 0) {
+      sink(encoder.encode(decodeWindows1252(chunk)));
+      chunk = await read();
     }
+    return how;
+  }
+  if (encoding !== 'utf-8') {
+    // fatal: an unpaired UTF-16 surrogate is an error, not a silent U+FFFD.
+    const decoder = new TextDecoder(encoding, { fatal: true });
+    // Only the decoder's own refusal is diagnosed: a failing read or sink keeps its error.
+    const decode = async (bytes?: Uint8Array) => {
+      try {
+        return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+      } catch (cause) {
+        if ((cause as { code?: string }).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw cause;
+        const found = await firstInvalidUtf16(handle, encoding === 'utf-16le', mark ? 2 : 0);
+        throw new BaseError(
+          'bad_request',
+          found
+            ? `${path} is not valid ${shownName[encoding]} at line ${found.line}: ${found.problem} at byte ${found.offset}; fix that line or re-save the file as UTF-8.`
+            : `${path} is not valid ${shownName[encoding]}, but reads as valid now: it changed while it was read; try again.`,
+          { cause },
+        );
+      }
+    };
+    while (chunk.length > 0) {
+      sink(encoder.encode(await decode(chunk)));
+      chunk = await read();
+    }
+    sink(encoder.encode(await decode()));
     return how;
   }
 
@@ -316,7 +362,7 @@ async function refuseNotUtf8(
 ): Promise<never> {
   const line = await lineAt(handle, fileOffset);
   const byte = bytes[at] as number;
-  const asLatin1 = new TextDecoder('windows-1252').decode(bytes.subarray(at, at + 1));
+  const asLatin1 = decodeWindows1252(bytes.subarray(at, at + 1));
   throw new BaseError(
     'bad_request',
     `${path} is not UTF-8 (looks like Latin-1/Windows-1252 at line ${line}: the byte 0x${byte

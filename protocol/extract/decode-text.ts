@@ -28,7 +28,7 @@ const windows1252C1 = [
 /** Code units turned into a string a chunk at a time (an argument list has a length limit). */
 const chunkUnits = 8_192;
 
-function decodeWindows1252(bytes: Uint8Array): string {
+export function decodeWindows1252(bytes: Uint8Array): string {
   const units = new Uint16Array(bytes.length);
   for (let i = 0; i < bytes.length; i += 1) {
     const byte = bytes[i] as number;

@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open } from 'node:fs/promises';
 import { BaseError } from '@protocol/errors';
+// Windows-1252 from its table: this Node's TextDecoder reads 0x80–0x9F as C1 controls (see there).
+import { decodeWindows1252 } from '@protocol/extract/decode-text';
 
 /** The encodings `--encoding` accepts, by the name TextDecoder knows them. */
 const encodingNames = {
@@ -41,23 +43,6 @@ export function encodingOption(value: string | undefined): Encoding | undefined 
 
 const chunkSize = 1 << 20;
 const encoder = new TextEncoder();
-
-/**
- * Windows-1252's characters for the bytes 0x80–0x9F, from the WHATWG Encoding standard's index (the other
- * bytes are their own code points). Node's TextDecoder on this machine (20.20) decodes those bytes as C1
- * control characters instead, so "€" and curly quotes in a label would be lost.
- */
-const windows1252High =
-  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
-  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
-const latin1 = new TextDecoder('latin1');
-
-function decodeWindows1252(bytes: Uint8Array): string {
-  // Whichever way this Node decodes 0x80–0x9F, what comes out in that range is mapped as the standard says.
-  return latin1
-    .decode(bytes)
-    .replace(/[\u0080-\u009f]/g, (control) => windows1252High[control.charCodeAt(0) - 0x80] as string);
-}
 
 /**
  * Reads the 1-based line of byte `offset` again from the file: only on the error path. Lines end as the CSV

@@ -211,14 +211,19 @@ describeEachDatabase('paying a first aggregation’s labels a batch at a time', 
       payLabels(tx, projectId, { settleWindowMs: 60_000 }, { labels, aggregated, changed: [] }),
     );
 
-    const waiting = new Set(
-      (
-        await db.query<{ label_id: string }>(
-          'select label_id::text as label_id from label_settlements where project_id = $1',
-          [projectId],
-        )
-      ).map((row) => labelReference(row.label_id)),
+    const settlements = await db.query<{ label_id: string; item_matches: boolean; due_in_ms: number }>(
+      `select s.label_id::text as label_id, s.item_id = l.item_id as item_matches,
+              extract(epoch from s.due_at - now()) * 1000 as due_in_ms
+         from label_settlements s join labels l on l.id = s.label_id where s.project_id = $1`,
+      [projectId],
     );
+    // Each waits on its own label's item (settlement judges it against that item's aggregate), a window from now.
+    for (const row of settlements) {
+      expect(row, `settlement of label ${row.label_id}`).toMatchObject({ item_matches: true });
+      expect(Number(row.due_in_ms)).toBeGreaterThan(30_000);
+      expect(Number(row.due_in_ms)).toBeLessThanOrEqual(60_000);
+    }
+    const waiting = new Set(settlements.map((row) => labelReference(row.label_id)));
     const ledger = (
       await db.query<{ reference: string; points: string; state: string }>(
         `select p.reference, p.points::text as points, p.state from points_ledger p

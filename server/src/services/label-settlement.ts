@@ -98,7 +98,7 @@ export async function payLabels(
     (label) => label.isGold || (label.complete && found.aggregated.has(label.itemId)),
   );
   // In item then label order, the order aggregation reads labels in (so this sort is a check, not work):
-  // uploads lock items in item order, and every row written here key-share locks its item.
+  // uploads lock items in item order, and each settlement row written here key-share locks its item.
   if (!inItemOrder(payable)) payable.sort((a, b) => Number(a.itemId) - Number(b.itemId) || Number(a.id) - Number(b.id));
   const ledger = ledgerRepository(tx);
   // A batch per statement pair, so the event loop is free between them: a first aggregation can pay a

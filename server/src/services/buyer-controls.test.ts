@@ -315,6 +315,23 @@ describeEachDatabase(
       const garbage = await get('/v1/campaigns?before=not-a-cursor', key);
       expect(garbage.statusCode).toBe(400);
       expect(garbage.json().code).toBe('bad_request');
+      // A cursor of the right shape naming no real moment is refused as one too, not a 500 from the database.
+      const uuid = '00000000-0000-0000-0000-000000000000';
+      for (const time of [
+        '2026-02-30T00:00:00.000000Z',
+        '2026-13-01T00:00:00.000000Z',
+        '0000-01-01T00:00:00.000000Z',
+        '2026-01-01T24:00:00.000000Z',
+      ]) {
+        const cursor = Buffer.from(`${time}|${uuid}`).toString('base64url');
+        for (const list of ['campaigns', 'projects', 'datasets']) {
+          const response = await get(`/v1/${list}?before=${cursor}`, key);
+          expect(response.statusCode, `${list} ${time}`).toBe(400);
+          expect(response.json().message).toContain('before is not a cursor');
+        }
+      }
+      const leapDay = Buffer.from(`2024-02-29T23:59:59.999999Z|${uuid}`).toString('base64url');
+      expect((await get(`/v1/projects?before=${leapDay}`, key)).statusCode).toBe(200);
     });
 
     it('answers 404 not_found to another buyer on every route of a campaign or project, and changes nothing', async () => {

@@ -19,6 +19,16 @@ export const listCursorSql = (column: string) =>
 const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether the cursor's time names a real moment (a day the month has, an hour of the day), as PostgreSQL needs. */
+function isRealTime(text: string): boolean {
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = (text.match(/\d+/g) ?? []).map(Number);
+  if (year < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /** Encodes a cursor as base64url text: opaque to clients, who only pass it back as `before`. */
 export function encodeListCursor(cursor: ListCursor): string {
   return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
@@ -27,7 +37,7 @@ export function encodeListCursor(cursor: ListCursor): string {
 /** Decodes a `before` parameter; anything not made by `encodeListCursor` is a 400 that says so. */
 export function decodeListCursor(text: string): ListCursor {
   const [createdAt, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (rest.length > 0 || !createdAt || !id || !cursorTime.test(createdAt) || !uuid.test(id)) {
+  if (rest.length > 0 || !createdAt || !id || !cursorTime.test(createdAt) || !isRealTime(createdAt) || !uuid.test(id)) {
     throw new BaseError(
       'bad_request',
       'before is not a cursor from this list: pass the next value of a previous page.',

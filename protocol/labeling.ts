@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { workStateSchema } from './campaigns';
+import { findUncleanText, isCleanText } from './clean-text';
 import { isoDateSchema, nameSchema, storedTextSchema } from './primitives';
 
 /** What a labeler is asked to give for each item of a project. */
@@ -12,6 +13,32 @@ export const labelSchemaSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('spans'), labels: z.array(z.string().trim().min(1).max(100)).min(1).max(9) }),
 ]);
 export type LabelSchema = z.infer<typeof labelSchemaSchema>;
+
+/**
+ * A label schema as a buyer creates it: its choices and span labels storable and distinct, and none of a
+ * multi-choice option or span label holding "|", which `labelKey` joins them with (options "a|b", "a" and "b"
+ * would otherwise be one answer to aggregation and gold checks). Stored schemas are read with the plain one.
+ */
+export const newLabelSchemaSchema = labelSchemaSchema.superRefine((schema, ctx) => {
+  const [names, field] =
+    schema.type === 'spans'
+      ? [schema.labels, 'labels']
+      : schema.type === 'pairwise'
+        ? [[], '']
+        : [schema.choices, 'choices'];
+  const seen = new Set<string>();
+  names.forEach((name, index) => {
+    const problem = !isCleanText(name)
+      ? 'must not hold a NUL character or a broken (unpaired) surrogate'
+      : seen.has(name)
+        ? `"${name}" is given twice`
+        : schema.type !== 'single_choice' && name.includes('|')
+          ? `must not hold "|" (it joins the ${field} of one answer)`
+          : undefined;
+    seen.add(name);
+    if (problem) ctx.addIssue({ code: 'custom', path: [field, index], message: problem });
+  });
+});
 
 /** One thing to label: a text, an image by URL, or a prompt with two answers. */
 export const itemContentSchema = z.discriminatedUnion('type', [
@@ -28,6 +55,21 @@ export const itemContentSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type ItemContent = z.infer<typeof itemContentSchema>;
+
+/**
+ * Item content as a buyer sends it: every string storable. Items and examples are kept as JSON, and
+ * PostgreSQL's jsonb (examples, datasets) refuses a NUL or an unpaired surrogate that text would keep.
+ */
+const storableContentSchema = itemContentSchema.superRefine((content, ctx) => {
+  const path = findUncleanText(content);
+  if (path !== null) {
+    ctx.addIssue({
+      code: 'custom',
+      path: path.split('.'),
+      message: 'must not hold a NUL character or a broken (unpaired) surrogate',
+    });
+  }
+});
 
 /** Labeled spans of a text item: character offsets [start, end) with one of the schema's labels. */
 const spansValueSchema = z.object({
@@ -54,8 +96,8 @@ export type LabelValue = z.infer<typeof labelValueSchema>;
 
 /** One item as uploaded by a buyer: `id` is the buyer's own, `gold` a known answer. */
 export const projectItemInputSchema = z.object({
-  id: z.string().min(1).max(200),
-  content: itemContentSchema,
+  id: z.string().min(1).max(200).pipe(storedTextSchema),
+  content: storableContentSchema,
   gold: labelValueSchema.optional(),
 });
 export type ProjectItemInput = z.infer<typeof projectItemInputSchema>;
@@ -79,7 +121,7 @@ export const maxExamplesChars = 20_000;
  * against the project's schema like a gold answer; it is never handed out as a task.
  */
 export const projectExampleSchema = z.object({
-  content: itemContentSchema,
+  content: storableContentSchema,
   answer: labelValueSchema,
   explanation: z.string().max(2000).pipe(storedTextSchema).optional(),
 });
@@ -96,7 +138,7 @@ export const projectExamplesSchema = z
 export const projectCreateSchema = z.object({
   name: nameSchema,
   instructions: z.string().min(1).max(20_000).pipe(storedTextSchema),
-  labelSchema: labelSchemaSchema,
+  labelSchema: newLabelSchemaSchema,
   /** How many usable labels each item needs. */
   overlap: z.number().int().min(1).max(25).default(3),
   /** Share of tasks that are gold items, mixed in unseen. */

@@ -73,6 +73,89 @@ describeEachDatabase('project items: a cap per request, taken in chunks, images 
     expect(timing.slowestHealthMs).toBeLessThan(timing.sendMs / 2);
   });
 
+  it('refuses an item whose id or text holds a NUL or a broken surrogate, keeping every other item of its chunk', async () => {
+    const items: Array<{ id: string; content: { type: string; text: string } }> = textItems(1_500);
+    const bad = new Map([
+      [500, { id: 'n\u0000', content: { type: 'text', text: 'fine' } }],
+      [600, { id: 'x\ud800', content: { type: 'text', text: 'fine' } }],
+      [700, { id: 'nul-text', content: { type: 'text', text: 'a\u0000b' } }],
+      [800, { id: 'surrogate-text', content: { type: 'text', text: 'a\udc00b' } }],
+    ]);
+    for (const [at, item] of bad) items[at] = item;
+    const created = await createProject(items);
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().added).toBe(1_496);
+    expect(created.json().rejected).toEqual([
+      { index: 500, id: 'n\u0000', reason: expect.stringMatching(/^id: must not hold a NUL character or a broken/) },
+      { index: 600, id: 'x\ud800', reason: expect.stringMatching(/^id: must not hold a NUL character or a broken/) },
+      { index: 700, id: 'nul-text', reason: expect.stringMatching(/^content\.text: must not hold a NUL/) },
+      { index: 800, id: 'surrogate-text', reason: expect.stringMatching(/^content\.text: must not hold a NUL/) },
+    ]);
+    // The same as JSONL to a project's items: the bad lines refused, the rest kept.
+    const id = created.json().project.id as string;
+    const lines = [...bad.values(), ...textItems(3, 'more')].map((item) => JSON.stringify(item)).join('\n');
+    const added = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${id}/items`,
+      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+      payload: lines,
+    });
+    expect(added.statusCode, added.body).toBe(200);
+    expect(added.json().added).toBe(3);
+    expect(added.json().rejected).toHaveLength(4);
+    const progress = await app.inject({ method: 'GET', url: `/v1/projects/${id}`, headers: asBuyer() });
+    expect(progress.json().progress.items).toBe(1_499);
+  });
+
+  it('refuses, as a 400 naming the field, worked examples and label schemas that cannot be stored or read back', async () => {
+    const refusals: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        {
+          examples: [
+            { content: { type: 'text', text: 'a\u0000b' }, answer: { type: 'single_choice', choice: 'positive' } },
+          ],
+        },
+        /examples\.0\.content\.text must not hold a NUL/,
+      ],
+      [
+        {
+          examples: [
+            { content: { type: 'text', text: 'a\ud800b' }, answer: { type: 'single_choice', choice: 'positive' } },
+          ],
+        },
+        /examples\.0\.content\.text must not hold a NUL/,
+      ],
+      [
+        { labelSchema: { type: 'single_choice', choices: ['a\u0000', 'b'] } },
+        /labelSchema\.choices\.0 must not hold a NUL/,
+      ],
+      [{ labelSchema: { type: 'single_choice', choices: ['x', 'x'] } }, /labelSchema\.choices\.1 "x" is given twice/],
+      [
+        { labelSchema: { type: 'multi_choice', choices: ['a|b', 'a', 'b'] } },
+        /labelSchema\.choices\.0 must not hold "\|"/,
+      ],
+      [{ labelSchema: { type: 'spans', labels: ['who|where'] } }, /labelSchema\.labels\.0 must not hold "\|"/],
+    ];
+    for (const [change, message] of refusals) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: asBuyer(),
+        payload: { name: 'p', instructions: 'Label it.', labelSchema: sentiment, ...change },
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json().message, JSON.stringify(change)).toMatch(message);
+    }
+    // "|" is fine in a single-choice answer: it is the whole answer.
+    const piped = await app.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      headers: asBuyer(),
+      payload: { name: 'p', instructions: 'Label it.', labelSchema: { type: 'single_choice', choices: ['a|b', 'c'] } },
+    });
+    expect(piped.statusCode, piped.body).toBe(201);
+  });
+
   it('refuses image items on private, link-local or local addresses with the rule, keeping the others', async () => {
     const images = [
       'http://192.168.1.1/cgi-bin/luci',

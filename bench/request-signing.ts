@@ -20,7 +20,7 @@ import {
   signRequest,
 } from '../protocol/signing';
 import { buildApp } from '../server/src/app';
-import type { Database } from '../server/src/db/database';
+import type { Database, Transaction } from '../server/src/db/database';
 import { deviceSigned } from '../server/src/plugins/device-auth';
 import { deviceSessions } from '../server/src/plugins/device-sessions';
 import { libsecp256k1Signer, recoverSignerWithLibsecp256k1 } from '../server/src/plugins/request-signature';
@@ -40,15 +40,16 @@ function counted(db: Database): { db: Database; statements: () => number } {
         statements += 1;
         return db.query(text, params);
       },
-      transaction: (fn) =>
-        db.transaction((tx) =>
-          fn({
-            query: (text, params) => {
-              statements += 1;
-              return tx.query(text, params);
-            },
-          }),
-        ),
+      transaction: (fn) => {
+        const counted = (tx: Transaction): Transaction => ({
+          query: (text, params) => {
+            statements += 1;
+            return tx.query(text, params);
+          },
+          savepoint: (inner) => tx.savepoint((scope) => inner(counted(scope))),
+        });
+        return db.transaction((tx) => fn(counted(tx)));
+      },
     },
     statements: () => statements,
   };

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptThread } from '../threads/thread-pool';
-import type { Database, Queryable } from './database';
+import type { Database, Transaction } from './database';
 import { lockFolder } from './folder-lock';
 import type { PgliteWorkerOptions, SerializedError, WorkerReply, WorkerRequest, WorkerStatus } from './pglite-worker';
 
@@ -49,15 +49,30 @@ export async function openPgliteDatabase(dataDir?: string): Promise<Database> {
     query<Row>(text: string, params: readonly unknown[] = []) {
       return admit(false, () => connection.request({ op: 'query', sql: text, params }) as Promise<Row[]>);
     },
-    transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+    transaction<T>(fn: (tx: Transaction) => Promise<T>) {
       return admit(true, async () => {
         try {
           await connection.request({ op: 'begin' });
           const state = { open: true };
-          const tx: Queryable = {
+          let savepoints = 0;
+          const tx: Transaction = {
             async query<Row>(text: string, params: readonly unknown[] = []) {
               if (!state.open) throw new Error('Transaction is closed');
               return (await connection.request({ op: 'query', sql: text, params })) as Row[];
+            },
+            async savepoint<S>(inner: (scope: Transaction) => Promise<S>) {
+              savepoints += 1;
+              const name = `s${savepoints}`;
+              await tx.query(`savepoint ${name}`);
+              let value: S;
+              try {
+                value = await inner(tx);
+              } catch (error) {
+                await tx.query(`rollback to savepoint ${name}`);
+                throw error;
+              }
+              await tx.query(`release savepoint ${name}`);
+              return value;
             },
           };
           let result: T;

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import type { Database, Queryable } from './database';
+import type { Database, Queryable, Transaction } from './database';
 
 export interface PostgresOptions {
   /** Schema to use as the search path (tests isolate themselves this way). */
@@ -27,12 +27,18 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       return rows as unknown as Row[];
     },
   });
+  const wrapTransaction = (tx: postgres.TransactionSql): Transaction => ({
+    ...wrap(tx),
+    // The driver's own savepoint scope: a statement failing inside it fails only the scope.
+    savepoint: async <T>(fn: (inner: Transaction) => Promise<T>) =>
+      (await tx.savepoint((inner) => fn(wrapTransaction(inner)))) as T,
+  });
   const root = wrap(sql);
   return {
     kind: 'postgres',
     query: root.query,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      return (await sql.begin((tx) => fn(wrap(tx)))) as T;
+    async transaction<T>(fn: (tx: Transaction) => Promise<T>) {
+      return (await sql.begin((tx) => fn(wrapTransaction(tx)))) as T;
     },
     async exec(script: string) {
       await sql.unsafe(script);

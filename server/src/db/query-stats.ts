@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { Database, Queryable } from './database';
+import type { Database, Queryable, Transaction } from './database';
 
 interface StatementStats {
   calls: number;
@@ -39,11 +39,15 @@ export function withQueryStats(db: Database, file: string): Database & { flush: 
     entry.rows += rows;
     stats.set(key, entry);
   };
+  const timedTransaction = (tx: Transaction): Transaction => ({
+    ...timed(tx),
+    savepoint: (fn) => tx.savepoint((inner) => fn(timedTransaction(inner))),
+  });
   const root = timed(db);
   return {
     kind: db.kind,
     query: root.query,
-    transaction: (fn) => db.transaction((tx) => fn(timed(tx))),
+    transaction: (fn) => db.transaction((tx) => fn(timedTransaction(tx))),
     exec: (script) => db.exec(script),
     close: () => db.close(),
     flush: () => {

@@ -138,6 +138,65 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     expect(again.json().acks).toEqual(answer.acks);
   });
 
+  it('keeps a page whose fetch time is written with an offset the database cannot store (+16:00)', async () => {
+    await campaign(2);
+    const device = await registerDevice(app);
+    const [far, fine] = await leaseMany(device, 2);
+    if (!far || !fine) throw new Error('expected two jobs');
+    const page = pageFor(far, 'text from far east');
+    // The same instant, written sixteen hours ahead: valid ISO 8601, beyond PostgreSQL's ±15:59.
+    const instant = Date.parse(page.fetchedAt);
+    const fetchedAt = new Date(instant + 16 * 3_600_000).toISOString().replace('Z', '+16:00');
+    const answer = await upload(app, device, [{ ...page, fetchedAt }, pageFor(fine, 'fine text')]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['accepted', 'accepted']);
+    const [stored] = await database().query<{ fetched_at: Date }>(
+      'select fetched_at from pages where device = $1 and url = $2',
+      [device.address, far.url],
+    );
+    expect(stored?.fetched_at.getTime()).toBe(instant);
+  });
+
+  it('refuses alone a record the database refuses for a reason no check foresaw, keeping the rest of its batch', async () => {
+    // A refusal no check knows of, made by the database itself: a trigger raising a data error on one title.
+    await database().query(
+      `create or replace function refuse_one_title() returns trigger language plpgsql as $$
+       begin
+         if new.title = 'refused by the database' then
+           raise exception 'this title is refused' using errcode = '22023';
+         end if;
+         return new;
+       end $$`,
+    );
+    await database().query(
+      'create trigger refuse_one_title before insert on pages for each row execute function refuse_one_title()',
+    );
+    try {
+      await campaign(3);
+      const device = await registerDevice(app);
+      const jobs = await leaseMany(device, 3);
+      const pages = jobs.map((job) => pageFor(job, `text of ${job.url}`));
+      const refused = { ...(pages[1] as (typeof pages)[number]), title: 'refused by the database' };
+      const answer = await upload(app, device, [pages[0], refused, pages[2]]);
+      expect(answer.acks.map((ack) => [ack.status, (ack as Ack).code])).toEqual([
+        ['accepted', undefined],
+        ['rejected', 'invalid_record'],
+        ['accepted', undefined],
+      ]);
+      expect((answer.acks[1] as Ack).reason).toMatch(/could not store this record: this title is refused/);
+      expect(await countRows('pages where device = $1', [device.address])).toBe(2);
+      const again = await signedInject(app, device, {
+        method: 'POST',
+        url: '/v1/results',
+        body: { batchId: answer.batchId, results: [pages[0], refused, pages[2]] },
+      });
+      expect(again.statusCode).toBe(200);
+      expect(again.json().acks).toEqual(answer.acks);
+    } finally {
+      await database().query('drop trigger refuse_one_title on pages');
+      await database().query('drop function refuse_one_title()');
+    }
+  });
+
   it.each([
     ['text', { text: 'a\u0000b' }],
     ['title', { title: 'Ti\u0000tle' }],

@@ -105,15 +105,10 @@ export function ingestService(
     async ingest(device: string, batchId: string, results: readonly unknown[]): Promise<ResultBatchAck> {
       const checked = checkRecords(results);
       const outcome = await db.transaction(async (tx) => {
-        // The savepoint a data error rolls back to is sent with the claim, without a round trip of its own
-        // (a batch seen before leaves it unused); the commit releases it.
-        const [claimed] = await Promise.all([
-          tx.query(
-            `insert into result_batches (batch_id, device) values ($1, $2) on conflict (batch_id) do nothing returning 1`,
-            [batchId, device],
-          ),
-          tx.query('savepoint batch'),
-        ]);
+        const claimed = await tx.query(
+          `insert into result_batches (batch_id, device) values ($1, $2) on conflict (batch_id) do nothing returning 1`,
+          [batchId, device],
+        );
         if (claimed.length === 0) return { acks: await earlierAcks(tx, batchId, device, checked), projects: [] };
 
         const acks: ResultAck[] = new Array(checked.length);
@@ -124,20 +119,18 @@ export function ingestService(
         const accepted = checked.filter((record) => record.kind !== 'refused');
         const projects = new Set<string>();
         try {
-          for (const id of await applyRecords(tx, device, accepted, acks, settings)) projects.add(id);
+          const ids = await tx.savepoint((batch) => applyRecords(batch, device, accepted, acks, settings));
+          for (const id of ids) projects.add(id);
         } catch (error) {
           if (!isDataError(error)) throw error;
           // A record the checks let through still broke a write: find it, one record at a time, and refuse only it.
-          await tx.query('rollback to savepoint batch');
           hooks.log?.warn({ err: error, batchId }, 'a batch write failed on its data; applying its records one by one');
           for (const record of accepted) {
-            await tx.query('savepoint one');
             try {
-              for (const id of await applyRecords(tx, device, [record], acks, settings)) projects.add(id);
-              await tx.query('release savepoint one');
+              const ids = await tx.savepoint((one) => applyRecords(one, device, [record], acks, settings));
+              for (const id of ids) projects.add(id);
             } catch (recordError) {
               if (!isDataError(recordError)) throw recordError;
-              await tx.query('rollback to savepoint one');
               acks[record.index] = rejected(record.index, assignmentIdOfRecord(record), {
                 code: 'invalid_record',
                 reason: `the server could not store this record: ${(recordError as Error).message}`.slice(0, 300),
@@ -433,7 +426,8 @@ async function insertPages(tx: Queryable, device: string, pages: readonly Stored
       column((p) => p.finalUrl),
       column((p) => String(p.page.httpStatus)),
       column((p) => p.page.contentType),
-      column((p) => p.page.fetchedAt),
+      // As UTC: PostgreSQL refuses offsets past ±15:59 that ISO dates may carry (the lease check read the instant).
+      column((p) => new Date(p.page.fetchedAt).toISOString()),
       column((p) => String(p.page.bytesFetched)),
       column((p) => p.page.title),
       column((p) => p.page.text),

@@ -143,7 +143,14 @@ export async function applyLabels(
     const gold = task.gold_answer === null ? null : labelValueSchema.parse(JSON.parse(task.gold_answer));
     const shownLeft = label.answer.type === 'pairwise' ? (task.left_is_a ? 'a' : 'b') : null;
     const goldCorrect = gold === null ? null : matchesGold(gold, value);
-    inserts.push({ task, value: JSON.stringify(value), shownLeft, goldCorrect, labeledAt: label.labeledAt });
+    // As UTC: PostgreSQL refuses offsets past ±15:59 that ISO dates may carry (the lease check read the instant).
+    inserts.push({
+      task,
+      value: JSON.stringify(value),
+      shownLeft,
+      goldCorrect,
+      labeledAt: new Date(labeledAt).toISOString(),
+    });
     taskStates.set(task.id, 'submitted');
     // A gold answer moves the labeler's standing for the labels after it.
     if (goldCorrect !== null) {

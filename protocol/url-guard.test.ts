@@ -92,6 +92,8 @@ const hostile: Array<[string, UrlRule]> = [
   ['http://1.2.3.4.5/', 'invalid_url'],
   ['http://[::1/', 'invalid_url'],
   [`https://example.com/${'a'.repeat(2100)}`, 'url_too_long'],
+  // 600 characters as typed, 5,420 once percent-encoded: past what a job's URL index can hold.
+  [`https://example.com/${'漢'.repeat(600)}`, 'url_too_long'],
 ];
 
 const legitimate = [

@@ -56,6 +56,17 @@ const metadataHosts = new Set([
 
 const blocked = (rule: UrlRule, reason: string): UrlCheck => ({ ok: false, rule, reason });
 
+/**
+ * The URL in its canonical form, if that is within the limit too: percent-encoding can make a short link of
+ * non-ASCII characters eight times longer (600 CJK characters became 5,432), past what the index holds.
+ */
+function normalizedWithinLimit(url: URL): UrlCheck {
+  const normalized = normalizeParsedUrl(url);
+  return normalized.length > maxUrlLength
+    ? blocked('url_too_long', `URLs longer than ${maxUrlLength} characters (once percent-encoded) are refused.`)
+    : { ok: true, url: normalized };
+}
+
 /** Checks one URL against every rule; on success returns it normalized (see `normalizeUrl`). */
 export function checkUrl(input: string, options: UrlGuardOptions = {}): UrlCheck {
   if (input.length > maxUrlLength)
@@ -70,7 +81,7 @@ export function checkUrl(input: string, options: UrlGuardOptions = {}): UrlCheck
     return blocked('scheme_not_http', `Only http and https are fetched, not ${url.protocol.slice(0, -1)}.`);
   }
   if (options.allowedTestOrigins?.includes(url.origin) && !url.username && !url.password) {
-    return { ok: true, url: normalizeParsedUrl(url) };
+    return normalizedWithinLimit(url);
   }
   if (url.username || url.password)
     return blocked('userinfo_present', 'URLs with a user name or password are refused.');
@@ -81,14 +92,14 @@ export function checkUrl(input: string, options: UrlGuardOptions = {}): UrlCheck
   const ipVerdict = host.startsWith('[') ? checkIpv6(host.slice(1, -1)) : isIpv4(host) ? checkIpv4(host) : undefined;
   if (ipVerdict !== undefined) {
     return ipVerdict === 'public'
-      ? { ok: true, url: normalizeParsedUrl(url) }
+      ? normalizedWithinLimit(url)
       : blocked('ip_not_public', `${host} is a ${ipVerdict} address; only public unicast addresses are fetched.`);
   }
   if (metadataHosts.has(host)) return blocked('host_metadata', `${host} is a cloud metadata service.`);
   const suffix = localSuffixes.find((name) => host === name || host.endsWith(`.${name}`));
   if (suffix) return blocked('host_local_name', `Hosts under .${suffix} are local names, never public sites.`);
   if (!host.includes('.')) return blocked('host_single_label', `${host} is a single-label (intranet) name.`);
-  return { ok: true, url: normalizeParsedUrl(url) };
+  return normalizedWithinLimit(url);
 }
 
 /** Tracking parameters that change the URL but not the page. */

@@ -119,6 +119,21 @@ describeEachDatabase('scraping: campaigns, leases, ingest and points', (database
     expect(state.failures[0].reason).toMatch(/^robots_disallowed/);
   });
 
+  it('keeps an honest page whose link grows past the URL limit once percent-encoded, following its other links', async () => {
+    await retireOtherJobs(database());
+    const [site] = sites as [Site];
+    await createCampaign({ seeds: [`${site.origin}/cjk-start`], followLinks: { maxDepth: 2, maxPages: 10 } });
+    const device = await registerDevice(app);
+    const [job] = (await lease(app, device)).jobs;
+    if (!job) throw new Error('no job');
+    const answer = await upload(app, device, [
+      pageFor(job, 'a page in Chinese', [`${site.origin}/${'漢'.repeat(600)}`, `${site.origin}/cjk-next`]),
+    ]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['accepted']);
+    const next = await lease(app, device);
+    expect(next.jobs.map((leased) => leased.url)).toEqual([`${site.origin}/cjk-next`]);
+  });
+
   it('never gives one job to two concurrent leasers', async () => {
     await retireOtherJobs(database());
     const urls = sites.slice(1).flatMap((site) => Array.from({ length: 10 }, (_, i) => `${site.origin}/page-${i}`));

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { labelerStandingSchema } from './labeling';
 import { pointsSummarySchema } from './points';
-import { addressSchema, isoDateSchema } from './primitives';
+import { addressSchema, isoDateSchema, storedTextSchema } from './primitives';
 
 /** Body of `POST /v1/devices`; the device proves it holds its key by signing the request. */
 export const deviceRegistrationSchema = z.object({
-  extensionVersion: z.string().min(1).max(32),
+  extensionVersion: z.string().min(1).max(32).pipe(storedTextSchema),
   browser: z.enum(['chrome', 'firefox', 'other']),
 });
 export type DeviceRegistration = z.infer<typeof deviceRegistrationSchema>;

@@ -169,3 +169,28 @@ describeEachDatabase('device registration and signed requests', (database) => {
     expect(health.statusCode).toBe(200);
   });
 });
+
+describeEachDatabase('device registration with unstorable text', (database) => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildTestApp(database());
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('refuses a version holding a NUL or a broken surrogate as a 400 naming the field, storing nothing', async () => {
+    for (const extensionVersion of ['0.1\u0000', '\ud800x']) {
+      const device = privateKeyToAccount(generatePrivateKey());
+      const response = await signedInject(app, device, {
+        method: 'POST',
+        url: '/v1/devices',
+        body: { extensionVersion, browser: 'chrome' },
+      });
+      expect(response.statusCode, JSON.stringify(extensionVersion)).toBe(400);
+      expect(response.json().message).toMatch(/extensionVersion must not hold a NUL character or a broken/);
+      const stored = await database().query('select 1 from devices where address = $1', [device.address]);
+      expect(stored).toHaveLength(0);
+    }
+  });
+});

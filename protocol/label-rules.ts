@@ -34,7 +34,12 @@ export function valueProblem(schema: LabelSchema, content: ItemContent, value: L
       return undefined;
     case 'spans': {
       if (schema.type !== 'spans' || content.type !== 'text') return undefined;
+      // Each span once: a repeated span would make the same answer a different one to aggregation and gold.
+      const seen = new Set<string>();
       for (const span of value.spans) {
+        const key = `${span.start}:${span.end}:${span.label}`;
+        if (seen.has(key)) return `span ${span.start}-${span.end} "${span.label}" is given twice`;
+        seen.add(key);
         if (span.end <= span.start) return `span ${span.start}-${span.end} is empty`;
         if (span.end > content.text.length)
           return `span ${span.start}-${span.end} runs past the text (${content.text.length})`;

@@ -121,4 +121,20 @@ describeEachDatabase('campaign URLs: a cap per request, more in further requests
       'campaign_full',
     ]);
   });
+
+  it('names each URL past the page cap when a campaign is created with more, instead of dropping them', async () => {
+    const urls = ['a', 'b', 'c'].map((page) => `https://born-full.example.com/${page}`);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: asBuyer(),
+      payload: { name: 'born full', urls, followLinks: { maxDepth: 1, maxPages: 1 } },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().accepted).toBe(1);
+    expect(created.json().rejected).toEqual([
+      { url: urls[1], rule: 'campaign_full', reason: 'The campaign already has its maxPages (1) pages.' },
+      { url: urls[2], rule: 'campaign_full', reason: 'The campaign already has its maxPages (1) pages.' },
+    ]);
+  });
 });

@@ -344,7 +344,14 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
           input.followLinks?.maxPages ?? null,
         ],
       );
-      const capped = input.followLinks ? vetted.accepted.slice(0, input.followLinks.maxPages) : vetted.accepted;
+      const maxPages = input.followLinks?.maxPages;
+      const capped = maxPages === undefined ? vetted.accepted : vetted.accepted.slice(0, maxPages);
+      // Past the page cap, as adding URLs later says: every URL sent comes back accepted or with its reason.
+      const full: RejectedUrl[] = vetted.accepted.slice(capped.length).map((job) => ({
+        url: job.url,
+        rule: 'campaign_full',
+        reason: `The campaign already has its maxPages (${maxPages}) pages.`,
+      }));
       const { added, rejected } = await enqueueInChunks(db, id, capped, settings);
       const campaign = await this.get(buyerId, id);
       if (!campaign) throw new Error('campaign vanished after insert');
@@ -352,7 +359,7 @@ export function campaignService(db: Database, settings: ScrapingSettings) {
         campaign,
         accepted: added,
         duplicates: vetted.duplicates,
-        rejected: [...vetted.rejected, ...rejected],
+        rejected: [...vetted.rejected, ...rejected, ...full],
       };
     },
 

@@ -38,8 +38,33 @@ export const defaultBodyLimits: BodyLimits = {
  * Invalid JSON is left for `JSON.parse` to describe.
  */
 export function checkJsonShape(text: string, limits: Pick<BodyLimits, 'maxDepth' | 'maxElements'>): string | null {
-  let depth = 0;
+  return measureJson(text, limits, 0).problem;
+}
+
+/**
+ * `checkJsonShape` for JSON Lines: each line is its own document (its nesting counted alone, so one broken
+ * line cannot deepen the lines after it), and the values of all lines count toward one limit.
+ */
+export function checkJsonLinesShape(text: string, limits: Pick<BodyLimits, 'maxDepth' | 'maxElements'>): string | null {
   let elements = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    // The line's own value, as an element of the list of lines.
+    const measured = measureJson(line, limits, elements + 1);
+    if (measured.problem) return measured.problem;
+    elements = measured.elements;
+  }
+  return null;
+}
+
+/** One pass over JSON text: its deepest nesting and its values, counted on from `elements`. */
+function measureJson(
+  text: string,
+  limits: Pick<BodyLimits, 'maxDepth' | 'maxElements'>,
+  counted: number,
+): { problem: string | null; elements: number } {
+  let depth = 0;
+  let elements = counted;
   let inString = false;
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
@@ -52,14 +77,15 @@ export function checkJsonShape(text: string, limits: Pick<BodyLimits, 'maxDepth'
     else if (c === 91 /* [ */ || c === 123 /* { */) {
       depth += 1;
       elements += 1;
-      if (depth > limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels`;
+      if (depth > limits.maxDepth) return { problem: `nested deeper than ${limits.maxDepth} levels`, elements };
+      if (elements > limits.maxElements) return { problem: `more than ${limits.maxElements} values`, elements };
     } else if (c === 93 /* ] */ || c === 125 /* } */) depth -= 1;
     else if (c === 44 /* , */) {
       elements += 1;
-      if (elements > limits.maxElements) return `more than ${limits.maxElements} values`;
+      if (elements > limits.maxElements) return { problem: `more than ${limits.maxElements} values`, elements };
     }
   }
-  return null;
+  return { problem: null, elements };
 }
 
 async function inflate(bytes: Buffer, encoding: string | string[] | undefined, limits: BodyLimits): Promise<Buffer> {

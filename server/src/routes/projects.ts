@@ -19,6 +19,7 @@ import { z } from 'zod';
 import type { AppContext } from '../app-context';
 import { buyerAuth } from '../plugins/buyer-auth';
 import { deviceSigned } from '../plugins/device-auth';
+import { checkJsonLinesShape, defaultBodyLimits } from '../plugins/request-body';
 import { labelerStanding } from '../services/labeler-quality';
 import { type ProjectAction, parseItemUpload, projectService } from '../services/project-service';
 import { taskLeaseService } from '../services/task-lease-service';
@@ -52,10 +53,15 @@ export const projectRoutes: FastifyPluginAsyncZod<AppContext> = async (app, cont
   };
 
   // JSONL uploads of items: kept as text and split line by line, so one bad line is one rejected item.
+  // Checked for depth and size like a JSON body, line by line, before any line is parsed.
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/jsonl'],
     { parseAs: 'string' },
-    (_request, body, done) => done(null, body),
+    (_request, body, done) => {
+      const problem = checkJsonLinesShape(String(body), defaultBodyLimits);
+      if (problem) done(new BaseError('payload_too_large', `The JSONL body is ${problem}.`), undefined);
+      else done(null, body);
+    },
   );
 
   app.post(

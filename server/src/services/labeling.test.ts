@@ -108,6 +108,49 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
     ]);
   });
 
+  it('numbers every rejection of a JSONL upload alike: the item’s place among the items, blank lines not counted', async () => {
+    const created = await createProject({ items: [] });
+    const response = await app.inject({
+      method: 'POST',
+      url: `/v1/projects/${created.project.id}/items`,
+      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+      payload: [
+        '',
+        '',
+        '{not json',
+        JSON.stringify({ id: 'q', content: { type: 'pairwise', prompt: 'p', answers: ['a', 'b'] } }),
+        JSON.stringify({ id: 'ok', content: { type: 'text', text: 'fine' } }),
+      ].join('\n'),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json().rejected).toEqual([
+      { index: 0, id: null, reason: expect.stringMatching(/^line 3 is not JSON/) },
+      { index: 1, id: 'q', reason: expect.stringMatching(/pairwise/) },
+    ]);
+  });
+
+  it('refuses a JSONL upload nested too deep or holding too many values, as a JSON body is, before parsing it', async () => {
+    const created = await createProject({ items: [] });
+    const send = (payload: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/projects/${created.project.id}/items`,
+        headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+        payload,
+      });
+    const item = (extra: string) => `{"id":"deep","content":{"type":"text","text":"t"},"pad":${extra}}`;
+    const deep = await send(item(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+    expect(deep.statusCode).toBe(413);
+    expect(deep.json().message).toBe('The JSONL body is nested deeper than 32 levels.');
+    const wide = await send(item(`[${'0,'.repeat(1_000_001)}0]`));
+    expect(wide.statusCode).toBe(413);
+    expect(wide.json().message).toBe('The JSONL body is more than 1000000 values.');
+    // A broken line does not carry its open brackets into the next: each line is measured alone.
+    const broken = await send(['['.repeat(20), '['.repeat(20), item('[[1]]')].join('\n'));
+    expect(broken.statusCode, broken.body).toBe(200);
+    expect(broken.json().added).toBe(1);
+  });
+
   it('never shows a labeler the same item twice and stops at the overlap', async () => {
     await retireOtherProjects();
     const created = await createProject({

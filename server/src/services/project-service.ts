@@ -202,7 +202,8 @@ export function parseItemUpload(
         items.push(JSON.parse(line));
       } catch (error) {
         unreadable.push({
-          index: lineIndex,
+          // The item's place among the upload's items, as every other rejection counts it (blank lines are none).
+          index: items.length,
           id: null,
           reason: `line ${lineIndex + 1} is not JSON: ${(error as Error).message}`,
         });

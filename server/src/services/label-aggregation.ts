@@ -68,11 +68,14 @@ export async function aggregateProject(
   settings: LabelPaymentSettings,
   pool: AggregationPool = sharedAggregationPool(),
 ): Promise<{ method: string; items: number }> {
-  const projects = await db.query<{ label_schema: string }>('select label_schema from projects where id = $1', [
-    projectId,
-  ]);
+  const projects = await db.query<{ label_schema: string; state: string }>(
+    'select label_schema, state from projects where id = $1',
+    [projectId],
+  );
   const project = projects[0];
   if (!project) return { method: 'none', items: 0 };
+  // A cancelled project's items get no more labels: each is as complete as it will ever be, and is paid so.
+  const cancelled = project.state === 'cancelled';
   const schema = labelSchemaSchema.parse(JSON.parse(project.label_schema));
   // Only what the fit needs (columns) and what is left to pay is kept across chunks.
   const counting = new LabelFitInputBuilder();
@@ -89,14 +92,15 @@ export async function aggregateProject(
       if (!isInGoodStanding(record)) continue;
       counting.add(row);
       if (!row.is_gold) countingAnswers += 1;
-      if (row.credited || !(row.is_gold || row.complete)) continue;
+      const complete = row.complete || cancelled;
+      if (row.credited || !(row.is_gold || complete)) continue;
       unpaid.push({
         id: row.id,
         device: row.device,
         itemId: row.item_id,
         isGold: row.is_gold,
         goldCorrect: row.gold_correct === true,
-        complete: row.complete,
+        complete,
         reliability: reliability(record),
       });
     }

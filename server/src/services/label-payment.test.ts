@@ -144,6 +144,50 @@ describeEachDatabase('label payment through the durable work queue', (database) 
     expect(await ledgerOfLabels(database(), projectId)).toEqual(paid);
   });
 
+  it('pays the labels a cancelled project’s unfinished items have, and the ones for tasks out when it was cancelled', async () => {
+    await retireOtherProjects();
+    const app = await buildTestApp(database(), {}, { work: { labelSettleMs: 0, aggregationIntervalMs: 0 } });
+    try {
+      const projectId = await createProject(app, apiKey, { overlap: 3, goldRate: 0, items: workItems(2, 'c') });
+      const [first, second, late] = [await registerDevice(app), await registerDevice(app), await registerDevice(app)];
+      if (!first || !second || !late) throw new Error('labelers not registered');
+      // Two of three labels each: no item is complete.
+      await labelAll(app, app, first);
+      await labelAll(app, app, second);
+      // The third labeler holds one task: one item will end with three labels, the other with two.
+      const leased = await signedInject(app, late, { method: 'POST', url: '/v1/tasks/lease', body: { max: 1 } });
+      const tasks = (leased.json() as { tasks: LeasedTask[] }).tasks;
+      expect(tasks).toHaveLength(1);
+      await app.workQueue.drain();
+      expect((await ledgerOfLabels(database(), projectId)).every((label) => label.rows === 0)).toBe(true);
+
+      const cancelled = await app.inject({
+        method: 'POST',
+        url: `/v1/projects/${projectId}/cancel`,
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+      expect(cancelled.statusCode, cancelled.body).toBe(200);
+      // The tasks that were out are still answered, after the cancel.
+      await upload(
+        app,
+        late,
+        tasks.map((task) => ({
+          kind: 'label',
+          assignmentId: task.assignmentId,
+          labeledAt: new Date().toISOString(),
+          answer: { type: 'single_choice', choice: truth(task.content.type === 'text' ? task.content.text : '') },
+        })),
+        randomUUID(),
+      );
+      await app.workQueue.drain();
+      const paid = await ledgerOfLabels(database(), projectId);
+      expect(paid).toHaveLength(5);
+      expect(paid.map((label) => [label.rows, label.state])).toEqual(paid.map(() => [1, 'verified']));
+    } finally {
+      await app.close();
+    }
+  });
+
   it('settles labels once their aggregate held still for the window, gold answers at once', async () => {
     await retireOtherProjects();
     const app = await buildTestApp(database(), {}, { work: { labelSettleMs: 3_600_000, aggregationIntervalMs: 0 } });

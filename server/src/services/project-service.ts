@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { positionBias } from '../aggregation/position-bias';
 import type { Database } from '../db/database';
 import type { ScrapingSettings } from '../scraping-settings';
+import { enqueueAggregation } from './background-work';
 import { goldAccuracy, isInGoodStanding } from './labeler-quality';
 import { listCursorSql, listNewestFirst } from './list-cursor';
 import { contributorPseudonym, pseudonymKeys, pseudonymsFor } from './pseudonyms';
@@ -502,11 +503,14 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
     /**
      * Pauses, resumes or cancels a buyer's project and returns it; undefined when it is not theirs.
      * Paused and cancelled projects hand out no task (task-lease-service.ts reads the state); tasks
-     * already out may still be labeled, and those labels are kept and paid. Pausing or resuming twice
-     * is harmless; a cancelled project stays cancelled (409 to resume or pause it).
+     * already out may still be labeled, and those labels are kept and paid: a cancelled project's items
+     * count as complete, and cancelling queues its aggregation, which pays the labels they have.
+     * Pausing or resuming twice is harmless; a cancelled project stays cancelled (409 to resume or pause it).
      */
     async control(buyerId: string, projectId: string, action: ProjectAction): Promise<Project | undefined> {
-      if ((await changeWorkState(db, 'projects', { id: projectId, buyerId, action })) === null) return undefined;
+      const state = await changeWorkState(db, 'projects', { id: projectId, buyerId, action });
+      if (state === null) return undefined;
+      if (state === 'cancelled') await enqueueAggregation(db, [projectId]);
       return this.get(buyerId, projectId);
     },
   };

@@ -32,6 +32,26 @@ async function createProject(app: FastifyInstance, apiKey: string, body: Record<
 const workItems = (count: number, prefix = 'w') =>
   Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i}`, content: { type: 'text', text: `review ${i}` } }));
 
+/** Uploads a labeler's answers to leased tasks in one batch; `choose` picks each from the item's text. */
+async function answer(
+  app: FastifyInstance,
+  labeler: LocalAccount,
+  tasks: readonly LeasedTask[],
+  choose: (text: string) => string = truth,
+): Promise<void> {
+  await upload(
+    app,
+    labeler,
+    tasks.map((task) => ({
+      kind: 'label',
+      assignmentId: task.assignmentId,
+      labeledAt: new Date().toISOString(),
+      answer: { type: 'single_choice', choice: choose(task.content.type === 'text' ? task.content.text : '') },
+    })),
+    randomUUID(),
+  );
+}
+
 /**
  * Has a labeler lease and answer tasks until none are left (or, given `expected`, until it answered that
  * many); `choose` picks the answer from the text. Leases go through `leaseApp`, uploads through
@@ -58,17 +78,7 @@ async function labelAll(
       await sleep(20);
       continue;
     }
-    await upload(
-      uploadApp,
-      labeler,
-      tasks.map((task) => ({
-        kind: 'label',
-        assignmentId: task.assignmentId,
-        labeledAt: new Date().toISOString(),
-        answer: { type: 'single_choice', choice: choose(task.content.type === 'text' ? task.content.text : '') },
-      })),
-      randomUUID(),
-    );
+    await answer(uploadApp, labeler, tasks, choose);
     answered += tasks.length;
     if (answered === options.expected) return;
   }
@@ -168,17 +178,7 @@ describeEachDatabase('label payment through the durable work queue', (database) 
       });
       expect(cancelled.statusCode, cancelled.body).toBe(200);
       // The tasks that were out are still answered, after the cancel.
-      await upload(
-        app,
-        late,
-        tasks.map((task) => ({
-          kind: 'label',
-          assignmentId: task.assignmentId,
-          labeledAt: new Date().toISOString(),
-          answer: { type: 'single_choice', choice: truth(task.content.type === 'text' ? task.content.text : '') },
-        })),
-        randomUUID(),
-      );
+      await answer(app, late, tasks);
       await app.workQueue.drain();
       const paid = await ledgerOfLabels(database(), projectId);
       expect(paid).toHaveLength(5);

@@ -88,19 +88,26 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
     expect(response.json().message).toMatch(/labelSchema/);
   });
 
+  /** Sends a body of JSON Lines to a project's items. */
+  const sendJsonl = (projectId: string, payload: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/projects/${projectId}/items`,
+      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
+      payload,
+    });
+
   it('adds more items later from JSONL, one reason per bad line', async () => {
     const created = await createProject({ items: [] });
-    const response = await app.inject({
-      method: 'POST',
-      url: `/v1/projects/${created.project.id}/items`,
-      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
-      payload: [
+    const response = await sendJsonl(
+      created.project.id,
+      [
         JSON.stringify({ id: 'x1', content: { type: 'text', text: 'fine' } }),
         '{not json',
         '',
         JSON.stringify({ id: 'x2', content: { type: 'text', text: 'also fine' } }),
       ].join('\n'),
-    });
+    );
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json().added).toBe(2);
     expect(response.json().rejected).toEqual([
@@ -110,18 +117,16 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
 
   it('numbers every rejection of a JSONL upload alike: the item’s place among the items, blank lines not counted', async () => {
     const created = await createProject({ items: [] });
-    const response = await app.inject({
-      method: 'POST',
-      url: `/v1/projects/${created.project.id}/items`,
-      headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
-      payload: [
+    const response = await sendJsonl(
+      created.project.id,
+      [
         '',
         '',
         '{not json',
         JSON.stringify({ id: 'q', content: { type: 'pairwise', prompt: 'p', answers: ['a', 'b'] } }),
         JSON.stringify({ id: 'ok', content: { type: 'text', text: 'fine' } }),
       ].join('\n'),
-    });
+    );
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json().rejected).toEqual([
       { index: 0, id: null, reason: expect.stringMatching(/^line 3 is not JSON/) },
@@ -131,13 +136,7 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
 
   it('refuses a JSONL upload nested too deep or holding too many values, as a JSON body is, before parsing it', async () => {
     const created = await createProject({ items: [] });
-    const send = (payload: string) =>
-      app.inject({
-        method: 'POST',
-        url: `/v1/projects/${created.project.id}/items`,
-        headers: { ...asBuyer(), 'content-type': 'application/x-ndjson' },
-        payload,
-      });
+    const send = (payload: string) => sendJsonl(created.project.id, payload);
     const item = (extra: string) => `{"id":"deep","content":{"type":"text","text":"t"},"pad":${extra}}`;
     const deep = await send(item(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
     expect(deep.statusCode).toBe(413);

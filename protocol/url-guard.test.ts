@@ -110,6 +110,8 @@ const legitimate = [
   'https://bücher.example/',
   'https://localhost-news.com/',
   'https://internal-audit.example.com/report',
+  // 1,087 characters: dropping its tracking pair must not grow it past the limit.
+  `https://example.com/login?next=${'/a/b:c,d'.repeat(130)}&utm_source=news`,
   'https://100.63.255.255/',
   'https://172.32.0.1/',
   'https://192.169.0.1/',
@@ -148,6 +150,9 @@ describe('URL normalization', () => {
     ['https://example.com/p?utm_source=x&id=2&fbclid=y', 'https://example.com/p?id=2'],
     ['https://example.com/p?utm_medium=email', 'https://example.com/p'],
     ['https://example.com/a%20b?q=1#top', 'https://example.com/a%20b?q=1'],
+    // The kept pairs stay as written: not re-encoded (/ as %2F, + for spaces), so the URL fetched is the one kept.
+    ['https://example.com/login?next=/a/b:c,d&utm_source=x&q=a+b', 'https://example.com/login?next=/a/b:c,d&q=a+b'],
+    ['https://example.com/p?UTM_SOURCE=x&%75tm_medium=y&flag', 'https://example.com/p?flag'],
   ])('normalizes %s to %s', (input, expected) => {
     expect(normalizeUrl(input)).toBe(expected);
   });

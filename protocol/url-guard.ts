@@ -113,16 +113,27 @@ export function normalizeUrl(input: string): string {
   return normalizeParsedUrl(new URL(input));
 }
 
+/** The decoded name of one `name=value` pair of a query (as URLSearchParams reads it); the raw text if it is not decodable. */
+function queryName(pair: string): string {
+  const name = pair.split('=', 1)[0] ?? '';
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
+}
+
 function normalizeParsedUrl(parsed: URL): string {
   const url = new URL(parsed.href);
   url.hash = '';
   if (url.hostname.endsWith('.')) url.hostname = url.hostname.slice(0, -1);
   if ((url.protocol === 'http:' && url.port === '80') || (url.protocol === 'https:' && url.port === '443'))
     url.port = '';
-  const kept = [...url.searchParams].filter(([name]) => !trackingParameters.test(name));
-  if (kept.length !== [...url.searchParams].length) {
-    url.search = kept.length === 0 ? '' : `?${new URLSearchParams(kept).toString()}`;
-  }
+  // Pairs are dropped from the query as written: re-encoding the kept ones (URLSearchParams writes "/" as %2F)
+  // would make a URL other than the one fetched, and up to three times as long.
+  const pairs = url.search.slice(1).split('&');
+  const kept = pairs.filter((pair) => !trackingParameters.test(queryName(pair)));
+  if (kept.length !== pairs.length) url.search = kept.length === 0 ? '' : `?${kept.join('&')}`;
   return url.href;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelKey, valueProblem } from './label-rules';
+import { labelKey, matchesGold, valueProblem } from './label-rules';
 import type { ItemContent, LabelSchema, LabelValue } from './labeling';
 
 describe('span answers', () => {
@@ -19,5 +19,10 @@ describe('span answers', () => {
     expect(valueProblem(schema, content, once)).toBeUndefined();
     // The same place with two labels is two spans, not a repeat.
     expect(valueProblem(schema, content, spans([0, 3, 'who'], [0, 3, 'where']))).toBeUndefined();
+  });
+
+  it('matches a gold answer stored with a span twice (before repeats were refused) by the answer that has it once', () => {
+    expect(matchesGold(spans([0, 3, 'who'], [0, 3, 'who']), spans([0, 3, 'who']))).toBe(true);
+    expect(matchesGold(spans([0, 3, 'who'], [0, 3, 'who']), spans([0, 3, 'who'], [12, 17, 'where']))).toBe(false);
   });
 });

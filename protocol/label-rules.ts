@@ -76,7 +76,12 @@ export function labelKey(value: LabelValue): string {
 }
 
 /** Spans match gold when every gold span has a same-label span overlapping it by IoU ≥ 0.5, and no extras. */
-function spansMatch(gold: Array<{ start: number; end: number; label: string }>, given: typeof gold): boolean {
+function spansMatch(
+  goldAsStored: Array<{ start: number; end: number; label: string }>,
+  given: typeof goldAsStored,
+): boolean {
+  // Each span once: gold stored before repeated spans were refused may hold one twice, which no answer can.
+  const gold = [...new Map(goldAsStored.map((span) => [`${span.start}:${span.end}:${span.label}`, span])).values()];
   if (gold.length !== given.length) return false;
   return gold.every((want) =>
     given.some((span) => {

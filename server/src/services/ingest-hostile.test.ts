@@ -171,23 +171,24 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
       'create trigger refuse_one_title before insert on pages for each row execute function refuse_one_title()',
     );
     try {
-      await campaign(3);
+      await campaign(7);
       const device = await registerDevice(app);
-      const jobs = await leaseMany(device, 3);
-      const pages = jobs.map((job) => pageFor(job, `text of ${job.url}`));
-      const refused = { ...(pages[1] as (typeof pages)[number]), title: 'refused by the database' };
-      const answer = await upload(app, device, [pages[0], refused, pages[2]]);
-      expect(answer.acks.map((ack) => [ack.status, (ack as Ack).code])).toEqual([
-        ['accepted', undefined],
-        ['rejected', 'invalid_record'],
-        ['accepted', undefined],
-      ]);
+      const jobs = await leaseMany(device, 7);
+      // Two of seven refused, in different halves of the batch.
+      const results = jobs.map((job, n) => ({
+        ...pageFor(job, `text of ${job.url}`),
+        ...(n === 1 || n === 5 ? { title: 'refused by the database' } : {}),
+      }));
+      const answer = await upload(app, device, results);
+      expect(answer.acks.map((ack) => [ack.status, (ack as Ack).code])).toEqual(
+        results.map((_, n) => (n === 1 || n === 5 ? ['rejected', 'invalid_record'] : ['accepted', undefined])),
+      );
       expect((answer.acks[1] as Ack).reason).toMatch(/could not store this record: this title is refused/);
-      expect(await countRows('pages where device = $1', [device.address])).toBe(2);
+      expect(await countRows('pages where device = $1', [device.address])).toBe(5);
       const again = await signedInject(app, device, {
         method: 'POST',
         url: '/v1/results',
-        body: { batchId: answer.batchId, results: [pages[0], refused, pages[2]] },
+        body: { batchId: answer.batchId, results },
       });
       expect(again.statusCode).toBe(200);
       expect(again.json().acks).toEqual(answer.acks);

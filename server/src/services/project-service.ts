@@ -508,9 +508,13 @@ export function projectService(db: Database, settings: Pick<ScrapingSettings, 't
      * Pausing or resuming twice is harmless; a cancelled project stays cancelled (409 to resume or pause it).
      */
     async control(buyerId: string, projectId: string, action: ProjectAction): Promise<Project | undefined> {
-      const state = await changeWorkState(db, 'projects', { id: projectId, buyerId, action });
+      // One transaction: a cancel is never kept without the aggregation that pays its labels.
+      const state = await db.transaction(async (tx) => {
+        const changed = await changeWorkState(tx, 'projects', { id: projectId, buyerId, action });
+        if (changed === 'cancelled') await enqueueAggregation(tx, [projectId]);
+        return changed;
+      });
       if (state === null) return undefined;
-      if (state === 'cancelled') await enqueueAggregation(db, [projectId]);
       return this.get(buyerId, projectId);
     },
   };

@@ -48,6 +48,7 @@ interface JobRow {
   open_slots: number;
   attempts: number;
   failure_reason: string | null;
+  failure_check: string | null;
   campaign_id: string;
   depth: number;
   origin: string;
@@ -240,7 +241,7 @@ async function applyScrapes(
   const jobIds = [...new Set(assignmentRows.map((row) => row.job_id))];
   const jobRows = await tx.query<JobRow>(
     `select j.id::text as id, j.url, j.state, j.canary_sha256, j.audit_of_page::text as audit_of_page, j.copies_wanted, j.copies_received, j.open_slots,
-            j.attempts, j.failure_reason, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
+            j.attempts, j.failure_reason, j.failure_check, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
             exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered,
             h.consecutive_errors as host_errors
        from jobs j join campaigns c on c.id = j.campaign_id join hosts h on h.origin = j.origin
@@ -398,6 +399,9 @@ function applyFailure(
   if (permanent || row.attempts >= maxAttempts) {
     row.state = 'failed';
     row.open_slots = 0;
+    // One device's word alone that the page can never be fetched is checked by the server's own fetch, which
+    // opens the job again if the page comes: a made-up 404 would otherwise drop a buyer's page for good.
+    if (permanent && row.attempts === 1) row.failure_check = 'due';
   } else if (!wasExpired) {
     // A lease that had already expired gave its slot back then; reopening it again would make two.
     row.open_slots += 1;
@@ -456,11 +460,11 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
   if (jobs.length === 0) return;
   await tx.query(
     `update jobs set state = t.state, copies_received = t.copies_received, open_slots = t.open_slots,
-            attempts = t.attempts, failure_reason = t.failure_reason,
+            attempts = t.attempts, failure_reason = t.failure_reason, failure_check = t.failure_check,
             available_at = coalesce(now() + make_interval(secs => t.retry_in), jobs.available_at)
        from unnest($1::text[]::bigint[], $2::text[], $3::text[]::int[], $4::text[]::int[], $5::text[]::int[], $6::text[],
-                $7::text[]::int[])
-         as t(id, state, copies_received, open_slots, attempts, failure_reason, retry_in)
+                $7::text[]::int[], $8::text[])
+         as t(id, state, copies_received, open_slots, attempts, failure_reason, retry_in, failure_check)
       where jobs.id = t.id`,
     [
       jobs.map((job) => job.row.id),
@@ -470,6 +474,7 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
       jobs.map((job) => String(job.row.attempts)),
       jobs.map((job) => job.row.failure_reason),
       jobs.map((job) => (job.retryInSeconds === null ? null : String(job.retryInSeconds))),
+      jobs.map((job) => job.row.failure_check),
     ],
   );
 }

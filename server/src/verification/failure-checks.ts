@@ -1,8 +1,8 @@
 import type { Database } from '../db/database';
 import type { ServerPageFetch } from './server-fetch';
 
-/** Reported failures the server checks per verification round: each is one fetch of a buyer's URL. */
-const checksPerRound = 20;
+/** Reported failures the server checks per verification round: each is one fetch of a buyer's URL, up to the fetch timeout, and audits wait behind the round. */
+const checksPerRound = 5;
 
 /**
  * Checks jobs that one device's report failed for good (`jobs.failure_check = 'due'`, set at ingest) with

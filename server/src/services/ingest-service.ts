@@ -49,6 +49,7 @@ interface JobRow {
   attempts: number;
   failure_reason: string | null;
   failure_check: string | null;
+  failure_reported_by: string | null;
   campaign_id: string;
   depth: number;
   origin: string;
@@ -241,7 +242,7 @@ async function applyScrapes(
   const jobIds = [...new Set(assignmentRows.map((row) => row.job_id))];
   const jobRows = await tx.query<JobRow>(
     `select j.id::text as id, j.url, j.state, j.canary_sha256, j.audit_of_page::text as audit_of_page, j.copies_wanted, j.copies_received, j.open_slots,
-            j.attempts, j.failure_reason, j.failure_check, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
+            j.attempts, j.failure_reason, j.failure_check, j.failure_reported_by, j.campaign_id, j.depth, j.origin, c.max_depth, c.max_pages, c.keep_raw_html,
             exists (select 1 from pages p where p.job_id = j.id and p.device = $2) as delivered,
             h.consecutive_errors as host_errors
        from jobs j join campaigns c on c.id = j.campaign_id join hosts h on h.origin = j.origin
@@ -322,7 +323,7 @@ async function applyScrapes(
       acks[index] = { index, assignmentId: result.assignmentId, status: 'accepted' };
     } else {
       settled.set(assignment.id, 'failed');
-      applyFailure(job, result, wasExpired, hosts, settings);
+      applyFailure(job, result, device, wasExpired, hosts, settings);
       acks[index] = { index, assignmentId: result.assignmentId, status: 'accepted' };
     }
   }
@@ -379,6 +380,7 @@ function hostChange(hosts: Map<string, HostChange>, origin: string): HostChange 
 function applyFailure(
   job: JobChange,
   failure: FailedFetch,
+  device: string,
   wasExpired: boolean,
   hosts: Map<string, HostChange>,
   settings: ScrapingSettings,
@@ -400,8 +402,16 @@ function applyFailure(
     row.state = 'failed';
     row.open_slots = 0;
     // One device's word alone that the page can never be fetched is checked by the server's own fetch, which
-    // opens the job again if the page comes: a made-up 404 would otherwise drop a buyer's page for good.
-    if (permanent && row.attempts === 1) row.failure_check = 'due';
+    // opens the job again if the page comes: a made-up 404 would otherwise drop a buyer's page for good. A
+    // second device's permanent report needs no check. Canaries and audit copies are the server's own jobs.
+    const ownJob = row.canary_sha256 !== null || row.audit_of_page !== null;
+    const agreed = row.failure_reported_by !== null && row.failure_reported_by !== device;
+    if (permanent && !ownJob && !agreed) {
+      row.failure_check = 'due';
+      row.failure_reported_by = device;
+    } else {
+      row.failure_check = null;
+    }
   } else if (!wasExpired) {
     // A lease that had already expired gave its slot back then; reopening it again would make two.
     row.open_slots += 1;
@@ -461,10 +471,11 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
   await tx.query(
     `update jobs set state = t.state, copies_received = t.copies_received, open_slots = t.open_slots,
             attempts = t.attempts, failure_reason = t.failure_reason, failure_check = t.failure_check,
+            failure_reported_by = t.failure_reported_by,
             available_at = coalesce(now() + make_interval(secs => t.retry_in), jobs.available_at)
        from unnest($1::text[]::bigint[], $2::text[], $3::text[]::int[], $4::text[]::int[], $5::text[]::int[], $6::text[],
-                $7::text[]::int[], $8::text[])
-         as t(id, state, copies_received, open_slots, attempts, failure_reason, retry_in, failure_check)
+                $7::text[]::int[], $8::text[], $9::text[])
+         as t(id, state, copies_received, open_slots, attempts, failure_reason, retry_in, failure_check, failure_reported_by)
       where jobs.id = t.id`,
     [
       jobs.map((job) => job.row.id),
@@ -475,6 +486,7 @@ async function writeJobs(tx: Queryable, jobs: readonly JobChange[]): Promise<voi
       jobs.map((job) => job.row.failure_reason),
       jobs.map((job) => (job.retryInSeconds === null ? null : String(job.retryInSeconds))),
       jobs.map((job) => job.row.failure_check),
+      jobs.map((job) => job.row.failure_reported_by),
     ],
   );
 }

@@ -11,11 +11,11 @@ import { describeEachDatabase } from '../test/databases';
 import { createBuyerKey, lease, registerDevice, upload } from '../test/scrape-fixtures';
 import { runVerificationRound } from './worker';
 
-/** A site whose /real page is there and whose /gone page is not. */
+/** A site whose /real pages (any query) are there and whose /gone page is not. */
 async function startSite(): Promise<{ origin: string; close: () => Promise<void> }> {
   const server: Server = createServer((request, response) => {
     if (request.url === '/robots.txt') response.writeHead(200, { 'content-type': 'text/plain' }).end('');
-    else if (request.url === '/real')
+    else if (request.url?.startsWith('/real'))
       response.writeHead(200, { 'content-type': 'text/html' }).end('<title>Real</title><p>A real page.</p>');
     else response.writeHead(404).end();
   });
@@ -90,11 +90,58 @@ describeEachDatabase('a failure only one device reported', (database) => {
     expect(await jobState(real)).toMatchObject({ state: 'queued', failure_check: 'refuted', open_slots: 1 });
     expect(await jobState(gone)).toMatchObject({ state: 'failed', failure_check: 'confirmed' });
     // Another device gets the page the first one said was not there; a second round changes nothing.
-    const honest = await registerDevice(app);
-    expect((await lease(app, honest, 2)).jobs.map((job) => job.url)).toEqual([real]);
+    const second = await registerDevice(app);
+    const reopened = (await lease(app, second, 2)).jobs;
+    expect(reopened.map((job) => job.url)).toEqual([real]);
     expect(await runVerificationRound(database(), settings)).toMatchObject({
       failuresConfirmed: 0,
       failuresRefuted: 0,
     });
+    // A second device saying the same ends the job without another check: two devices agree.
+    await upload(app, second, reopened.map(notFound));
+    expect(await jobState(real)).toMatchObject({ state: 'failed', failure_check: null });
+  });
+
+  it('leaves alone a job whose copies came from another lease meanwhile, or whose campaign was cancelled', async () => {
+    await database().query(`update jobs set open_slots = 0, state = 'failed' where state in ('queued', 'fetched')`);
+    const [withPage] = sites as [Awaited<ReturnType<typeof startSite>>];
+    const campaignOf = async (name: string, url: string) => {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/campaigns',
+        headers: { authorization: `Bearer ${apiKey}` },
+        payload: { name, urls: [url] },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      await processPendingRobots(database(), settings);
+      return created.json().campaign.id as string;
+    };
+    const liar = await registerDevice(app);
+    const reportGone = async (url: string) => {
+      const jobs = (await lease(app, liar, 1)).jobs;
+      expect(jobs.map((job) => job.url)).toEqual([url]);
+      await upload(app, liar, jobs.map(notFound));
+    };
+    const copied = `${withPage.origin}/real?copied`;
+    await campaignOf('copied meanwhile', copied);
+    await reportGone(copied);
+    // Its copy arrived meanwhile (from a lease that ran out and went to another device, say).
+    await database().query('update jobs set copies_received = copies_wanted where url = $1', [copied]);
+    const cancelled = `${withPage.origin}/real?cancelled`;
+    const campaignId = await campaignOf('cancelled meanwhile', cancelled);
+    await reportGone(cancelled);
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/v1/campaigns/${campaignId}/cancel`,
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+
+    expect(await runVerificationRound(database(), settings)).toMatchObject({
+      failuresRefuted: 0,
+      failuresConfirmed: 0,
+    });
+    expect(await jobState(copied)).toMatchObject({ state: 'failed', failure_check: 'moot', open_slots: 0 });
+    expect(await jobState(cancelled)).toMatchObject({ state: 'failed', failure_check: 'moot', open_slots: 0 });
   });
 });

@@ -22,15 +22,26 @@ export async function checkReportedFailures(
   const outcome = { confirmed: 0, refuted: 0 };
   for (const job of due) {
     const fetched = await fetchPage(job.url);
-    const changed = await db.query(
+    const changed = await db.query<{ verdict: string }>(
       fetched.ok
-        ? `update jobs set failure_check = 'refuted', state = 'queued', open_slots = 1, available_at = now(),
-                  failure_reason = 'reported failed, but the server fetched it: ' || coalesce(failure_reason, '')
-            where id = $1 and failure_check = 'due' and state = 'failed' returning 1`
-        : `update jobs set failure_check = 'confirmed' where id = $1 and failure_check = 'due' returning 1`,
+        ? // Opened again only for the copies it still lacks (a page may have come from another lease meanwhile),
+          // and only while its campaign takes work; otherwise the failure is left as it is, and so marked.
+          `update jobs j set failure_check = case when reopen then 'refuted' else 'moot' end,
+                  state = case when reopen then 'queued' else j.state end,
+                  open_slots = case when reopen then j.copies_wanted - j.copies_received else j.open_slots end,
+                  available_at = case when reopen then now() else j.available_at end,
+                  failure_reason = case when reopen
+                                        then 'reported failed, but the server fetched it: ' || coalesce(j.failure_reason, '')
+                                        else j.failure_reason end
+             from (select j2.id, j2.state = 'failed' and j2.copies_received < j2.copies_wanted
+                          and c.state in ('active', 'paused') as reopen
+                     from jobs j2 join campaigns c on c.id = j2.campaign_id where j2.id = $1) as t
+            where j.id = t.id and j.failure_check = 'due' returning j.failure_check as verdict`
+        : `update jobs set failure_check = 'confirmed' where id = $1 and failure_check = 'due' returning failure_check as verdict`,
       [job.id],
     );
-    if (changed.length > 0) outcome[fetched.ok ? 'refuted' : 'confirmed'] += 1;
+    const verdict = changed[0]?.verdict;
+    if (verdict === 'refuted' || verdict === 'confirmed') outcome[verdict] += 1;
   }
   return outcome;
 }

@@ -9,6 +9,7 @@ import { buildTestApp, signedInject, testScrapingSettings } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
 import {
   createBuyerKey,
+  failureFor,
   lease,
   pageFor,
   points,
@@ -224,16 +225,7 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
     const [a, b, c] = await leaseMany(device, 3);
     if (!a || !b || !c) throw new Error('expected three jobs');
     const failure = (job: LeasedJob, extra: Partial<FailedFetch>): FailedFetch => ({
-      outcome: 'failed',
-      assignmentId: job.assignmentId,
-      jobId: job.jobId,
-      url: job.url,
-      fetchedAt: new Date().toISOString(),
-      bytesFetched: 0,
-      error: 'http_error',
-      detail: 'HTTP 429',
-      httpStatus: 429,
-      retryAfterSeconds: 5,
+      ...failureFor(job, { error: 'http_error', detail: 'HTTP 429', httpStatus: 429, retryAfterSeconds: 5 }),
       ...extra,
     });
     const answer = await upload(app, device, [
@@ -252,18 +244,8 @@ describeEachDatabase('ingest under hostile input', (database, kind) => {
 
   it('backs an origin off a minute at most on one device’s word, and never beyond the clamp on two', async () => {
     await campaign(1);
-    const overloaded = (job: LeasedJob): FailedFetch => ({
-      outcome: 'failed',
-      assignmentId: job.assignmentId,
-      jobId: job.jobId,
-      url: job.url,
-      fetchedAt: new Date().toISOString(),
-      bytesFetched: 0,
-      error: 'http_error',
-      detail: 'HTTP 429',
-      httpStatus: 429,
-      retryAfterSeconds: 300 * 24 * 3600,
-    });
+    const overloaded = (job: LeasedJob): FailedFetch =>
+      failureFor(job, { error: 'http_error', detail: 'HTTP 429', httpStatus: 429, retryAfterSeconds: 300 * 24 * 3600 });
     const waitOf = async (origin: string) =>
       (
         await database().query<{ wait: number }>(

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LeasedJob } from '@protocol/jobs';
 import { pointsSummarySchema } from '@protocol/points';
-import { type FetchedPage, normalizeText } from '@protocol/results';
+import { type FailedFetch, type FetchedPage, normalizeText } from '@protocol/results';
 import type { FastifyInstance } from 'fastify';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
 import { signedInject, testOperatorToken } from './app';
@@ -75,6 +75,22 @@ export function pageFor(job: LeasedJob, text: string, links: string[] = []): Fet
     canonicalUrl: null,
     links,
     textSha256: sha256OfText(text),
+  };
+}
+
+/** A failed fetch of a leased job, as the extension reports it: what went wrong, and when. */
+export function failureFor(
+  job: LeasedJob,
+  how: Pick<FailedFetch, 'error' | 'detail' | 'httpStatus' | 'retryAfterSeconds'> & { bytesFetched?: number },
+): FailedFetch {
+  return {
+    outcome: 'failed',
+    assignmentId: job.assignmentId,
+    jobId: job.jobId,
+    url: job.url,
+    fetchedAt: new Date().toISOString(),
+    bytesFetched: 0,
+    ...how,
   };
 }
 

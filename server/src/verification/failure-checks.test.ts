@@ -1,14 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LeasedJob } from '@protocol/jobs';
-import type { FailedFetch } from '@protocol/results';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScrapingSettings } from '../scraping-settings';
 import { processPendingRobots } from '../services/robots-service';
 import { buildTestApp, testScrapingSettings } from '../test/app';
 import { describeEachDatabase } from '../test/databases';
-import { createBuyerKey, lease, registerDevice, upload } from '../test/scrape-fixtures';
+import { createBuyerKey, failureFor, lease, registerDevice, upload } from '../test/scrape-fixtures';
 import { runVerificationRound } from './worker';
 
 /** A site whose /real pages (any query) are there and whose /gone page is not. */
@@ -43,18 +42,8 @@ describeEachDatabase('a failure only one device reported', (database) => {
     await Promise.all(sites.map((site) => site.close()));
   });
 
-  const notFound = (job: LeasedJob): FailedFetch => ({
-    outcome: 'failed',
-    assignmentId: job.assignmentId,
-    jobId: job.jobId,
-    url: job.url,
-    fetchedAt: new Date().toISOString(),
-    bytesFetched: 0,
-    error: 'http_error',
-    detail: 'HTTP 404',
-    httpStatus: 404,
-    retryAfterSeconds: null,
-  });
+  const notFound = (job: LeasedJob) =>
+    failureFor(job, { error: 'http_error', detail: 'HTTP 404', httpStatus: 404, retryAfterSeconds: null });
   const jobState = async (url: string) =>
     (
       await database().query<{ state: string; failure_check: string | null; open_slots: number }>(

@@ -150,6 +150,29 @@ describeEachDatabase('labeling: projects, task leases and labels', (database) =>
     expect(broken.json().added).toBe(1);
   });
 
+  it('keeps a label whose time is written with an offset the database cannot store (+16:00)', async () => {
+    await retireOtherProjects();
+    await createProject({
+      overlap: 1,
+      goldRate: 0,
+      items: [{ id: 'far', content: { type: 'text', text: 'far east' } }],
+    });
+    const labeler = await registerDevice(app);
+    const [task] = await leaseTasks(labeler, 1);
+    if (!task) throw new Error('no task');
+    // The same instant, written sixteen hours ahead: valid ISO 8601, beyond PostgreSQL's ±15:59.
+    const instant = Date.now();
+    const labeledAt = new Date(instant + 16 * 3_600_000).toISOString().replace('Z', '+16:00');
+    const answer = await upload(app, labeler, [
+      { ...label(task, { type: 'single_choice', choice: 'positive' }), labeledAt },
+    ]);
+    expect(answer.acks.map((ack) => ack.status)).toEqual(['accepted']);
+    const [stored] = await database().query<{ labeled_at: Date }>('select labeled_at from labels where device = $1', [
+      labeler.address,
+    ]);
+    expect(stored?.labeled_at.getTime()).toBe(instant);
+  });
+
   it('never shows a labeler the same item twice and stops at the overlap', async () => {
     await retireOtherProjects();
     const created = await createProject({
